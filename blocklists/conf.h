@@ -1,0 +1,199 @@
+/*
+ * ward configuration: one JSON file, read by wardd and by the ward tool.
+ *
+ * Parsing goes cJSON -> a schema table {key, type, min, max, default} -> struct ward_conf.
+ * Unknown keys are errors. Every error message names the file, the field path and the
+ * reason, e.g. `ward.json: upstreams[1]: "10.0.0.300" is not an IP address`.
+ * `wardd --check` and `ward check` run exactly this code.
+ */
+#ifndef WARD_CONF_H
+#define WARD_CONF_H
+
+#include <netinet/in.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#include "blocklists/category.h"
+
+#define WARD_CONF_DEFAULT_PATH "/etc/ward/ward.json"
+#define WARD_CONF_ERR_MAX 512
+
+/* A socket address that knows its length; listen and upstream entries. */
+struct ward_addr {
+	union {
+		struct sockaddr sa;
+		struct sockaddr_in v4;
+		struct sockaddr_in6 v6;
+		struct sockaddr_storage ss;
+	};
+	socklen_t len;
+};
+
+/* An address prefix: allow_clients, clients[].match. */
+struct ward_cidr {
+	int family;        /* AF_INET or AF_INET6 */
+	uint8_t addr[16];  /* network address, host bits zeroed; v4 uses the first 4 bytes */
+	uint8_t prefix;    /* 0..32 or 0..128 */
+};
+
+enum ward_log_level { WARD_LOG_ERROR, WARD_LOG_WARN, WARD_LOG_INFO, WARD_LOG_DEBUG };
+
+struct ward_conf_cache {
+	uint32_t max_entries; /* default 200000, 0 disables the cache */
+	uint32_t min_ttl;     /* default 0 */
+	uint32_t max_ttl;     /* default 86400 */
+	bool serve_stale;     /* default true */
+};
+
+enum ward_feed_format {
+	WARD_FEED_HOSTS,
+	WARD_FEED_DOMAINS,
+	WARD_FEED_ADBLOCK,
+	WARD_FEED_DNSMASQ,
+	WARD_FEED_RPZ,
+};
+
+struct ward_conf_feed {
+	char *name;              /* unique, [a-z0-9_.-]{1,63} */
+	char *url;               /* http://, https:// or file:// */
+	enum ward_feed_format format;
+	ward_catset categories;  /* at least one */
+	bool subdomains;         /* entries also cover their subdomains; default: by format */
+	uint32_t min_entries;    /* default 1 */
+	uint32_t refresh_s;      /* "12h", "30m", "1d", "45s"; default 12h */
+	bool enabled;            /* default true */
+};
+
+enum ward_youtube_level { WARD_YOUTUBE_OFF, WARD_YOUTUBE_MODERATE, WARD_YOUTUBE_STRICT };
+
+/* Bits of ward_conf_profile.safe_search: one per engine. */
+enum ward_safe_engine {
+	WARD_SAFE_GOOGLE = 1 << 0,
+	WARD_SAFE_BING = 1 << 1,
+	WARD_SAFE_DUCKDUCKGO = 1 << 2,
+	WARD_SAFE_ECOSIA = 1 << 3,
+	WARD_SAFE_PIXABAY = 1 << 4,
+	WARD_SAFE_YANDEX = 1 << 5,
+	WARD_SAFE_ALL = (1 << 6) - 1,
+};
+
+struct ward_conf_schedule {
+	char *name;
+	uint8_t days;          /* bit 0 = sunday .. bit 6 = saturday */
+	uint16_t from_min;     /* minutes after local midnight */
+	uint16_t to_min;       /* may be < from_min: the window crosses midnight */
+	ward_catset block;     /* categories blocked during the window */
+	bool block_all;        /* "all": everything except the profile's allow list */
+};
+
+struct ward_conf_profile {
+	char *name;
+	char *preset;               /* "young-child", "child", "teen", "adult" or NULL */
+	ward_catset blocked;        /* preset's set, plus "block", minus "unblock" */
+	char **deny;                /* lower-case names without trailing dot */
+	size_t n_deny;
+	char **allow;
+	size_t n_allow;
+	unsigned safe_search;       /* enum ward_safe_engine bits; "safe_search": true = all */
+	enum ward_youtube_level youtube;
+	bool anti_circumvention;    /* canary/iCloud relay names; every preset but adult */
+	struct ward_conf_schedule *schedules;
+	size_t n_schedules;
+};
+
+enum ward_client_match { WARD_CLIENT_CIDR, WARD_CLIENT_MAC };
+
+struct ward_conf_client {
+	enum ward_client_match kind;
+	struct ward_cidr cidr;      /* a plain IP is a /32 or /128 */
+	uint8_t mac[6];
+	size_t profile;             /* index into ward_conf.profiles */
+};
+
+enum ward_block_mode {
+	WARD_BLOCK_SINKHOLE,
+	WARD_BLOCK_NXDOMAIN,
+	WARD_BLOCK_NODATA,
+	WARD_BLOCK_REFUSED,
+};
+
+struct ward_conf_block {
+	enum ward_block_mode mode; /* default sinkhole */
+	uint8_t ipv4[4];           /* default 0.0.0.0 */
+	uint8_t ipv6[16];          /* default :: */
+	uint32_t ttl;              /* default 60 */
+};
+
+struct ward_conf {
+	char *path;                      /* the file it came from, for messages */
+
+	struct ward_addr *listen;        /* default 127.0.0.1:53 and [::1]:53 */
+	size_t n_listen;
+	unsigned workers;                /* 0 in the file = one per CPU, resolved at load */
+	struct ward_addr *upstreams;     /* at least one; port defaults to 53 */
+	size_t n_upstreams;
+	uint32_t upstream_timeout_ms;    /* default 1500, 50..30000 */
+	struct ward_cidr *allow_clients; /* default: loopback and the private ranges */
+	size_t n_allow_clients;
+	struct ward_conf_cache cache;
+	char *database;                  /* default /var/lib/ward */
+	char *user;                      /* default "ward"; "" = never drop privileges */
+	enum ward_log_level log_level;   /* default info */
+
+	struct ward_conf_feed *feeds;
+	size_t n_feeds;
+	char **custom_categories;        /* "categories": operator's own names */
+	size_t n_custom_categories;
+	struct ward_cat_registry *categories; /* built-ins plus custom_categories */
+
+	struct ward_conf_profile *profiles;   /* may be empty: then nothing is filtered */
+	size_t n_profiles;
+	struct ward_conf_client *clients;
+	size_t n_clients;
+	size_t default_profile;          /* index into profiles; valid when n_profiles > 0 */
+	char *timezone;                  /* default NULL = the system's local time */
+	struct ward_conf_block block;
+	ward_catset enforced;            /* default csam */
+};
+
+/*
+ * Parse and validate a config file.
+ * @param path  file to read
+ * @param out   receives a new config on success; free with ward_conf_free()
+ * @param err   receives "FILE: FIELD: REASON" on failure (always NUL-terminated)
+ * @return 0, WARD_EIO (cannot read), WARD_ECONF (invalid)
+ */
+int ward_conf_load(const char *path, struct ward_conf **out, char *err, size_t errlen);
+
+/* As ward_conf_load, from memory; `name` stands for the file in messages. */
+int ward_conf_parse(const char *name, const char *json, size_t len, struct ward_conf **out,
+		    char *err, size_t errlen);
+
+/*
+ * The built-in default config used by `wardd --default` / `make run`: listens on
+ * 127.0.0.1:5353 and [::1]:5353, forwards to the nameservers in resolv_conf (fallback
+ * 127.0.0.1:53 when none is usable), database `database`, no privilege drop.
+ */
+int ward_conf_default(const char *resolv_conf, const char *database, struct ward_conf **out,
+		      char *err, size_t errlen);
+
+void ward_conf_free(struct ward_conf *conf);
+
+/* Does addr fall inside cidr? addr is a sockaddr_in or sockaddr_in6 (v4-mapped v6 counts
+ * as v4). */
+bool ward_cidr_contains(const struct ward_cidr *cidr, const struct sockaddr *addr);
+
+/* Parse "1.2.3.4", "1.2.3.4:53", "::1", "[::1]:53" with default_port when none given.
+ * @return 0 or WARD_EINVAL. */
+int ward_addr_parse(const char *text, uint16_t default_port, struct ward_addr *out);
+
+/* Parse "10.0.0.0/8", "::1/128", or a bare address (full-length prefix). Host bits must
+ * be zero. @return 0 or WARD_EINVAL. */
+int ward_cidr_parse(const char *text, struct ward_cidr *out);
+
+/* Format an address as "1.2.3.4:53" or "[::1]:53" into buf. */
+const char *ward_addr_format(const struct ward_addr *addr, char *buf, size_t cap);
+
+#endif

@@ -1,0 +1,31 @@
+/*
+ * ward error codes, shared by every subsystem.
+ *
+ * Functions return int: 0 on success, a negative WARD_E* code on failure. Foreign
+ * libraries' codes (ldns_status, MDB_*, CURLcode, libuv's negative errno) are converted
+ * to these in exactly one place each, next to the code that calls the library.
+ */
+#ifndef WARD_ERROR_H
+#define WARD_ERROR_H
+
+enum ward_error {
+	WARD_OK = 0,
+	WARD_EINVAL = -1,    /* bad argument or bad input (a parser refused it) */
+	WARD_ENOMEM = -2,    /* allocation failed or a fixed capacity is full */
+	WARD_EIO = -3,       /* read/write/socket failure */
+	WARD_EFORMAT = -4,   /* malformed data (wire packet, feed, config) */
+	WARD_ENOTFOUND = -5, /* no such key/name/entry */
+	WARD_ETOOBIG = -6,   /* a hard size cap was reached */
+	WARD_ETIMEDOUT = -7,
+	WARD_EDB = -8,       /* LMDB failure not covered by a more specific code */
+	WARD_EBUSY = -9,     /* resource held by another process (e.g. the update lock) */
+	WARD_ENET = -10,     /* network/transfer failure */
+	WARD_ECONF = -11,    /* configuration invalid */
+	WARD_EREFUSED = -12, /* refused by policy (feed sanity checks, ACL) */
+	WARD_ESTALE = -13,   /* found, but expired */
+};
+
+/* @return a static, human-readable string for a WARD_E* code (never NULL). */
+const char *ward_strerror(int err);
+
+#endif
