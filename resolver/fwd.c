@@ -1,0 +1,684 @@
+/*
+ * Upstream forwarding (RFC 5452 hygiene, RFC 7766 TCP fallback, RFC 8767 serve-stale).
+ *
+ * Each distinct question in flight has one pending slot; identical questions from other
+ * clients wait on it (fan-out). Every try uses a fresh UDP socket bound to a random
+ * source port and connected to the upstream, with a fresh random ID, so the kernel only
+ * delivers datagrams from that address and port, and we still check ID and question.
+ *
+ * A try ends in an answer, a truncation (retry the same upstream over TCP), or a failure
+ * (next upstream). Closing libuv handles is asynchronous, so a slot moves on only from
+ * its close callback: after_close says where to.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "blocklists/error.h"
+#include "blocklists/log.h"
+#include "resolver/worker.h"
+
+#define DEAD_AFTER_FAILURES 3
+#define PROBE_INTERVAL_MS 1000
+#define TCP_BUF_MAX (WARD_DNS_MSG_MAX + 2)
+
+enum after_close { AFTER_NOTHING, AFTER_NEXT_TRY, AFTER_TCP, AFTER_RELEASE };
+
+struct ward_pending {
+	struct ward_worker *worker;
+	struct ward_pending *next_free;
+	int32_t next_in_bucket;
+	uint32_t hash;
+	bool in_use;
+	bool indexed;
+	int probe_upstream;          /* >= 0: a health probe for that upstream, no waiters */
+	struct ward_dns_query q;
+	struct ward_waiter *waiters;
+	unsigned attempts;
+	unsigned cur;                /* upstream of the current try */
+	int fail_ede;                /* what to tell clients if every try fails */
+	uint16_t id;
+	uint64_t deadline;
+	uv_timer_t timer;
+	uv_udp_t udp;
+	uv_tcp_t tcp;
+	bool udp_open, tcp_open;
+	unsigned closing;
+	enum after_close after_close;
+	uv_connect_t connect;
+	uv_write_t write_req;
+	uint8_t query[2 + 512];      /* length prefix, then the message */
+	size_t query_len;
+	uint8_t rbuf[WARD_FWD_RECV_MAX];
+	uint8_t *tcp_buf;            /* allocated on first TCP use, kept with the slot */
+	size_t tcp_len;
+};
+
+static void start_next_try(struct ward_pending *p);
+static void finish_failure(struct ward_pending *p);
+
+/* ---- in-flight index ------------------------------------------------------------------ */
+
+static uint32_t question_hash(const struct ward_dns_query *q)
+{
+	uint32_t h = 2166136261u;
+	for (unsigned i = 0; i < q->qname_len; i++)
+		h = (h ^ q->lname[i]) * 16777619u;
+	h = (h ^ q->qtype) * 16777619u;
+	h = (h ^ q->qclass) * 16777619u;
+	return h ^ ((uint32_t)q->do_bit << 1) ^ (uint32_t)q->cd;
+}
+
+static bool same_question(const struct ward_dns_query *a, const struct ward_dns_query *b)
+{
+	return a->qname_len == b->qname_len && a->qtype == b->qtype && a->qclass == b->qclass &&
+	       a->do_bit == b->do_bit && a->cd == b->cd &&
+	       memcmp(a->lname, b->lname, a->qname_len) == 0;
+}
+
+static struct ward_pending *index_find(struct ward_fwd *f, const struct ward_dns_query *q,
+				       uint32_t hash)
+{
+	int32_t i = f->buckets[hash & (f->n_buckets - 1)];
+	while (i >= 0) {
+		struct ward_pending *p = &f->pending[i];
+		if (p->hash == hash && same_question(&p->q, q))
+			return p;
+		i = p->next_in_bucket;
+	}
+	return NULL;
+}
+
+static void index_insert(struct ward_fwd *f, struct ward_pending *p)
+{
+	int32_t *head = &f->buckets[p->hash & (f->n_buckets - 1)];
+	p->next_in_bucket = *head;
+	*head = (int32_t)(p - f->pending);
+	p->indexed = true;
+}
+
+static void index_remove(struct ward_fwd *f, struct ward_pending *p)
+{
+	if (!p->indexed)
+		return;
+	int32_t self = (int32_t)(p - f->pending);
+	int32_t *link = &f->buckets[p->hash & (f->n_buckets - 1)];
+	while (*link >= 0 && *link != self)
+		link = &f->pending[*link].next_in_bucket;
+	if (*link == self)
+		*link = p->next_in_bucket;
+	p->indexed = false;
+}
+
+/* ---- slots and waiters ------------------------------------------------------------------ */
+
+static struct ward_pending *pending_alloc(struct ward_worker *w)
+{
+	struct ward_fwd *f = &w->fwd;
+	struct ward_pending *p = f->free_pending;
+	if (!p)
+		return NULL;
+	f->free_pending = p->next_free;
+	f->n_pending++;
+	p->in_use = true;
+	p->waiters = NULL;
+	p->attempts = 0;
+	p->probe_upstream = -1;
+	p->fail_ede = WARD_EDE_NO_REACHABLE_AUTHORITY;
+	p->after_close = AFTER_NOTHING;
+	p->closing = 0;
+	return p;
+}
+
+static void pending_release(struct ward_pending *p)
+{
+	struct ward_fwd *f = &p->worker->fwd;
+	if (p->probe_upstream >= 0)
+		f->upstreams[p->probe_upstream].probing = false;
+	p->in_use = false;
+	p->next_free = f->free_pending;
+	f->free_pending = p;
+	f->n_pending--;
+}
+
+static bool add_waiter(struct ward_worker *w, struct ward_pending *p,
+		       const struct ward_dns_query *q, const struct ward_client_ref *client)
+{
+	struct ward_waiter *wt = w->fwd.free_waiters;
+	if (!wt)
+		return false;
+	w->fwd.free_waiters = wt->next;
+	wt->q = *q;
+	wt->client = *client;
+	wt->next = p->waiters;
+	p->waiters = wt;
+	return true;
+}
+
+static void free_waiters(struct ward_worker *w, struct ward_pending *p)
+{
+	struct ward_waiter *wt = p->waiters;
+	while (wt) {
+		struct ward_waiter *next = wt->next;
+		wt->next = w->fwd.free_waiters;
+		w->fwd.free_waiters = wt;
+		wt = next;
+	}
+	p->waiters = NULL;
+}
+
+/* ---- closing the current transport ------------------------------------------------------ */
+
+static void open_tcp(struct ward_pending *p);
+
+static void after_transport_closed(struct ward_pending *p)
+{
+	enum after_close next = p->after_close;
+	p->after_close = AFTER_NOTHING;
+	switch (next) {
+	case AFTER_NEXT_TRY: start_next_try(p); break;
+	case AFTER_TCP: open_tcp(p); break;
+	case AFTER_RELEASE: pending_release(p); break;
+	case AFTER_NOTHING: break;
+	}
+}
+
+static void on_handle_closed(uv_handle_t *h)
+{
+	struct ward_pending *p = h->data;
+	if (--p->closing == 0)
+		after_transport_closed(p);
+}
+
+static void close_transport(struct ward_pending *p, enum after_close then)
+{
+	p->after_close = then;
+	uv_timer_stop(&p->timer);
+	if (p->udp_open) {
+		p->udp_open = false;
+		p->closing++;
+		uv_close((uv_handle_t *)&p->udp, on_handle_closed);
+	}
+	if (p->tcp_open) {
+		p->tcp_open = false;
+		p->closing++;
+		uv_close((uv_handle_t *)&p->tcp, on_handle_closed);
+	}
+	if (p->closing == 0)
+		after_transport_closed(p);
+}
+
+/* ---- outcomes ---------------------------------------------------------------------------- */
+
+static void note_upstream_result(struct ward_worker *w, unsigned idx, bool ok)
+{
+	struct ward_upstream *u = &w->fwd.upstreams[idx];
+	char text[64];
+	if (ok) {
+		if (u->dead)
+			ward_log_info("worker %u: upstream %s is back", w->id,
+				      ward_addr_format(&u->addr, text, sizeof(text)));
+		u->consecutive_failures = 0;
+		u->dead = false;
+		return;
+	}
+	u->failures++;
+	if (++u->consecutive_failures >= DEAD_AFTER_FAILURES && !u->dead) {
+		u->dead = true;
+		ward_log_warn("worker %u: upstream %s is not answering; skipping it until a probe "
+			      "succeeds", w->id, ward_addr_format(&u->addr, text, sizeof(text)));
+	}
+}
+
+static void reply_all(struct ward_pending *p, const uint8_t *msg, size_t len,
+		      const struct ward_dns_response *r, const struct ward_cache_hit *stale)
+{
+	struct ward_worker *w = p->worker;
+	for (struct ward_waiter *wt = p->waiters; wt; wt = wt->next) {
+		struct ward_dns_answer_opts opts = {
+			.max_size = ward_query_answer_limit(&wt->client, &wt->q),
+			.ede_code = WARD_EDE_NONE,
+		};
+		size_t out_len;
+		if (stale) {
+			opts.stale = true;
+			opts.ede_code = WARD_EDE_STALE_ANSWER;
+			out_len = ward_dns_write_answer(w->scratch, sizeof(w->scratch), stale->msg,
+							stale->msg_len, stale->ttl_off, stale->n_ttls,
+							&wt->q, &opts);
+		} else {
+			out_len = ward_dns_write_answer(w->scratch, sizeof(w->scratch), msg, len,
+							r->ttl_off, r->n_ttls, &wt->q, &opts);
+		}
+		if (out_len)
+			ward_worker_send(w, &wt->client, w->scratch, out_len);
+	}
+}
+
+static void reply_servfail(struct ward_pending *p, int ede)
+{
+	struct ward_worker *w = p->worker;
+	static const char *const why[] = {[0] = "ward: no upstream answered in time",
+					  [1] = "ward: upstreams unreachable"};
+	const char *text = ede == WARD_EDE_NETWORK_ERROR ? why[1] : why[0];
+	for (struct ward_waiter *wt = p->waiters; wt; wt = wt->next) {
+		size_t len = ward_dns_write_rcode(w->scratch, sizeof(w->scratch), &wt->q,
+						  WARD_RCODE_SERVFAIL, ede, text);
+		w->stats.servfail++;
+		if (len)
+			ward_worker_send(w, &wt->client, w->scratch, len);
+	}
+}
+
+static bool try_stale(struct ward_pending *p)
+{
+	struct ward_worker *w = p->worker;
+	if (!w->conf->cache.serve_stale)
+		return false;
+	struct ward_cache_key k = {
+		.lname = p->q.lname, .lname_len = p->q.qname_len, .qtype = p->q.qtype,
+		.qclass = p->q.qclass, .do_bit = p->q.do_bit, .cd = p->q.cd,
+	};
+	struct ward_cache_hit hit;
+	if (ward_cache_lookup(w->cache, &k, ward_worker_now(w), true, &hit) != 0)
+		return false;
+	w->stats.stale++;
+	reply_all(p, NULL, 0, NULL, &hit);
+	return true;
+}
+
+static void conclude(struct ward_pending *p)
+{
+	index_remove(&p->worker->fwd, p);
+	free_waiters(p->worker, p);
+	close_transport(p, AFTER_RELEASE);
+}
+
+static void finish_failure(struct ward_pending *p)
+{
+	if (p->probe_upstream < 0 && !try_stale(p))
+		reply_servfail(p, p->fail_ede);
+	conclude(p);
+}
+
+static void deliver(struct ward_pending *p, size_t len, const struct ward_dns_response *r)
+{
+	struct ward_worker *w = p->worker;
+	const uint8_t *msg = w->fwd.resp_store;
+	note_upstream_result(w, p->cur, true);
+	if (p->probe_upstream >= 0) {
+		conclude(p);
+		return;
+	}
+	/* An upstream SERVFAIL is an answer, but a stale real one serves the client better. */
+	if (r->rcode == WARD_RCODE_SERVFAIL && try_stale(p)) {
+		conclude(p);
+		return;
+	}
+	struct ward_cache_key k = {
+		.lname = p->q.lname, .lname_len = p->q.qname_len, .qtype = p->q.qtype,
+		.qclass = p->q.qclass, .do_bit = p->q.do_bit, .cd = p->q.cd,
+	};
+	ward_cache_store(w->cache, &k, msg, len, r, ward_worker_now(w));
+	reply_all(p, msg, len, r, NULL);
+	conclude(p);
+}
+
+static void try_failed(struct ward_pending *p, int ede)
+{
+	note_upstream_result(p->worker, p->cur, false);
+	if (ede == WARD_EDE_NETWORK_ERROR)
+		p->fail_ede = ede;
+	close_transport(p, AFTER_NEXT_TRY);
+}
+
+/* ---- answers arriving -------------------------------------------------------------------- */
+
+/* @return 0 delivered, 1 truncated (retry on TCP), -1 not an answer to our question. */
+static int accept_response(struct ward_pending *p, const uint8_t *pkt, size_t len)
+{
+	struct ward_worker *w = p->worker;
+	struct ward_dns_response r;
+	size_t stored_len;
+	if (ward_dns_parse_response(pkt, len, &p->q, p->id, w->fwd.resp_store,
+				    sizeof(w->fwd.resp_store), &stored_len, &r) != 0)
+		return -1;
+	if (r.tc)
+		return 1;
+	deliver(p, stored_len, &r);
+	return 0;
+}
+
+static void udp_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
+{
+	struct ward_pending *p = h->data;
+	buf->base = (char *)p->rbuf;
+	buf->len = sizeof(p->rbuf);
+}
+
+static void udp_on_read(uv_udp_t *h, ssize_t nread, const uv_buf_t *buf,
+			const struct sockaddr *addr, unsigned flags)
+{
+	struct ward_pending *p = h->data;
+	if (!p->udp_open || (nread == 0 && !addr))
+		return;
+	if (nread < 0) {
+		/* ICMP port unreachable on a connected socket: the upstream is down now. */
+		try_failed(p, WARD_EDE_NETWORK_ERROR);
+		return;
+	}
+	if (flags & UV_UDP_PARTIAL) {
+		close_transport(p, AFTER_TCP);
+		return;
+	}
+	/* Anything that is not the answer (spoofed, late, mangled) is ignored: keep waiting. */
+	if (accept_response(p, p->rbuf, (size_t)nread) == 1)
+		close_transport(p, AFTER_TCP);
+}
+
+static void tcp_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
+{
+	struct ward_pending *p = h->data;
+	buf->base = (char *)p->tcp_buf + p->tcp_len;
+	buf->len = TCP_BUF_MAX - p->tcp_len;
+}
+
+static void tcp_on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
+{
+	struct ward_pending *p = s->data;
+	if (!p->tcp_open)
+		return;
+	if (nread < 0) {
+		try_failed(p, WARD_EDE_NETWORK_ERROR);
+		return;
+	}
+	p->tcp_len += (size_t)nread;
+	if (p->tcp_len < 2)
+		return;
+	size_t need = ((size_t)p->tcp_buf[0] << 8 | p->tcp_buf[1]) + 2;
+	if (p->tcp_len < need)
+		return;
+	if (accept_response(p, p->tcp_buf + 2, need - 2) != 0)
+		try_failed(p, WARD_EDE_NETWORK_ERROR);
+}
+
+static void tcp_on_write(uv_write_t *req, int status)
+{
+	struct ward_pending *p = req->data;
+	if (status < 0 && p->tcp_open)
+		try_failed(p, WARD_EDE_NETWORK_ERROR);
+}
+
+static void tcp_on_connect(uv_connect_t *req, int status)
+{
+	struct ward_pending *p = req->data;
+	if (!p->tcp_open)
+		return;
+	if (status < 0) {
+		try_failed(p, WARD_EDE_NETWORK_ERROR);
+		return;
+	}
+	uv_buf_t b = uv_buf_init((char *)p->query, (unsigned)(p->query_len + 2));
+	p->write_req.data = p;
+	if (uv_write(&p->write_req, (uv_stream_t *)&p->tcp, &b, 1, tcp_on_write) != 0 ||
+	    uv_read_start((uv_stream_t *)&p->tcp, tcp_alloc, tcp_on_read) != 0)
+		try_failed(p, WARD_EDE_NETWORK_ERROR);
+}
+
+/* ---- starting a try ---------------------------------------------------------------------- */
+
+static void on_timeout(uv_timer_t *t)
+{
+	struct ward_pending *p = t->data;
+	try_failed(p, WARD_EDE_NO_REACHABLE_AUTHORITY);
+}
+
+static void arm_timer(struct ward_pending *p)
+{
+	struct ward_worker *w = p->worker;
+	uint64_t now = ward_worker_now(w);
+	uint64_t left = p->deadline > now ? p->deadline - now : 1;
+	uint64_t per_try = w->conf->upstream_timeout_ms;
+	uv_timer_start(&p->timer, on_timeout, per_try < left ? per_try : left, 0);
+}
+
+static void open_tcp(struct ward_pending *p)
+{
+	struct ward_worker *w = p->worker;
+	if (!p->tcp_buf && !(p->tcp_buf = malloc(TCP_BUF_MAX))) {
+		try_failed(p, WARD_EDE_NETWORK_ERROR);
+		return;
+	}
+	p->tcp_len = 0;
+	if (uv_tcp_init(&w->loop, &p->tcp) != 0) {
+		finish_failure(p);
+		return;
+	}
+	p->tcp.data = p;
+	p->tcp_open = true;
+	p->connect.data = p;
+	arm_timer(p);
+	if (uv_tcp_connect(&p->connect, &p->tcp, &w->fwd.upstreams[p->cur].addr.sa,
+			   tcp_on_connect) != 0)
+		try_failed(p, WARD_EDE_NETWORK_ERROR);
+}
+
+/* A random source port from the whole unprivileged range (RFC 5452 section 9.2); the
+ * kernel's own choice is narrower. Falls back to the kernel after a few collisions. */
+static int bind_random_port(uv_udp_t *udp, int family)
+{
+	struct ward_addr local;
+	memset(&local, 0, sizeof(local));
+	for (int i = 0; i < 8; i++) {
+		uint16_t port = (uint16_t)(1024 + arc4random_uniform(65536 - 1024));
+		if (i == 7)
+			port = 0;
+		if (family == AF_INET6) {
+			local.v6.sin6_family = AF_INET6;
+			local.v6.sin6_addr = in6addr_any;
+			local.v6.sin6_port = htons(port);
+		} else {
+			local.v4.sin_family = AF_INET;
+			local.v4.sin_addr.s_addr = htonl(INADDR_ANY);
+			local.v4.sin_port = htons(port);
+		}
+		if (uv_udp_bind(udp, &local.sa, 0) == 0)
+			return 0;
+	}
+	return -1;
+}
+
+static bool open_udp(struct ward_pending *p)
+{
+	struct ward_worker *w = p->worker;
+	const struct ward_addr *up = &w->fwd.upstreams[p->cur].addr;
+	if (uv_udp_init(&w->loop, &p->udp) != 0)
+		return false;
+	p->udp.data = p;
+	p->udp_open = true;
+	if (bind_random_port(&p->udp, up->sa.sa_family) != 0 ||
+	    uv_udp_connect(&p->udp, &up->sa) != 0 ||
+	    uv_udp_recv_start(&p->udp, udp_alloc, udp_on_read) != 0)
+		return false;
+	uv_buf_t b = uv_buf_init((char *)p->query + 2, (unsigned)p->query_len);
+	return uv_udp_try_send(&p->udp, &b, 1, NULL) == (int)p->query_len;
+}
+
+/* Upstreams in configured order, skipping dead ones; attempt k takes the k-th live one,
+ * wrapping around, so a single upstream gets retried until the deadline. */
+static int pick_upstream(struct ward_pending *p)
+{
+	struct ward_fwd *f = &p->worker->fwd;
+	if (p->probe_upstream >= 0)
+		return p->attempts == 0 ? p->probe_upstream : -1;
+	unsigned live[64], n_live = 0;
+	for (unsigned i = 0; i < f->n_upstreams && n_live < 64; i++)
+		if (!f->upstreams[i].dead)
+			live[n_live++] = i;
+	if (n_live == 0)
+		return -1;
+	return (int)live[p->attempts % n_live];
+}
+
+static void start_next_try(struct ward_pending *p)
+{
+	struct ward_worker *w = p->worker;
+	int idx = pick_upstream(p);
+	if (idx < 0 || ward_worker_now(w) >= p->deadline) {
+		finish_failure(p);
+		return;
+	}
+	p->cur = (unsigned)idx;
+	p->attempts++;
+	w->fwd.upstreams[idx].queries++;
+	p->id = (uint16_t)arc4random_uniform(65536);
+	p->query_len = ward_dns_write_upstream_query(p->query + 2, sizeof(p->query) - 2, &p->q,
+						     p->id);
+	p->query[0] = (uint8_t)(p->query_len >> 8);
+	p->query[1] = (uint8_t)p->query_len;
+	if (p->query_len == 0) {
+		finish_failure(p);
+		return;
+	}
+	arm_timer(p);
+	if (!open_udp(p))
+		try_failed(p, WARD_EDE_NETWORK_ERROR);
+}
+
+static uint64_t resolution_deadline(struct ward_worker *w)
+{
+	uint64_t budget = (uint64_t)w->conf->upstream_timeout_ms * w->fwd.n_upstreams;
+	if (budget < w->conf->upstream_timeout_ms * 2ull)
+		budget = w->conf->upstream_timeout_ms * 2ull;
+	if (budget > WARD_FWD_DEADLINE_MS)
+		budget = WARD_FWD_DEADLINE_MS;
+	return ward_worker_now(w) + budget;
+}
+
+static void answer_servfail_now(struct ward_worker *w, const struct ward_dns_query *q,
+				const struct ward_client_ref *client)
+{
+	size_t len = ward_dns_write_rcode(w->scratch, sizeof(w->scratch), q, WARD_RCODE_SERVFAIL,
+					  WARD_EDE_NONE, NULL);
+	w->stats.servfail++;
+	if (len)
+		ward_worker_send(w, client, w->scratch, len);
+}
+
+void ward_fwd_submit(struct ward_worker *w, const struct ward_dns_query *q,
+		     const struct ward_client_ref *client)
+{
+	struct ward_fwd *f = &w->fwd;
+	uint32_t hash = question_hash(q);
+	struct ward_pending *p = index_find(f, q, hash);
+	if (p) {
+		if (!add_waiter(w, p, q, client))
+			answer_servfail_now(w, q, client);
+		return;
+	}
+	p = pending_alloc(w);
+	if (!p) {
+		answer_servfail_now(w, q, client);
+		return;
+	}
+	p->q = *q;
+	p->hash = hash;
+	if (!add_waiter(w, p, q, client)) {
+		pending_release(p);
+		answer_servfail_now(w, q, client);
+		return;
+	}
+	index_insert(f, p);
+	p->deadline = resolution_deadline(w);
+	start_next_try(p);
+}
+
+/* ---- health probes ----------------------------------------------------------------------- */
+
+static void start_probe(struct ward_worker *w, unsigned idx)
+{
+	struct ward_pending *p = pending_alloc(w);
+	if (!p)
+		return;
+	memset(&p->q, 0, sizeof(p->q));
+	p->q.qname_len = 1; /* the root: ". NS" is answered by any working resolver */
+	p->q.qtype = WARD_TYPE_NS;
+	p->q.qclass = WARD_CLASS_IN;
+	p->q.has_question = true;
+	p->probe_upstream = (int)idx;
+	p->deadline = ward_worker_now(w) + w->conf->upstream_timeout_ms;
+	w->fwd.upstreams[idx].probing = true;
+	start_next_try(p);
+}
+
+static void on_probe_timer(uv_timer_t *t)
+{
+	struct ward_worker *w = t->data;
+	if (w->stopping)
+		return;
+	for (unsigned i = 0; i < w->fwd.n_upstreams; i++)
+		if (w->fwd.upstreams[i].dead && !w->fwd.upstreams[i].probing)
+			start_probe(w, i);
+}
+
+/* ---- lifecycle ----------------------------------------------------------------------------- */
+
+int ward_fwd_init(struct ward_worker *w)
+{
+	struct ward_fwd *f = &w->fwd;
+	const struct ward_conf *conf = w->conf;
+	f->n_upstreams = (unsigned)conf->n_upstreams;
+	f->upstreams = calloc(f->n_upstreams, sizeof(*f->upstreams));
+	f->pending = calloc(WARD_FWD_MAX_PENDING, sizeof(*f->pending));
+	f->n_buckets = WARD_FWD_MAX_PENDING * 2;
+	f->buckets = malloc(f->n_buckets * sizeof(*f->buckets));
+	f->waiters = calloc(WARD_FWD_MAX_WAITERS, sizeof(*f->waiters));
+	if (!f->upstreams || !f->pending || !f->buckets || !f->waiters)
+		return WARD_ENOMEM;
+	for (unsigned i = 0; i < f->n_upstreams; i++)
+		f->upstreams[i].addr = conf->upstreams[i];
+	for (unsigned i = 0; i < f->n_buckets; i++)
+		f->buckets[i] = -1;
+	for (unsigned i = WARD_FWD_MAX_PENDING; i-- > 0;) {
+		struct ward_pending *p = &f->pending[i];
+		p->worker = w;
+		uv_timer_init(&w->loop, &p->timer);
+		p->timer.data = p;
+		p->next_free = f->free_pending;
+		f->free_pending = p;
+	}
+	for (unsigned i = WARD_FWD_MAX_WAITERS; i-- > 0;) {
+		f->waiters[i].next = f->free_waiters;
+		f->free_waiters = &f->waiters[i];
+	}
+	uv_timer_init(&w->loop, &f->probe_timer);
+	f->probe_timer.data = w;
+	uv_timer_start(&f->probe_timer, on_probe_timer, PROBE_INTERVAL_MS, PROBE_INTERVAL_MS);
+	return 0;
+}
+
+unsigned ward_fwd_busy(const struct ward_worker *w)
+{
+	unsigned busy = 0;
+	for (unsigned i = 0; i < WARD_FWD_MAX_PENDING; i++)
+		if (w->fwd.pending[i].in_use && w->fwd.pending[i].waiters)
+			busy++;
+	return busy;
+}
+
+void ward_fwd_stop(struct ward_worker *w)
+{
+	uv_timer_stop(&w->fwd.probe_timer);
+}
+
+void ward_fwd_destroy(struct ward_worker *w)
+{
+	struct ward_fwd *f = &w->fwd;
+	if (f->pending)
+		for (unsigned i = 0; i < WARD_FWD_MAX_PENDING; i++)
+			free(f->pending[i].tcp_buf);
+	free(f->pending);
+	free(f->upstreams);
+	free(f->buckets);
+	free(f->waiters);
+	memset(f, 0, sizeof(*f));
+}

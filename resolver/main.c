@@ -1,0 +1,240 @@
+/*
+ * wardd: the ward DNS daemon.
+ *
+ *   wardd -c FILE            run in the foreground, log to stderr
+ *   wardd -c FILE --check    validate the config and exit (0 ok, 2 invalid)
+ *   wardd --default          run on the built-in default config (make run)
+ *
+ * Start-up order matters: the config is validated completely before any socket is bound,
+ * every socket is bound before privileges are dropped, and workers start only after that.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <grp.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <uv.h>
+
+#include "blocklists/conf.h"
+#include "blocklists/error.h"
+#include "blocklists/log.h"
+#include "resolver/worker.h"
+
+#define EXIT_CONFIG 2
+
+struct wardd_options {
+	const char *config_path;
+	const char *database;
+	bool check_only;
+	bool use_default;
+};
+
+struct wardd {
+	struct ward_conf *conf;
+	struct ward_worker *workers;
+	unsigned n_workers;
+	uv_loop_t loop;
+	uv_signal_t sigterm, sigint, sighup;
+};
+
+static void usage(FILE *out)
+{
+	fprintf(out, "usage: wardd -c FILE [--check]\n"
+		     "       wardd --default [--database DIR]\n"
+		     "  -c, --config FILE   configuration file (JSON)\n"
+		     "      --check         validate the configuration and exit (0 ok, 2 invalid)\n"
+		     "      --default       use the built-in config: 127.0.0.1/::1 port 5353,\n"
+		     "                      upstreams from /etc/resolv.conf\n"
+		     "      --database DIR  database directory for --default\n"
+		     "  -h, --help          this text\n");
+}
+
+static int parse_options(int argc, char **argv, struct wardd_options *opt)
+{
+	static const struct option longopts[] = {
+		{"config", required_argument, NULL, 'c'}, {"check", no_argument, NULL, 'k'},
+		{"default", no_argument, NULL, 'd'},      {"database", required_argument, NULL, 'D'},
+		{"help", no_argument, NULL, 'h'},         {NULL, 0, NULL, 0},
+	};
+	int ch;
+	while ((ch = getopt_long(argc, argv, "c:h", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'c': opt->config_path = optarg; break;
+		case 'k': opt->check_only = true; break;
+		case 'd': opt->use_default = true; break;
+		case 'D': opt->database = optarg; break;
+		case 'h': usage(stdout); exit(0);
+		default: usage(stderr); return -1;
+		}
+	}
+	if (optind != argc || (!opt->config_path && !opt->use_default)) {
+		usage(stderr);
+		return -1;
+	}
+	return 0;
+}
+
+static int load_config(const struct wardd_options *opt, struct ward_conf **conf)
+{
+	char err[WARD_CONF_ERR_MAX];
+	int rc;
+	if (opt->config_path)
+		rc = ward_conf_load(opt->config_path, conf, err, sizeof(err));
+	else
+		rc = ward_conf_default("/etc/resolv.conf",
+				       opt->database ? opt->database : "/var/lib/ward", conf, err,
+				       sizeof(err));
+	if (rc != 0)
+		fprintf(stderr, "wardd: %s\n", err);
+	return rc;
+}
+
+/* Only when started as root: the sockets are bound, so nothing else needs root. */
+static int drop_privileges(const struct ward_conf *conf)
+{
+	if (geteuid() != 0 || !conf->user || !conf->user[0])
+		return 0;
+	struct passwd *pw = getpwnam(conf->user);
+	if (!pw) {
+		ward_log_error("%s: user: no such user \"%s\"", conf->path, conf->user);
+		return -1;
+	}
+	if (setgroups(0, NULL) != 0 || setgid(pw->pw_gid) != 0 || setuid(pw->pw_uid) != 0) {
+		ward_log_error("cannot drop privileges to %s: %s", conf->user, strerror(errno));
+		return -1;
+	}
+	ward_log_info("running as user %s", conf->user);
+	return 0;
+}
+
+static int start_workers(struct wardd *d)
+{
+	const struct ward_conf *conf = d->conf;
+	d->n_workers = conf->workers ? conf->workers : 1;
+	d->workers = calloc(d->n_workers, sizeof(*d->workers));
+	if (!d->workers)
+		return WARD_ENOMEM;
+	unsigned bound = 0;
+	int rc = 0;
+	for (; bound < d->n_workers; bound++)
+		if ((rc = ward_worker_init(&d->workers[bound], bound, conf)) != 0)
+			goto fail;
+	if (drop_privileges(conf) != 0) {
+		rc = WARD_EINVAL;
+		goto fail;
+	}
+	for (unsigned i = 0; i < d->n_workers; i++) {
+		if ((rc = ward_worker_start(&d->workers[i])) != 0) {
+			/* Threads already running are stopped by the caller's normal path. */
+			d->n_workers = i;
+			return rc;
+		}
+	}
+	return 0;
+fail:
+	for (unsigned i = 0; i < bound; i++)
+		ward_worker_destroy(&d->workers[i]);
+	d->n_workers = 0;
+	return rc;
+}
+
+static void stop_workers(struct wardd *d)
+{
+	for (unsigned i = 0; i < d->n_workers; i++)
+		ward_worker_request_stop(&d->workers[i]);
+	for (unsigned i = 0; i < d->n_workers; i++)
+		ward_worker_join(&d->workers[i]);
+	for (unsigned i = 0; i < d->n_workers; i++)
+		ward_worker_destroy(&d->workers[i]);
+	free(d->workers);
+	d->workers = NULL;
+}
+
+static void on_stop_signal(uv_signal_t *sig, int signum)
+{
+	struct wardd *d = sig->data;
+	ward_log_info("signal %d: finishing in-flight queries and exiting", signum);
+	uv_close((uv_handle_t *)&d->sigterm, NULL);
+	uv_close((uv_handle_t *)&d->sigint, NULL);
+	uv_close((uv_handle_t *)&d->sighup, NULL);
+}
+
+static void on_hup(uv_signal_t *sig, int signum)
+{
+	struct wardd *d = sig->data;
+	char err[WARD_CONF_ERR_MAX];
+	struct ward_conf *fresh = NULL;
+	if (!d->conf->path || ward_conf_load(d->conf->path, &fresh, err, sizeof(err)) != 0) {
+		ward_log_error("SIGHUP: keeping the running configuration: %s",
+			       d->conf->path ? err : "built-in config has no file");
+		return;
+	}
+	/* Listener and worker changes need a restart; filtering changes apply live
+	 * (see the policy module). */
+	ward_log_info("SIGHUP: %s is valid; listeners, workers and upstreams need a restart",
+		      d->conf->path);
+	ward_conf_free(fresh);
+}
+
+static void watch_signals(struct wardd *d)
+{
+	uv_signal_init(&d->loop, &d->sigterm);
+	uv_signal_init(&d->loop, &d->sigint);
+	uv_signal_init(&d->loop, &d->sighup);
+	d->sigterm.data = d->sigint.data = d->sighup.data = d;
+	uv_signal_start(&d->sigterm, on_stop_signal, SIGTERM);
+	uv_signal_start(&d->sigint, on_stop_signal, SIGINT);
+	uv_signal_start(&d->sighup, on_hup, SIGHUP);
+}
+
+static void log_start(const struct wardd *d)
+{
+	char addr[64];
+	for (size_t i = 0; i < d->conf->n_listen; i++)
+		ward_log_info("listening on %s (UDP, TCP)",
+			      ward_addr_format(&d->conf->listen[i], addr, sizeof(addr)));
+	for (size_t i = 0; i < d->conf->n_upstreams; i++)
+		ward_log_info("upstream %s",
+			      ward_addr_format(&d->conf->upstreams[i], addr, sizeof(addr)));
+	ward_log_info("%u workers, cache %u entries", d->n_workers, d->conf->cache.max_entries);
+}
+
+int main(int argc, char **argv)
+{
+	struct wardd_options opt = {0};
+	struct wardd d = {0};
+	ward_log_set_ident("wardd");
+	signal(SIGPIPE, SIG_IGN);
+	if (parse_options(argc, argv, &opt) != 0)
+		return EXIT_CONFIG;
+	if (load_config(&opt, &d.conf) != 0)
+		return EXIT_CONFIG;
+	if (opt.check_only) {
+		printf("%s: ok\n", d.conf->path ? d.conf->path : "built-in config");
+		ward_conf_free(d.conf);
+		return 0;
+	}
+	ward_log_set_level(d.conf->log_level);
+	uv_loop_init(&d.loop);
+	/* Signals must be blocked-and-handled before workers exist, or a SIGTERM during
+	 * start-up would kill the process without draining. */
+	watch_signals(&d);
+	int rc = start_workers(&d);
+	if (rc != 0) {
+		ward_log_error("start-up failed: %s", ward_strerror(rc));
+		stop_workers(&d);
+		ward_conf_free(d.conf);
+		return 1;
+	}
+	log_start(&d);
+	uv_run(&d.loop, UV_RUN_DEFAULT);
+	stop_workers(&d);
+	uv_loop_close(&d.loop);
+	ward_log_info("stopped");
+	ward_conf_free(d.conf);
+	return 0;
+}

@@ -1,0 +1,348 @@
+/*
+ * Worker threads: socket setup, the UDP receive/send batching, start and drain.
+ *
+ * UDP bypasses libuv's uv_udp_t: a uv_poll_t tells us the socket is readable and we pull
+ * up to WARD_UDP_BATCH datagrams per recvmmsg(); answers are collected and leave in one
+ * sendmmsg() per listener at the end of the loop iteration (a uv_check_t), so a busy
+ * worker makes two syscalls per batch instead of two per query.
+ */
+#include "resolver/worker.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "blocklists/error.h"
+#include "blocklists/log.h"
+
+#define WARD_DRAIN_MAX_MS 6000
+
+static int socket_for(const struct ward_addr *addr, int type)
+{
+	int fd = socket(addr->sa.sa_family, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -1;
+	int one = 1;
+	/* Each worker binds its own socket to the same address; the kernel spreads
+	 * clients across them by flow hash. */
+	if (setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) != 0 ||
+	    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) != 0)
+		goto fail;
+	if (addr->sa.sa_family == AF_INET6 &&
+	    setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one)) != 0)
+		goto fail;
+	if (bind(fd, &addr->sa, addr->len) != 0)
+		goto fail;
+	return fd;
+fail:;
+	int saved = errno;
+	close(fd);
+	errno = saved;
+	return -1;
+}
+
+static int bind_listeners(struct ward_worker *w)
+{
+	const struct ward_conf *conf = w->conf;
+	char text[64];
+	w->udp = calloc(conf->n_listen, sizeof(*w->udp));
+	w->tcp = calloc(conf->n_listen, sizeof(*w->tcp));
+	if (!w->udp || !w->tcp)
+		return WARD_ENOMEM;
+	for (size_t i = 0; i < conf->n_listen; i++) {
+		const struct ward_addr *addr = &conf->listen[i];
+		int ufd = socket_for(addr, SOCK_DGRAM);
+		if (ufd < 0) {
+			ward_log_error("cannot bind UDP %s: %s",
+				       ward_addr_format(addr, text, sizeof(text)), strerror(errno));
+			return WARD_EIO;
+		}
+		w->udp[w->n_udp].fd = ufd;
+		w->udp[w->n_udp].worker = w;
+		w->n_udp++;
+		int tfd = socket_for(addr, SOCK_STREAM);
+		if (tfd < 0) {
+			ward_log_error("cannot bind TCP %s: %s",
+				       ward_addr_format(addr, text, sizeof(text)), strerror(errno));
+			return WARD_EIO;
+		}
+		w->tcp[w->n_tcp].fd = tfd;
+		w->tcp[w->n_tcp].worker = w;
+		w->n_tcp++;
+	}
+	return 0;
+}
+
+static void close_listener_fds(struct ward_worker *w)
+{
+	for (size_t i = 0; i < w->n_udp; i++)
+		if (w->udp[i].fd >= 0 && !w->udp[i].polling)
+			close(w->udp[i].fd);
+	for (size_t i = 0; i < w->n_tcp; i++)
+		if (w->tcp[i].fd >= 0 && !w->tcp[i].open)
+			close(w->tcp[i].fd);
+}
+
+int ward_worker_init(struct ward_worker *w, unsigned id, const struct ward_conf *conf)
+{
+	memset(w, 0, sizeof(*w));
+	w->id = id;
+	w->conf = conf;
+	int rc = bind_listeners(w);
+	if (rc != 0)
+		goto fail;
+	uint32_t per_shard = conf->cache.max_entries / (conf->workers ? conf->workers : 1);
+	if (conf->cache.max_entries && per_shard == 0)
+		per_shard = 1;
+	w->cache = ward_cache_new(per_shard, &conf->cache);
+	if (!w->cache) {
+		rc = WARD_ENOMEM;
+		goto fail;
+	}
+	w->conns = ward_tcp_conns_new();
+	if (!w->conns) {
+		rc = WARD_ENOMEM;
+		goto fail;
+	}
+	return 0;
+fail:
+	close_listener_fds(w);
+	free(w->udp);
+	free(w->tcp);
+	free(w->conns);
+	ward_cache_free(w->cache);
+	memset(w, 0, sizeof(*w));
+	return rc;
+}
+
+/* ---- UDP ---------------------------------------------------------------------------- */
+
+static void udp_flush(struct ward_udp_listener *l)
+{
+	unsigned sent = 0;
+	while (sent < l->n_out) {
+		int n = sendmmsg(l->fd, l->out_msgs + sent, l->n_out - sent, MSG_DONTWAIT);
+		if (n > 0) {
+			sent += (unsigned)n;
+			continue;
+		}
+		if (n < 0 && errno == EINTR)
+			continue;
+		/* A full socket buffer or an unreachable client: UDP answers may be lost,
+		 * the client retries. Skip the datagram that failed and go on. */
+		l->worker->stats.dropped++;
+		sent++;
+	}
+	l->n_out = 0;
+}
+
+static void udp_queue(struct ward_udp_listener *l, const struct ward_addr *to,
+		      const uint8_t *msg, size_t len)
+{
+	if (len > WARD_UDP_SEND_MAX)
+		return;
+	if (l->n_out == WARD_UDP_BATCH)
+		udp_flush(l);
+	unsigned i = l->n_out++;
+	if (msg != l->out_buf[i])
+		memcpy(l->out_buf[i], msg, len);
+	memcpy(&l->out_addr[i], &to->ss, to->len);
+	l->out_iov[i].iov_base = l->out_buf[i];
+	l->out_iov[i].iov_len = len;
+	memset(&l->out_msgs[i], 0, sizeof(l->out_msgs[i]));
+	l->out_msgs[i].msg_hdr.msg_name = &l->out_addr[i];
+	l->out_msgs[i].msg_hdr.msg_namelen = to->len;
+	l->out_msgs[i].msg_hdr.msg_iov = &l->out_iov[i];
+	l->out_msgs[i].msg_hdr.msg_iovlen = 1;
+}
+
+void ward_worker_send(struct ward_worker *w, const struct ward_client_ref *to,
+		      const uint8_t *msg, size_t len)
+{
+	if (to->transport == WARD_TRANSPORT_UDP)
+		udp_queue(to->udp, &to->addr, msg, len);
+	else
+		ward_tcp_send(w, to->conn, to->conn_gen, msg, len);
+}
+
+/* Receive buffers live on the worker's stack frame of this callback only: the query
+ * pipeline copies what it keeps (the question) before returning. */
+static void udp_on_readable(uv_poll_t *poll, int status, int events)
+{
+	struct ward_udp_listener *l = poll->data;
+	struct ward_worker *w = l->worker;
+	static _Thread_local uint8_t bufs[WARD_UDP_BATCH][WARD_UDP_RECV_MAX];
+	static _Thread_local struct mmsghdr msgs[WARD_UDP_BATCH];
+	static _Thread_local struct iovec iov[WARD_UDP_BATCH];
+	static _Thread_local struct sockaddr_storage from[WARD_UDP_BATCH];
+	if (status < 0)
+		return;
+	/* A few rounds at most, so one flooded socket cannot starve the others. */
+	for (int round = 0; round < 4 && !w->stopping; round++) {
+		for (unsigned i = 0; i < WARD_UDP_BATCH; i++) {
+			iov[i].iov_base = bufs[i];
+			iov[i].iov_len = sizeof(bufs[i]);
+			memset(&msgs[i].msg_hdr, 0, sizeof(msgs[i].msg_hdr));
+			msgs[i].msg_hdr.msg_name = &from[i];
+			msgs[i].msg_hdr.msg_namelen = sizeof(from[i]);
+			msgs[i].msg_hdr.msg_iov = &iov[i];
+			msgs[i].msg_hdr.msg_iovlen = 1;
+		}
+		int n = recvmmsg(l->fd, msgs, WARD_UDP_BATCH, MSG_DONTWAIT, NULL);
+		if (n <= 0)
+			break;
+		for (int i = 0; i < n; i++) {
+			if (msgs[i].msg_hdr.msg_flags & MSG_TRUNC) {
+				w->stats.dropped++;
+				continue;
+			}
+			struct ward_client_ref ref = {.transport = WARD_TRANSPORT_UDP, .udp = l};
+			memcpy(&ref.addr.ss, &from[i], msgs[i].msg_hdr.msg_namelen);
+			ref.addr.len = msgs[i].msg_hdr.msg_namelen;
+			ward_query_handle(w, bufs[i], msgs[i].msg_len, &ref);
+		}
+		if (n < WARD_UDP_BATCH)
+			break;
+	}
+	udp_flush(l);
+}
+
+static void flush_all(uv_check_t *check)
+{
+	struct ward_worker *w = check->data;
+	for (size_t i = 0; i < w->n_udp; i++)
+		if (w->udp[i].n_out)
+			udp_flush(&w->udp[i]);
+}
+
+/* ---- lifecycle ---------------------------------------------------------------------- */
+
+static void close_handle(uv_handle_t *h, void *arg)
+{
+	if (!uv_is_closing(h))
+		uv_close(h, NULL);
+}
+
+static void finish_stop(struct ward_worker *w)
+{
+	if (w->stopped)
+		return;
+	w->stopped = true;
+	flush_all(&w->flush_check);
+	ward_tcp_close_all(w);
+	ward_fwd_stop(w);
+	uv_walk(&w->loop, close_handle, NULL);
+}
+
+static void drain_check(uv_timer_t *t)
+{
+	struct ward_worker *w = t->data;
+	bool expired = ward_worker_now(w) >= w->drain_deadline;
+	if ((ward_fwd_busy(w) == 0 && ward_tcp_busy(w) == 0) || expired)
+		finish_stop(w);
+}
+
+static void stop_listening(struct ward_worker *w)
+{
+	for (size_t i = 0; i < w->n_udp; i++) {
+		struct ward_udp_listener *l = &w->udp[i];
+		if (l->polling) {
+			uv_poll_stop(&l->poll);
+			uv_close((uv_handle_t *)&l->poll, NULL);
+			close(l->fd);
+			l->fd = -1;
+			l->polling = false;
+		}
+	}
+	for (size_t i = 0; i < w->n_tcp; i++) {
+		if (w->tcp[i].open) {
+			uv_close((uv_handle_t *)&w->tcp[i].handle, NULL);
+			w->tcp[i].open = false;
+		}
+	}
+}
+
+static void on_wakeup(uv_async_t *async)
+{
+	struct ward_worker *w = async->data;
+	if (w->stopping)
+		return;
+	w->stopping = true;
+	/* Stop taking new queries, then let what is in flight finish. */
+	stop_listening(w);
+	w->drain_timer.data = w;
+	w->drain_deadline = ward_worker_now(w) + WARD_DRAIN_MAX_MS;
+	uv_timer_start(&w->drain_timer, drain_check, 0, 20);
+}
+
+static int start_listeners(struct ward_worker *w)
+{
+	for (size_t i = 0; i < w->n_udp; i++) {
+		struct ward_udp_listener *l = &w->udp[i];
+		if (uv_poll_init_socket(&w->loop, &l->poll, l->fd) != 0)
+			return WARD_EIO;
+		l->poll.data = l;
+		l->polling = true;
+		uv_poll_start(&l->poll, UV_READABLE, udp_on_readable);
+	}
+	for (size_t i = 0; i < w->n_tcp; i++) {
+		int rc = ward_tcp_listener_start(w, &w->tcp[i]);
+		if (rc != 0)
+			return rc;
+	}
+	return 0;
+}
+
+static void worker_main(void *arg)
+{
+	struct ward_worker *w = arg;
+	uv_run(&w->loop, UV_RUN_DEFAULT);
+	/* Handles closed by finish_stop() need one more turn to run their close callbacks. */
+	uv_run(&w->loop, UV_RUN_DEFAULT);
+}
+
+int ward_worker_start(struct ward_worker *w)
+{
+	if (uv_loop_init(&w->loop) != 0)
+		return WARD_ENOMEM;
+	w->loop.data = w;
+	uv_async_init(&w->loop, &w->wakeup, on_wakeup);
+	w->wakeup.data = w;
+	uv_check_init(&w->loop, &w->flush_check);
+	w->flush_check.data = w;
+	uv_check_start(&w->flush_check, flush_all);
+	uv_unref((uv_handle_t *)&w->flush_check);
+	uv_timer_init(&w->loop, &w->drain_timer);
+	int rc = ward_fwd_init(w);
+	if (rc == 0)
+		rc = start_listeners(w);
+	if (rc != 0)
+		return rc;
+	if (uv_thread_create(&w->thread, worker_main, w) != 0)
+		return WARD_ENOMEM;
+	return 0;
+}
+
+void ward_worker_request_stop(struct ward_worker *w)
+{
+	uv_async_send(&w->wakeup);
+}
+
+void ward_worker_join(struct ward_worker *w)
+{
+	uv_thread_join(&w->thread);
+}
+
+void ward_worker_destroy(struct ward_worker *w)
+{
+	ward_fwd_destroy(w);
+	uv_loop_close(&w->loop);
+	close_listener_fds(w);
+	ward_cache_free(w->cache);
+	free(w->udp);
+	free(w->tcp);
+	free(w->conns);
+}

@@ -1,0 +1,176 @@
+/*
+ * Workers: one thread per core, each with its own libuv loop, its own SO_REUSEPORT UDP and
+ * TCP sockets, its own cache shard and its own upstream state. Nothing on the query path
+ * is shared between workers, so nothing on it takes a lock.
+ *
+ * This header is internal to resolver/: it holds the structs that worker.c, query.c,
+ * fwd.c and tcp.c share.
+ */
+#ifndef WARD_WORKER_H
+#define WARD_WORKER_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/socket.h>
+#include <uv.h>
+
+#include "blocklists/conf.h"
+#include "resolver/cache.h"
+#include "resolver/dns.h"
+
+#define WARD_UDP_BATCH 32          /* datagrams per recvmmsg/sendmmsg */
+#define WARD_UDP_RECV_MAX 4096     /* larger client datagrams are dropped */
+#define WARD_UDP_SEND_MAX 4096
+#define WARD_TCP_MAX_CONNS 256     /* per worker */
+#define WARD_TCP_IDLE_MS 10000     /* RFC 7766 suggests seconds, not minutes */
+#define WARD_TCP_QUERY_MAX 4096    /* a client query larger than this closes the conn */
+#define WARD_FWD_MAX_PENDING 1024  /* distinct upstream queries in flight per worker */
+#define WARD_FWD_MAX_WAITERS 4096  /* clients waiting on them per worker */
+#define WARD_FWD_RECV_MAX 1500     /* we advertise 1232; anything larger retries on TCP */
+#define WARD_FWD_DEADLINE_MS 4000  /* a client hears back within this, whatever the upstreams do */
+
+struct ward_worker;
+struct ward_tcp_conn;
+
+enum ward_transport { WARD_TRANSPORT_UDP, WARD_TRANSPORT_TCP };
+
+/* Where an answer has to go. TCP refs carry the connection's generation, so an answer
+ * for a connection that closed (and whose slot was reused) is dropped, not misdelivered. */
+struct ward_client_ref {
+	enum ward_transport transport;
+	struct ward_udp_listener *udp;
+	struct ward_addr addr;
+	struct ward_tcp_conn *conn;
+	uint32_t conn_gen;
+};
+
+struct ward_udp_listener {
+	struct ward_worker *worker;
+	uv_poll_t poll;
+	int fd;
+	bool polling;
+	unsigned n_out;
+	struct mmsghdr out_msgs[WARD_UDP_BATCH];
+	struct iovec out_iov[WARD_UDP_BATCH];
+	struct sockaddr_storage out_addr[WARD_UDP_BATCH];
+	uint8_t out_buf[WARD_UDP_BATCH][WARD_UDP_SEND_MAX];
+};
+
+struct ward_tcp_listener {
+	struct ward_worker *worker;
+	uv_tcp_t handle;
+	int fd;
+	bool open;
+};
+
+struct ward_upstream {
+	struct ward_addr addr;
+	unsigned consecutive_failures;
+	bool dead;
+	bool probing;
+	uint64_t queries, failures;
+};
+
+struct ward_waiter {
+	struct ward_waiter *next;
+	struct ward_client_ref client;
+	struct ward_dns_query q;
+};
+
+struct ward_pending;
+
+struct ward_fwd {
+	struct ward_upstream *upstreams;
+	unsigned n_upstreams;
+	struct ward_pending *pending;      /* WARD_FWD_MAX_PENDING slots */
+	struct ward_pending *free_pending;
+	unsigned n_pending;                /* slots in use, including ones still closing */
+	int32_t *buckets;                  /* in-flight index: head slot per bucket, -1 = none */
+	unsigned n_buckets;
+	struct ward_waiter *waiters;
+	struct ward_waiter *free_waiters;
+	uv_timer_t probe_timer;
+	uint8_t resp_store[WARD_DNS_MSG_MAX]; /* stored form of the answer being delivered */
+};
+
+struct ward_worker_stats {
+	uint64_t queries, cache_hits, forwarded, refused, formerr, dropped, servfail, stale;
+};
+
+struct ward_worker {
+	unsigned id;
+	const struct ward_conf *conf;
+	uv_loop_t loop;
+	uv_thread_t thread;
+	uv_async_t wakeup;
+	uv_check_t flush_check;
+	bool stopping;
+	bool stopped;
+	uv_timer_t drain_timer;
+	uint64_t drain_deadline;
+
+	struct ward_udp_listener *udp;
+	size_t n_udp;
+	struct ward_tcp_listener *tcp;
+	size_t n_tcp;
+
+	struct ward_tcp_conn *conns;       /* WARD_TCP_MAX_CONNS slots */
+	unsigned n_conns;
+
+	struct ward_cache *cache;
+	struct ward_fwd fwd;
+	struct ward_worker_stats stats;
+
+	uint8_t scratch[WARD_DNS_MSG_MAX + 2]; /* TCP answers are built here */
+};
+
+/*
+ * Create a worker and bind its sockets (before privileges are dropped).
+ * @return 0 or a WARD_E* code; on failure nothing is left open.
+ */
+int ward_worker_init(struct ward_worker *w, unsigned id, const struct ward_conf *conf);
+int ward_worker_start(struct ward_worker *w);       /* run the loop in a new thread */
+void ward_worker_request_stop(struct ward_worker *w); /* thread-safe */
+void ward_worker_join(struct ward_worker *w);
+void ward_worker_destroy(struct ward_worker *w);
+
+/* Queue an answer for a client; UDP answers go out in the next sendmmsg batch. */
+void ward_worker_send(struct ward_worker *w, const struct ward_client_ref *to,
+		      const uint8_t *msg, size_t len);
+
+/* Milliseconds on the loop's monotonic clock (cached per loop iteration). */
+static inline uint64_t ward_worker_now(struct ward_worker *w)
+{
+	return uv_now(&w->loop);
+}
+
+/* ---- query.c: the per-query pipeline ------------------------------------------------ */
+
+/* Handle one query from a client; the answer is sent now or when upstream replies. */
+void ward_query_handle(struct ward_worker *w, const uint8_t *pkt, size_t len,
+		       const struct ward_client_ref *from);
+
+/* The size limit for an answer on this transport. */
+size_t ward_query_answer_limit(const struct ward_client_ref *to, const struct ward_dns_query *q);
+
+/* ---- fwd.c: upstream forwarding ------------------------------------------------------ */
+
+int ward_fwd_init(struct ward_worker *w);
+void ward_fwd_destroy(struct ward_worker *w);
+/* Resolve q upstream and answer `client` when done (sharing identical in-flight queries). */
+void ward_fwd_submit(struct ward_worker *w, const struct ward_dns_query *q,
+		     const struct ward_client_ref *client);
+/* Upstream queries in flight (slots still busy): the worker drains these before exit. */
+unsigned ward_fwd_busy(const struct ward_worker *w);
+void ward_fwd_stop(struct ward_worker *w);
+
+/* ---- tcp.c: DNS over TCP for clients (RFC 7766) ------------------------------------- */
+
+struct ward_tcp_conn *ward_tcp_conns_new(void); /* WARD_TCP_MAX_CONNS slots */
+int ward_tcp_listener_start(struct ward_worker *w, struct ward_tcp_listener *l);
+void ward_tcp_send(struct ward_worker *w, struct ward_tcp_conn *conn, uint32_t gen,
+		   const uint8_t *msg, size_t len);
+void ward_tcp_close_all(struct ward_worker *w);
+unsigned ward_tcp_busy(const struct ward_worker *w);
+
+#endif
