@@ -1,0 +1,470 @@
+"""`make bench`: ward side by side with Unbound, dnsmasq and a do-nothing responder, in one
+run, on loopback, with ratios computed between figures of that same run.
+
+    /usr/bin/python3 tests/bench/bench.py BUILD_DIR      (tests/bench/run.sh calls this)
+
+Sections (BENCH_SECTIONS, comma-separated; default all):
+  forward   issue 2: forwarding cache, cache-hit workload (wardd vs Unbound, vs the limit)
+  filter    issue 4: a generated list of BENCH_NAMES names; workloads blocked / cached /
+            mix (20% blocked); qps, CPU us per query, RSS, time to first answer
+  callgrind issue 4: user-space instructions per query under callgrind
+  catdb     issue 3: bench_catdb at 1M and 5M names, `ward update` build time and peak RSS
+
+Each server runs pinned to CPU 1, dnsperf (and NSD) on CPU 0. Every throughput figure is
+the median of BENCH_REPS runs. BENCH_QUICK=1 gives a ~2-3 minute version.
+Knobs: BENCH_REPS, BENCH_NAMES, BENCH_SECONDS, BENCH_FWD_SECONDS, BENCH_CALLGRIND_N,
+BENCH_CATDB_SIZES, BENCH_SERVERS (subset of null,wardd,unbound,dnsmasq), BENCH_FWD_SERVERS
+(default null,wardd,unbound), BENCH_OUTSTANDING (dnsperf -q, default 100), BENCH_KEEP=1.
+Results: a table on stdout, JSON in BUILD_DIR/bench/results.json.
+"""
+import json
+import os
+import platform
+import random
+import shutil
+import subprocess
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import benchlib as bl  # noqa: E402
+import gen_names  # noqa: E402
+from servers import ZONE, Dnsmasq, Nsd, Null, Unbound, Wardd, timed_update  # noqa: E402
+
+WORKLOADS = ("blocked", "cached", "mix")
+SERVER_ORDER = ("null", "wardd", "unbound", "dnsmasq")
+SINKHOLE = ["0.0.0.0"]
+MIX_BLOCKED = 0.20
+SEED = 20240611
+
+
+def env_int(name, default):
+    v = os.environ.get(name)
+    return int(v) if v else default
+
+
+class Params:
+    def __init__(self):
+        quick = os.environ.get("BENCH_QUICK") == "1"
+        self.quick = quick
+        self.reps = env_int("BENCH_REPS", 3)
+        self.names = env_int("BENCH_NAMES", 100000 if quick else 1000000)
+        self.seconds = env_int("BENCH_SECONDS", 2 if quick else 5)
+        self.fwd_seconds = env_int("BENCH_FWD_SECONDS", 3 if quick else 10)
+        self.cg_n = env_int("BENCH_CALLGRIND_N", 5000 if quick else 20000)
+        sizes = os.environ.get("BENCH_CATDB_SIZES", "200000" if quick else "1000000,5000000")
+        self.catdb_sizes = [int(s) for s in sizes.split(",") if s]
+        self.sections = os.environ.get("BENCH_SECTIONS", "forward,filter,callgrind,catdb")
+        self.sections = [s.strip() for s in self.sections.split(",") if s.strip()]
+        wanted = os.environ.get("BENCH_SERVERS", ",".join(SERVER_ORDER)).split(",")
+        self.servers = [s for s in SERVER_ORDER if s in wanted]
+        fwd = os.environ.get("BENCH_FWD_SERVERS", "null,wardd,unbound").split(",")
+        self.fwd_servers = [s for s in self.servers if s in fwd]
+        self.outstanding = env_int("BENCH_OUTSTANDING", 100)
+        multi = (os.cpu_count() or 1) >= 2 and shutil.which("taskset")
+        self.server_cpu = 1 if multi else None
+        self.client_cpu = 0 if multi else None
+
+    def as_dict(self):
+        return {k: v for k, v in vars(self).items()}
+
+
+def log(msg):
+    sys.stderr.write("[bench %s] %s\n" % (time.strftime("%H:%M:%S"), msg))
+    sys.stderr.flush()
+
+# ---- data -------------------------------------------------------------------------------------
+
+
+class Data:
+    """The list, the zone and the query files, all derived from fixed seeds."""
+
+    def __init__(self, work, p):
+        self.dir = os.path.join(work, "data")
+        os.makedirs(self.dir)
+        t0 = time.monotonic()
+        names = gen_names.generate(p.names, SEED)
+        log("generated %d list names in %.1f s" % (len(names), time.monotonic() - t0))
+        self.list_path = self._write("list.domains", names)
+        self.unbound_zones = self._write(
+            "unbound-local-zones.conf",
+            ('local-zone: "%s." always_null' % n for n in names))
+        self.dnsmasq_hosts = self._write("dnsmasq.hosts", ("0.0.0.0 " + n for n in names))
+
+        rng = random.Random(SEED + 1)
+        self.hosts = []  # (fqdn, [ips]) served by NSD
+        for i, n in enumerate(gen_names.generate(1000, SEED + 2)):
+            ips = ["10.%d.%d.%d" % (i >> 8, i & 255, k + 1)
+                   for k in range(2 if rng.random() < 0.25 else 1)]
+            self.hosts.append(("%s.%s" % (n, ZONE), ips))
+        self.expect = dict(self.hosts)
+
+        blocked = rng.sample(names, min(len(names), 100000))
+        cached = [h for h, _ in self.hosts]
+        rng.shuffle(cached)
+        mix = [rng.choice(blocked) if rng.random() < MIX_BLOCKED else rng.choice(cached)
+               for _ in range(100000)]
+        self.blocked_name = blocked[0]
+        self.cached_name = cached[0]
+        self.queries = {"blocked": blocked, "cached": cached, "mix": mix}
+        self.qfiles = {w: self._write("%s.queries" % w, (q + " A" for q in qs))
+                       for w, qs in self.queries.items()}
+        self.cg_qfiles = {}
+        for w, qs in self.queries.items():
+            lines = [qs[i % len(qs)] + " A" for i in range(p.cg_n)]
+            self.cg_qfiles[w] = self._write("callgrind-%s.queries" % w, lines)
+        del names
+
+    def _write(self, name, lines):
+        path = os.path.join(self.dir, name)
+        with open(path, "w") as f:
+            for line in lines:
+                f.write(line)
+                f.write("\n")
+        return path
+
+# ---- running one server -------------------------------------------------------------------
+
+
+class Bench:
+    def __init__(self, build, p):
+        self.p = p
+        self.build = build
+        self.work = bl.tmpdir()
+        self.wardd = os.path.join(build, "resolver", "wardd")
+        self.ward = os.path.join(build, "tools", "ward")
+        self.null = os.path.join(build, "tests", "bench_null_responder")
+        self.catdb = os.path.join(build, "tests", "bench_catdb")
+        self.results = {"params": p.as_dict(), "host": host_info()}
+        missing = [s for s, path in (("wardd", self.wardd), ("null", self.null))
+                   if s in p.servers and not os.access(path, os.X_OK)]
+        for s in missing:
+            log("%s: binary not built, skipped" % s)
+        if "wardd" in missing and not os.access(self.ward, os.X_OK):
+            log("ward: binary not built")
+        self.servers = [s for s in p.servers if s not in missing]
+        self.data = None
+        self.nsd = None
+
+    def setup(self):
+        self.data = Data(self.work, self.p)
+        self.nsd = Nsd(self.work, [(h[:-len(ZONE) - 1], ips) for h, ips in self.data.hosts])
+        self.nsd.start(cpu=self.p.client_cpu, interval=0.05, timeout=30)
+        log("nsd on %s:%d" % (self.nsd.addr, self.nsd.port))
+
+    def make(self, kind, filtering, label=None):
+        d, w = self.data, self.work
+        blocked_probe = (d.blocked_name, SINKHOLE)
+        if kind == "null":
+            return Null(w, self.null)
+        if kind == "wardd":
+            feed = (d.list_path, "domains", "adult") if filtering else None
+            return Wardd(w, self.wardd, self.ward, self.nsd, feed=feed,
+                         probe=blocked_probe if filtering else None, label=label)
+        if kind == "unbound":
+            return Unbound(w, self.nsd, d.unbound_zones if filtering else None,
+                           probe=blocked_probe if filtering else None, label=label)
+        if kind == "dnsmasq":
+            return Dnsmasq(w, self.nsd, d.dnsmasq_hosts if filtering else None,
+                           probe=blocked_probe if filtering else None, label=label)
+        raise ValueError(kind)
+
+    def perf(self, srv, qfile, seconds=None, passes=None, outstanding=None):
+        return bl.dnsperf(srv.addr, srv.port, qfile, cpu=self.p.client_cpu, seconds=seconds,
+                          passes=passes, outstanding=outstanding or self.p.outstanding)
+
+    def warm(self, srv, blocked=True):
+        """Fill the answer cache (gently: NSD sees each name once or twice) and touch the
+        list's pages once, so that every measured run starts warm."""
+        self.perf(srv, self.data.qfiles["cached"], passes=2, outstanding=20)
+        if blocked:
+            self.perf(srv, self.data.cg_qfiles["blocked"], passes=1)
+
+    def check_answers(self, srv, filtering):
+        """A blocked name gets the sinkhole, an allowed one its real address."""
+        if srv.name == "null":
+            return {"ok": True}
+        out = {}
+        r = bl.ask(srv.addr, srv.port, self.data.cached_name)
+        out["cached"] = r is not None and bl.answer_ips(r) == self.data.expect[
+            self.data.cached_name]
+        if filtering:
+            r = bl.ask(srv.addr, srv.port, self.data.blocked_name)
+            out["blocked"] = r is not None and bl.answer_ips(r) == SINKHOLE
+        out["ok"] = all(out.values())
+        if not out["ok"]:
+            log("WARNING %s: wrong answers %s" % (srv.label, out))
+        return out
+
+    def measure(self, srv, qfile, seconds):
+        c0 = bl.cpu_seconds(srv.pid)
+        r = self.perf(srv, qfile, seconds=seconds)
+        c1 = bl.cpu_seconds(srv.pid)
+        r["cpu_s"] = c1 - c0
+        r["cpu_us_per_query"] = (c1 - c0) * 1e6 / r["completed"] if r["completed"] else None
+        return r
+
+    # ---- sections ------------------------------------------------------------------------
+
+    def forward(self):
+        """Issue 2: a forwarding cache answering names it has cached, no list loaded."""
+        p = self.p
+        runs = {s: [] for s in self.servers if s in p.fwd_servers}
+        for rep in range(p.reps):
+            for kind in runs:
+                srv = self.make(kind, False, label="%s-fwd-%d" % (kind, rep))
+                first = srv.start(cpu=p.server_cpu)
+                try:
+                    self.warm(srv, blocked=False)
+                    check = self.check_answers(srv, False)
+                    r = self.measure(srv, self.data.qfiles["cached"], p.fwd_seconds)
+                    r.update(bl.memory_kib(srv.pid))
+                    r["first_answer_s"] = first
+                    r["answers_ok"] = check["ok"]
+                finally:
+                    srv.stop()
+                runs[kind].append(r)
+                log("forward rep %d %-8s %8.0f qps %6.2f us/q" % (
+                    rep + 1, kind, r["qps"], r["cpu_us_per_query"] or 0))
+        summary = {k: summarize(v) for k, v in runs.items()}
+        self.results["forward"] = {"runs": runs, "median": summary}
+
+    def filter(self):
+        """Issue 4: the list loaded; blocked, cached and mixed workloads."""
+        p = self.p
+        runs = {s: {w: [] for w in WORKLOADS} for s in self.servers}
+        server_runs = {s: [] for s in self.servers}
+        for rep in range(p.reps):
+            for kind in self.servers:
+                srv = self.shared_db_server(kind, "%s-filter-%d" % (kind, rep))
+                first = srv.start(cpu=p.server_cpu, timeout=600)
+                try:
+                    self.warm(srv)
+                    check = self.check_answers(srv, True)
+                    for w in WORKLOADS:
+                        r = self.measure(srv, self.data.qfiles[w], p.seconds)
+                        runs[kind][w].append(r)
+                        log("filter rep %d %-8s %-8s %8.0f qps %6.2f us/q %s" % (
+                            rep + 1, kind, w, r["qps"], r["cpu_us_per_query"] or 0,
+                            r["rcodes"]))
+                    mem = bl.memory_kib(srv.pid)
+                finally:
+                    srv.stop()
+                server_runs[kind].append(dict(mem, first_answer_s=first,
+                                              answers_ok=check["ok"]))
+                log("filter rep %d %-8s first answer %.1f ms, RSS %d KiB, anon %d KiB" % (
+                    rep + 1, kind, first * 1e3, mem.get("VmRSS", 0), mem.get("RssAnon", 0)))
+        self.results["filter"] = {
+            "runs": runs, "server_runs": server_runs,
+            "median": {k: {w: summarize(v) for w, v in ws.items()} for k, ws in runs.items()},
+            "server_median": {k: summarize(v) for k, v in server_runs.items()},
+        }
+
+    def build_db(self):
+        """`ward update` once from the generated list; every filtering wardd shares it."""
+        builder = self.make("wardd", True, label="wardd-db")
+        log("ward update: building the DB from %d names" % self.p.names)
+        r = builder.build_db()
+        r["names"] = self.p.names
+        self.results["ward_update_generated"] = r
+        self.ward_conf = builder.conf
+        log("ward update: %.1f s, peak RSS %s KiB" % (r["wall_s"], r["peak_rss_kib"]))
+
+    def shared_db_server(self, kind, label):
+        """A filtering server; a wardd uses the config and DB that build_db() made."""
+        if kind == "wardd":
+            return Wardd(self.work, self.wardd, self.ward, self.nsd, conf=self.ward_conf,
+                         probe=(self.data.blocked_name, SINKHOLE), label=label)
+        return self.make(kind, True, label=label)
+
+    def callgrind(self):
+        p = self.p
+        out = {}
+        for kind in self.servers:
+            srv = self.shared_db_server(kind, "%s-callgrind" % kind)
+            cg = bl.Callgrind(srv.dir, kind)
+            log("callgrind %s: starting (instrumentation off)" % kind)
+            srv.start(cpu=p.server_cpu, callgrind=cg, timeout=1200, interval=0.1)
+            res = {}
+            try:
+                self.perf(srv, self.data.qfiles["cached"], passes=1, outstanding=10)
+                cg.instrument(srv.pid, True)
+                _, t0 = cg.dump(srv.pid)
+                time.sleep(2.0)
+                idle_ir, t1 = cg.dump(srv.pid)
+                idle_rate = idle_ir / (t1 - t0)
+                res["idle_ir_per_s"] = idle_rate
+                for w in WORKLOADS:
+                    _, t0 = cg.dump(srv.pid)
+                    r = self.perf(srv, self.data.cg_qfiles[w], passes=1, outstanding=10)
+                    ir, t1 = cg.dump(srv.pid)
+                    done = r["completed"] or 1
+                    res[w] = {"ir": ir, "seconds": t1 - t0, "queries": r["completed"],
+                              "lost": r["lost"],
+                              "ir_per_query": (ir - idle_rate * (t1 - t0)) / done}
+                    log("callgrind %-8s %-8s %8.0f Ir/query (%d answered, %d lost)" % (
+                        kind, w, res[w]["ir_per_query"], r["completed"], r["lost"]))
+                cg.instrument(srv.pid, False)
+            finally:
+                srv.stop(grace=600)
+            out[kind] = res
+        self.results["callgrind"] = out
+
+    def catdb(self):
+        p = self.p
+        out = {"bench_catdb": {}, "ward_update": {}}
+        if os.access(self.catdb, os.X_OK):
+            for n in p.catdb_sizes:
+                log("bench_catdb %d" % n)
+                logf = os.path.join(self.work, "bench_catdb-%d.log" % n)
+                r = bl.run_timed([self.catdb, str(n)], logf)
+                text = bl.log_tail(logf, 1000)
+                r.update({"output": text,
+                          "build_s": bl.num(r"build: .* in ([\d.]+) s", text),
+                          "lookup_median_ns": bl.num(r"lookup all .*: median (\d+) ns",
+                                                     text)})
+                out["bench_catdb"][str(n)] = r
+                for line in text.splitlines():
+                    log("  " + line)
+        else:
+            log("bench_catdb not built: skipped")
+        if os.access(self.ward, os.X_OK):
+            if "ward_update_generated" in self.results:
+                out["ward_update"]["generated"] = self.results["ward_update_generated"]
+            feeds = real_feeds()
+            if feeds:
+                d = os.path.join(self.work, "real-feeds")
+                os.makedirs(os.path.join(d, "db"))
+                conf = os.path.join(d, "ward.json")
+                with open(conf, "w") as f:
+                    json.dump({"upstreams": ["127.0.0.1:53"], "database": os.path.join(d, "db"),
+                               "user": "", "feeds": feeds}, f, indent=2)
+                log("ward update: %d real feeds from local copies" % len(feeds))
+                r = timed_update(self.ward, conf, os.path.join(d, "update.log"))
+                r["feeds"] = len(feeds)
+                out["ward_update"]["real_feeds"] = r
+                log("ward update: %.1f s, peak RSS %s KiB, exit %d" % (
+                    r["wall_s"], r["peak_rss_kib"], r["exit"]))
+        self.results["catdb"] = out
+
+    def run(self):
+        t0 = time.monotonic()
+        needs_servers = any(s in self.p.sections for s in ("forward", "filter", "callgrind"))
+        if needs_servers:
+            self.setup()
+        if "forward" in self.p.sections:
+            self.forward()
+        if "wardd" in self.servers and ("filter" in self.p.sections or
+                                        "callgrind" in self.p.sections):
+            self.build_db()
+        if "filter" in self.p.sections:
+            self.filter()
+        if "callgrind" in self.p.sections:
+            self.callgrind()
+        if "catdb" in self.p.sections:
+            self.catdb()
+        if self.nsd:
+            self.nsd.stop()
+        self.results["total_seconds"] = time.monotonic() - t0
+        return self.results
+
+# ---- helpers --------------------------------------------------------------------------------
+
+
+def summarize(runs):
+    """Median of every numeric field over the runs."""
+    keys = set()
+    for r in runs:
+        keys.update(k for k, v in r.items() if isinstance(v, (int, float)) and
+                    not isinstance(v, bool))
+    out = {k: bl.median([r.get(k) for r in runs]) for k in keys}
+    oks = [r.get("answers_ok") for r in runs if "answers_ok" in r]
+    if oks:
+        out["answers_ok"] = all(oks)
+    return out
+
+
+# Local copies of published feeds (WARD_SHARED_DATA/feeds): a family filter's typical set.
+REAL_FEEDS = [
+    ("hagezi/wildcard_nsfw-onlydomains.txt", "domains", "adult"),
+    ("hagezi/rpz_nsfw.txt", "rpz", "adult"),
+    ("stevenblack/extensions_porn_clefspeare13.hosts", "hosts", "adult"),
+    ("stevenblack/extensions_porn_sinfonietta.hosts", "hosts", "adult"),
+    ("hagezi/adblock_gambling.txt", "adblock", "gambling"),
+    ("ut1/gambling.domains", "domains", "gambling"),
+    ("hagezi/wildcard_tif.mini-onlydomains.txt", "domains", "malware"),
+    ("ut1/malware-2025-06-29.domains", "domains", "malware"),
+    ("ut1/phishing-2025-07-13.domains", "domains", "phishing"),
+    ("dandelionsprout/AntiMalwareHosts.txt", "hosts", "malware"),
+    ("ut1/redirector.domains", "domains", "proxy"),
+    ("hagezi/adblock_doh-vpn-proxy-bypass.txt", "adblock", "proxy"),
+    ("ut1/games.domains", "domains", "games"),
+    ("stevenblack/hosts-unified-2022-05-05.txt", "hosts", "ads"),
+    ("blocklistproject/adguard_tracking-ags.txt", "adblock", "tracking"),
+]
+
+
+def real_feeds():
+    shared = os.environ.get("WARD_SHARED_DATA") or os.path.join(
+        os.path.dirname(os.path.abspath(__file__)), "..", "..", "..", "shared", "data")
+    feeds = []
+    for rel, fmt, cat in REAL_FEEDS:
+        path = os.path.abspath(os.path.join(shared, "feeds", rel))
+        if os.path.exists(path):
+            name = os.path.basename(rel).split(".")[0].lower().replace("_", "-")[:63]
+            feeds.append({"name": name, "url": "file://" + path, "format": fmt,
+                          "categories": [cat]})
+    return feeds
+
+
+def host_info():
+    model = ""
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    model = line.split(":", 1)[1].strip()
+                    break
+    except OSError:
+        pass
+    versions = {}
+    for prog, args in (("unbound", ["-V"]), ("dnsmasq", ["--version"]), ("nsd", ["-v"]),
+                       ("dnsperf", ["-h"]), ("valgrind", ["--version"])):
+        try:
+            r = subprocess.run([prog] + args, capture_output=True, text=True, timeout=10)
+            text = (r.stdout + r.stderr).strip().splitlines()
+            line = next((t for t in text if "ersion" in t or "valgrind" in t),
+                        text[0] if text else "")
+            versions[prog] = line if prog in line.lower() else "%s %s" % (prog, line)
+        except OSError:
+            versions[prog] = None
+    return {"cpus": os.cpu_count(), "cpu_model": model, "kernel": platform.release(),
+            "date": time.strftime("%Y-%m-%d %H:%M:%S %z"), "versions": versions}
+
+
+def main(argv):
+    if len(argv) != 2:
+        sys.stderr.write("usage: bench.py BUILD_DIR\n")
+        return 2
+    build = os.path.abspath(argv[1])
+    p = Params()
+    out_dir = os.path.join(build, "bench")
+    os.makedirs(out_dir, exist_ok=True)
+    log("sections %s, servers %s, %d names, %d reps, %s" % (
+        ",".join(p.sections), ",".join(p.servers), p.names, p.reps,
+        "quick" if p.quick else "full"))
+    results = Bench(build, p).run()
+    import report
+    text = report.render(results)
+    sys.stdout.write(text)
+    with open(os.path.join(out_dir, "results.json"), "w") as f:
+        json.dump(results, f, indent=2, sort_keys=True)
+    with open(os.path.join(out_dir, "results.txt"), "w") as f:
+        f.write(text)
+    log("results: %s/results.json, %s/results.txt (%.0f s)" % (
+        out_dir, out_dir, results["total_seconds"]))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))
