@@ -4,20 +4,27 @@
  *
  * Index: linear probing over a power-of-two bucket array at least twice the capacity
  * (load <= 0.5), so a probe sequence is short and always ends at an empty bucket. Each
- * bucket holds the entry number and 32 other bits of the key hash, so a probe rarely
- * touches an entry it does not want. Removal shifts the following cluster back instead of
- * leaving tombstones, so the index never degrades however long the shard runs.
+ * bucket holds a 32-bit tag (the hash's upper half, whose low bits also choose the home
+ * bucket, so moving buckets around needs nothing else), the entry number and the answer
+ * buffer's address. A 200k shard (~40 MB with its answers) is far larger than the CPU
+ * caches, so a hit costs its chain of dependent cache misses: with the buffer's address
+ * in the bucket the chain is bucket -> buffer, and the entry table (only needed to set the
+ * reference bit, a store nothing waits for) stays off it. Removal shifts the following
+ * cluster back instead of leaving tombstones, so the index never degrades however long
+ * the shard runs.
  *
  * Hash: SipHash-1-3 with a per-shard random key. Query names come from clients, and an
  * attacker who can make many names collide turns every probe into a walk over a long
  * cluster, for every worker at once. A fast multiply-mix hash with a seed gives no proof
  * against that (seed-independent multicollisions are known for several of them); a keyed
- * PRF does, and SipHash-1-3 (what Python and Rust use for the same reason) costs about
- * 15 ns on a 30-byte key, a small part of a lookup that misses the CPU cache anyway.
+ * PRF does. SipHash-1-3 (what Python and Rust use for the same reason) costs about 30 ns
+ * on a 30-byte key here (bench_cache), a tenth of a hit in a 200k shard, whose cost is
+ * its cache misses.
  *
- * Buffer layout: [ttl_off, n_ttls x uint16][lname][msg]. The offsets go first so that they
- * are aligned (malloc alignment); the key name lives with the message because a lookup
- * reads both, and keeping it out of the entry keeps the table small.
+ * Buffer layout: [struct head][ttl_off, n_ttls x uint16][lname][msg]. Everything a lookup
+ * checks (key, stored time, TTL) sits in the buffer's first cache line, next to the
+ * message it then returns. The entry keeps only what the CLOCK hand needs, so sweeping
+ * the table never touches the buffers.
  */
 #include "resolver/cache.h"
 
@@ -35,24 +42,34 @@
 #define ENTRY_DO 0x04
 #define ENTRY_CD 0x08
 
-struct entry {
+struct head {
 	uint64_t hash;
 	uint64_t stored_ms;
-	uint8_t *buf;
-	uint32_t buf_cap;
 	uint32_t ttl_s;
-	uint32_t next_free;  /* free list link while not live */
 	uint16_t msg_len;    /* WARD_DNS_MSG_MAX fits exactly */
 	uint16_t qtype, qclass;
 	uint8_t lname_len;   /* WARD_DNS_NAME_MAX fits exactly */
 	uint8_t n_ttls;      /* WARD_DNS_MAX_TTLS fits */
 	uint8_t rcode;
-	uint8_t flags;
+	uint8_t kflags;      /* ENTRY_DO, ENTRY_CD */
+};
+_Static_assert(sizeof(struct head) == 32, "the TTL offsets after the head stay aligned");
+
+struct entry {
+	uint8_t *buf;        /* struct head + offsets + lname + msg; NULL if never filled */
+	uint32_t buf_cap;
+	uint32_t expire_s;   /* expiry in whole seconds, rounded up: for the CLOCK hand only */
+	union {
+		uint32_t tag;        /* while live: its bucket's tag, to find the bucket */
+		uint32_t next_free;  /* while free: the free list link */
+	};
+	uint8_t flags;       /* ENTRY_LIVE, ENTRY_REF */
 };
 
 struct bucket {
-	uint32_t tag;        /* hash >> 32; the bucket position uses the low bits */
+	uint32_t tag;        /* hash >> 32; its low bits are the home bucket */
 	uint32_t entry;      /* entry number + 1; 0 = empty */
+	const uint8_t *buf;  /* that entry's buffer */
 };
 
 struct ward_cache {
@@ -129,6 +146,11 @@ uint64_t ward_cache_test_siphash(const uint8_t key[16], const void *m, size_t le
 }
 #endif
 
+static inline uint8_t key_flags(const struct ward_cache_key *k)
+{
+	return (uint8_t)((k->do_bit ? ENTRY_DO : 0) | (k->cd ? ENTRY_CD : 0));
+}
+
 /* The whole key in one message, so that no two keys hash the same input. */
 static uint64_t key_hash(const struct ward_cache *c, const struct ward_cache_key *k)
 {
@@ -139,7 +161,7 @@ static uint64_t key_hash(const struct ward_cache *c, const struct ward_cache_key
 	p[1] = (uint8_t)k->qtype;
 	p[2] = (uint8_t)(k->qclass >> 8);
 	p[3] = (uint8_t)k->qclass;
-	p[4] = (uint8_t)((k->do_bit ? ENTRY_DO : 0) | (k->cd ? ENTRY_CD : 0));
+	p[4] = key_flags(k);
 	return siphash(c->sip_k0, c->sip_k1, m, (size_t)k->lname_len + 5, 1, 3);
 }
 
@@ -150,64 +172,86 @@ static bool key_valid(const struct ward_cache_key *k)
 	return k && k->lname && k->lname_len > 0 && k->lname_len <= WARD_DNS_NAME_MAX;
 }
 
-static inline uint8_t key_flags(const struct ward_cache_key *k)
+static inline const struct head *head_of(const uint8_t *buf)
 {
-	return (uint8_t)((k->do_bit ? ENTRY_DO : 0) | (k->cd ? ENTRY_CD : 0));
+	return (const struct head *)(const void *)buf;
 }
 
-static inline const uint8_t *entry_lname(const struct entry *e)
+static inline const uint16_t *head_ttl_off(const struct head *hd)
 {
-	return e->buf + 2u * e->n_ttls;
+	return (const uint16_t *)(const void *)(hd + 1);
 }
 
-static inline const uint8_t *entry_msg(const struct entry *e)
+static inline const uint8_t *head_lname(const struct head *hd)
 {
-	return entry_lname(e) + e->lname_len;
+	return (const uint8_t *)(hd + 1) + 2u * hd->n_ttls;
 }
 
-static bool entry_matches(const struct entry *e, uint64_t h, const struct ward_cache_key *k)
+static inline const uint8_t *head_msg(const struct head *hd)
 {
-	return e->hash == h && e->lname_len == k->lname_len && e->qtype == k->qtype &&
-	       e->qclass == k->qclass && (e->flags & (ENTRY_DO | ENTRY_CD)) == key_flags(k) &&
-	       memcmp(entry_lname(e), k->lname, k->lname_len) == 0;
+	return head_lname(hd) + hd->lname_len;
 }
 
-static inline uint64_t elapsed_ms(const struct entry *e, uint64_t now_ms)
+static bool head_matches(const struct head *hd, uint64_t h, const struct ward_cache_key *k)
 {
-	return now_ms > e->stored_ms ? now_ms - e->stored_ms : 0;
+	return hd->hash == h && hd->lname_len == k->lname_len && hd->qtype == k->qtype &&
+	       hd->qclass == k->qclass && hd->kflags == key_flags(k) &&
+	       memcmp(head_lname(hd), k->lname, k->lname_len) == 0;
 }
 
+static inline uint64_t elapsed_ms(const struct head *hd, uint64_t now_ms)
+{
+	return now_ms > hd->stored_ms ? now_ms - hd->stored_ms : 0;
+}
+
+static inline bool head_expired(const struct head *hd, uint64_t now_ms)
+{
+	return elapsed_ms(hd, now_ms) >= (uint64_t)hd->ttl_s * 1000;
+}
+
+static bool head_stale_ok(const struct ward_cache *c, const struct head *hd, uint64_t now_ms)
+{
+	if (!c->limits.serve_stale || hd->rcode == WARD_RCODE_SERVFAIL)
+		return false;
+	return elapsed_ms(hd, now_ms) < ((uint64_t)hd->ttl_s + WARD_CACHE_STALE_MAX) * 1000;
+}
+
+static uint32_t expire_s_of(uint64_t stored_ms, uint32_t ttl_s)
+{
+	uint64_t s = (stored_ms + (uint64_t)ttl_s * 1000 + 999) / 1000;
+	return s > UINT32_MAX ? UINT32_MAX : (uint32_t)s;
+}
+
+/* Coarse (up to a second late), but it spares the hand a cache miss per entry. */
 static inline bool entry_expired(const struct entry *e, uint64_t now_ms)
 {
-	return elapsed_ms(e, now_ms) >= (uint64_t)e->ttl_s * 1000;
-}
-
-static bool entry_stale_ok(const struct ward_cache *c, const struct entry *e, uint64_t now_ms)
-{
-	if (!c->limits.serve_stale || e->rcode == WARD_RCODE_SERVFAIL)
-		return false;
-	return elapsed_ms(e, now_ms) < ((uint64_t)e->ttl_s + WARD_CACHE_STALE_MAX) * 1000;
+	return now_ms / 1000 >= e->expire_s;
 }
 
 /* ---- index ---- */
 
-static inline uint32_t home_of(const struct ward_cache *c, uint64_t h)
+static inline uint32_t tag_of(uint64_t h)
 {
-	return (uint32_t)h & c->mask;
+	return (uint32_t)(h >> 32);
+}
+
+static inline uint32_t home_of(const struct ward_cache *c, uint32_t tag)
+{
+	return tag & c->mask;
 }
 
 /* @return the bucket holding k, or the empty bucket where the probe ended (*found false) */
 static uint32_t index_find(const struct ward_cache *c, uint64_t h, const struct ward_cache_key *k,
 			   bool *found)
 {
-	uint32_t tag = (uint32_t)(h >> 32);
-	for (uint32_t i = home_of(c, h);; i = (i + 1) & c->mask) {
+	uint32_t tag = tag_of(h);
+	for (uint32_t i = home_of(c, tag);; i = (i + 1) & c->mask) {
 		const struct bucket *b = &c->buckets[i];
 		if (b->entry == 0) {
 			*found = false;
 			return i;
 		}
-		if (b->tag == tag && entry_matches(&c->entries[b->entry - 1], h, k)) {
+		if (b->tag == tag && head_matches(head_of(b->buf), h, k)) {
 			*found = true;
 			return i;
 		}
@@ -216,12 +260,13 @@ static uint32_t index_find(const struct ward_cache *c, uint64_t h, const struct 
 
 static void index_insert(struct ward_cache *c, uint32_t idx)
 {
-	uint64_t h = c->entries[idx].hash;
-	uint32_t i = home_of(c, h);
+	struct entry *e = &c->entries[idx];
+	uint32_t i = home_of(c, e->tag);
 	while (c->buckets[i].entry != 0)
 		i = (i + 1) & c->mask;
-	c->buckets[i].tag = (uint32_t)(h >> 32);
+	c->buckets[i].tag = e->tag;
 	c->buckets[i].entry = idx + 1;
+	c->buckets[i].buf = e->buf;
 }
 
 /*
@@ -231,11 +276,11 @@ static void index_insert(struct ward_cache *c, uint32_t idx)
  */
 static void index_remove(struct ward_cache *c, uint32_t idx)
 {
-	uint32_t hole = home_of(c, c->entries[idx].hash);
+	uint32_t hole = home_of(c, c->entries[idx].tag);
 	while (c->buckets[hole].entry != idx + 1)
 		hole = (hole + 1) & c->mask;
 	for (uint32_t j = (hole + 1) & c->mask; c->buckets[j].entry != 0; j = (j + 1) & c->mask) {
-		uint32_t home = home_of(c, c->entries[c->buckets[j].entry - 1].hash);
+		uint32_t home = home_of(c, c->buckets[j].tag);
 		if (((j - home) & c->mask) >= ((j - hole) & c->mask)) {
 			c->buckets[hole] = c->buckets[j];
 			hole = j;
@@ -335,6 +380,7 @@ static bool bytes_make_room(struct ward_cache *c, uint32_t want, uint64_t now_ms
 static int buf_reserve(struct ward_cache *c, uint32_t idx, uint32_t need, uint64_t now_ms)
 {
 	struct entry *e = &c->entries[idx];
+	need += (uint32_t)sizeof(struct head);
 	uint32_t want = size_class(need);
 	if (e->buf && e->buf_cap >= need && e->buf_cap / 2 <= want)
 		return 0;
@@ -437,19 +483,19 @@ int ward_cache_lookup(struct ward_cache *c, const struct ward_cache_key *k, uint
 	uint32_t b = index_find(c, h, k, &found);
 	if (!found)
 		goto miss;
-	struct entry *e = &c->entries[c->buckets[b].entry - 1];
-	bool stale = entry_expired(e, now_ms);
-	if (stale && !(allow_stale && entry_stale_ok(c, e, now_ms)))
+	const struct head *hd = head_of(c->buckets[b].buf);
+	bool stale = head_expired(hd, now_ms);
+	if (stale && !(allow_stale && head_stale_ok(c, hd, now_ms)))
 		goto miss;
 
-	e->flags |= ENTRY_REF;
-	hit->msg = entry_msg(e);
-	hit->msg_len = e->msg_len;
-	hit->ttl_off = (const uint16_t *)(const void *)e->buf;
-	hit->n_ttls = e->n_ttls;
-	hit->age_s = (uint32_t)(elapsed_ms(e, now_ms) / 1000);
+	c->entries[c->buckets[b].entry - 1].flags |= ENTRY_REF;
+	hit->msg = head_msg(hd);
+	hit->msg_len = hd->msg_len;
+	hit->ttl_off = head_ttl_off(hd);
+	hit->n_ttls = hd->n_ttls;
+	hit->age_s = (uint32_t)(elapsed_ms(hd, now_ms) / 1000);
 	hit->stale = stale;
-	hit->rcode = e->rcode;
+	hit->rcode = hd->rcode;
 	if (stale)
 		c->stale_hits++;
 	else
@@ -542,19 +588,19 @@ int ward_cache_store(struct ward_cache *c, const struct ward_cache_key *k, const
 	}
 
 	struct entry *e = &c->entries[idx];
-	memcpy(e->buf, r->ttl_off, 2u * r->n_ttls);
-	memcpy(e->buf + 2u * r->n_ttls, k->lname, k->lname_len);
-	memcpy(e->buf + 2u * r->n_ttls + k->lname_len, msg, msg_len);
-	e->hash = h;
-	e->stored_ms = now_ms;
-	e->ttl_s = ttl;
-	e->msg_len = (uint16_t)msg_len;
-	e->qtype = k->qtype;
-	e->qclass = k->qclass;
-	e->lname_len = (uint8_t)k->lname_len;
-	e->n_ttls = (uint8_t)r->n_ttls;
-	e->rcode = r->rcode;
-	e->flags = (uint8_t)(ENTRY_LIVE | keep_ref | key_flags(k));
+	struct head *hd = (struct head *)(void *)e->buf;
+	*hd = (struct head){
+		.hash = h, .stored_ms = now_ms, .ttl_s = ttl, .msg_len = (uint16_t)msg_len,
+		.qtype = k->qtype, .qclass = k->qclass, .lname_len = (uint8_t)k->lname_len,
+		.n_ttls = (uint8_t)r->n_ttls, .rcode = r->rcode, .kflags = key_flags(k),
+	};
+	uint8_t *p = e->buf + sizeof(*hd);
+	memcpy(p, r->ttl_off, 2u * r->n_ttls);
+	memcpy(p + 2u * r->n_ttls, k->lname, k->lname_len);
+	memcpy(p + 2u * r->n_ttls + k->lname_len, msg, msg_len);
+	e->expire_s = expire_s_of(now_ms, ttl);
+	e->tag = tag_of(h);
+	e->flags = (uint8_t)(ENTRY_LIVE | keep_ref);
 	index_insert(c, idx);
 	c->n_live++;
 	c->stores++;

@@ -5,19 +5,21 @@
  * the offsets of its TTL fields, so a hit is answered by one copy plus TTL rewrites.
  * Memory for entries is reserved up front and reused; a lookup allocates nothing.
  * Eviction keeps hot entries (CLOCK: a hit sets a reference bit; the hand skips
- * referenced entries once). Expired entries are taken before any live one the hand meets,
- * referenced or not, but stay in place until then so they can be served stale.
+ * referenced entries once). The hand takes an expired entry as soon as it meets it, even a
+ * referenced one, so expired entries go before hot ones; until then they stay, so that
+ * they can be served stale.
  *
  * Memory, per shard of N = max_entries:
- *   fixed, reserved by ward_cache_new():  48 bytes per entry (entry table)
- *                                         + 8 bytes per index bucket, 2..4 buckets per entry
- *                                         = 64..80 bytes per entry (200k entries: 13.8 MiB)
- *   per entry, while it holds an answer:  one buffer of 2*n_ttls + lname_len + msg_len bytes,
- *                                         rounded up to a size class (<= 12.5% waste), plus
- *                                         the allocator's header. A typical A/AAAA answer
- *                                         needs 128..256 bytes, a DNSSEC one 512..1500.
+ *   fixed, reserved by ward_cache_new():  24 bytes per entry (entry table)
+ *                                         + 16 bytes per index bucket, 2..4 buckets per entry
+ *                                         = 56..88 bytes per entry (200k entries: 12.6 MiB)
+ *   per entry, while it holds an answer:  one buffer of 32 + 2*n_ttls + lname_len + msg_len
+ *                                         bytes, rounded up to a size class (<= 12.5% waste),
+ *                                         plus the allocator's header. A typical A/AAAA answer
+ *                                         needs 128..256 bytes, a DNSSEC one 512..1500
+ *                                         (200k two-record A answers: 27.4 MiB).
  *   hard cap on all answer buffers:       N * WARD_CACHE_BYTES_PER_ENTRY + WARD_CACHE_BYTES_SLACK
- *                                         (200k entries: 196 MiB); beyond it the CLOCK hand
+ *                                         (200k entries: 195.6 MiB); beyond it the CLOCK hand
  *                                         evicts until the new answer fits.
  * Buffers are malloc'ed the first time a slot is filled and then reused by whatever entry
  * takes the slot; a store allocates only when the new answer's size class is larger than
@@ -93,7 +95,9 @@ uint32_t ward_cache_ttl_for(const struct ward_cache *c, const struct ward_dns_re
  * Store a response's stored form under k for ward_cache_ttl_for(r) seconds, replacing
  * any entry with the same key. msg and r->ttl_off are copied; each TTL offset must lie
  * inside msg. The new entry starts with its reference bit clear (a name asked once is the
- * first to go); a replaced entry keeps its bit.
+ * first to go); a replaced entry keeps its bit. A SERVFAIL replaces an expired entry that
+ * could still be served stale: look up with allow_stale first when a stale answer should
+ * win over the failure (RFC 8767).
  * @return 0 (also: a no-op on a disabled cache), WARD_EINVAL when not cacheable (TTL 0,
  *         bad key or offsets), WARD_ETOOBIG (msg_len > WARD_DNS_MSG_MAX), WARD_ENOMEM
  *         (malloc failed; any old entry for k is gone).
