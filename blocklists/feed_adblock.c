@@ -75,18 +75,23 @@ static int check_options(const char *s, size_t n)
 }
 
 /* Drops "||" or "|" and a scheme. @return 1 subdomains, 0 exact, -1 bare. */
-static int strip_anchor(const char **s, size_t *n)
+static int strip_anchor(const char **s, size_t *n, bool has_slash)
 {
-	static const char *const schemes[] = {"https://", "http://", "wss://", "ws://", "://", "//"};
+#define SCHEME(s) {s, sizeof(s) - 1}
+	static const struct {
+		const char *text;
+		size_t len;
+	} schemes[] = {SCHEME("https://"), SCHEME("http://"), SCHEME("wss://"), SCHEME("ws://"),
+		       SCHEME("://"), SCHEME("//")};
+#undef SCHEME
 	int sub = -1;
 	if (WARD_FEED__STARTS(*s, *n, "||"))
 		sub = 1, *s += 2, *n -= 2;
 	else if (WARD_FEED__STARTS(*s, *n, "|"))
 		sub = 0, *s += 1, *n -= 1;
-	for (size_t i = 0; i < sizeof(schemes) / sizeof(schemes[0]); i++) {
-		size_t len = strlen(schemes[i]);
-		if (ward_feed__starts(*s, *n, schemes[i], len)) {
-			*s += len, *n -= len;
+	for (size_t i = 0; has_slash && i < sizeof(schemes) / sizeof(schemes[0]); i++) {
+		if (ward_feed__starts(*s, *n, schemes[i].text, schemes[i].len)) {
+			*s += schemes[i].len, *n -= schemes[i].len;
 			return sub < 0 ? 0 : sub;
 		}
 	}
@@ -119,18 +124,33 @@ static bool is_bare_ipv6(const char *s, size_t n)
 	return memchr(s, ':', n) && ward_feed__is_ipv6(s, n);
 }
 
-/* The network-rule part after "@@": pattern[$options]. @return reason + 1, or 0. */
-static int host_rule(struct ward_feed_parser *p, const char *s, size_t n, unsigned allow)
+/* Bytes whose presence decides which checks a rule needs; most rules have none. */
+enum { B_HASH = 1, B_DOLLAR = 2, B_SLASH = 4, B_COLON = 8 };
+static const unsigned char marks[256] = {
+	['#'] = B_HASH, ['$'] = B_DOLLAR, ['/'] = B_SLASH, [':'] = B_COLON,
+};
+
+static unsigned scan_marks(const char *s, size_t n)
 {
-	const char *dollar = memchr(s, '$', n);
+	unsigned seen = 0;
+	for (size_t i = 0; i < n; i++)
+		seen |= marks[(unsigned char)s[i]];
+	return seen;
+}
+
+/* The network-rule part after "@@": pattern[$options]. @return reason + 1, or 0. */
+static int host_rule(struct ward_feed_parser *p, const char *s, size_t n, unsigned allow,
+		     unsigned seen)
+{
+	const char *dollar = seen & B_DOLLAR ? memchr(s, '$', n) : NULL;
 	if (dollar) {
 		int why = check_options(dollar + 1, n - (size_t)(dollar - s) - 1);
 		if (why)
 			return why + 1;
 		n = (size_t)(dollar - s);
 	}
-	int sub = strip_anchor(&s, &n);
-	if (is_bare_ipv6(s, n))
+	int sub = strip_anchor(&s, &n, seen & B_SLASH);
+	if ((seen & B_COLON) && is_bare_ipv6(s, n))
 		return WARD_REJECT_IP + 1;
 	size_t end = host_end(s, n);
 	if (!host_suffix_ok(s + end, n - end))
@@ -150,8 +170,8 @@ static int host_rule(struct ward_feed_parser *p, const char *s, size_t n, unsign
 	return rc < 0 ? rc : 0;
 }
 
-/* Comments, headers, cosmetic and regex rules. @return 1 when the line is handled. */
-static int not_network(struct ward_feed_parser *p, const char *s, size_t n)
+/* Comments, headers and cosmetic rules. @return 1 when the line is handled. */
+static int not_network(struct ward_feed_parser *p, const char *s, size_t n, unsigned seen)
 {
 	if (n == 0 || s[0] == '!')
 		return 1;
@@ -160,7 +180,7 @@ static int not_network(struct ward_feed_parser *p, const char *s, size_t n)
 			ward_feed__reject(p, WARD_REJECT_IP);
 		return 1;
 	}
-	if (is_cosmetic(s, n)) {
+	if ((seen & (B_HASH | B_DOLLAR)) && is_cosmetic(s, n)) {
 		ward_feed__reject(p, WARD_REJECT_COSMETIC);
 		return 1;
 	}
@@ -170,7 +190,8 @@ static int not_network(struct ward_feed_parser *p, const char *s, size_t n)
 int ward_feed__adblock_line(struct ward_feed_parser *p, const char *s, size_t n)
 {
 	ward_feed__trim(&s, &n);
-	if (not_network(p, s, n))
+	unsigned seen = scan_marks(s, n);
+	if (not_network(p, s, n, seen))
 		return 0;
 	unsigned allow = 0;
 	if (WARD_FEED__STARTS(s, n, "@@"))
@@ -179,7 +200,7 @@ int ward_feed__adblock_line(struct ward_feed_parser *p, const char *s, size_t n)
 		ward_feed__reject(p, is_regex(s, n) ? WARD_REJECT_REGEX : WARD_REJECT_URL);
 		return 0;
 	}
-	int rc = host_rule(p, s, n, allow);
+	int rc = host_rule(p, s, n, allow, seen);
 	if (rc > 0)
 		ward_feed__reject(p, (enum ward_feed_reject)(rc - 1));
 	return rc < 0 ? rc : 0;

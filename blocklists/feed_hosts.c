@@ -7,17 +7,30 @@
 #include "blocklists/feed.h"
 #include "blocklists/feed_internal.h"
 
-/* Cuts the next whitespace-separated token off [*s, *s + *n). */
-static bool next_token(const char **s, size_t *n, const char **tok, size_t *tlen)
+/* Whitespace ends a token; '#' ends the line (text from the first '#' is a comment). */
+enum { T_WS = 1, T_HASH = 2 };
+static const unsigned char stop[256] = {
+	[' '] = T_WS, ['\t'] = T_WS, ['\n'] = T_WS, ['\v'] = T_WS, ['\f'] = T_WS, ['\r'] = T_WS,
+	['#'] = T_HASH,
+};
+
+/* Cuts the next token off [*s, end); a '#' moves end to itself. */
+static bool next_token(const char **s, const char **end, const char **tok, size_t *tlen)
 {
-	while (*n && ward_feed__ws(**s))
-		(*s)++, (*n)--;
-	if (*n == 0)
+	const char *c = *s;
+	while (c < *end && stop[(unsigned char)*c] == T_WS)
+		c++;
+	if (c < *end && *c == '#')
+		*end = c;
+	if (c == *end)
 		return false;
-	*tok = *s;
-	while (*n && !ward_feed__ws(**s))
-		(*s)++, (*n)--;
-	*tlen = (size_t)(*s - *tok);
+	*tok = c;
+	while (c < *end && !stop[(unsigned char)*c])
+		c++;
+	if (c < *end && *c == '#')
+		*end = c;
+	*tlen = (size_t)(c - *tok);
+	*s = c;
 	return true;
 }
 
@@ -28,16 +41,13 @@ static bool is_ip(const char *s, size_t n)
 
 int ward_feed__hosts_line(struct ward_feed_parser *p, const char *s, size_t n)
 {
-	const char *hash = memchr(s, '#', n);
-	if (hash)
-		n = (size_t)(hash - s);
-	const char *first, *tok;
+	const char *end = s + n, *first, *tok;
 	size_t flen, tlen;
-	if (!next_token(&s, &n, &first, &flen) || first[0] == '!')
+	if (!next_token(&s, &end, &first, &flen) || first[0] == '!')
 		return 0;
 	unsigned flags = p->subdomains ? WARD_ENTRY_SUBDOMAINS : 0;
 	if (is_ip(first, flen)) {
-		if (!next_token(&s, &n, &tok, &tlen)) {
+		if (!next_token(&s, &end, &tok, &tlen)) {
 			ward_feed__reject(p, WARD_REJECT_IP);
 			return 0;
 		}
@@ -45,10 +55,10 @@ int ward_feed__hosts_line(struct ward_feed_parser *p, const char *s, size_t n)
 			int rc = ward_feed__candidate(p, tok, tlen, flags);
 			if (rc != 0)
 				return rc;
-		} while (next_token(&s, &n, &tok, &tlen));
+		} while (next_token(&s, &end, &tok, &tlen));
 		return 0;
 	}
-	if (next_token(&s, &n, &tok, &tlen)) {
+	if (next_token(&s, &end, &tok, &tlen)) {
 		/* Two words and no IP: prose or a cosmetic rule, never names (hazard 9). */
 		ward_feed__reject(p, WARD_REJECT_SYNTAX);
 		return 0;

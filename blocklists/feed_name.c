@@ -15,12 +15,12 @@
 #define ULABEL_MAX 64 /* code points: "xn--" plus one output char per point caps it at 59 */
 
 /* Character classes of ASCII bytes in a label. */
-enum { C_BAD = 0, C_OK = 1, C_UPPER = 2, C_DOT = 3, C_HIGH = 4 };
+enum { C_BAD = 0, C_OK = 1, C_UPPER = 2, C_DOT = 3, C_HIGH = 4, C_DIGIT = 5 };
 
 static const uint8_t char_class[256] = {
 	['-'] = C_OK, ['_'] = C_OK, ['.'] = C_DOT,
-	['0'] = C_OK, ['1'] = C_OK, ['2'] = C_OK, ['3'] = C_OK, ['4'] = C_OK,
-	['5'] = C_OK, ['6'] = C_OK, ['7'] = C_OK, ['8'] = C_OK, ['9'] = C_OK,
+	['0'] = C_DIGIT, ['1'] = C_DIGIT, ['2'] = C_DIGIT, ['3'] = C_DIGIT, ['4'] = C_DIGIT,
+	['5'] = C_DIGIT, ['6'] = C_DIGIT, ['7'] = C_DIGIT, ['8'] = C_DIGIT, ['9'] = C_DIGIT,
 	['a'] = C_OK, ['b'] = C_OK, ['c'] = C_OK, ['d'] = C_OK, ['e'] = C_OK, ['f'] = C_OK,
 	['g'] = C_OK, ['h'] = C_OK, ['i'] = C_OK, ['j'] = C_OK, ['k'] = C_OK, ['l'] = C_OK,
 	['m'] = C_OK, ['n'] = C_OK, ['o'] = C_OK, ['p'] = C_OK, ['q'] = C_OK, ['r'] = C_OK,
@@ -229,27 +229,6 @@ static int alabel(const char *s, size_t n, char out[LABEL_MAX + 1])
 	return len + 4;
 }
 
-static bool all_digits(const char *s, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		if (s[i] < '0' || s[i] > '9')
-			return false;
-	return true;
-}
-
-/* A name whose last label is all digits is no host name: an IP when all labels are. */
-static int numeric_tld(const char *name, size_t len)
-{
-	const char *dot = memrchr(name, '.', len);
-	size_t start = dot ? (size_t)(dot - name) + 1 : 0;
-	if (!all_digits(name + start, len - start))
-		return 0;
-	for (size_t i = 0; i < len; i++)
-		if (name[i] != '.' && (name[i] < '0' || name[i] > '9'))
-			return REJECT(WARD_REJECT_INVALID_NAME);
-	return REJECT(WARD_REJECT_IP);
-}
-
 /* Appends n bytes at out + *o while they fit; *o counts on regardless. */
 static void put(char *out, size_t cap, size_t *o, const char *s, size_t n)
 {
@@ -260,7 +239,8 @@ static void put(char *out, size_t cap, size_t *o, const char *s, size_t n)
 
 /*
  * Every label is checked even after the name has grown too long, so that the reason is
- * the first bad label's, as the reference implementation reports it.
+ * the first bad label's, as the reference implementation reports it. A name whose last
+ * label is all digits is no host name: an IP when every label is digits.
  */
 int ward_feed_normalize_name(const char *in, size_t len, char *out, size_t cap)
 {
@@ -269,10 +249,11 @@ int ward_feed_normalize_name(const char *in, size_t len, char *out, size_t cap)
 	if (len == 0 || cap == 0)
 		return REJECT(WARD_REJECT_INVALID_NAME);
 	size_t o = 0, i = 0;
+	bool all_numeric = true, label_numeric;
 	for (;;) {
 		/* One label [start, i). ASCII is lower-cased into out while it is checked. */
 		size_t start = i, lo = o;
-		bool high = false;
+		unsigned seen = 0;
 		for (; i < len; i++, o++) {
 			unsigned char c = (unsigned char)in[i];
 			uint8_t cls = char_class[c];
@@ -280,14 +261,16 @@ int ward_feed_normalize_name(const char *in, size_t len, char *out, size_t cap)
 				break;
 			if (cls == C_BAD)
 				return REJECT(WARD_REJECT_INVALID_NAME);
-			high |= cls == C_HIGH;
+			seen |= 1u << cls;
 			if (o < cap)
 				out[o] = cls == C_UPPER ? (char)(c + 32) : (char)c;
 		}
 		size_t n = i - start;
 		if (n == 0)
 			return REJECT(WARD_REJECT_INVALID_NAME);
-		if (high) {
+		label_numeric = seen == 1u << C_DIGIT;
+		all_numeric &= label_numeric;
+		if (seen & (1u << C_HIGH)) {
 			char a[LABEL_MAX + 1];
 			int alen = alabel(in + start, n, a);
 			if (alen < 0)
@@ -304,9 +287,10 @@ int ward_feed_normalize_name(const char *in, size_t len, char *out, size_t cap)
 	}
 	if (o > WARD_NAME_MAX || o >= cap)
 		return REJECT(WARD_REJECT_INVALID_NAME);
+	if (label_numeric)
+		return all_numeric ? REJECT(WARD_REJECT_IP) : REJECT(WARD_REJECT_INVALID_NAME);
 	out[o] = '\0';
-	int rc = numeric_tld(out, o);
-	return rc < 0 ? rc : (int)o;
+	return (int)o;
 }
 
 bool ward_feed__is_ipv4(const char *s, size_t n)
@@ -349,26 +333,39 @@ bool ward_feed__is_ipv6(const char *s, size_t n)
 
 bool ward_feed__is_system(const char *name, size_t len)
 {
-	static const char *const names[] = {
-		"localhost", "localhost.localdomain", "local", "broadcasthost", "ip6-localhost",
-		"ip6-loopback", "ip6-localnet", "ip6-mcastprefix", "ip6-allnodes",
-		"ip6-allrouters", "ip6-allhosts",
+#define SYS(s) {s, sizeof(s) - 1}
+	static const struct {
+		const char *name;
+		size_t len;
+	} names[] = {
+		SYS("localhost"), SYS("localhost.localdomain"), SYS("local"), SYS("broadcasthost"),
+		SYS("ip6-localhost"), SYS("ip6-loopback"), SYS("ip6-localnet"),
+		SYS("ip6-mcastprefix"), SYS("ip6-allnodes"), SYS("ip6-allrouters"),
+		SYS("ip6-allhosts"),
 	};
+#undef SYS
 	/* Cheap exit for the common case: every system name starts with 'l', 'b' or 'i'. */
 	if (len == 0 || (name[0] != 'l' && name[0] != 'b' && name[0] != 'i'))
 		return false;
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
-		if (strlen(names[i]) == len && memcmp(names[i], name, len) == 0)
+		if (names[i].len == len && memcmp(names[i].name, name, len) == 0)
 			return true;
 	return false;
 }
 
+/* Bytes that decide a candidate's class before it is read as a name. */
+enum { S_COLON = 1, S_SLASH = 2, S_STAR = 4 };
+static const uint8_t special[256] = {[':'] = S_COLON, ['/'] = S_SLASH, ['*'] = S_STAR};
+
 int ward_feed__classify(struct ward_feed_parser *p, const char *s, size_t n, bool *forced_sub)
 {
 	*forced_sub = false;
-	if (memchr(s, ':', n))
+	unsigned seen = 0;
+	for (size_t i = 0; i < n; i++)
+		seen |= special[(unsigned char)s[i]];
+	if (seen & S_COLON)
 		return ward_feed__is_ipv6(s, n) ? REJECT(WARD_REJECT_IP) : REJECT(WARD_REJECT_URL);
-	if (memchr(s, '/', n))
+	if (seen & S_SLASH)
 		return REJECT(WARD_REJECT_URL);
 	if (WARD_FEED__STARTS(s, n, "*.")) {
 		s += 2, n -= 2;
@@ -377,7 +374,7 @@ int ward_feed__classify(struct ward_feed_parser *p, const char *s, size_t n, boo
 		s++, n--;
 		*forced_sub = true;
 	}
-	if (memchr(s, '*', n))
+	if ((seen & S_STAR) && memchr(s, '*', n))
 		return REJECT(WARD_REJECT_WILDCARD);
 	int len = ward_feed_normalize_name(s, n, p->name, sizeof(p->name));
 	if (len < 0)
