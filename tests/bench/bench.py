@@ -134,7 +134,7 @@ class Bench:
         self.wardd = os.path.join(build, "resolver", "wardd")
         self.ward = os.path.join(build, "tools", "ward")
         self.null = os.path.join(build, "tests", "bench_null_responder")
-        self.catdb = os.path.join(build, "tests", "bench_catdb")
+        self.catdb_bin = os.path.join(build, "tests", "bench_catdb")
         self.results = {"params": p.as_dict(), "host": host_info()}
         missing = [s for s, path in (("wardd", self.wardd), ("null", self.null))
                    if s in p.servers and not os.access(path, os.X_OK)]
@@ -206,28 +206,42 @@ class Bench:
 
     # ---- sections ------------------------------------------------------------------------
 
+    def fail(self, what, err):
+        """Record a failure; the rest of the run goes on without this figure."""
+        log("%s FAILED: %s" % (what, err))
+        self.results.setdefault("errors", {})[what] = str(err)
+
     def forward(self):
         """Issue 2: a forwarding cache answering names it has cached, no list loaded."""
         p = self.p
         runs = {s: [] for s in self.servers if s in p.fwd_servers}
         for rep in range(p.reps):
             for kind in runs:
-                srv = self.make(kind, False, label="%s-fwd-%d" % (kind, rep))
-                first = srv.start(cpu=p.server_cpu)
                 try:
-                    self.warm(srv, blocked=False)
-                    check = self.check_answers(srv, False)
-                    r = self.measure(srv, self.data.qfiles["cached"], p.fwd_seconds)
-                    r.update(bl.memory_kib(srv.pid))
-                    r["first_answer_s"] = first
-                    r["answers_ok"] = check["ok"]
-                finally:
-                    srv.stop()
+                    r = self.forward_one(kind, rep)
+                except Exception as e:  # noqa: BLE001
+                    self.fail("forward %s rep %d" % (kind, rep + 1), e)
+                    continue
                 runs[kind].append(r)
                 log("forward rep %d %-8s %8.0f qps %6.2f us/q" % (
                     rep + 1, kind, r["qps"], r["cpu_us_per_query"] or 0))
-        summary = {k: summarize(v) for k, v in runs.items()}
+        summary = {k: summarize(v) for k, v in runs.items() if v}
         self.results["forward"] = {"runs": runs, "median": summary}
+
+    def forward_one(self, kind, rep):
+        p = self.p
+        srv = self.make(kind, False, label="%s-fwd-%d" % (kind, rep))
+        first = srv.start(cpu=p.server_cpu)
+        try:
+            self.warm(srv, blocked=False)
+            check = self.check_answers(srv, False)
+            r = self.measure(srv, self.data.qfiles["cached"], p.fwd_seconds)
+            r.update(bl.memory_kib(srv.pid))
+        finally:
+            srv.stop()
+        r["first_answer_s"] = first
+        r["answers_ok"] = check["ok"]
+        return r
 
     def filter(self):
         """Issue 4: the list loaded; blocked, cached and mixed workloads."""
@@ -236,29 +250,40 @@ class Bench:
         server_runs = {s: [] for s in self.servers}
         for rep in range(p.reps):
             for kind in self.servers:
-                srv = self.shared_db_server(kind, "%s-filter-%d" % (kind, rep))
-                first = srv.start(cpu=p.server_cpu, timeout=600)
                 try:
-                    self.warm(srv)
-                    check = self.check_answers(srv, True)
-                    for w in WORKLOADS:
-                        r = self.measure(srv, self.data.qfiles[w], p.seconds)
-                        runs[kind][w].append(r)
-                        log("filter rep %d %-8s %-8s %8.0f qps %6.2f us/q %s" % (
-                            rep + 1, kind, w, r["qps"], r["cpu_us_per_query"] or 0,
-                            r["rcodes"]))
-                    mem = bl.memory_kib(srv.pid)
-                finally:
-                    srv.stop()
-                server_runs[kind].append(dict(mem, first_answer_s=first,
-                                              answers_ok=check["ok"]))
-                log("filter rep %d %-8s first answer %.1f ms, RSS %d KiB, anon %d KiB" % (
-                    rep + 1, kind, first * 1e3, mem.get("VmRSS", 0), mem.get("RssAnon", 0)))
+                    per_workload, srv_run = self.filter_one(kind, rep)
+                except Exception as e:  # noqa: BLE001
+                    self.fail("filter %s rep %d" % (kind, rep + 1), e)
+                    continue
+                for w in WORKLOADS:
+                    runs[kind][w].append(per_workload[w])
+                server_runs[kind].append(srv_run)
         self.results["filter"] = {
             "runs": runs, "server_runs": server_runs,
-            "median": {k: {w: summarize(v) for w, v in ws.items()} for k, ws in runs.items()},
-            "server_median": {k: summarize(v) for k, v in server_runs.items()},
+            "median": {k: {w: summarize(v) for w, v in ws.items()} for k, ws in runs.items()
+                       if server_runs[k]},
+            "server_median": {k: summarize(v) for k, v in server_runs.items() if v},
         }
+
+    def filter_one(self, kind, rep):
+        p = self.p
+        srv = self.shared_db_server(kind, "%s-filter-%d" % (kind, rep))
+        first = srv.start(cpu=p.server_cpu, timeout=600)
+        out = {}
+        try:
+            self.warm(srv)
+            check = self.check_answers(srv, True)
+            for w in WORKLOADS:
+                r = self.measure(srv, self.data.qfiles[w], p.seconds)
+                out[w] = r
+                log("filter rep %d %-8s %-8s %8.0f qps %6.2f us/q %s" % (
+                    rep + 1, kind, w, r["qps"], r["cpu_us_per_query"] or 0, r["rcodes"]))
+            mem = bl.memory_kib(srv.pid)
+        finally:
+            srv.stop()
+        log("filter rep %d %-8s first answer %.1f ms, RSS %d KiB, anon %d KiB" % (
+            rep + 1, kind, first * 1e3, mem.get("VmRSS", 0), mem.get("RssAnon", 0)))
+        return out, dict(mem, first_answer_s=first, answers_ok=check["ok"])
 
     def build_db(self):
         """`ward update` once from the generated list; every filtering wardd shares it."""
@@ -278,91 +303,157 @@ class Bench:
         return self.make(kind, True, label=label)
 
     def callgrind(self):
-        p = self.p
-        out = {}
+        out = self.results["callgrind"] = {}
         for kind in self.servers:
-            srv = self.shared_db_server(kind, "%s-callgrind" % kind)
-            cg = bl.Callgrind(srv.dir, kind)
-            log("callgrind %s: starting (instrumentation off)" % kind)
-            srv.start(cpu=p.server_cpu, callgrind=cg, timeout=1200, interval=0.1)
-            res = {}
             try:
-                self.perf(srv, self.data.qfiles["cached"], passes=1, outstanding=10)
-                cg.instrument(srv.pid, True)
+                out[kind] = self.callgrind_one(kind)
+            except Exception as e:  # noqa: BLE001
+                self.fail("callgrind %s" % kind, e)
+
+    def callgrind_one(self, kind):
+        p = self.p
+        srv = self.shared_db_server(kind, "%s-callgrind" % kind)
+        cg = bl.Callgrind(srv.dir, kind)
+        log("callgrind %s: starting (instrumentation off)" % kind)
+        env = None
+        if kind == "wardd":
+            env = dict(os.environ, LD_PRELOAD=self.mapsize_shim())
+        srv.start(cpu=p.server_cpu, callgrind=cg, timeout=1200, interval=0.1, env=env)
+        res = {}
+        try:
+            self.perf(srv, self.data.qfiles["cached"], passes=1, outstanding=10)
+            cg.instrument(srv.pid, True)
+            _, t0 = cg.dump(srv.pid)
+            time.sleep(2.0)
+            idle_ir, t1 = cg.dump(srv.pid)
+            idle_rate = idle_ir / (t1 - t0)
+            res["idle_ir_per_s"] = idle_rate
+            for w in WORKLOADS:
                 _, t0 = cg.dump(srv.pid)
-                time.sleep(2.0)
-                idle_ir, t1 = cg.dump(srv.pid)
-                idle_rate = idle_ir / (t1 - t0)
-                res["idle_ir_per_s"] = idle_rate
-                for w in WORKLOADS:
-                    _, t0 = cg.dump(srv.pid)
-                    r = self.perf(srv, self.data.cg_qfiles[w], passes=1, outstanding=10)
-                    ir, t1 = cg.dump(srv.pid)
-                    done = r["completed"] or 1
-                    res[w] = {"ir": ir, "seconds": t1 - t0, "queries": r["completed"],
-                              "lost": r["lost"],
-                              "ir_per_query": (ir - idle_rate * (t1 - t0)) / done}
-                    log("callgrind %-8s %-8s %8.0f Ir/query (%d answered, %d lost)" % (
-                        kind, w, res[w]["ir_per_query"], r["completed"], r["lost"]))
-                cg.instrument(srv.pid, False)
-            finally:
-                srv.stop(grace=600)
-            out[kind] = res
-        self.results["callgrind"] = out
+                r = self.perf(srv, self.data.cg_qfiles[w], passes=1, outstanding=10)
+                ir, t1 = cg.dump(srv.pid)
+                done = r["completed"] or 1
+                res[w] = {"ir": ir, "seconds": t1 - t0, "queries": r["completed"],
+                          "lost": r["lost"], "rcodes": r["rcodes"],
+                          "ir_per_query": (ir - idle_rate * (t1 - t0)) / done}
+                log("callgrind %-8s %-8s %8.0f Ir/query (%d answered, %d lost)" % (
+                    kind, w, res[w]["ir_per_query"], r["completed"], r["lost"]))
+            cg.instrument(srv.pid, False)
+        finally:
+            srv.stop(grace=600)
+        return res
+
+    def mapsize_shim(self):
+        """Build lmdb_mapsize_shim.so (see its source for why wardd needs it under
+        valgrind). @return its path."""
+        src = os.path.join(os.path.dirname(os.path.abspath(__file__)), "lmdb_mapsize_shim.c")
+        out = os.path.join(self.work, "lmdb_mapsize_shim.so")
+        if not os.path.exists(out):
+            cc = os.environ.get("CC") or shutil.which("cc") or "gcc"
+            subprocess.run([cc, "-shared", "-fPIC", "-O2", "-o", out, src, "-ldl"],
+                           check=True, timeout=120)
+        return out
 
     def catdb(self):
-        p = self.p
-        out = {"bench_catdb": {}, "ward_update": {}}
-        if os.access(self.catdb, os.X_OK):
-            for n in p.catdb_sizes:
-                log("bench_catdb %d" % n)
-                logf = os.path.join(self.work, "bench_catdb-%d.log" % n)
-                r = bl.run_timed([self.catdb, str(n)], logf)
-                text = bl.log_tail(logf, 1000)
-                r.update({"output": text,
-                          "build_s": bl.num(r"build: .* in ([\d.]+) s", text),
-                          "lookup_median_ns": bl.num(r"lookup all .*: median (\d+) ns",
-                                                     text)})
-                out["bench_catdb"][str(n)] = r
-                for line in text.splitlines():
-                    log("  " + line)
-        else:
+        """Issue 3: bench_catdb at each size, `ward update` from local copies, and wardd's
+        first answer on the DB built from the published feeds."""
+        out = self.results["catdb"] = {"bench_catdb": {}, "ward_update": {}}
+        if "ward_update_generated" in self.results:
+            out["ward_update"]["generated"] = self.results["ward_update_generated"]
+        if not os.access(self.catdb_bin, os.X_OK):
             log("bench_catdb not built: skipped")
-        if os.access(self.ward, os.X_OK):
-            if "ward_update_generated" in self.results:
-                out["ward_update"]["generated"] = self.results["ward_update_generated"]
-            feeds = real_feeds()
-            if feeds:
-                d = os.path.join(self.work, "real-feeds")
-                os.makedirs(os.path.join(d, "db"))
-                conf = os.path.join(d, "ward.json")
-                with open(conf, "w") as f:
-                    json.dump({"upstreams": ["127.0.0.1:53"], "database": os.path.join(d, "db"),
-                               "user": "", "feeds": feeds}, f, indent=2)
-                log("ward update: %d real feeds from local copies" % len(feeds))
-                r = timed_update(self.ward, conf, os.path.join(d, "update.log"))
-                r["feeds"] = len(feeds)
-                out["ward_update"]["real_feeds"] = r
-                log("ward update: %.1f s, peak RSS %s KiB, exit %d" % (
-                    r["wall_s"], r["peak_rss_kib"], r["exit"]))
-        self.results["catdb"] = out
+        for n in self.p.catdb_sizes if os.access(self.catdb_bin, os.X_OK) else ():
+            try:
+                out["bench_catdb"][str(n)] = self.bench_catdb(n)
+            except Exception as e:  # noqa: BLE001
+                self.fail("bench_catdb %d" % n, e)
+        if not os.access(self.ward, os.X_OK):
+            log("ward not built: `ward update` timing skipped")
+            return
+        feeds = real_feeds()
+        if not feeds:
+            log("no local feed copies in $WARD_SHARED_DATA/feeds: skipped")
+            return
+        try:
+            conf, probe = self.real_feeds_db(feeds, out)
+        except Exception as e:  # noqa: BLE001
+            self.fail("ward update, real feeds", e)
+            return
+        if "wardd" in self.servers and probe:
+            runs = []
+            for rep in range(self.p.reps):
+                srv = Wardd(self.work, self.wardd, self.ward, None, conf=conf,
+                            probe=(probe, SINKHOLE), label="wardd-feeds-%d" % rep)
+                try:
+                    first = srv.start(cpu=self.p.server_cpu, timeout=60)
+                    runs.append(dict(bl.memory_kib(srv.pid), first_answer_s=first))
+                except Exception as e:  # noqa: BLE001
+                    self.fail("wardd start on the real-feeds DB", e)
+                finally:
+                    srv.stop()
+            out["wardd_real_feeds"] = {"runs": runs, "median": summarize(runs)}
+
+    def bench_catdb(self, n):
+        log("bench_catdb %d" % n)
+        logf = os.path.join(self.work, "bench_catdb-%d.log" % n)
+        r = bl.run_timed([self.catdb_bin, str(n)], logf)
+        text = bl.log_tail(logf, 1000)
+        r.update({"output": text,
+                  "build_s": bl.num(r"build: .* in ([\d.]+) s", text),
+                  "lookup_median_ns": bl.num(r"lookup all .*: median (\d+) ns", text)})
+        for line in text.splitlines():
+            log("  " + line)
+        return r
+
+    def real_feeds_db(self, feeds, out):
+        """Build a DB from the local feed copies; @return (config path, a blocked name)."""
+        d = os.path.join(self.work, "real-feeds")
+        os.makedirs(os.path.join(d, "db"))
+        addr, port = bl.free_endpoint()
+        cats = sorted({c for f in feeds for c in f["categories"]})
+        upstream = "%s:%d" % (self.nsd.addr, self.nsd.port) if self.nsd else "127.0.0.1:53"
+        conf = os.path.join(d, "ward.json")
+        with open(conf, "w") as f:
+            json.dump({"listen": ["%s:%d" % (addr, port)], "workers": 1,
+                       "upstreams": [upstream], "allow_clients": ["127.0.0.0/8"],
+                       "database": os.path.join(d, "db"), "user": "", "log_level": "warn",
+                       "feeds": feeds, "profiles": {"default": {"block": cats}}}, f, indent=2)
+        log("ward update: %d real feeds from local copies" % len(feeds))
+        r = timed_update(self.ward, conf, os.path.join(d, "update.log"))
+        r["feeds"] = len(feeds)
+        r["bytes"] = sum(os.path.getsize(f["url"][len("file://"):]) for f in feeds)
+        out["ward_update"]["real_feeds"] = r
+        log("ward update: %.1f s, peak RSS %s KiB, exit %d" % (
+            r["wall_s"], r["peak_rss_kib"], r["exit"]))
+        return conf, first_domain(feeds)
+
+    def section(self, name, fn):
+        """Run one section; a failure is reported and the others still run."""
+        try:
+            fn()
+        except Exception as e:  # noqa: BLE001 - any failure: report it, go on
+            log("%s FAILED: %s" % (name, e))
+            self.results.setdefault("errors", {})[name] = str(e)
 
     def run(self):
         t0 = time.monotonic()
-        needs_servers = any(s in self.p.sections for s in ("forward", "filter", "callgrind"))
-        if needs_servers:
-            self.setup()
-        if "forward" in self.p.sections:
-            self.forward()
-        if "wardd" in self.servers and ("filter" in self.p.sections or
-                                        "callgrind" in self.p.sections):
-            self.build_db()
-        if "filter" in self.p.sections:
-            self.filter()
-        if "callgrind" in self.p.sections:
-            self.callgrind()
-        if "catdb" in self.p.sections:
-            self.catdb()
+        sections = self.p.sections
+        if any(s in sections for s in ("forward", "filter", "callgrind")):
+            self.section("setup", self.setup)
+            if "setup" in self.results.get("errors", {}):
+                sections = [s for s in sections if s == "catdb"]
+        if "forward" in sections:
+            self.section("forward", self.forward)
+        if "wardd" in self.servers and ("filter" in sections or "callgrind" in sections):
+            self.section("ward update", self.build_db)
+            if "ward update" in self.results.get("errors", {}):
+                self.servers.remove("wardd")
+        if "filter" in sections:
+            self.section("filter", self.filter)
+        if "callgrind" in sections:
+            self.section("callgrind", self.callgrind)
+        if "catdb" in sections:
+            self.section("catdb", self.catdb)
         if self.nsd:
             self.nsd.stop()
         self.results["total_seconds"] = time.monotonic() - t0
@@ -415,6 +506,19 @@ def real_feeds():
             feeds.append({"name": name, "url": "file://" + path, "format": fmt,
                           "categories": [cat]})
     return feeds
+
+
+def first_domain(feeds):
+    """The first entry of the first plain-domains feed: a name the DB must block."""
+    for f in feeds:
+        if f["format"] != "domains":
+            continue
+        with open(f["url"][len("file://"):], errors="replace") as fh:
+            for line in fh:
+                line = line.strip().lstrip("\ufeff")
+                if line and not line.startswith(("#", "!")):
+                    return line.split()[0].lower().rstrip(".")
+    return None
 
 
 def host_info():

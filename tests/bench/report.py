@@ -134,13 +134,18 @@ def targets(res):
     sm = res.get("filter", {}).get("server_median", {})
     fm = res.get("filter", {}).get("median", {})
     cg = res.get("callgrind", {})
-    w = sm.get("wardd")
-    if w:
+    sizes = [("%s names" % "{:,}".format(res["params"]["names"]), sm.get("wardd"))]
+    rf = res.get("catdb", {}).get("wardd_real_feeds", {}).get("median")
+    sizes.append(("real feeds", rf))
+    for label, w in sizes:
+        if not w:
+            continue
         fa = w.get("first_answer_s")
-        out.append(("first answer <= %d ms" % FIRST_ANSWER_MS,
-                    _f(fa and fa * 1e3, "%.1f ms"), fa is not None and fa * 1e3 <= FIRST_ANSWER_MS))
+        out.append(("first answer <= %d ms, %s" % (FIRST_ANSWER_MS, label),
+                    _f(fa and fa * 1e3, "%.1f ms"),
+                    fa is not None and fa * 1e3 <= FIRST_ANSWER_MS))
         anon = _mib(w.get("RssAnon"))
-        out.append(("anonymous RSS < %d MiB" % ANON_MIB, _f(anon, "%.1f MiB"),
+        out.append(("anonymous RSS < %d MiB, %s" % (ANON_MIB, label), _f(anon, "%.1f MiB"),
                     anon is not None and anon < ANON_MIB))
     for wl in WORKLOADS:
         q = fm.get("wardd", {}).get(wl, {}).get("qps")
@@ -148,7 +153,7 @@ def targets(res):
         if q and lim:
             r = q / lim
             out.append(("qps >= %d%% of the limit, %s" % (LIMIT_SHARE * 100, wl),
-                        "%.2f" % r, r >= LIMIT_SHARE))
+                        "%.3f" % r, r >= LIMIT_SHARE))
     for wl in WORKLOADS:
         a = cg.get("wardd", {}).get(wl, {}).get("ir_per_query")
         b = cg.get("unbound", {}).get(wl, {}).get("ir_per_query")
@@ -191,6 +196,11 @@ def _catdb(res):
                      str(r.get("exit"))])
     if rows:
         out += _indent(_table(["build", "wall s", "CPU s", "peak RSS MiB", "exit"], rows))
+    m = c.get("wardd_real_feeds", {}).get("median")
+    if m:
+        out += ("  wardd on the real-feeds DB: first answer %s, RSS %s, anon %s\n" % (
+            _f(m.get("first_answer_s") and m["first_answer_s"] * 1e3, "%.1f ms"),
+            _f(_mib(m.get("VmRSS")), "%.1f MiB"), _f(_mib(m.get("RssAnon")), "%.1f MiB")))
     return out + "\n"
 
 
@@ -200,7 +210,9 @@ def render(res):
         out += _forward(res)
     if "filter" in res or "callgrind" in res:
         out += _filter(res)
-        out += _targets(res)
     out += _catdb(res)
+    out += _targets(res)
+    for name, err in res.get("errors", {}).items():
+        out += "FAILED: %s: %s\n" % (name, err)
     out += "Total bench time: %.0f s\n" % res.get("total_seconds", 0)
     return out

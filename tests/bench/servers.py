@@ -38,13 +38,13 @@ class Server:
     def argv(self):
         raise NotImplementedError
 
-    def start(self, cpu=None, callgrind=None, timeout=60.0, interval=0.005):
+    def start(self, cpu=None, callgrind=None, timeout=60.0, interval=0.005, env=None):
         """Start it and wait for its first correct answer.
         @return seconds from exec to that answer."""
         argv = self.argv()
         if callgrind:
             argv = callgrind.wrap(argv)
-        self.proc = bl.spawn(argv, self.log, cpu=cpu)
+        self.proc = bl.spawn(argv, self.log, cpu=cpu, env=env)
         # Popen returns once exec succeeded: the clock starts at exec, not at our fork.
         t0 = time.monotonic()
         try:
