@@ -101,7 +101,8 @@ struct ward_dns_query {
  *   NOTIMP   opcode other than QUERY (the question is still read, to be echoed)
  *   FORMERR  QDCOUNT != 1, unreadable question (label > 63, name > 255, bad or forward
  *            compression pointer), ANCOUNT or NSCOUNT != 0, TC=1, a truncated record,
- *            more than one OPT, OPT not owned by the root, a bad EDNS option length,
+ *            more than one OPT, OPT not owned by the root, a bad EDNS option length (in a
+ *            version 0 OPT; a later version is BADVERS whatever its options),
  *            bytes after the last record
  *   BADVERS  EDNS version > 0
  *   REFUSED  qtype AXFR or IXFR

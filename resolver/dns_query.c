@@ -98,7 +98,10 @@ static int read_additional(const uint8_t *pkt, size_t len, size_t *pos, unsigned
 				q->udp_size = WARD_DNS_UDP_MIN;
 			q->edns_version = rr[5];
 			q->do_bit = (rr[6] & 0x80) != 0;
-			if (!read_opt_options(rr + WARD_DNS_RR_FIXED, rdlen, q))
+			/* A later EDNS version may lay its options out differently: BADVERS,
+			 * not FORMERR (RFC 6891 6.1.3). */
+			if (q->edns_version == 0 &&
+			    !read_opt_options(rr + WARD_DNS_RR_FIXED, rdlen, q))
 				return WARD_DNS_FORMERR;
 		}
 		*pos += rdlen;

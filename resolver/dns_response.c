@@ -37,10 +37,12 @@ struct walk {
  * RDATA layouts of the types whose RDATA holds names that may be compressed (RFC 1035,
  * and those RFC 3597 section 4 says to decompress), plus A and AAAA to check their length.
  * 'N' name, 'C' character-string, digits and 'G'/'T' fixed byte counts. Other types are
- * opaque: by RFC 3597 they carry no compression pointers.
+ * opaque: by RFC 3597 they carry no compression pointers. A and AAAA are class-specific.
  */
-static const char *rdata_layout(unsigned type)
+static const char *rdata_layout(unsigned type, unsigned rclass)
 {
+	if ((type == WARD_TYPE_A || type == WARD_TYPE_AAAA) && rclass != WARD_CLASS_IN)
+		return NULL;
 	switch (type) {
 	case WARD_TYPE_A: return "4";
 	case WARD_TYPE_NS: case 3: case 4: case WARD_TYPE_CNAME: case 7: case 8: case 9:
@@ -60,10 +62,10 @@ static const char *rdata_layout(unsigned type)
  * Check RDATA against its layout and note where its names start.
  * @return the number of names (0..RDATA_NAMES_MAX), or -1 if malformed.
  */
-static int check_rdata(const struct walk *w, unsigned type, size_t rdata, size_t rdend,
-		       size_t names[RDATA_NAMES_MAX])
+static int check_rdata(const struct walk *w, unsigned type, unsigned rclass, size_t rdata,
+		       size_t rdend, size_t names[RDATA_NAMES_MAX])
 {
-	const char *f = rdata_layout(type);
+	const char *f = rdata_layout(type, rclass);
 	const uint8_t *pkt = w->pkt;
 	int n = 0;
 	size_t p = rdata;
@@ -195,7 +197,8 @@ static int walk_record(struct walk *w, size_t *pos, enum section sec)
 		return take_opt(w, start, end, owner_len, sec);
 
 	size_t names[RDATA_NAMES_MAX];
-	int n_names = check_rdata(w, type, rdata, end, names);
+	unsigned rclass = ward_dns__rd16(pkt + fixed + 2);
+	int n_names = check_rdata(w, type, rclass, rdata, end, names);
 	if (n_names < 0)
 		return WARD_EFORMAT;
 	if (end - start > w->cap - w->olen)

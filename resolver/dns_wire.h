@@ -93,25 +93,7 @@ static inline uint64_t ward_dns__load8(const uint8_t *p)
 	return x;
 }
 
-/* dst = lower(src), n bytes; the last word may overlap the one before (idempotent). */
-static inline void ward_dns__lower_copy(uint8_t *dst, const uint8_t *src, size_t n)
-{
-	if (n < 8) {
-		for (size_t i = 0; i < n; i++)
-			dst[i] = ward_dns__lower(src[i]);
-		return;
-	}
-	for (size_t i = 0;; i += 8) {
-		if (i > n - 8)
-			i = n - 8;
-		uint64_t x = ward_dns__lower8(ward_dns__load8(src + i));
-		memcpy(dst + i, &x, 8);
-		if (i == n - 8)
-			return;
-	}
-}
-
-/* lower(src) == lower_name, n bytes. */
+/* lower(src) == lower_name, n bytes; the last word may overlap the one before. */
 static inline bool ward_dns__lower_equal(const uint8_t *src, const uint8_t *lower_name, size_t n)
 {
 	if (n < 8) {
@@ -130,29 +112,7 @@ static inline bool ward_dns__lower_equal(const uint8_t *src, const uint8_t *lowe
 	}
 }
 
-/*
- * Read the possibly compressed name at pkt[*pos].
- *
- * The bytes of the name in place must lie before `end` (the end of an RDATA, or len).
- * A compression pointer must point strictly before the name's own start and, for each
- * further pointer, strictly before the previous target, so targets decrease and cannot
- * loop; the hop count is capped too, so a hostile packet costs at most a few hundred steps
- * per name. After a jump, reading must also end before the pointer that jumped: the name
- * pointed to was complete before it, in any message a real compressor writes. Label types
- * other than plain lengths (0x40, 0x80: obsolete) fail.
- *
- * @param exact, lower   if not NULL, receive the uncompressed wire form (as found, and
- *                       lower-cased); each needs WARD_DNS_NAME_MAX bytes
- * @param labels         if not NULL, receives the label count (root excluded)
- * @param starts         if not NULL, a bitmap over the packet: the position of every label
- *                       of this name in place is marked, and every pointer must point at a
- *                       marked position, i.e. at a label of a name read earlier. This keeps
- *                       names from being spelled out of TTLs or other data that is later
- *                       rewritten or removed.
- * @return the uncompressed length (1..255) with *pos moved past the in-place part, or 0
- *         if the name is malformed (then *pos is unspecified).
- */
-
+/* The label-start bitmap of ward_dns__name_read(). */
 static inline void ward_dns__mark(uint8_t *starts, size_t p)
 {
 	starts[p >> 3] |= (uint8_t)(1u << (p & 7));
@@ -191,8 +151,31 @@ static inline void ward_dns__copy_segment(const uint8_t *src, size_t n, uint8_t 
 	}
 }
 
-static inline size_t ward_dns__name_read(const uint8_t *pkt, size_t len, size_t *pos, size_t end,
-			   uint8_t *exact, uint8_t *lower, unsigned *labels, uint8_t *starts)
+/*
+ * Read the possibly compressed name at pkt[*pos].
+ *
+ * The bytes of the name in place must lie before `end` (the end of an RDATA, or len).
+ * A compression pointer must point strictly before the name's own start and, for each
+ * further pointer, strictly before the previous target, so targets decrease and cannot
+ * loop; the hop count is capped too, so a hostile packet costs at most a few hundred steps
+ * per name. After a jump, reading must also end before the pointer that jumped: the name
+ * pointed to was complete before it, in any message a real compressor writes. Label types
+ * other than plain lengths (0x40, 0x80: obsolete) fail.
+ *
+ * @param exact, lower   if not NULL, receive the uncompressed wire form (as found, and
+ *                       lower-cased); each needs WARD_DNS_NAME_MAX bytes
+ * @param labels         if not NULL, receives the label count (root excluded)
+ * @param starts         if not NULL, a bitmap over the packet: the position of every label
+ *                       of this name in place is marked, and every pointer must point at a
+ *                       marked position, i.e. at a label of a name read earlier. This keeps
+ *                       names from being spelled out of TTLs or other data that is later
+ *                       rewritten or removed.
+ * @return the uncompressed length (1..255) with *pos moved past the in-place part, or 0
+ *         if the name is malformed (then *pos is unspecified).
+ */
+static inline size_t ward_dns__name_read(const uint8_t *pkt, size_t len, size_t *pos,
+					 size_t end, uint8_t *exact, uint8_t *lower,
+					 unsigned *labels, uint8_t *starts)
 {
 	size_t p = *pos, limit = *pos, seg = *pos, seg_n = 0, n = 0;
 	unsigned hops = 0, nlabels = 0;
@@ -216,7 +199,7 @@ static inline size_t ward_dns__name_read(const uint8_t *pkt, size_t len, size_t 
 			    (starts && !ward_dns__marked(starts, target)))
 				return 0;
 			ward_dns__copy_segment(pkt + seg, p - seg, exact ? exact + seg_n : NULL,
-				     lower ? lower + seg_n : NULL);
+					       lower ? lower + seg_n : NULL);
 			if (!jumped)
 				*pos = p + 2;
 			jumped = true;
@@ -233,7 +216,7 @@ static inline size_t ward_dns__name_read(const uint8_t *pkt, size_t len, size_t 
 		nlabels++;
 	}
 	ward_dns__copy_segment(pkt + seg, p + 1 - seg, exact ? exact + seg_n : NULL,
-		     lower ? lower + seg_n : NULL);
+			       lower ? lower + seg_n : NULL);
 	if (!jumped)
 		*pos = p + 1;
 	if (labels)
@@ -245,7 +228,7 @@ static inline size_t ward_dns__name_read(const uint8_t *pkt, size_t len, size_t 
 static inline size_t ward_dns__wire_len(const uint8_t *name)
 {
 	size_t n = 0;
-	while (name[n] != 0 && n < WARD_DNS_NAME_MAX)
+	while (n < WARD_DNS_NAME_MAX && name[n] != 0)
 		n += name[n] + 1u;
 	return n + 1;
 }

@@ -312,6 +312,9 @@ static const struct query_case query_cases[] = {
 	{ "EDNS version 1", HDR("0100", "0001", "0000", "0000", "0001") QA
 	  " 00 0029 1000 00 01 8000 0000",
 	  WARD_DNS_BADVERS, true, 1, 17, true, true, 4096, false, 1 },
+	{ "EDNS version 1, options not read", HDR("0100", "0001", "0000", "0000", "0001") QA
+	  " 00 0029 1000 00 01 0000 0006 fde9 0006 0a1b",
+	  WARD_DNS_BADVERS, true, 1, 17, true, false, 4096, false, 1 },
 	{ "a TSIG-like record besides OPT", HDR("0100", "0001", "0000", "0000", "0002") QA " "
 	  OPT_DO_4096 " 03 6b6579 00 00fa 00ff 00000000 0002 abcd",
 	  WARD_DNS_OK, true, 1, 17, true, true, 4096, false, 0 },
@@ -745,6 +748,24 @@ static void test_response_malformed(void **state)
 	assert_int_equal(ward_dns_parse_response(resp.b, resp.n, &root, 0x0011, stored,
 						 sizeof(stored), &len, &r),
 			 WARD_EFORMAT);
+
+	/* A in another class (CHAOS: a name and an address) is not held to 4 bytes. */
+	uint8_t qpkt[64];
+	struct ward_dns_query ch;
+	size_t qn = hex("0001 0000 0001 0000 0000 0000 04 6e616d65 00 0001 0003", qpkt, sizeof(qpkt));
+	assert_int_equal(ward_dns_parse_query(qpkt, qn, &ch), WARD_DNS_OK);
+	m_header(&resp, 0x1111, 0x8180, 1, 1, 0, 0);
+	m_name(&resp, "name");
+	m_u16(&resp, WARD_TYPE_A);
+	m_u16(&resp, 3);
+	m_u16(&resp, 0xC00C);
+	m_u16(&resp, WARD_TYPE_A);
+	m_u16(&resp, 3);
+	m_u32(&resp, 0);
+	m_u16(&resp, 5);
+	m_raw(&resp, "\0\x01\x02\x03\x04", 5);
+	assert_int_equal(parse_resp(&ch, &len, &r), 0);
+	assert_false(r.negative);
 
 	/* Short and empty. */
 	resp.n = 11;
