@@ -125,6 +125,7 @@ static bool answer_is_cloaked(struct ward_worker *w, const struct ward_query_ctx
 	if (!w->ps)
 		return false;
 	struct cloak_check c = {.w = w, .ctx = ctx};
+	/* Negative (a chain too long to follow) is not a verdict: the answer goes out as is. */
 	if (ward_dns_foreach_chain_name(msg, len, check_chain_name, &c) <= 0)
 		return false;
 	*v = c.verdict;
@@ -183,6 +184,9 @@ static bool stage_parse(struct ward_worker *w, const uint8_t *pkt, size_t len,
 		return true;
 	case WARD_DNS_BADVERS:
 		answer_rcode(w, &ctx->client, &ctx->q, WARD_RCODE_BADVERS);
+		return true;
+	case WARD_DNS_REFUSED:
+		answer_rcode(w, &ctx->client, &ctx->q, WARD_RCODE_REFUSED);
 		return true;
 	default:
 		w->stats.dropped++;
