@@ -250,10 +250,10 @@ static void stop_listening(struct ward_worker *w)
 	for (size_t i = 0; i < w->n_udp; i++) {
 		struct ward_udp_listener *l = &w->udp[i];
 		if (l->polling) {
+			/* Only stop reading: answers to the queries still in flight leave
+			 * through this socket, which ward_worker_destroy() closes. */
 			uv_poll_stop(&l->poll);
 			uv_close((uv_handle_t *)&l->poll, NULL);
-			close(l->fd);
-			l->fd = -1;
 			l->polling = false;
 		}
 	}
