@@ -104,6 +104,7 @@ struct ward_worker {
 	uv_thread_t thread;
 	uv_async_t wakeup;
 	uv_check_t flush_check;
+	uv_idle_t flush_idle;              /* active while UDP answers wait for flush_all */
 	bool stopping;
 	bool stopped;
 	uv_timer_t drain_timer;
