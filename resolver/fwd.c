@@ -251,6 +251,8 @@ static void reply_all(struct ward_pending *p, const uint8_t *msg, size_t len,
 		}
 		if (out_len)
 			ward_worker_send(w, &wt->client, w->scratch, out_len);
+		else
+			ward_worker_drop(w, &wt->client);
 	}
 }
 
@@ -266,6 +268,8 @@ static void reply_servfail(struct ward_pending *p, int ede)
 		w->stats.servfail++;
 		if (len)
 			ward_worker_send(w, &wt->client, w->scratch, len);
+		else
+			ward_worker_drop(w, &wt->client);
 	}
 }
 
@@ -562,6 +566,8 @@ static void answer_servfail_now(struct ward_worker *w, const struct ward_dns_que
 	w->stats.servfail++;
 	if (len)
 		ward_worker_send(w, client, w->scratch, len);
+	else
+		ward_worker_drop(w, client);
 }
 
 void ward_fwd_submit(struct ward_worker *w, const struct ward_dns_query *q,

@@ -22,6 +22,8 @@ static void answer_rcode(struct ward_worker *w, const struct ward_client_ref *to
 	size_t len = ward_dns_write_rcode(buf, sizeof(buf), q, rcode, WARD_EDE_NONE, NULL);
 	if (len)
 		ward_worker_send(w, to, buf, len);
+	else
+		ward_worker_drop(w, to);
 }
 
 static bool client_allowed(const struct ward_conf *conf, const struct ward_addr *addr)
@@ -51,6 +53,7 @@ static bool stage_parse(struct ward_worker *w, const uint8_t *pkt, size_t len,
 		return true;
 	default:
 		w->stats.dropped++;
+		ward_worker_drop(w, from);
 		return true;
 	}
 }

@@ -179,6 +179,12 @@ void ward_worker_send(struct ward_worker *w, const struct ward_client_ref *to,
 		uv_idle_start(&w->flush_idle, flush_soon);
 }
 
+void ward_worker_drop(struct ward_worker *w, const struct ward_client_ref *to)
+{
+	if (to->transport == WARD_TRANSPORT_TCP)
+		ward_tcp_drop(w, to->conn, to->conn_gen);
+}
+
 /* Receive buffers live on the worker's stack frame of this callback only: the query
  * pipeline copies what it keeps (the question) before returning. */
 static void udp_on_readable(uv_poll_t *poll, int status, int events)
