@@ -215,6 +215,29 @@ def test_sigterm_drains_inflight():
     wt.check(took < 3.0, "exit took %.2f s" % took)
 
 
+def test_sigterm_with_open_tcp_connections():
+    """Idle client connections, one of which sent a message that was dropped (QR=1), do
+    not hold up the exit: nothing is owed to them."""
+    w = wt.start_wardd({}, upstreams=[nsd], name="wardd-open-conns")
+    socks = [wt.tcp_connect(w.server) for _ in range(3)]
+    try:
+        resp = struct.pack("!HHHHHH", 1, 0x8180, 1, 0, 0, 0) + b"\x03www\x07example\x04test\x00\x00\x01\x00\x01"
+        socks[0].sendall(struct.pack("!H", len(resp)) + resp)
+        q = wt.make_query("www.example.test", "A").to_wire()
+        socks[1].sendall(struct.pack("!H", len(q)) + q)
+        wt.check(wt.tcp_read_message(socks[1]) is not None, "no answer on the second connection")
+        time.sleep(0.1)
+        t0 = time.monotonic()
+        rc = w.terminate()
+        took = time.monotonic() - t0
+    finally:
+        for s in socks:
+            s.close()
+    print("  exited %d in %.3f s with 3 idle client connections" % (rc, took))
+    wt.check(rc == 0, "exit status %d" % rc)
+    wt.check(took < 2.0, "exit took %.2f s with idle connections open" % took)
+
+
 def test_sighup_reload():
     """SIGHUP with a valid file keeps serving; with a broken file it keeps the running
     config and says so."""

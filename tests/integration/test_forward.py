@@ -135,12 +135,23 @@ def test_udp_size_limits():
                 wt.check(msg.answer, "%s: empty answer" % what)
 
 
-def test_id_and_flags_echoed():
-    q = wt.make_query("www.example.test", "A", qid=0xBEEF, rd=True)
-    q.flags |= dns.flags.CD
-    r = ward.send(q)
-    wt.check(r.id == 0xBEEF, "id %#x" % r.id)
-    wt.check(r.flags & dns.flags.CD, "CD not echoed")
+def test_id_and_flags():
+    """The client's ID, RD and CD come back (RFC 1035 4.1.1, RFC 4035 3.2.2: CD is copied
+    from the query); RA is set; AA is not: wardd is no authority for anything, even when
+    its upstream is (NSD answers AA=1)."""
+    for cd in (True, False):
+        for attempt in ("first", "second"):
+            q = wt.make_query("www.example.test", "A", qid=0xBEEF)
+            if cd:
+                q.flags |= dns.flags.CD
+            r = ward.send(q)
+            what = "CD=%d, %s query" % (cd, attempt)
+            wt.check(r.id == 0xBEEF, "%s: id %#x" % (what, r.id))
+            wt.check(bool(r.flags & dns.flags.CD) == cd, "%s: CD=%d in the answer" % (what, not cd))
+            wt.check(r.flags & dns.flags.RA, "%s: RA not set" % what)
+            wt.check(not r.flags & dns.flags.AA, "%s: AA set in a forwarded answer" % what)
+    r = ward.query("www.example.test", "A", rd=False)
+    wt.check(not r.flags & dns.flags.RD, "RD=0 query: RD=1 in the answer")
 
 
 if __name__ == "__main__":

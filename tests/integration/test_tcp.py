@@ -14,13 +14,16 @@ import dns.message  # noqa: E402
 
 import wardtest as wt  # noqa: E402
 
-nsd = ward = None
+nsd = ward = ward1 = None
 
 
 def setup():
-    global nsd, ward
+    global nsd, ward, ward1
     nsd = wt.start_nsd()
     ward = wt.start_wardd({"workers": 2}, upstreams=[nsd])
+    # Each worker has its own cache shard, and a client's UDP and TCP flows may land on
+    # different workers: cache assertions across transports need a single worker.
+    ward1 = wt.start_wardd({"workers": 1}, upstreams=[nsd], name="wardd-1-worker")
 
 
 def test_tcp_answers_equal_upstream():
@@ -37,7 +40,7 @@ def test_truncation_and_tcp_retry():
     """big.example.test TXT is 2.7 KB: NSD says TC over UDP, so wardd must ask again over
     TCP; the client's UDP answer is TC (too big for 1232), its TCP retry gets it all."""
     s0 = nsd.stats()
-    r_udp = ward.query("big.example.test", "TXT", payload=4096)
+    r_udp = ward1.query("big.example.test", "TXT", payload=4096)
     s1 = nsd.stats()
     up_udp, up_tcp = s1["num.udp"] - s0["num.udp"], s1["num.tcp"] - s0["num.tcp"]
     print("  upstream queries for the first big answer: %d UDP, %d TCP" % (up_udp, up_tcp))
@@ -49,7 +52,7 @@ def test_truncation_and_tcp_retry():
 
     want = nsd.query("big.example.test", "TXT", transport="tcp")
     s2 = nsd.stats()
-    got = ward.query("big.example.test", "TXT", transport="tcp", payload=4096)
+    got = ward1.query("big.example.test", "TXT", transport="tcp", payload=4096)
     s3 = nsd.stats()
     wt.assert_same_answer(got, want, "TCP retry of big TXT")
     wt.check(not got.flags & dns.flags.TC, "TC over TCP")

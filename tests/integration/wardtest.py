@@ -267,12 +267,20 @@ def make_query(name, rdtype="A", *, dnssec=False, edns=True, payload=1232, rd=Tr
 
 
 def rrsets_of(msg, section):
-    """A section as a set of RRsets, ignoring TTLs and name case; OPT is not in any."""
+    """A section as a set of RRsets, ignoring TTLs and the case of names (also inside
+    RDATA: a name compressed against the question takes the client's 0x20 case), but not
+    the case of text (TXT). OPT is in no section."""
     out = set()
     for rrset in getattr(msg, section):
-        rdatas = frozenset(r.to_text() for r in rrset)
-        out.add((rrset.name.to_text().lower(), rrset.rdclass, rrset.rdtype, rdatas))
+        # dnspython compares and hashes rdata in DNSSEC canonical form: names lower-cased.
+        out.add((rrset.name.to_text().lower(), rrset.rdclass, rrset.rdtype, frozenset(rrset)))
     return out
+
+
+def _show(rrsets):
+    return sorted("%s %s %s %s" % (name, dns.rdataclass.to_text(c), dns.rdatatype.to_text(t),
+                                   sorted(r.to_text() for r in rdatas))
+                  for name, c, t, rdatas in rrsets)
 
 
 def assert_same_answer(got, want, what):
@@ -282,7 +290,7 @@ def assert_same_answer(got, want, what):
     for section in ("answer", "authority", "additional"):
         g, w = rrsets_of(got, section), rrsets_of(want, section)
         check(g == w, "%s: %s section differs\n  wardd:    %s\n  upstream: %s"
-              % (what, section, sorted(map(str, g)), sorted(map(str, w))))
+              % (what, section, _show(g), _show(w)))
 
 
 def ede_list(msg):
