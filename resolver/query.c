@@ -51,6 +51,9 @@ static bool stage_parse(struct ward_worker *w, const uint8_t *pkt, size_t len,
 	case WARD_DNS_BADVERS:
 		answer_rcode(w, from, q, WARD_RCODE_BADVERS);
 		return true;
+	case WARD_DNS_REFUSED:
+		answer_rcode(w, from, q, WARD_RCODE_REFUSED);
+		return true;
 	default:
 		w->stats.dropped++;
 		ward_worker_drop(w, from);
