@@ -673,7 +673,8 @@ def main(namespace, *, setup=None, only=None):
     """Run setup(), then every test_* function of a test file in definition order; print
     one line per test and a closing 'N passed, N failed'; exit 0 only if all passed.
     `only` (or argv[1:]) restricts to the named tests. A wardd that died on its own
-    (not through Wardd.terminate/kill) fails the run."""
+    (not through Wardd.terminate) fails the run, and so does one that does not exit 0
+    when it is sent SIGTERM at the end."""
     names = [n for n, f in namespace.items() if n.startswith("test_") and callable(f)]
     wanted = only or sys.argv[1:]
     if wanted:
@@ -701,9 +702,21 @@ def main(namespace, *, setup=None, only=None):
                 passed += 1
                 print("ok   %s (%.2f s)" % (n, time.monotonic() - t0), flush=True)
         for src in _log_sources:
-            if isinstance(src, Wardd) and src.died():
+            if not isinstance(src, Wardd) or src.proc is None:
+                continue
+            if src.died():
                 failed += 1
                 print("FAIL %s died: exit status %s" % (src.name, src.proc.returncode))
+            elif src.alive():
+                # Every wardd must also stop cleanly: drained, and (in a sanitizer
+                # build) without a leak or error report, which makes the status non-zero.
+                try:
+                    rc = src.terminate(timeout=15)
+                except subprocess.TimeoutExpired:
+                    rc = "none (still running 15 s after SIGTERM)"
+                if rc != 0:
+                    failed += 1
+                    print("FAIL %s: exit status %s after SIGTERM" % (src.name, rc))
         if failed:
             _print_logs()
     finally:
