@@ -92,6 +92,65 @@ def _stop_popen(p, grace=3.0):
         p.wait(timeout=grace)
     except subprocess.TimeoutExpired:
         pass
+    # Children re-parented to init die asynchronously; their sockets must be gone before
+    # a restart on the same port.
+    deadline = time.monotonic() + grace
+    while any(_running(pid) for pid in pids[1:]) and time.monotonic() < deadline:
+        time.sleep(0.01)
+
+
+def _start_time(pid):
+    """The process's start time in clock ticks since boot (with the PID, a unique id)."""
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            stat = f.read()
+    except OSError:
+        return None
+    return int(stat[stat.rfind(")") + 2:].split()[19])
+
+
+_PID_FILE = ".wardtest-pids"
+
+
+def _record_pids(directory, pids):
+    """Note which processes belong to this run, so that a later run can stop them if this
+    one is killed outright (SIGKILL: no atexit, and NSD's grandchildren outlive it)."""
+    me = os.getpid()
+    entries = [[pid, _start_time(pid)] for pid in pids]
+    with open(os.path.join(directory, _PID_FILE), "w") as f:
+        json.dump({"owner": [me, _start_time(me)], "pids": entries}, f)
+
+
+def _reap_stale_runs():
+    """Stop the processes and remove the temp dirs of earlier runs whose test process is
+    gone. By PID, and only a PID whose start time still matches the one recorded."""
+    pattern_dir = tempfile.gettempdir()
+    for entry in os.listdir(pattern_dir):
+        d = os.path.join(pattern_dir, entry)
+        if not entry.startswith("wardtest-") or not os.path.isdir(d):
+            continue
+        try:
+            with open(os.path.join(d, _PID_FILE)) as f:
+                rec = json.load(f)
+        except (OSError, ValueError):
+            continue
+        owner, owner_start = rec["owner"]
+        if _start_time(owner) == owner_start:
+            continue  # still running (perhaps in parallel under ctest -j)
+        for pid, start in rec["pids"]:
+            if start is not None and _start_time(pid) == start:
+                _signal(pid, signal.SIGCONT)
+                _signal(pid, signal.SIGKILL)
+        shutil.rmtree(d, ignore_errors=True)
+
+
+def _running(pid):
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            stat = f.read()
+    except OSError:
+        return False
+    return stat[stat.rfind(")") + 2] not in "ZX"
 
 
 def cleanup():
@@ -171,8 +230,10 @@ def spawn(argv, log_path, **kw):
 
 
 def tmpdir(prefix="wardtest-"):
+    """A temp dir removed at exit (or by a later run, if this one is SIGKILLed)."""
     d = tempfile.mkdtemp(prefix=prefix)
     _tmpdirs.append(d)
+    _record_pids(d, [])
     return d
 
 
@@ -499,9 +560,11 @@ class Nsd(_Server):
                                    % (self.proc.returncode, self.log_text()))
             try:
                 udp(probe, self.server, timeout=0.2)
-                return
             except Exception:
                 time.sleep(0.05)
+                continue
+            _record_pids(self.dir, self.pids())
+            return
         raise RuntimeError("nsd did not answer on %s within %.0f s:\n%s"
                            % (fmt_addr(self.addr, self.port), timeout, self.log_text()))
 
@@ -618,6 +681,7 @@ class Wardd(_Server):
     def start(self, timeout=10.0):
         self.stopped_on_purpose = False
         self.proc = spawn([WARDD, "-c", self.conf_path], self.log)
+        _record_pids(self.dir, [self.proc.pid])
         if not wait_tcp_listening(self.addr, self.port, timeout, self.proc):
             raise RuntimeError("wardd did not start (exit %s):\n%s"
                                % (self.proc.poll(), self.log_text()))
@@ -723,3 +787,6 @@ def main(namespace, *, setup=None, only=None):
         cleanup()
     print("%d passed, %d failed" % (passed, failed), flush=True)
     sys.exit(1 if failed or not (names or setup) else 0)
+
+
+_reap_stale_runs()
