@@ -141,14 +141,13 @@ static void pending_release(struct ward_pending *p)
 }
 
 static bool add_waiter(struct ward_worker *w, struct ward_pending *p,
-		       const struct ward_dns_query *q, const struct ward_client_ref *client)
+		       const struct ward_query_ctx *ctx)
 {
 	struct ward_waiter *wt = w->fwd.free_waiters;
 	if (!wt)
 		return false;
 	w->fwd.free_waiters = wt->next;
-	wt->q = *q;
-	wt->client = *client;
+	wt->ctx = *ctx;
 	wt->next = p->waiters;
 	p->waiters = wt;
 	return true;
@@ -230,30 +229,12 @@ static void note_upstream_result(struct ward_worker *w, unsigned idx, bool ok)
 }
 
 static void reply_all(struct ward_pending *p, const uint8_t *msg, size_t len,
-		      const struct ward_dns_response *r, const struct ward_cache_hit *stale)
+		      const uint16_t *ttl_off, unsigned n_ttls, uint32_t age_s, bool stale)
 {
-	struct ward_worker *w = p->worker;
-	for (struct ward_waiter *wt = p->waiters; wt; wt = wt->next) {
-		struct ward_dns_answer_opts opts = {
-			.max_size = ward_query_answer_limit(&wt->client, &wt->q),
-			.ede_code = WARD_EDE_NONE,
-		};
-		size_t out_len;
-		if (stale) {
-			opts.stale = true;
-			opts.ede_code = WARD_EDE_STALE_ANSWER;
-			out_len = ward_dns_write_answer(w->scratch, sizeof(w->scratch), stale->msg,
-							stale->msg_len, stale->ttl_off, stale->n_ttls,
-							&wt->q, &opts);
-		} else {
-			out_len = ward_dns_write_answer(w->scratch, sizeof(w->scratch), msg, len,
-							r->ttl_off, r->n_ttls, &wt->q, &opts);
-		}
-		if (out_len)
-			ward_worker_send(w, &wt->client, w->scratch, out_len);
-		else
-			ward_worker_drop(w, &wt->client);
-	}
+	for (struct ward_waiter *wt = p->waiters; wt; wt = wt->next)
+		if (!ward_query_answer_stored(p->worker, &wt->ctx, msg, len, ttl_off, n_ttls,
+					      age_s, stale))
+			ward_worker_drop(p->worker, &wt->ctx.client);
 }
 
 static void reply_servfail(struct ward_pending *p, int ede)
@@ -263,13 +244,13 @@ static void reply_servfail(struct ward_pending *p, int ede)
 					  [1] = "ward: upstreams unreachable"};
 	const char *text = ede == WARD_EDE_NETWORK_ERROR ? why[1] : why[0];
 	for (struct ward_waiter *wt = p->waiters; wt; wt = wt->next) {
-		size_t len = ward_dns_write_rcode(w->scratch, sizeof(w->scratch), &wt->q,
+		size_t len = ward_dns_write_rcode(w->scratch, sizeof(w->scratch), &wt->ctx.q,
 						  WARD_RCODE_SERVFAIL, ede, text);
 		w->stats.servfail++;
 		if (len)
-			ward_worker_send(w, &wt->client, w->scratch, len);
+			ward_worker_send(w, &wt->ctx.client, w->scratch, len);
 		else
-			ward_worker_drop(w, &wt->client);
+			ward_worker_drop(w, &wt->ctx.client);
 	}
 }
 
@@ -286,7 +267,7 @@ static bool try_stale(struct ward_pending *p)
 	if (ward_cache_lookup(w->cache, &k, ward_worker_now(w), true, &hit) != 0)
 		return false;
 	w->stats.stale++;
-	reply_all(p, NULL, 0, NULL, &hit);
+	reply_all(p, hit.msg, hit.msg_len, hit.ttl_off, hit.n_ttls, hit.age_s, true);
 	return true;
 }
 
@@ -323,7 +304,7 @@ static void deliver(struct ward_pending *p, size_t len, const struct ward_dns_re
 		.qclass = p->q.qclass, .do_bit = p->q.do_bit, .cd = p->q.cd,
 	};
 	ward_cache_store(w->cache, &k, msg, len, r, ward_worker_now(w));
-	reply_all(p, msg, len, r, NULL);
+	reply_all(p, msg, len, r->ttl_off, r->n_ttls, 0, false);
 	conclude(p);
 }
 
@@ -558,39 +539,38 @@ static uint64_t resolution_deadline(struct ward_worker *w)
 	return ward_worker_now(w) + budget;
 }
 
-static void answer_servfail_now(struct ward_worker *w, const struct ward_dns_query *q,
-				const struct ward_client_ref *client)
+static void answer_servfail_now(struct ward_worker *w, const struct ward_query_ctx *ctx)
 {
-	size_t len = ward_dns_write_rcode(w->scratch, sizeof(w->scratch), q, WARD_RCODE_SERVFAIL,
-					  WARD_EDE_NONE, NULL);
+	size_t len = ward_dns_write_rcode(w->scratch, sizeof(w->scratch), &ctx->q,
+					  WARD_RCODE_SERVFAIL, WARD_EDE_NONE, NULL);
 	w->stats.servfail++;
 	if (len)
-		ward_worker_send(w, client, w->scratch, len);
+		ward_worker_send(w, &ctx->client, w->scratch, len);
 	else
-		ward_worker_drop(w, client);
+		ward_worker_drop(w, &ctx->client);
 }
 
-void ward_fwd_submit(struct ward_worker *w, const struct ward_dns_query *q,
-		     const struct ward_client_ref *client)
+void ward_fwd_submit(struct ward_worker *w, const struct ward_dns_query *ask,
+		     const struct ward_query_ctx *ctx)
 {
 	struct ward_fwd *f = &w->fwd;
-	uint32_t hash = question_hash(q);
-	struct ward_pending *p = index_find(f, q, hash);
+	uint32_t hash = question_hash(ask);
+	struct ward_pending *p = index_find(f, ask, hash);
 	if (p) {
-		if (!add_waiter(w, p, q, client))
-			answer_servfail_now(w, q, client);
+		if (!add_waiter(w, p, ctx))
+			answer_servfail_now(w, ctx);
 		return;
 	}
 	p = pending_alloc(w);
 	if (!p) {
-		answer_servfail_now(w, q, client);
+		answer_servfail_now(w, ctx);
 		return;
 	}
-	p->q = *q;
+	p->q = *ask;
 	p->hash = hash;
-	if (!add_waiter(w, p, q, client)) {
+	if (!add_waiter(w, p, ctx)) {
 		pending_release(p);
-		answer_servfail_now(w, q, client);
+		answer_servfail_now(w, ctx);
 		return;
 	}
 	index_insert(f, p);

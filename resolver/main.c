@@ -22,6 +22,7 @@
 #include "blocklists/conf.h"
 #include "blocklists/error.h"
 #include "blocklists/log.h"
+#include "blocklists/policy.h"
 #include "resolver/worker.h"
 
 #define EXIT_CONFIG 2
@@ -33,12 +34,19 @@ struct wardd_options {
 	bool use_default;
 };
 
+#define HOUSEKEEPING_MS 1000
+
 struct wardd {
-	struct ward_conf *conf;
+	struct ward_conf *conf;            /* the boot config: sockets, upstreams, cache */
+	struct ward_shared shared;
+	struct ward_policy_state *retired; /* replaced by SIGHUP, freed once no worker uses them */
+	uint64_t generation;
+	bool db_warned;
 	struct ward_worker *workers;
 	unsigned n_workers;
 	uv_loop_t loop;
 	uv_signal_t sigterm, sigint, sighup;
+	uv_timer_t housekeeping;
 };
 
 static void usage(FILE *out)
@@ -121,7 +129,7 @@ static int start_workers(struct wardd *d)
 	unsigned bound = 0;
 	int rc = 0;
 	for (; bound < d->n_workers; bound++)
-		if ((rc = ward_worker_init(&d->workers[bound], bound, conf)) != 0)
+		if ((rc = ward_worker_init(&d->workers[bound], bound, conf, &d->shared)) != 0)
 			goto fail;
 	if (drop_privileges(conf) != 0) {
 		rc = WARD_EINVAL;
@@ -161,23 +169,118 @@ static void on_stop_signal(uv_signal_t *sig, int signum)
 	uv_close((uv_handle_t *)&d->sigterm, NULL);
 	uv_close((uv_handle_t *)&d->sigint, NULL);
 	uv_close((uv_handle_t *)&d->sighup, NULL);
+	uv_close((uv_handle_t *)&d->housekeeping, NULL);
 }
 
+static struct ward_policy_state *policy_state_new(struct wardd *d, struct ward_conf *conf)
+{
+	struct ward_policy_state *ps = calloc(1, sizeof(*ps));
+	if (!ps)
+		return NULL;
+	if (ward_policy_new(conf, &ps->policy) != 0) {
+		free(ps);
+		return NULL;
+	}
+	ps->conf = conf;
+	ps->generation = ++d->generation;
+	return ps;
+}
+
+static void policy_state_free(struct wardd *d, struct ward_policy_state *ps)
+{
+	ward_policy_free(ps->policy);
+	if (ps->conf != d->conf)
+		ward_conf_free(ps->conf);
+	free(ps);
+}
+
+static void warn_restart_needed(const struct ward_conf *old, const struct ward_conf *fresh)
+{
+	bool same = old->n_listen == fresh->n_listen && old->n_upstreams == fresh->n_upstreams &&
+		    old->workers == fresh->workers &&
+		    old->cache.max_entries == fresh->cache.max_entries;
+	for (size_t i = 0; same && i < old->n_listen; i++)
+		same = memcmp(&old->listen[i].ss, &fresh->listen[i].ss, old->listen[i].len) == 0;
+	for (size_t i = 0; same && i < old->n_upstreams; i++)
+		same = memcmp(&old->upstreams[i].ss, &fresh->upstreams[i].ss,
+			      old->upstreams[i].len) == 0;
+	if (!same)
+		ward_log_warn("SIGHUP: listen, upstreams, workers and cache size changes take "
+			      "effect at the next restart");
+}
+
+/* Filtering (profiles, clients, block mode, allow_clients) changes live; a broken file
+ * changes nothing. */
 static void on_hup(uv_signal_t *sig, int signum)
 {
 	struct wardd *d = sig->data;
 	char err[WARD_CONF_ERR_MAX];
 	struct ward_conf *fresh = NULL;
-	if (!d->conf->path || ward_conf_load(d->conf->path, &fresh, err, sizeof(err)) != 0) {
-		ward_log_error("SIGHUP: keeping the running configuration: %s",
-			       d->conf->path ? err : "built-in config has no file");
+	if (!d->conf->path) {
+		ward_log_error("SIGHUP: the built-in config has no file to re-read");
 		return;
 	}
-	/* Listener and worker changes need a restart; filtering changes apply live
-	 * (see the policy module). */
-	ward_log_info("SIGHUP: %s is valid; listeners, workers and upstreams need a restart",
-		      d->conf->path);
-	ward_conf_free(fresh);
+	if (ward_conf_load(d->conf->path, &fresh, err, sizeof(err)) != 0) {
+		ward_log_error("SIGHUP: keeping the running configuration: %s", err);
+		return;
+	}
+	struct ward_policy_state *ps = policy_state_new(d, fresh);
+	if (!ps) {
+		ward_log_error("SIGHUP: out of memory building the new policy; keeping the old one");
+		ward_conf_free(fresh);
+		return;
+	}
+	warn_restart_needed(d->conf, fresh);
+	ward_log_set_level(fresh->log_level);
+	struct ward_policy_state *old = atomic_exchange(&d->shared.policy, ps);
+	old->retired_next = d->retired;
+	d->retired = old;
+	ward_log_info("SIGHUP: %s reloaded (%zu profiles, %zu clients)", d->conf->path,
+		      fresh->n_profiles, fresh->n_clients);
+}
+
+static void open_database(struct wardd *d)
+{
+	if (atomic_load(&d->shared.db))
+		return;
+	struct ward_catdb *db;
+	int rc = ward_catdb_open(d->conf->database, WARD_CATDB_READ, &db);
+	if (rc == 0) {
+		atomic_store(&d->shared.db, db);
+		ward_log_info("category database %s opened", d->conf->database);
+	} else if (!d->db_warned) {
+		ward_log_warn("no category database in %s yet (%s): answering without categories "
+			      "until `ward update` builds one", d->conf->database, ward_strerror(rc));
+		d->db_warned = true;
+	}
+}
+
+/* A retired policy can go once every worker has moved past its generation. */
+static void free_retired_policies(struct wardd *d)
+{
+	uint64_t oldest_seen = UINT64_MAX;
+	for (unsigned i = 0; i < d->n_workers; i++) {
+		uint64_t seen = atomic_load(&d->workers[i].seen_generation);
+		if (seen < oldest_seen)
+			oldest_seen = seen;
+	}
+	struct ward_policy_state **link = &d->retired;
+	while (*link) {
+		struct ward_policy_state *ps = *link;
+		if (ps->generation < oldest_seen) {
+			*link = ps->retired_next;
+			policy_state_free(d, ps);
+		} else {
+			link = &ps->retired_next;
+		}
+	}
+}
+
+static void on_housekeeping(uv_timer_t *t)
+{
+	struct wardd *d = t->data;
+	open_database(d);
+	free_retired_policies(d);
 }
 
 static void watch_signals(struct wardd *d)
@@ -189,6 +292,34 @@ static void watch_signals(struct wardd *d)
 	uv_signal_start(&d->sigterm, on_stop_signal, SIGTERM);
 	uv_signal_start(&d->sigint, on_stop_signal, SIGINT);
 	uv_signal_start(&d->sighup, on_hup, SIGHUP);
+	uv_timer_init(&d->loop, &d->housekeeping);
+	d->housekeeping.data = d;
+	uv_timer_start(&d->housekeeping, on_housekeeping, HOUSEKEEPING_MS, HOUSEKEEPING_MS);
+}
+
+static int share_initial_state(struct wardd *d)
+{
+	struct ward_policy_state *ps = policy_state_new(d, d->conf);
+	if (!ps)
+		return WARD_ENOMEM;
+	atomic_store(&d->shared.policy, ps);
+	open_database(d);
+	return 0;
+}
+
+static void release_shared_state(struct wardd *d)
+{
+	while (d->retired) {
+		struct ward_policy_state *ps = d->retired;
+		d->retired = ps->retired_next;
+		policy_state_free(d, ps);
+	}
+	struct ward_policy_state *ps = atomic_load(&d->shared.policy);
+	if (ps)
+		policy_state_free(d, ps);
+	struct ward_catdb *db = atomic_load(&d->shared.db);
+	if (db)
+		ward_catdb_close(db);
 }
 
 static void log_start(const struct wardd *d)
@@ -223,10 +354,13 @@ int main(int argc, char **argv)
 	/* Signals must be blocked-and-handled before workers exist, or a SIGTERM during
 	 * start-up would kill the process without draining. */
 	watch_signals(&d);
-	int rc = start_workers(&d);
+	int rc = share_initial_state(&d);
+	if (rc == 0)
+		rc = start_workers(&d);
 	if (rc != 0) {
 		ward_log_error("start-up failed: %s", ward_strerror(rc));
 		stop_workers(&d);
+		release_shared_state(&d);
 		ward_conf_free(d.conf);
 		return 1;
 	}
@@ -234,6 +368,7 @@ int main(int argc, char **argv)
 	uv_run(&d.loop, UV_RUN_DEFAULT);
 	stop_workers(&d);
 	uv_loop_close(&d.loop);
+	release_shared_state(&d);
 	ward_log_info("stopped");
 	ward_conf_free(d.conf);
 	return 0;

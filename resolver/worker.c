@@ -86,11 +86,13 @@ static void close_listener_fds(struct ward_worker *w)
 			close(w->tcp[i].fd);
 }
 
-int ward_worker_init(struct ward_worker *w, unsigned id, const struct ward_conf *conf)
+int ward_worker_init(struct ward_worker *w, unsigned id, const struct ward_conf *conf,
+		     struct ward_shared *shared)
 {
 	memset(w, 0, sizeof(*w));
 	w->id = id;
 	w->conf = conf;
+	w->shared = shared;
 	int rc = bind_listeners(w);
 	if (rc != 0)
 		goto fail;
@@ -358,6 +360,8 @@ void ward_worker_join(struct ward_worker *w)
 void ward_worker_destroy(struct ward_worker *w)
 {
 	ward_fwd_destroy(w);
+	ward_catdb_reader_free(w->reader);
+	w->reader = NULL;
 	uv_loop_close(&w->loop);
 	close_listener_fds(w);
 	ward_cache_free(w->cache);

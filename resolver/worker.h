@@ -14,7 +14,11 @@
 #include <sys/socket.h>
 #include <uv.h>
 
+#include <stdatomic.h>
+
+#include "blocklists/catdb.h"
 #include "blocklists/conf.h"
+#include "blocklists/policy.h"
 #include "resolver/cache.h"
 #include "resolver/dns.h"
 
@@ -71,10 +75,31 @@ struct ward_upstream {
 	uint64_t queries, failures;
 };
 
+/* Everything needed to answer one client once the data is there. */
+struct ward_query_ctx {
+	struct ward_client_ref client;
+	struct ward_dns_query q;     /* as the client asked it */
+	size_t profile;              /* policy profile, (size_t)-1 when none */
+	const char *rewrite_target;  /* safe search: answer as CNAME to this (static) */
+};
+
 struct ward_waiter {
 	struct ward_waiter *next;
-	struct ward_client_ref client;
-	struct ward_dns_query q;
+	struct ward_query_ctx ctx;
+};
+
+/* A config and the policy built from it, swapped as one on SIGHUP. */
+struct ward_policy_state {
+	struct ward_conf *conf;
+	struct ward_policy *policy;
+	uint64_t generation;
+	struct ward_policy_state *retired_next;
+};
+
+/* What the main thread shares with every worker: read-mostly pointers, swapped atomically. */
+struct ward_shared {
+	_Atomic(struct ward_policy_state *) policy;
+	_Atomic(struct ward_catdb *) db;
 };
 
 struct ward_pending;
@@ -94,12 +119,20 @@ struct ward_fwd {
 };
 
 struct ward_worker_stats {
-	uint64_t queries, cache_hits, forwarded, refused, formerr, dropped, servfail, stale;
+	uint64_t queries, cache_hits, forwarded, blocked, refused, formerr, dropped, servfail, stale;
 };
 
 struct ward_worker {
 	unsigned id;
-	const struct ward_conf *conf;
+	const struct ward_conf *conf;      /* the boot config: sockets, upstreams, cache */
+	struct ward_shared *shared;
+	struct ward_policy_state *ps;      /* this loop iteration's policy */
+	_Atomic uint64_t seen_generation;  /* lets the main thread free retired policies */
+	struct ward_catdb_reader *reader;  /* NULL until a database exists */
+	uint64_t reader_refreshed_ms;
+	struct ward_policy_time local_time;
+	time_t local_time_at;
+	uv_prepare_t refresh_prepare;
 	uv_loop_t loop;
 	uv_thread_t thread;
 	uv_async_t wakeup;
@@ -129,7 +162,8 @@ struct ward_worker {
  * Create a worker and bind its sockets (before privileges are dropped).
  * @return 0 or a WARD_E* code; on failure nothing is left open.
  */
-int ward_worker_init(struct ward_worker *w, unsigned id, const struct ward_conf *conf);
+int ward_worker_init(struct ward_worker *w, unsigned id, const struct ward_conf *conf,
+		     struct ward_shared *shared);
 int ward_worker_start(struct ward_worker *w);       /* run the loop in a new thread */
 void ward_worker_request_stop(struct ward_worker *w); /* thread-safe */
 void ward_worker_join(struct ward_worker *w);
@@ -154,6 +188,15 @@ static inline uint64_t ward_worker_now(struct ward_worker *w)
 void ward_query_handle(struct ward_worker *w, const uint8_t *pkt, size_t len,
 		       const struct ward_client_ref *from);
 
+/*
+ * Answer ctx from a stored upstream message (a cache hit, a fresh upstream answer or a
+ * stale one), applying what the policy says about names inside it (CNAME cloaking) and
+ * the safe-search rewrite. @return false when nothing could be written.
+ */
+bool ward_query_answer_stored(struct ward_worker *w, const struct ward_query_ctx *ctx,
+			      const uint8_t *msg, size_t len, const uint16_t *ttl_off,
+			      unsigned n_ttls, uint32_t age_s, bool stale);
+
 /* The size limit for an answer on this transport. */
 size_t ward_query_answer_limit(const struct ward_client_ref *to, const struct ward_dns_query *q);
 
@@ -161,9 +204,10 @@ size_t ward_query_answer_limit(const struct ward_client_ref *to, const struct wa
 
 int ward_fwd_init(struct ward_worker *w);
 void ward_fwd_destroy(struct ward_worker *w);
-/* Resolve q upstream and answer `client` when done (sharing identical in-flight queries). */
-void ward_fwd_submit(struct ward_worker *w, const struct ward_dns_query *q,
-		     const struct ward_client_ref *client);
+/* Resolve `ask` upstream and answer ctx when done (sharing identical in-flight questions).
+ * `ask` is usually ctx->q; for a safe-search rewrite it is the rewrite target. */
+void ward_fwd_submit(struct ward_worker *w, const struct ward_dns_query *ask,
+		     const struct ward_query_ctx *ctx);
 /* Upstream queries in flight (slots still busy): the worker drains these before exit. */
 unsigned ward_fwd_busy(const struct ward_worker *w);
 void ward_fwd_stop(struct ward_worker *w);

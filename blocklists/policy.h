@@ -1,0 +1,111 @@
+/*
+ * Family-filtering policy: who is asking, what applies to them now, and why.
+ *
+ * A struct ward_policy is built once from a config (and again on SIGHUP) and is then
+ * read-only, so every wardd worker and `ward lookup --client` can share it without locks.
+ * ward_policy_decide() is the decision order of one query, written as a visible sequence:
+ *   1. enforced categories          -> block (no allow list lifts them)
+ *   2. profile deny (name/parent)   -> block
+ *   3. profile allow (name/parent)  -> forward
+ *   4. active schedule "all"        -> block
+ *   5. categories blocked by the profile or an active schedule -> block
+ *   6. anti-circumvention canaries, safe search, YouTube       -> rewrite
+ *   7. forward
+ */
+#ifndef WARD_POLICY_H
+#define WARD_POLICY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+#include <time.h>
+
+#include "blocklists/catdb.h"
+#include "blocklists/conf.h"
+
+struct ward_policy;
+
+enum ward_policy_action {
+	WARD_POLICY_FORWARD,       /* resolve upstream / from cache as usual */
+	WARD_POLICY_BLOCK,         /* answer per conf->block.mode */
+	WARD_POLICY_NXDOMAIN,      /* canary names: NXDOMAIN regardless of block mode */
+	WARD_POLICY_CNAME,         /* safe search: CNAME to rewrite_target + its addresses */
+	WARD_POLICY_ADDRESS,       /* safe search by fixed address (Yandex family) */
+};
+
+enum ward_policy_reason {
+	WARD_REASON_NONE,
+	WARD_REASON_ENFORCED,
+	WARD_REASON_DENY,
+	WARD_REASON_ALLOW,
+	WARD_REASON_SCHEDULE_ALL,
+	WARD_REASON_CATEGORY,
+	WARD_REASON_CANARY,
+	WARD_REASON_SAFE_SEARCH,
+};
+
+/* Local time as the schedules see it. */
+struct ward_policy_time {
+	uint8_t wday;     /* 0 = sunday */
+	uint16_t minute;  /* minutes after local midnight */
+};
+
+struct ward_policy_verdict {
+	enum ward_policy_action action;
+	enum ward_policy_reason reason;
+	size_t profile;
+	const char *profile_name;
+	const char *schedule_name;  /* the schedule that blocked, or NULL */
+	const char *rule;           /* the deny/allow entry that matched, or NULL */
+	ward_catset categories;     /* the categories behind a category block */
+	int ede_code;               /* RFC 8914 code for a block, WARD_EDE_NONE (-1) otherwise */
+	const char *rewrite_target; /* CNAME target, presentation form (static) */
+	uint8_t rewrite_ipv4[4];    /* WARD_POLICY_ADDRESS */
+	struct ward_cat_match match;  /* what the database said about the name */
+	char text[192];             /* EDE EXTRA-TEXT: "ward: gambling (feed ut1-gambling, profile kids)" */
+};
+
+/*
+ * Build a policy from a validated config. The policy keeps a pointer to conf, which must
+ * outlive it. @return 0, WARD_ENOMEM.
+ */
+int ward_policy_new(const struct ward_conf *conf, struct ward_policy **out);
+void ward_policy_free(struct ward_policy *p);
+
+/* The profile for a client: MAC match first (when the query carried one), then the
+ * longest matching prefix, then default_profile. @return a profile index, or (size_t)-1
+ * when the config has no profiles. */
+size_t ward_policy_profile_for(const struct ward_policy *p, const struct sockaddr *addr,
+			       const uint8_t *mac);
+
+/* Local time in the config's timezone for `now`. Test builds honour WARD_TEST_NOW
+ * ("YYYY-MM-DDTHH:MM" local time) so schedules can be tested at any hour. */
+void ward_policy_local_time(const struct ward_policy *p, time_t now, struct ward_policy_time *t);
+
+/*
+ * Decide what one query gets.
+ * @param reader  category database reader, or NULL when there is no database yet
+ * @param name    lower-case presentation name without trailing dot ("" for the root)
+ * @param feed_names  when true, EDE text names the feed (a database read); wardd passes
+ *                    true only for blocked answers, which is where the text is used
+ * @return 0 (v filled), or a WARD_E* code from the database (v then says forward).
+ */
+int ward_policy_decide(const struct ward_policy *p, struct ward_catdb_reader *reader,
+		       size_t profile, const char *name, size_t len,
+		       const struct ward_policy_time *now, struct ward_policy_verdict *v);
+
+/*
+ * Would this profile block `name` when it appears inside an answer (a CNAME target)?
+ * Steps 1, 2, 4 and 5 apply; an allow entry for the target lifts 2, 4 and 5.
+ * @return true and v filled when blocked.
+ */
+bool ward_policy_blocks_target(const struct ward_policy *p, struct ward_catdb_reader *reader,
+			       size_t profile, const char *name, size_t len,
+			       const struct ward_policy_time *now, struct ward_policy_verdict *v);
+
+/* Short stable words for reasons and actions, for `ward lookup` and logs. */
+const char *ward_policy_reason_name(enum ward_policy_reason reason);
+const char *ward_policy_action_name(enum ward_policy_action action);
+
+#endif
