@@ -142,6 +142,13 @@ int ward_catdb_remap(struct ward_catdb *db, size_t size)
 	return ward_catdb_mdb_err(rc);
 }
 
+int ward_catdb_grow_map(struct ward_catdb *db)
+{
+	MDB_envinfo info;
+	mdb_env_info(db->env, &info);
+	return ward_catdb_remap(db, info.me_mapsize * 2);
+}
+
 int ward_catdb_txn_begin(struct ward_catdb *db, bool rdonly, MDB_txn **txn)
 {
 	if (!rdonly && db->mode != WARD_CATDB_WRITE)
@@ -361,7 +368,8 @@ int ward_catdb_reader_new(struct ward_catdb *db, struct ward_catdb_reader **out)
 		return WARD_ENOMEM;
 	r->db = db;
 	pthread_mutex_init(&r->busy, NULL);
-	/* Begun under map_lock, then handed to `busy` once the reader is on the list. */
+	/* Begun under map_lock like any transaction; once the reader is on the list, remaps
+	 * wait for its `busy` mutex instead. */
 	MDB_txn *txn;
 	int rc = ward_catdb_txn_begin(db, true, &txn);
 	if (rc) {
@@ -767,23 +775,39 @@ out:
 	return rc;
 }
 
+/* Store st in a write transaction of its own. A full map (a build that filled it to the
+ * last page) is doubled once and the write retried. */
+static int feed_write(struct ward_catdb *db, const MDB_val *key,
+		      const struct ward_catdb_feed_state *st, uint16_t *id)
+{
+	int rc = WARD_ETOOBIG;
+	for (int tries = 0; tries < 2 && rc == WARD_ETOOBIG; tries++) {
+		if (tries > 0) {
+			rc = ward_catdb_grow_map(db);
+			if (rc)
+				return rc;
+		}
+		MDB_txn *txn;
+		rc = ward_catdb_txn_begin(db, false, &txn);
+		if (rc)
+			return rc;
+		rc = feed_store(db, txn, key, st, id);
+		if (rc)
+			ward_catdb_txn_abort(db, txn);
+		else
+			rc = ward_catdb_txn_commit(db, txn);
+	}
+	return rc;
+}
+
 int ward_catdb_feed_put(struct ward_catdb *db, const struct ward_catdb_feed_state *st)
 {
 	MDB_val key;
 	int rc = feed_name_key(st->name, &key);
 	if (rc)
 		return rc;
-	MDB_txn *txn;
-	rc = ward_catdb_txn_begin(db, false, &txn);
-	if (rc)
-		return rc;
 	uint16_t id;
-	rc = feed_store(db, txn, &key, st, &id);
-	if (rc) {
-		ward_catdb_txn_abort(db, txn);
-		return rc;
-	}
-	return ward_catdb_txn_commit(db, txn);
+	return feed_write(db, &key, st, &id);
 }
 
 int ward_catdb_feed_id(struct ward_catdb *db, const char *name, uint16_t *id)
@@ -797,16 +821,8 @@ int ward_catdb_feed_id(struct ward_catdb *db, const char *name, uint16_t *id)
 	} else if (rc == WARD_ENOTFOUND) {
 		/* First sight: a state holding only the name reserves the id. */
 		memcpy(st->name, name, strlen(name) + 1);
-		MDB_txn *txn;
-		rc = ward_catdb_txn_begin(db, false, &txn);
-		if (rc == 0) {
-			MDB_val key = { strlen(name), (void *)name };
-			rc = feed_store(db, txn, &key, st, id);
-			if (rc)
-				ward_catdb_txn_abort(db, txn);
-			else
-				rc = ward_catdb_txn_commit(db, txn);
-		}
+		MDB_val key = { strlen(name), (void *)name };
+		rc = feed_write(db, &key, st, id);
 	}
 	free(st);
 	return rc;

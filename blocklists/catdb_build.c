@@ -615,9 +615,7 @@ static int write_table(struct ward_catdb *db, int fd, uint64_t domains,
 		rc = WARD_ENOMEM;
 	for (int tries = 0; tries < MAP_GROW_TRIES && rc == WARD_ETOOBIG; tries++) {
 		if (tries > 0) {
-			MDB_envinfo info;
-			mdb_env_info(db->env, &info);
-			int err = ward_catdb_remap(db, info.me_mapsize * 2);
+			int err = ward_catdb_grow_map(db);
 			if (err) {
 				rc = err;
 				break;
