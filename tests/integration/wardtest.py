@@ -1,17 +1,29 @@
 """Harness for ward's integration tests: a real wardd in front of a real upstream (NSD).
 
-A test file imports this module, starts what it needs, defines functions named test_*
-and ends with `wardtest.main(globals())`:
+A test file imports this module, starts its servers in setup(), defines functions named
+test_* and ends with `wardtest.main(globals(), setup=setup)`:
 
     import wardtest as wt
-    nsd = wt.start_nsd(["example.test"])
-    ward = wt.start_wardd({"cache": {"max_entries": 1000}}, upstreams=[nsd])
+    nsd = ward = None
+
+    def setup():
+        global nsd, ward
+        nsd = wt.start_nsd(["example.test"])          # zones from tests/data/zones
+        ward = wt.start_wardd({"cache": {"max_entries": 1000}}, upstreams=[nsd])
 
     def test_www():
-        r = ward.query("www.example.test", "A")
+        before = nsd.queries()                         # upstream query count
+        r = ward.query("www.example.test", "A")        # dnspython Message
         wt.check(r.rcode() == 0, "NOERROR expected, got %s" % wt.rcode_text(r))
+        wt.check(nsd.queries() == before + 1, "one upstream query expected")
 
-    wt.main(globals())
+    if __name__ == "__main__":
+        wt.main(globals(), setup=setup)
+
+Helpers: make_query(), raw_udp()/raw_tcp() for hand-built packets, assert_same_answer()
+(rcode and RRsets, TTLs ignored), ede_list(), unique_name() (fresh names under the
+example.test wildcards), Nsd.pause()/resume() (SIGSTOP: a silent upstream), Nsd.stop()/
+restart() (a dead one, then back on the same port), Wardd.terminate().
 
 Rules the harness keeps so that tests stay independent and leave nothing behind:
 - everything listens on loopback only, on a random 127.x.y.z address and a free port,
