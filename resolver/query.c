@@ -68,6 +68,8 @@ static void answer_rcode(struct ward_worker *w, const struct ward_client_ref *to
 	size_t len = ward_dns_write_rcode(buf, sizeof(buf), q, rcode, WARD_EDE_NONE, NULL);
 	if (len)
 		ward_worker_send(w, to, buf, len);
+	else
+		ward_worker_drop(w, to);
 }
 
 static void answer_block(struct ward_worker *w, const struct ward_query_ctx *ctx, int mode,
@@ -79,6 +81,8 @@ static void answer_block(struct ward_worker *w, const struct ward_query_ctx *ctx
 					  v ? v->text : NULL);
 	if (len)
 		ward_worker_send(w, &ctx->client, w->scratch, len);
+	else
+		ward_worker_drop(w, &ctx->client);
 }
 
 static void answer_verdict(struct ward_worker *w, const struct ward_query_ctx *ctx,
@@ -190,6 +194,7 @@ static bool stage_parse(struct ward_worker *w, const uint8_t *pkt, size_t len,
 		return true;
 	default:
 		w->stats.dropped++;
+		ward_worker_drop(w, &ctx->client);
 		return true;
 	}
 }
