@@ -50,8 +50,10 @@ static bool count_down_ttls(uint8_t *out, size_t len, size_t qend, const uint16_
 static void set_client_header(uint8_t *out, const uint8_t *msg, const struct ward_dns_query *q,
 			      unsigned extra_flags)
 {
-	unsigned flags = ward_dns__rd16(msg + 2) & ~WARD_DNS_F_RD;
-	flags |= (q->flags & WARD_DNS_F_RD) | WARD_DNS_F_RA | extra_flags;
+	/* RD and CD are the client's (RFC 4035 3.2.2: upstreams need not echo CD); AA is
+	 * cleared because a forwarded, counted-down answer is not authoritative. */
+	unsigned flags = ward_dns__rd16(msg + 2) & ~(WARD_DNS_F_RD | WARD_DNS_F_CD | WARD_DNS_F_AA);
+	flags |= (q->flags & (WARD_DNS_F_RD | WARD_DNS_F_CD)) | WARD_DNS_F_RA | extra_flags;
 	ward_dns__wr16(out, q->id);
 	ward_dns__wr16(out + 2, flags);
 	ward_dns__copy_segment(q->qname, q->qname_len, out + WARD_DNS_HEADER_LEN, NULL);

@@ -303,6 +303,7 @@ static void deliver(struct ward_pending *p, size_t len, const struct ward_dns_re
 		.lname = p->q.lname, .lname_len = p->q.qname_len, .qtype = p->q.qtype,
 		.qclass = p->q.qclass, .do_bit = p->q.do_bit, .cd = p->q.cd,
 	};
+	ward_cache_clamp_ttls(w->cache, w->fwd.resp_store, len, r);
 	ward_cache_store(w->cache, &k, msg, len, r, ward_worker_now(w));
 	reply_all(p, msg, len, r->ttl_off, r->n_ttls, 0, false);
 	conclude(p);

@@ -248,10 +248,12 @@ static bool stage_policy(struct ward_worker *w, struct ward_query_ctx *ctx,
 	case WARD_POLICY_FORWARD:
 		return false;
 	case WARD_POLICY_CNAME:
-		ctx->rewrite_target = v.rewrite_target;
 		*rewritten = ctx->q;
+		if (!retarget(rewritten, v.rewrite_target))
+			return false; /* the static targets are valid names; forward as asked */
+		ctx->rewrite_target = v.rewrite_target;
 		*ask = rewritten;
-		return !retarget(rewritten, v.rewrite_target);
+		return false;
 	default:
 		answer_verdict(w, ctx, &v);
 		return true;

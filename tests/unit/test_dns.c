@@ -1075,7 +1075,7 @@ static void test_answer_rewrite(void **state)
 	assert_int_equal(ldns_pkt_id(p), 0x7777);
 	assert_false(ldns_pkt_rd(p));
 	assert_true(ldns_pkt_ra(p));
-	assert_true(ldns_pkt_aa(p));
+	assert_false(ldns_pkt_aa(p)); /* a forwarded answer is not authoritative */
 	assert_true(ldns_pkt_qr(p));
 	assert_true(ldns_pkt_edns_do(p));
 	assert_int_equal(ldns_pkt_edns_udp_size(p), 1232);
