@@ -24,17 +24,27 @@ struct ward_catdb_reader;
 
 enum ward_catdb_mode { WARD_CATDB_READ, WARD_CATDB_WRITE };
 
-/* Open (creating when mode is WRITE) the environment in directory `dir`.
- * @return 0, WARD_ENOTFOUND (READ and no database yet), WARD_EDB, WARD_EIO. */
+/* Open (creating when mode is WRITE) the environment in directory `dir`. One process
+ * opens a directory once (an LMDB rule); share the handle between threads.
+ * @return 0, WARD_ENOTFOUND (READ and no database yet), WARD_EFORMAT (another schema
+ *         version), WARD_EDB, WARD_EIO. */
 int ward_catdb_open(const char *dir, enum ward_catdb_mode mode, struct ward_catdb **out);
+/* Close after every reader is freed and any build committed or aborted. */
 void ward_catdb_close(struct ward_catdb *db);
 
-/* A reader for one thread. @return 0 or WARD_EDB. */
+/* A reader for one thread at a time (wardd: one per worker). It sees the newest build at
+ * creation and keeps that snapshot until refreshed. Free every reader before closing db.
+ * @return 0 or WARD_EDB (also WARD_ENOMEM, WARD_EBUSY: LMDB's reader table is full). */
 int ward_catdb_reader_new(struct ward_catdb *db, struct ward_catdb_reader **out);
 void ward_catdb_reader_free(struct ward_catdb_reader *r);
 
 /* Make the next lookups see the newest committed build (cheap: a txn renew).
- * Call it between batches of lookups, not necessarily before each one. */
+ * Call it between batches of lookups, not necessarily before each one: the snapshot a
+ * reader holds keeps the previous table's pages from being reused, so the file grows
+ * while a reader lags behind several builds.
+ * If another process grew the file beyond this process's map, the map is moved; that
+ * waits until no other reader of this db is inside a lookup (never for idle readers).
+ * @return 0, WARD_EDB. */
 int ward_catdb_reader_refresh(struct ward_catdb_reader *r);
 
 /* What a lookup found: the categories that apply and the entry that explains them. */
@@ -54,16 +64,31 @@ struct ward_cat_match {
  * Look up a lower-case presentation name ("a.b.example.com", no trailing dot).
  * Checks the name and every parent (one LMDB get per label); entries that do not cover
  * subdomains only match themselves. Allocation-free.
- * @return 0 (m filled; m->found says whether anything matched), WARD_EINVAL, WARD_EDB.
+ *
+ * How entries combine, from the TLD down: a block entry adds its categories; an allow
+ * entry removes its categories from the blocks found so far at its own level and above,
+ * and a more specific block adds them back. The explaining entry is the most specific
+ * one that added a category still blocked, or, when nothing stays blocked, the most
+ * specific allow entry. Upper case is folded and one trailing dot is accepted.
+ * Thread-safe per reader: one thread uses a reader at a time.
+ * @return 0 (m filled; m->found says whether anything matched), WARD_EINVAL (empty
+ *         name or label, label > 63, name > 253), WARD_EDB (LMDB error or a corrupted
+ *         value).
  */
 int ward_cat_lookup(struct ward_catdb_reader *r, const char *name, size_t len,
 		    struct ward_cat_match *m);
 
-/* As ward_cat_lookup for an uncompressed wire-format name (any case). */
+/*
+ * As ward_cat_lookup for an uncompressed wire-format name (any case). The caller has
+ * checked that the name lies inside its buffer; at most 255 bytes are read.
+ * The root name matches nothing (0, m->found false).
+ * @return 0, WARD_EINVAL (compression pointer, label > 63, name > 255 bytes), WARD_EDB.
+ */
 int ward_cat_lookup_wire(struct ward_catdb_reader *r, const uint8_t *wire,
 			 struct ward_cat_match *m);
 
-/* The name of a feed id, copied into buf. @return 0 or WARD_ENOTFOUND. */
+/* The name of a feed id, copied into buf (always NUL-terminated).
+ * @return 0, WARD_ENOTFOUND, WARD_ETOOBIG (truncated to fit cap). */
 int ward_catdb_feed_name(struct ward_catdb_reader *r, uint16_t feed_id, char *buf, size_t cap);
 
 /* Build generation of the snapshot the reader sees (increments with every build). */
@@ -86,25 +111,47 @@ struct ward_catdb_feed_state {
 	ward_catset categories;
 };
 
+/* @return 0 (st filled), WARD_ENOTFOUND, WARD_EINVAL (name not 1..63 chars),
+ *         WARD_EFORMAT (stored record corrupted), WARD_EDB. */
 int ward_catdb_feed_get(struct ward_catdb *db, const char *name, struct ward_catdb_feed_state *st);
+
+/* Create or replace the state of feed st->name. st->id is ignored: a feed keeps the id it
+ * got on first sight, and a new feed gets the next never-used id (read it back with
+ * ward_catdb_feed_get or ward_catdb_feed_id). Needs a WRITE database.
+ * @return 0, WARD_EINVAL (bad name, a string field not NUL-terminated, READ database),
+ *         WARD_ENOMEM (all 65535 ids used), WARD_EDB, WARD_EIO. */
 int ward_catdb_feed_put(struct ward_catdb *db, const struct ward_catdb_feed_state *st);
+
+/* The stable id of feed `name`, assigning one (and storing a state that holds only the
+ * name) on first sight. Needs a WRITE database for a new name.
+ * @return 0 (*id set) or as ward_catdb_feed_put. */
+int ward_catdb_feed_id(struct ward_catdb *db, const char *name, uint16_t *id);
 
 struct ward_catdb_build;
 
 /*
  * Begin a rebuild of the `domains` table. Entries are collected in memory, sorted, and
  * written in ONE write transaction by ward_catdb_build_commit(), so readers see the old
- * table or the new one, never a mix. Only one build runs at a time: a second one waits
- * or returns WARD_EBUSY (flag `nowait`).
+ * table or the new one, never a mix. Only one build runs at a time (a lock file in the
+ * database directory, also between processes): a second one waits or returns WARD_EBUSY
+ * (flag `nowait`). A build in progress holds no LMDB transaction until commit.
+ * @return 0, WARD_EBUSY, WARD_EINVAL (READ database), WARD_ENOMEM, WARD_EIO.
  */
 int ward_catdb_build_begin(struct ward_catdb *db, bool nowait, struct ward_catdb_build **out);
 
-/* Add one entry from a feed. flags are enum ward_feed_entry_flag. */
+/* Add one entry from a feed. flags are enum ward_feed_entry_flag. Entries for the same
+ * name merge: categories OR'ed per kind (block/allow x subdomains/exact), feed ids
+ * united (at most 16 kept per name). name is a presentation name as for ward_cat_lookup.
+ * @return 0, WARD_EINVAL (bad name, no categories, unknown flags), WARD_ENOMEM,
+ *         WARD_ETOOBIG (the build's hard limits: 2^31 entries, 4 GiB of names). */
 int ward_catdb_build_add(struct ward_catdb_build *b, const char *name, size_t len,
 			 ward_catset categories, uint16_t feed_id, unsigned flags);
 
-/* Write everything in one transaction and record totals in `meta`. */
+/* Write everything in one transaction and record totals in `meta` (generation + 1).
+ * Frees b and releases the lock whatever the result; on error the previous table stays.
+ * @return 0, WARD_ENOMEM, WARD_EIO (disk full, ...), WARD_EDB. */
 int ward_catdb_build_commit(struct ward_catdb_build *b);
+/* Drop the collected entries, free b and release the lock; the table is untouched. */
 void ward_catdb_build_abort(struct ward_catdb_build *b);
 
 /* Totals from `meta`. */
@@ -112,8 +159,19 @@ struct ward_catdb_meta {
 	uint32_t schema_version;
 	uint64_t generation;
 	int64_t built_at;
-	uint64_t domains;
+	uint64_t domains;          /* distinct names in the table */
+	uint64_t entries;          /* entries added to the last build, before merging */
 };
+/* Fields not written yet (no build so far) are 0. @return 0 or WARD_EDB. */
 int ward_catdb_meta_get(struct ward_catdb *db, struct ward_catdb_meta *meta);
+
+#ifdef WARD_TEST_HOOKS
+/* Tests only: the map size of environments opened from now on (0: the default), so a
+ * test can make a build outgrow its map. */
+void ward_catdb_test_set_mapsize(size_t bytes);
+/* Tests only: call fn(ctx) inside ward_catdb_build_commit's transaction once `after`
+ * domains have been put (fn NULL: no hook). */
+void ward_catdb_test_on_put(size_t after, void (*fn)(void *ctx), void *ctx);
+#endif
 
 #endif

@@ -81,7 +81,7 @@ enum ward_safe_engine {
 
 struct ward_conf_schedule {
 	char *name;
-	uint8_t days;          /* bit 0 = sunday .. bit 6 = saturday */
+	uint8_t days;          /* bit 0 = sunday .. bit 6 = saturday: the days a window starts */
 	uint16_t from_min;     /* minutes after local midnight */
 	uint16_t to_min;       /* may be < from_min: the window crosses midnight */
 	ward_catset block;     /* categories blocked during the window */
@@ -98,7 +98,8 @@ struct ward_conf_profile {
 	size_t n_allow;
 	unsigned safe_search;       /* enum ward_safe_engine bits; "safe_search": true = all */
 	enum ward_youtube_level youtube;
-	bool anti_circumvention;    /* canary/iCloud relay names; every preset but adult */
+	bool anti_circumvention;    /* canary/iCloud relay names; every preset but adult, and
+				       profiles without a preset, unless the file says otherwise */
 	struct ward_conf_schedule *schedules;
 	size_t n_schedules;
 };
@@ -160,10 +161,12 @@ struct ward_conf {
 
 /*
  * Parse and validate a config file.
- * @param path  file to read
+ * @param path  file to read (at most 16 MiB)
  * @param out   receives a new config on success; free with ward_conf_free()
- * @param err   receives "FILE: FIELD: REASON" on failure (always NUL-terminated)
- * @return 0, WARD_EIO (cannot read), WARD_ECONF (invalid)
+ * @param err   receives "FILE: FIELD: REASON" on failure (always NUL-terminated); a JSON
+ *              syntax error reads "FILE: line L, column C: invalid JSON"
+ * @return 0, WARD_EIO (cannot read: "FILE: cannot read: <strerror>"), WARD_ECONF (invalid),
+ *         WARD_ENOMEM
  */
 int ward_conf_load(const char *path, struct ward_conf **out, char *err, size_t errlen);
 
@@ -182,7 +185,8 @@ int ward_conf_default(const char *resolv_conf, const char *database, struct ward
 void ward_conf_free(struct ward_conf *conf);
 
 /* Does addr fall inside cidr? addr is a sockaddr_in or sockaddr_in6 (v4-mapped v6 counts
- * as v4). */
+ * as v4). Both are compared in IPv6 form, v4 as ::ffff:a.b.c.d, so a v6 prefix that covers
+ * ::ffff:0:0/96 (e.g. ::/0) also covers IPv4 clients. Other families never match. */
 bool ward_cidr_contains(const struct ward_cidr *cidr, const struct sockaddr *addr);
 
 /* Parse "1.2.3.4", "1.2.3.4:53", "::1", "[::1]:53" with default_port when none given.
@@ -195,5 +199,19 @@ int ward_cidr_parse(const char *text, struct ward_cidr *out);
 
 /* Format an address as "1.2.3.4:53" or "[::1]:53" into buf. */
 const char *ward_addr_format(const struct ward_addr *addr, char *buf, size_t cap);
+
+/* One key of the config schema, for `ward check --keys` and the documentation test. */
+struct ward_conf_key {
+	const char *path;   /* "cache.max_ttl", "feeds[]" (each element), "profiles.*.preset" */
+	const char *type;   /* "boolean", "integer", "string", "array", "object", "any" */
+	const char *def;    /* the default as JSON text; NULL: required, derived or unset */
+	bool required;
+	long long min, max; /* integers and durations: the value; arrays and maps: entries */
+	unsigned maxlen;    /* strings: the longest accepted, in bytes */
+};
+
+/* @return 0 and fills *out while i is below the number of keys, then WARD_ENOTFOUND.
+ * The strings are static. */
+int ward_conf_key_info(size_t i, struct ward_conf_key *out);
 
 #endif

@@ -8,6 +8,59 @@
  * Names handed to the callback are normalized: BOM/CR stripped, lower-case, no trailing
  * dot, U-labels converted to A-labels (punycode), underscores allowed, 1..253 chars,
  * labels 1..63. Whole-TLD entries ("actor") are legal.
+ *
+ * The rules, per format (tests/feeds/reference_count.py implements the same rules
+ * independently; tests/unit/test_feed*.c quote a real line for each hazard):
+ *
+ * Every format: a UTF-8 BOM is dropped at the very start of the stream only; lines end at
+ * LF and lose one trailing CR; a line of more than WARD_FEED_MAX_LINE bytes is TOO_LONG.
+ * A name candidate ("token") is classified in this order: contains ':' -> IP if it is an
+ * IPv6 literal ([v6], v6%zone), else URL; contains '/' -> URL; a leading "*." or "." is
+ * dropped and forces WARD_ENTRY_SUBDOMAINS (approximation: "*.x" does not match x itself,
+ * but the database cannot say "subdomains only"); any other '*' -> WILDCARD; then
+ * ward_feed_normalize_name; then the system names (localhost, localhost.localdomain,
+ * local, broadcasthost, ip6-localhost, ip6-loopback, ip6-localnet, ip6-mcastprefix,
+ * ip6-allnodes, ip6-allrouters, ip6-allhosts) -> SYSTEM.
+ *
+ * hosts, domains (one parser; a plain domain list is a hosts file without IPs): text from
+ * the first '#' is a comment; a line starting with '!' is a comment (adblock preprocessor
+ * "!#if" lines leak into hosts files). Tokens are split on whitespace. If the first token
+ * is an IPv4 dotted quad or an IPv6 literal, every further token is a candidate (any IP
+ * is accepted: it is a sinkhole or a rewrite), and an IP alone is one IP rejection. A
+ * single token without an IP is a candidate (hazard 15). Several tokens without an IP are
+ * one SYNTAX rejection: never read "tiktok.com##[aria-label=... to the top]" as names.
+ * Entries cover subdomains when the feed says so (the `subdomains` argument).
+ *
+ * adblock (AdGuard Home's DNS semantics, https://adguard-dns.io/kb/general/dns-filtering-syntax/):
+ * blank and '!' lines are comments; "[...]" is a header ("[Adblock Plus 2.0]") unless it
+ * is a bracketed IPv6 (IP); a cosmetic separator anywhere (##, #@#, #?#, #@?#, #$#,
+ * #@$#, #$?#, #@$?#, #%#, #@%#, $$, $@$) -> COSMETIC; other '#' lines are comments.
+ * "@@" makes an allow entry. "/.../" (also "/...$options") -> REGEX, another rule
+ * starting with '/' -> URL. Options follow the first '$': "badfilter" -> BADFILTER; any
+ * option other than important, all, document, doc, match-case -> MODIFIER (page-context
+ * modifiers, and the DNS ones ward cannot apply per entry: denyallow, dnstype,
+ * dnsrewrite, client, ctag). Then "||" (covers subdomains), "|" (exact) or nothing
+ * (bare: exact, or subdomains with the `subdomains` argument, as AdGuard reads
+ * "example.org"); a scheme (https://, http://, wss://, ws://, ://, //) is dropped and
+ * anchors the start. A bare IPv6 -> IP. The host ends at ^ / | : ? (or after "]"); what
+ * follows must be "", "^", "|", "^|", "/" or "/|", else URL (paths, ports). An empty host
+ * -> SYNTAX; a host ending in '.' ("||cacheserve.", any-TLD) -> WILDCARD; then the token
+ * rules, so "||*.tld^" is tld with subdomains and "||masto*.top^" is WILDCARD.
+ *
+ * dnsmasq: '#' at the line start or after whitespace starts a comment. server=, local=
+ * and address= with "/d1/d2/.../target". local: target must be empty. server: empty ->
+ * block, "#" -> allow (use the normal servers), an upstream -> UNSUPPORTED. address:
+ * empty, "#" or an IP -> block. Each domain is a candidate and always covers subdomains;
+ * "" (unqualified names) and "#" (all domains) -> WILDCARD. Other keys -> SYNTAX.
+ *
+ * rpz: a master file read with ldns. ';' comments, multi-line "( )" records, $TTL and
+ * $ORIGIN; $INCLUDE and $GENERATE -> UNSUPPORTED (a feed never opens files). The apex is
+ * the first SOA owner (else $ORIGIN, else the root); owners are taken relative to it
+ * (outside or equal to it -> SYNTAX). SOA and NS are skipped. Triggers under rpz-ip,
+ * rpz-client-ip, rpz-nsip -> IP, rpz-nsdname -> UNSUPPORTED. "*.x" -> x with subdomains,
+ * "x" -> x exact (an RPZ pair yields both). CNAME rpz-passthru. (or to the owner itself)
+ * -> allow; CNAME rpz-tcp-only. -> UNSUPPORTED; every other record (CNAME ., CNAME *.,
+ * rpz-drop., a local-data CNAME, A, AAAA, TXT ...) -> block.
  */
 #ifndef WARD_FEED_H
 #define WARD_FEED_H
@@ -41,6 +94,8 @@ enum ward_feed_reject {
 	WARD_REJECT_WILDCARD,      /* infix wildcards we cannot express (masto*.top) */
 	WARD_REJECT_TOO_LONG,      /* line longer than WARD_FEED_MAX_LINE */
 	WARD_REJECT_SYNTAX,        /* a line the format cannot read at all */
+	WARD_REJECT_UNSUPPORTED,   /* valid, but not a block ward can store: dnsmasq upstream
+				    * servers, RPZ rpz-nsdname/rpz-tcp-only, $INCLUDE */
 	WARD_REJECT_COUNT,
 };
 
@@ -84,11 +139,18 @@ int ward_feed_parse(enum ward_feed_format format, bool subdomains, const char *d
 /*
  * Normalize one candidate name (presentation form, may have trailing dot, upper case,
  * UTF-8 labels). Writes the normalized name to out (cap >= WARD_NAME_MAX + 1).
+ * Rules: one trailing dot is dropped; labels are [A-Za-z0-9_-] (leading/trailing hyphens
+ * and underscores are real) and lower-cased; a label with bytes >= 0x80 must be strict
+ * UTF-8, is lower-cased for Latin-1, Latin Extended-A, Greek and Cyrillic capitals (no
+ * full UTS #46 mapping: that would need libidn2), must not hold controls, spaces,
+ * zero-width or private-use code points, and is encoded with RFC 3492 punycode; else IDN.
+ * Empty labels, labels > 63, names > 253 -> INVALID_NAME. An all-digit last label: IP
+ * when every label is digits ("1.2.3.4", "300.1.1.1"), else INVALID_NAME.
  * @return its length, or -(1 + enum ward_feed_reject) when it cannot be a name.
  */
 int ward_feed_normalize_name(const char *in, size_t len, char *out, size_t cap);
 
-/* Short stable names: "ip", "invalid-name", "idn", ... */
+/* Short stable names: "ip", "invalid-name", "idn", ..., "unsupported". */
 const char *ward_feed_reject_name(enum ward_feed_reject reason);
 const char *ward_feed_format_name(enum ward_feed_format format);
 /* @return 0 and the format for "hosts", "domains", "adblock", "dnsmasq", "rpz". */

@@ -1,0 +1,829 @@
+/*
+ * The category database: one LMDB environment in the configured `database` directory,
+ * written by `ward update` (catdb_build.c) and read by wardd and `ward lookup`.
+ *
+ * Key spaces (LMDB named databases):
+ *
+ *   domains   key:   the name lower-cased with its labels reversed and joined by dots:
+ *                    "ads.example.com" -> "com.example.ads". Every parent of a name is a
+ *                    prefix of its key, so a lookup builds the key once in a stack buffer
+ *                    and asks for each prefix ending at a label boundary.
+ *             value: a flags byte, the non-zero masks among block-subdomains,
+ *                    block-exact, allow-subdomains and allow-exact (64 category bits
+ *                    each), then the varint ids of the feeds that listed the name (at most
+ *                    16; a count separates block feeds from allow feeds when the name has
+ *                    both). Layout in catdb_value.c. Every build rewrites the whole table.
+ *   feeds     key:   feed name ([a-z0-9_.-]{1,63}).
+ *             value: struct ward_catdb_feed_state (version byte, fixed-width fields,
+ *                    length-prefixed strings; catdb_value.c).
+ *   feed_ids  key:   feed id, 2 bytes big-endian.  value: the feed's name.
+ *                    Ids come from meta next_feed_id on a feed's first sight and are never
+ *                    reused, so the ids stored in domain values always mean one feed.
+ *   meta      key:   an ASCII name.  value: 8-byte little-endian integer.
+ *                    schema_version  layout of all of the above (WARD_CATDB_SCHEMA_VERSION)
+ *                    generation      builds committed so far
+ *                    built_at        unix seconds of the last build
+ *                    domains         keys in `domains`
+ *                    entries         entries added to the last build, before merging
+ *                    next_feed_id    the id the next new feed gets (ids start at 1)
+ *                    bloom           (not an integer) a blocked Bloom filter over every
+ *                                    key of `domains`, written by each build in the
+ *                                    same transaction (catdb_value.h). A lookup asks
+ *                                    LMDB only for the levels the filter may hold.
+ *
+ * Readers use MDB_NOTLS read-only transactions that are reset and renewed, one per thread.
+ * The map is sized far beyond any real database (virtual address space only: the file
+ * grows as pages are written), so remapping is rare; see ward_catdb_remap() for when.
+ */
+#include "blocklists/catdb.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "blocklists/catdb_internal.h"
+#include "blocklists/catdb_value.h"
+#include "blocklists/error.h"
+#include "blocklists/feed.h"
+
+#define CATDB_MAX_DBS 16
+#define CATDB_MAX_READERS 1024
+#define CATDB_FEED_NAME_MAX 63
+#define CATDB_REMAP_RETRIES 4
+
+#if SIZE_MAX > 0xffffffffu
+#define CATDB_MAPSIZE ((size_t)64 << 30)
+#else
+#define CATDB_MAPSIZE ((size_t)1 << 30)
+#endif
+
+#ifdef WARD_TEST_HOOKS
+size_t ward_catdb_test_mapsize;
+size_t ward_catdb_test_put_after;
+void (*ward_catdb_test_put_hook)(void *ctx);
+void *ward_catdb_test_put_ctx;
+
+void ward_catdb_test_set_mapsize(size_t bytes)
+{
+	ward_catdb_test_mapsize = bytes;
+}
+
+void ward_catdb_test_on_put(size_t after, void (*fn)(void *ctx), void *ctx)
+{
+	ward_catdb_test_put_after = after;
+	ward_catdb_test_put_hook = fn;
+	ward_catdb_test_put_ctx = ctx;
+}
+#endif
+
+struct ward_catdb_reader {
+	pthread_mutex_t busy; /* held while this reader touches the map */
+	struct ward_catdb *db;
+	MDB_txn *txn;
+	uint64_t generation;
+	/* The snapshot's filter, pointing into the map: valid while the txn lives and the
+	 * map stays where it was when loaded (map_epoch). */
+	struct ward_catdb_bloom bloom;
+	bool has_bloom;
+	unsigned map_epoch;
+	struct ward_catdb_reader *prev, *next;
+};
+
+int ward_catdb_mdb_err(int rc)
+{
+	switch (rc) {
+	case MDB_SUCCESS:
+		return 0;
+	case MDB_NOTFOUND:
+	case ENOENT:
+		return WARD_ENOTFOUND;
+	case ENOMEM:
+	case MDB_TXN_FULL:
+	case MDB_CURSOR_FULL:
+	case MDB_PAGE_FULL:
+	case MDB_DBS_FULL:
+		return WARD_ENOMEM;
+	case MDB_MAP_FULL: /* the writer grows the map and retries on exactly this */
+		return WARD_ETOOBIG;
+	case MDB_READERS_FULL:
+	case EAGAIN:
+	case EBUSY:
+		return WARD_EBUSY;
+	case EIO:
+	case ENOSPC:
+	case EACCES:
+	case EPERM:
+	case EROFS:
+	case ENOTDIR:
+		return WARD_EIO;
+	case EINVAL:
+	case MDB_BAD_VALSIZE:
+		return WARD_EINVAL;
+	default:
+		return WARD_EDB; /* MDB_CORRUPTED, MDB_PANIC, MDB_VERSION_MISMATCH, ... */
+	}
+}
+
+/* ---- environment ------------------------------------------------------------------ */
+
+int ward_catdb_remap(struct ward_catdb *db, size_t size)
+{
+	pthread_mutex_lock(&db->readers_lock);
+	for (struct ward_catdb_reader *r = db->readers; r; r = r->next)
+		pthread_mutex_lock(&r->busy);
+	pthread_rwlock_wrlock(&db->map_lock);
+	int rc = mdb_env_set_mapsize(db->env, size);
+	db->map_epoch++;
+	pthread_rwlock_unlock(&db->map_lock);
+	for (struct ward_catdb_reader *r = db->readers; r; r = r->next)
+		pthread_mutex_unlock(&r->busy);
+	pthread_mutex_unlock(&db->readers_lock);
+	return ward_catdb_mdb_err(rc);
+}
+
+int ward_catdb_grow_map(struct ward_catdb *db)
+{
+	MDB_envinfo info;
+	mdb_env_info(db->env, &info);
+	return ward_catdb_remap(db, info.me_mapsize * 2);
+}
+
+int ward_catdb_txn_begin(struct ward_catdb *db, bool rdonly, MDB_txn **txn)
+{
+	if (!rdonly && db->mode != WARD_CATDB_WRITE)
+		return WARD_EINVAL;
+	for (int tries = 0; tries < CATDB_REMAP_RETRIES; tries++) {
+		pthread_rwlock_rdlock(&db->map_lock);
+		int rc = mdb_txn_begin(db->env, NULL, rdonly ? MDB_RDONLY : 0, txn);
+		if (rc == 0)
+			return 0;
+		pthread_rwlock_unlock(&db->map_lock);
+		if (rc != MDB_MAP_RESIZED)
+			return ward_catdb_mdb_err(rc);
+		/* Another process grew the database beyond our map: adopt its size. */
+		rc = ward_catdb_remap(db, 0);
+		if (rc)
+			return rc;
+	}
+	return WARD_EDB;
+}
+
+int ward_catdb_txn_commit(struct ward_catdb *db, MDB_txn *txn)
+{
+	int rc = mdb_txn_commit(txn);
+	pthread_rwlock_unlock(&db->map_lock);
+	return ward_catdb_mdb_err(rc);
+}
+
+void ward_catdb_txn_abort(struct ward_catdb *db, MDB_txn *txn)
+{
+	mdb_txn_abort(txn);
+	pthread_rwlock_unlock(&db->map_lock);
+}
+
+int ward_catdb_meta_get_u64(struct ward_catdb *db, MDB_txn *txn, const char *key,
+			    uint64_t *out)
+{
+	MDB_val k = { strlen(key), (void *)key }, v;
+	int rc = mdb_get(txn, db->meta, &k, &v);
+	if (rc)
+		return ward_catdb_mdb_err(rc);
+	return ward_catdb_u64_decode(v.mv_data, v.mv_size, out);
+}
+
+int ward_catdb_meta_put_u64(struct ward_catdb *db, MDB_txn *txn, const char *key,
+			    uint64_t value)
+{
+	uint8_t buf[8];
+	ward_catdb_u64_encode(value, buf);
+	MDB_val k = { strlen(key), (void *)key }, v = { sizeof(buf), buf };
+	return ward_catdb_mdb_err(mdb_put(txn, db->meta, &k, &v, 0));
+}
+
+static int open_dbis(struct ward_catdb *db, MDB_txn *txn)
+{
+	unsigned flags = db->mode == WARD_CATDB_WRITE ? MDB_CREATE : 0;
+	int rc = mdb_dbi_open(txn, "domains", flags, &db->domains);
+	if (!rc)
+		rc = mdb_dbi_open(txn, "feeds", flags, &db->feeds);
+	if (!rc)
+		rc = mdb_dbi_open(txn, "feed_ids", flags, &db->feed_ids);
+	if (!rc)
+		rc = mdb_dbi_open(txn, "meta", flags, &db->meta);
+	return ward_catdb_mdb_err(rc);
+}
+
+/* A new database gets the current schema; an existing one must already have it. */
+static int check_schema(struct ward_catdb *db, MDB_txn *txn)
+{
+	uint64_t version;
+	int rc = ward_catdb_meta_get_u64(db, txn, WARD_CATDB_META_SCHEMA, &version);
+	if (rc == WARD_ENOTFOUND && db->mode == WARD_CATDB_WRITE)
+		return ward_catdb_meta_put_u64(db, txn, WARD_CATDB_META_SCHEMA,
+					       WARD_CATDB_SCHEMA_VERSION);
+	if (rc)
+		return rc;
+	return version == WARD_CATDB_SCHEMA_VERSION ? 0 : WARD_EFORMAT;
+}
+
+/* Open the named databases once; their handles then serve every later transaction. */
+static int setup_env(struct ward_catdb *db)
+{
+	MDB_txn *txn;
+	int rc = ward_catdb_txn_begin(db, db->mode == WARD_CATDB_READ, &txn);
+	if (rc)
+		return rc;
+	rc = open_dbis(db, txn);
+	if (!rc)
+		rc = check_schema(db, txn);
+	if (rc) {
+		ward_catdb_txn_abort(db, txn);
+		return rc;
+	}
+	return ward_catdb_txn_commit(db, txn);
+}
+
+static size_t initial_mapsize(void)
+{
+#ifdef WARD_TEST_HOOKS
+	if (ward_catdb_test_mapsize)
+		return ward_catdb_test_mapsize;
+#endif
+	return CATDB_MAPSIZE;
+}
+
+static int create_env(struct ward_catdb *db)
+{
+	int rc = mdb_env_create(&db->env);
+	if (rc)
+		return ward_catdb_mdb_err(rc);
+	rc = mdb_env_set_maxdbs(db->env, CATDB_MAX_DBS);
+	if (!rc)
+		rc = mdb_env_set_maxreaders(db->env, CATDB_MAX_READERS);
+	if (!rc)
+		rc = mdb_env_set_mapsize(db->env, initial_mapsize());
+	unsigned flags = MDB_NOTLS | (db->mode == WARD_CATDB_READ ? MDB_RDONLY : 0);
+	if (!rc)
+		rc = mdb_env_open(db->env, db->dir, flags, 0644);
+	if (rc) {
+		mdb_env_close(db->env);
+		db->env = NULL;
+		return ward_catdb_mdb_err(rc);
+	}
+	if (db->mode == WARD_CATDB_WRITE) {
+		/* Slots of crashed readers would pin old pages and grow the file forever. */
+		int dead;
+		mdb_reader_check(db->env, &dead);
+	}
+	return 0;
+}
+
+int ward_catdb_open(const char *dir, enum ward_catdb_mode mode, struct ward_catdb **out)
+{
+	*out = NULL;
+	if (!dir || !*dir)
+		return WARD_EINVAL;
+	if (mode == WARD_CATDB_WRITE && mkdir(dir, 0755) != 0 && errno != EEXIST)
+		return errno == ENOENT ? WARD_ENOTFOUND : WARD_EIO;
+
+	struct ward_catdb *db = calloc(1, sizeof(*db));
+	if (!db)
+		return WARD_ENOMEM;
+	db->mode = mode;
+	db->dir = strdup(dir);
+	pthread_rwlock_init(&db->map_lock, NULL);
+	pthread_mutex_init(&db->readers_lock, NULL);
+	int rc = db->dir ? create_env(db) : WARD_ENOMEM;
+	if (rc)
+		goto fail;
+	rc = setup_env(db);
+	if (rc)
+		goto fail;
+	*out = db;
+	return 0;
+fail:
+	ward_catdb_close(db);
+	return rc;
+}
+
+void ward_catdb_close(struct ward_catdb *db)
+{
+	if (!db)
+		return;
+	if (db->env)
+		mdb_env_close(db->env);
+	pthread_rwlock_destroy(&db->map_lock);
+	pthread_mutex_destroy(&db->readers_lock);
+	free(db->dir);
+	free(db);
+}
+
+int ward_catdb_meta_get(struct ward_catdb *db, struct ward_catdb_meta *meta)
+{
+	memset(meta, 0, sizeof(*meta));
+	MDB_txn *txn;
+	int rc = ward_catdb_txn_begin(db, true, &txn);
+	if (rc)
+		return rc;
+	const char *keys[] = { WARD_CATDB_META_SCHEMA, WARD_CATDB_META_GENERATION,
+			       WARD_CATDB_META_BUILT_AT, WARD_CATDB_META_DOMAINS,
+			       WARD_CATDB_META_ENTRIES };
+	uint64_t vals[5] = { 0 };
+	for (unsigned i = 0; i < 5 && !rc; i++) {
+		rc = ward_catdb_meta_get_u64(db, txn, keys[i], &vals[i]);
+		if (rc == WARD_ENOTFOUND) /* nothing built yet */
+			rc = 0;
+	}
+	ward_catdb_txn_abort(db, txn);
+	meta->schema_version = (uint32_t)vals[0];
+	meta->generation = vals[1];
+	meta->built_at = (int64_t)vals[2];
+	meta->domains = vals[3];
+	meta->entries = vals[4];
+	return rc;
+}
+
+/* ---- readers ---------------------------------------------------------------------- */
+
+/* Per-snapshot state, after each renew: generation and the filter. A missing or
+ * damaged filter only costs speed: every level is then asked of LMDB. */
+static void reader_load_snapshot(struct ward_catdb_reader *r)
+{
+	uint64_t gen = 0;
+	if (ward_catdb_meta_get_u64(r->db, r->txn, WARD_CATDB_META_GENERATION, &gen))
+		gen = 0;
+	r->generation = gen;
+	r->map_epoch = r->db->map_epoch;
+	MDB_val k = { strlen(WARD_CATDB_META_BLOOM), WARD_CATDB_META_BLOOM }, v;
+	r->has_bloom = mdb_get(r->txn, r->db->meta, &k, &v) == 0 &&
+		       ward_catdb_bloom_open(v.mv_data, v.mv_size, &r->bloom) == 0;
+}
+
+int ward_catdb_reader_new(struct ward_catdb *db, struct ward_catdb_reader **out)
+{
+	*out = NULL;
+	struct ward_catdb_reader *r = calloc(1, sizeof(*r));
+	if (!r)
+		return WARD_ENOMEM;
+	r->db = db;
+	pthread_mutex_init(&r->busy, NULL);
+	/* Begun under map_lock like any transaction; once the reader is on the list, remaps
+	 * wait for its `busy` mutex instead. */
+	MDB_txn *txn;
+	int rc = ward_catdb_txn_begin(db, true, &txn);
+	if (rc) {
+		pthread_mutex_destroy(&r->busy);
+		free(r);
+		return rc == WARD_ENOMEM || rc == WARD_EBUSY ? rc : WARD_EDB;
+	}
+	r->txn = txn;
+	reader_load_snapshot(r);
+	pthread_rwlock_unlock(&db->map_lock);
+
+	pthread_mutex_lock(&db->readers_lock);
+	r->next = db->readers;
+	if (db->readers)
+		db->readers->prev = r;
+	db->readers = r;
+	pthread_mutex_unlock(&db->readers_lock);
+	*out = r;
+	return 0;
+}
+
+void ward_catdb_reader_free(struct ward_catdb_reader *r)
+{
+	if (!r)
+		return;
+	struct ward_catdb *db = r->db;
+	pthread_mutex_lock(&db->readers_lock);
+	if (r->prev)
+		r->prev->next = r->next;
+	else
+		db->readers = r->next;
+	if (r->next)
+		r->next->prev = r->prev;
+	pthread_mutex_unlock(&db->readers_lock);
+	mdb_txn_abort(r->txn);
+	pthread_mutex_destroy(&r->busy);
+	free(r);
+}
+
+int ward_catdb_reader_refresh(struct ward_catdb_reader *r)
+{
+	int rc = MDB_MAP_RESIZED;
+	for (int tries = 0; tries < CATDB_REMAP_RETRIES && rc == MDB_MAP_RESIZED; tries++) {
+		if (tries > 0) {
+			/* A writer grew the file beyond our map; remap while no reader of
+			 * this process is inside LMDB. The txn stays reset meanwhile. */
+			int err = ward_catdb_remap(r->db, 0);
+			if (err)
+				return err;
+		}
+		pthread_mutex_lock(&r->busy);
+		mdb_txn_reset(r->txn);
+		rc = mdb_txn_renew(r->txn);
+		if (rc == 0)
+			reader_load_snapshot(r);
+		pthread_mutex_unlock(&r->busy);
+	}
+	return rc ? (rc == MDB_MAP_RESIZED ? WARD_EDB : ward_catdb_mdb_err(rc)) : 0;
+}
+
+uint64_t ward_catdb_reader_generation(struct ward_catdb_reader *r)
+{
+	return r->generation;
+}
+
+/* ---- lookup ----------------------------------------------------------------------- */
+
+static char lower(char c)
+{
+	return c >= 'A' && c <= 'Z' ? (char)(c + ('a' - 'A')) : c;
+}
+
+int ward_catdb_key_from_name(const char *name, size_t len, struct ward_catdb_key *k)
+{
+	if (len > 0 && name[len - 1] == '.')
+		len--;
+	if (len == 0 || len > WARD_NAME_MAX)
+		return WARD_EINVAL;
+	k->len = 0;
+	k->n_labels = 0;
+	size_t end = len;
+	for (;;) {
+		size_t start = end;
+		while (start > 0 && name[start - 1] != '.')
+			start--;
+		size_t llen = end - start;
+		if (llen == 0 || llen > 63)
+			return WARD_EINVAL;
+		if (k->n_labels)
+			k->buf[k->len++] = '.';
+		for (size_t i = 0; i < llen; i++)
+			k->buf[k->len++] = lower(name[start + i]);
+		k->level_end[k->n_labels++] = k->len;
+		if (start == 0)
+			break;
+		end = start - 1;
+	}
+	k->n_levels = k->n_labels;
+	return 0;
+}
+
+/*
+ * Wire name -> key. A label holding a '.' byte cannot be told apart from two labels in
+ * a key, and no feed entry contains one; levels from that label down are not looked up
+ * (they cannot match anything), but its parents still are, so "x\.y.bad.com" is still
+ * covered by a "bad.com" entry.
+ */
+static int key_from_wire(const uint8_t *wire, struct ward_catdb_key *k)
+{
+	uint8_t starts[128];
+	unsigned n = 0;
+	size_t pos = 0;
+	while (wire[pos] != 0) {
+		unsigned l = wire[pos];
+		/* l > 63 is a compression pointer or an extended label type. */
+		if (l > 63 || pos + 1 + l + 1 > 255 || n == sizeof(starts))
+			return WARD_EINVAL;
+		starts[n++] = (uint8_t)pos;
+		pos += 1 + l;
+	}
+	k->len = 0;
+	k->n_labels = (uint8_t)n;
+	k->n_levels = (uint8_t)n;
+	for (unsigned i = n; i-- > 0;) {
+		const uint8_t *label = wire + starts[i] + 1;
+		unsigned l = label[-1];
+		if (k->len)
+			k->buf[k->len++] = '.';
+		if (memchr(label, '.', l) && k->n_levels == n)
+			k->n_levels = (uint8_t)(n - 1 - i);
+		for (unsigned j = 0; j < l; j++)
+			k->buf[k->len++] = lower((char)label[j]);
+		k->level_end[n - 1 - i] = k->len;
+	}
+	return 0;
+}
+
+/* "com.example.b" -> "b.example.com"; out has room for len + 1 bytes. */
+static void unreverse(const char *key, size_t len, char *out)
+{
+	size_t o = 0, end = len;
+	for (;;) {
+		size_t start = end;
+		while (start > 0 && key[start - 1] != '.')
+			start--;
+		memcpy(out + o, key + start, end - start);
+		o += end - start;
+		if (start == 0)
+			break;
+		out[o++] = '.';
+		end = start - 1;
+	}
+	out[o] = '\0';
+}
+
+/* One level of the name that has an entry applying to the name. */
+struct level_hit {
+	uint8_t level;
+	ward_catset block, allow;
+	MDB_val val;
+};
+
+/* Which hit explains the answer: the most specific that added a category still blocked,
+ * or, when nothing stays blocked, the most specific allow. */
+static const struct level_hit *explaining_hit(const struct level_hit *hits, unsigned n,
+					      ward_catset cats, bool *is_block)
+{
+	for (unsigned i = n; i-- > 0;) {
+		if (cats ? (hits[i].block & cats) : hits[i].allow) {
+			*is_block = cats != 0;
+			return &hits[i];
+		}
+	}
+	return NULL;
+}
+
+static int fill_explanation(const struct ward_catdb_key *k, const struct level_hit *h,
+			    bool is_block, struct ward_cat_match *m)
+{
+	struct ward_catdb_value v;
+	if (ward_catdb_value_decode(h->val.mv_data, h->val.mv_size, &v))
+		return WARD_EDB;
+	size_t first = is_block ? 0 : v.n_block_feeds;
+	size_t last = is_block ? v.n_block_feeds : v.n_feeds;
+	for (size_t i = first; i < last && m->n_feeds < WARD_CATDB_MATCH_FEEDS; i++)
+		m->feeds[m->n_feeds++] = v.feeds[i];
+	m->exact = h->level == k->n_labels;
+	m->entry_len = k->level_end[h->level - 1];
+	unreverse(k->buf, m->entry_len, m->entry);
+	return 0;
+}
+
+/* The filter hash of every level's key (the full name's "name" hash, its parents'
+ * "parent" hashes); with a filter, start fetching the blocks those hashes probe, so
+ * that the cache misses of all levels overlap. */
+static void level_hashes(const struct ward_catdb_reader *r, const struct ward_catdb_key *k,
+			 uint64_t *hashes)
+{
+	uint64_t h = WARD_CATDB_HASH_INIT;
+	size_t hashed = 0;
+	for (unsigned level = 1; level <= k->n_levels; level++) {
+		while (hashed < k->level_end[level - 1])
+			h = ward_catdb_hash_step(h, (uint8_t)k->buf[hashed++]);
+		hashes[level - 1] = ward_catdb_hash_final(h, level < k->n_labels);
+		if (r->has_bloom)
+			__builtin_prefetch(ward_catdb_bloom_block(&r->bloom, hashes[level - 1]));
+	}
+}
+
+/* Walk the levels from the TLD down; see catdb.h for how block and allow entries mix. */
+static int lookup_levels(struct ward_catdb_reader *r, const struct ward_catdb_key *k,
+			 struct level_hit *hits, unsigned *n_hits, struct ward_cat_match *m)
+{
+	if (r->map_epoch != r->db->map_epoch) /* another thread remapped: reload pointers */
+		reader_load_snapshot(r);
+	uint64_t hashes[128];
+	level_hashes(r, k, hashes);
+	for (unsigned level = 1; level <= k->n_levels; level++) {
+		if (r->has_bloom && !ward_catdb_bloom_may_contain(&r->bloom, hashes[level - 1]))
+			continue;
+		MDB_val key = { k->level_end[level - 1], (void *)k->buf }, val;
+		int rc = mdb_get(r->txn, r->db->domains, &key, &val);
+		if (rc == MDB_NOTFOUND)
+			continue;
+		if (rc)
+			return ward_catdb_mdb_err(rc) == WARD_ENOMEM ? WARD_ENOMEM : WARD_EDB;
+		ward_catset mask[WARD_CATDB_MASKS];
+		if (ward_catdb_value_masks(val.mv_data, val.mv_size, mask))
+			return WARD_EDB;
+		bool full = level == k->n_labels;
+		ward_catset block = mask[WARD_CATDB_BLOCK_SUB] |
+				    (full ? mask[WARD_CATDB_BLOCK_EXACT] : 0);
+		ward_catset allow = mask[WARD_CATDB_ALLOW_SUB] |
+				    (full ? mask[WARD_CATDB_ALLOW_EXACT] : 0);
+		if (!block && !allow)
+			continue;
+		/* An allow beats blocks at its own level and above; a more specific block
+		 * beats an allow above it. */
+		m->categories = (m->categories | block) & ~allow;
+		m->allowed = (m->allowed & ~block) | allow;
+		hits[(*n_hits)++] = (struct level_hit){ (uint8_t)level, block, allow, val };
+	}
+	return 0;
+}
+
+static int lookup_key(struct ward_catdb_reader *r, const struct ward_catdb_key *k,
+		      struct ward_cat_match *m)
+{
+	struct level_hit hits[128];
+	unsigned n_hits = 0;
+	pthread_mutex_lock(&r->busy);
+	int rc = lookup_levels(r, k, hits, &n_hits, m);
+	if (rc == 0) {
+		bool is_block = false;
+		const struct level_hit *h = explaining_hit(hits, n_hits, m->categories,
+							   &is_block);
+		if (h) {
+			m->found = true;
+			rc = fill_explanation(k, h, is_block, m);
+		}
+	}
+	pthread_mutex_unlock(&r->busy);
+	if (rc)
+		memset(m, 0, sizeof(*m));
+	return rc;
+}
+
+static void match_clear(struct ward_cat_match *m)
+{
+	m->categories = 0;
+	m->allowed = 0;
+	m->found = false;
+	m->exact = false;
+	m->entry_len = 0;
+	m->entry[0] = '\0';
+	m->n_feeds = 0;
+}
+
+int ward_cat_lookup(struct ward_catdb_reader *r, const char *name, size_t len,
+		    struct ward_cat_match *m)
+{
+	match_clear(m);
+	struct ward_catdb_key k;
+	if (ward_catdb_key_from_name(name, len, &k))
+		return WARD_EINVAL;
+	return lookup_key(r, &k, m);
+}
+
+int ward_cat_lookup_wire(struct ward_catdb_reader *r, const uint8_t *wire,
+			 struct ward_cat_match *m)
+{
+	match_clear(m);
+	struct ward_catdb_key k;
+	if (key_from_wire(wire, &k))
+		return WARD_EINVAL;
+	return lookup_key(r, &k, m);
+}
+
+/* ---- feeds ------------------------------------------------------------------------ */
+
+int ward_catdb_feed_name(struct ward_catdb_reader *r, uint16_t feed_id, char *buf, size_t cap)
+{
+	if (cap == 0)
+		return WARD_EINVAL;
+	buf[0] = '\0';
+	uint8_t id[2] = { (uint8_t)(feed_id >> 8), (uint8_t)feed_id };
+	MDB_val key = { sizeof(id), id }, val;
+	pthread_mutex_lock(&r->busy);
+	int rc = mdb_get(r->txn, r->db->feed_ids, &key, &val);
+	if (rc == 0) {
+		size_t n = val.mv_size < cap ? val.mv_size : cap - 1;
+		memcpy(buf, val.mv_data, n);
+		buf[n] = '\0';
+		if (n < val.mv_size)
+			rc = WARD_ETOOBIG;
+	} else {
+		rc = ward_catdb_mdb_err(rc);
+	}
+	pthread_mutex_unlock(&r->busy);
+	return rc;
+}
+
+static int feed_name_key(const char *name, MDB_val *key)
+{
+	size_t len = strnlen(name, CATDB_FEED_NAME_MAX + 1);
+	if (len == 0 || len > CATDB_FEED_NAME_MAX)
+		return WARD_EINVAL;
+	key->mv_size = len;
+	key->mv_data = (void *)name;
+	return 0;
+}
+
+static int feed_read(struct ward_catdb *db, MDB_txn *txn, const MDB_val *key,
+		     struct ward_catdb_feed_state *st)
+{
+	MDB_val val;
+	int rc = mdb_get(txn, db->feeds, (MDB_val *)key, &val);
+	if (rc)
+		return ward_catdb_mdb_err(rc);
+	return ward_catdb_feed_state_decode(val.mv_data, val.mv_size, st);
+}
+
+int ward_catdb_feed_get(struct ward_catdb *db, const char *name, struct ward_catdb_feed_state *st)
+{
+	MDB_val key;
+	int rc = feed_name_key(name, &key);
+	if (rc)
+		return rc;
+	MDB_txn *txn;
+	rc = ward_catdb_txn_begin(db, true, &txn);
+	if (rc)
+		return rc;
+	rc = feed_read(db, txn, &key, st);
+	ward_catdb_txn_abort(db, txn);
+	return rc;
+}
+
+/* The id of a feed not seen before: the next never-used one, recorded with its name. */
+static int feed_new_id(struct ward_catdb *db, MDB_txn *txn, const MDB_val *name,
+		       uint16_t *id)
+{
+	uint64_t next = 1;
+	int rc = ward_catdb_meta_get_u64(db, txn, WARD_CATDB_META_NEXT_FEED, &next);
+	if (rc && rc != WARD_ENOTFOUND)
+		return rc;
+	if (next == 0 || next > UINT16_MAX)
+		return WARD_ENOMEM;
+	uint8_t idkey[2] = { (uint8_t)(next >> 8), (uint8_t)next };
+	MDB_val k = { sizeof(idkey), idkey };
+	rc = ward_catdb_mdb_err(mdb_put(txn, db->feed_ids, &k, (MDB_val *)name, 0));
+	if (rc)
+		return rc;
+	*id = (uint16_t)next;
+	return ward_catdb_meta_put_u64(db, txn, WARD_CATDB_META_NEXT_FEED, next + 1);
+}
+
+/* Store st under its name, keeping the id the feed already has or assigning one. */
+static int feed_store(struct ward_catdb *db, MDB_txn *txn, const MDB_val *key,
+		      const struct ward_catdb_feed_state *st, uint16_t *id)
+{
+	struct ward_catdb_feed_state *copy = malloc(sizeof(*copy));
+	if (!copy)
+		return WARD_ENOMEM;
+	int rc = feed_read(db, txn, key, copy);
+	if (rc == 0)
+		*id = copy->id;
+	else if (rc == WARD_ENOTFOUND)
+		rc = feed_new_id(db, txn, key, id);
+	if (rc)
+		goto out;
+	*copy = *st;
+	copy->id = *id;
+	uint8_t buf[WARD_CATDB_FEED_STATE_MAX];
+	int len = ward_catdb_feed_state_encode(copy, buf, sizeof(buf));
+	if (len < 0) {
+		rc = len;
+		goto out;
+	}
+	MDB_val val = { (size_t)len, buf };
+	rc = ward_catdb_mdb_err(mdb_put(txn, db->feeds, (MDB_val *)key, &val, 0));
+out:
+	free(copy);
+	return rc;
+}
+
+/* Store st in a write transaction of its own. A full map (a build that filled it to the
+ * last page) is doubled once and the write retried. */
+static int feed_write(struct ward_catdb *db, const MDB_val *key,
+		      const struct ward_catdb_feed_state *st, uint16_t *id)
+{
+	int rc = WARD_ETOOBIG;
+	for (int tries = 0; tries < 2 && rc == WARD_ETOOBIG; tries++) {
+		if (tries > 0) {
+			rc = ward_catdb_grow_map(db);
+			if (rc)
+				return rc;
+		}
+		MDB_txn *txn;
+		rc = ward_catdb_txn_begin(db, false, &txn);
+		if (rc)
+			return rc;
+		rc = feed_store(db, txn, key, st, id);
+		if (rc)
+			ward_catdb_txn_abort(db, txn);
+		else
+			rc = ward_catdb_txn_commit(db, txn);
+	}
+	return rc;
+}
+
+int ward_catdb_feed_put(struct ward_catdb *db, const struct ward_catdb_feed_state *st)
+{
+	MDB_val key;
+	int rc = feed_name_key(st->name, &key);
+	if (rc)
+		return rc;
+	uint16_t id;
+	return feed_write(db, &key, st, &id);
+}
+
+int ward_catdb_feed_id(struct ward_catdb *db, const char *name, uint16_t *id)
+{
+	struct ward_catdb_feed_state *st = calloc(1, sizeof(*st));
+	if (!st)
+		return WARD_ENOMEM;
+	int rc = ward_catdb_feed_get(db, name, st);
+	if (rc == 0) {
+		*id = st->id;
+	} else if (rc == WARD_ENOTFOUND) {
+		/* First sight: a state holding only the name reserves the id. */
+		memcpy(st->name, name, strlen(name) + 1);
+		MDB_val key = { strlen(name), (void *)name };
+		rc = feed_write(db, &key, st, id);
+	}
+	free(st);
+	return rc;
+}

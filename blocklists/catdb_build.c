@@ -1,0 +1,649 @@
+/*
+ * Rebuilding the `domains` table (key spaces: see catdb.c).
+ *
+ * A build runs in three phases so that the collected entries and LMDB's dirty pages are
+ * never in memory at the same time (each is about 40 bytes per domain):
+ *
+ *   collect  ward_catdb_build_add() appends the reversed key to an arena and a 24-byte
+ *            record (8 key bytes cached for the sort, categories, kind, feed) to an array.
+ *   sort     an in-place MSD radix sort on the cached key bytes, reloading the next 8
+ *            bytes from the arena only for records still tied; then duplicates merge and
+ *            the encoded (key, value) stream goes to an unlinked file in the database
+ *            directory, and the arena and records are freed.
+ *   write    ONE write transaction: mdb_drop(domains), then the stream in order with
+ *            MDB_APPEND (pages fill completely, no B-tree searches), meta, commit. If the
+ *            map is full the transaction is aborted, the map doubled and the stream
+ *            replayed from its start.
+ *
+ * Until the commit's meta page is synced, a crash at any point leaves the previous table.
+ */
+#include "blocklists/catdb.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "blocklists/catdb_internal.h"
+#include "blocklists/catdb_value.h"
+#include "blocklists/error.h"
+#include "blocklists/feed.h"
+
+#define BUILD_MAX_ENTRIES ((size_t)1 << 31)
+#define BUILD_MAX_ARENA ((size_t)UINT32_MAX)
+#define BUILD_SMALL_SORT 24
+#define SPILL_BUF_SIZE ((size_t)1 << 20)
+#define SPILL_REC_MAX (1 + WARD_NAME_MAX + 1 + WARD_CATDB_VALUE_MAX)
+#define MAP_GROW_TRIES 8
+
+struct build_rec {
+	uint64_t pfx;      /* sort scratch: 8 key bytes from the sort's depth, big-endian,
+	                      zero-padded (key bytes are never 0, so shorter sorts first) */
+	ward_catset cats;
+	uint32_t key_off;  /* into the arena */
+	uint16_t feed;
+	uint8_t key_len;
+	uint8_t kind;      /* enum ward_catdb_mask */
+};
+
+struct ward_catdb_build {
+	struct ward_catdb *db;
+	int lock_fd;
+	char *arena;
+	size_t arena_len, arena_cap;
+	struct build_rec *recs;
+	size_t n, cap;
+};
+
+/* ---- begin / add / abort ---------------------------------------------------------- */
+
+static int lock_build(const char *dir, bool nowait, int *fd_out)
+{
+	char path[4096];
+	if ((size_t)snprintf(path, sizeof(path), "%s/build.lock", dir) >= sizeof(path))
+		return WARD_EINVAL;
+	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+	if (fd < 0)
+		return WARD_EIO;
+	int rc;
+	do
+		rc = flock(fd, LOCK_EX | (nowait ? LOCK_NB : 0));
+	while (rc != 0 && errno == EINTR);
+	if (rc != 0) {
+		int err = errno == EWOULDBLOCK ? WARD_EBUSY : WARD_EIO;
+		close(fd);
+		return err;
+	}
+	*fd_out = fd;
+	return 0;
+}
+
+int ward_catdb_build_begin(struct ward_catdb *db, bool nowait, struct ward_catdb_build **out)
+{
+	*out = NULL;
+	if (db->mode != WARD_CATDB_WRITE)
+		return WARD_EINVAL;
+	struct ward_catdb_build *b = calloc(1, sizeof(*b));
+	if (!b)
+		return WARD_ENOMEM;
+	b->db = db;
+	int rc = lock_build(db->dir, nowait, &b->lock_fd);
+	if (rc) {
+		free(b);
+		return rc;
+	}
+	*out = b;
+	return 0;
+}
+
+static void build_free_entries(struct ward_catdb_build *b)
+{
+	free(b->recs);
+	free(b->arena);
+	b->recs = NULL;
+	b->arena = NULL;
+	b->n = b->cap = b->arena_len = b->arena_cap = 0;
+}
+
+void ward_catdb_build_abort(struct ward_catdb_build *b)
+{
+	if (!b)
+		return;
+	build_free_entries(b);
+	close(b->lock_fd); /* releases the flock */
+	free(b);
+}
+
+/* Grow to hold `need` more; doubling keeps realloc (mremap for big blocks) rare. */
+static int grow(void **p, size_t *cap, size_t used, size_t need, size_t elem, size_t max)
+{
+	if (*cap - used >= need)
+		return 0;
+	if (max - used < need)
+		return WARD_ETOOBIG;
+	size_t ncap = *cap ? *cap : 4096;
+	while (ncap - used < need)
+		ncap = ncap > max / 2 ? max : ncap * 2;
+	void *np = realloc(*p, ncap * elem);
+	if (!np)
+		return WARD_ENOMEM;
+	*p = np;
+	*cap = ncap;
+	return 0;
+}
+
+static uint64_t load_pfx(const char *key, size_t len, size_t depth)
+{
+	uint64_t x = 0;
+	for (size_t i = 0; i < 8; i++)
+		x = (x << 8) | (depth + i < len ? (uint8_t)key[depth + i] : 0);
+	return x;
+}
+
+/* Names in the table hold only printable bytes: a feed's names are normalized. */
+static bool key_printable(const struct ward_catdb_key *k)
+{
+	for (size_t i = 0; i < k->len; i++) {
+		unsigned char c = (unsigned char)k->buf[i];
+		if (c <= ' ' || c == 0x7f)
+			return false;
+	}
+	return true;
+}
+
+int ward_catdb_build_add(struct ward_catdb_build *b, const char *name, size_t len,
+			 ward_catset categories, uint16_t feed_id, unsigned flags)
+{
+	if (!categories || (flags & ~(unsigned)(WARD_ENTRY_SUBDOMAINS | WARD_ENTRY_ALLOW)))
+		return WARD_EINVAL;
+	struct ward_catdb_key k;
+	if (ward_catdb_key_from_name(name, len, &k) || !key_printable(&k))
+		return WARD_EINVAL;
+	int rc = grow((void **)&b->recs, &b->cap, b->n, 1, sizeof(*b->recs), BUILD_MAX_ENTRIES);
+	if (!rc)
+		rc = grow((void **)&b->arena, &b->arena_cap, b->arena_len, k.len, 1,
+			  BUILD_MAX_ARENA);
+	if (rc)
+		return rc;
+	memcpy(b->arena + b->arena_len, k.buf, k.len);
+	unsigned kind = (flags & WARD_ENTRY_ALLOW) ? WARD_CATDB_ALLOW_SUB : WARD_CATDB_BLOCK_SUB;
+	if (!(flags & WARD_ENTRY_SUBDOMAINS))
+		kind++; /* the _EXACT mask follows its _SUB mask */
+	b->recs[b->n++] = (struct build_rec){
+		.pfx = load_pfx(k.buf, k.len, 0),
+		.cats = categories,
+		.key_off = (uint32_t)b->arena_len,
+		.feed = feed_id,
+		.key_len = k.len,
+		.kind = (uint8_t)kind,
+	};
+	b->arena_len += k.len;
+	return 0;
+}
+
+/* ---- sort ------------------------------------------------------------------------- */
+
+/* Records that share their first `depth` key bytes: compare the cached 8, then the rest. */
+static int rec_cmp(const struct build_rec *x, const struct build_rec *y, const char *arena,
+		   size_t depth)
+{
+	if (x->pfx != y->pfx)
+		return x->pfx < y->pfx ? -1 : 1;
+	size_t from = depth + 8;
+	size_t lx = x->key_len > from ? x->key_len - from : 0;
+	size_t ly = y->key_len > from ? y->key_len - from : 0;
+	int c = memcmp(arena + x->key_off + from, arena + y->key_off + from, lx < ly ? lx : ly);
+	if (c)
+		return c;
+	return (lx > ly) - (lx < ly);
+}
+
+static void insertion_sort(struct build_rec *a, size_t n, const char *arena, size_t depth)
+{
+	for (size_t i = 1; i < n; i++) {
+		struct build_rec t = a[i];
+		size_t j = i;
+		while (j > 0 && rec_cmp(&a[j - 1], &t, arena, depth) > 0) {
+			a[j] = a[j - 1];
+			j--;
+		}
+		a[j] = t;
+	}
+}
+
+static unsigned pfx_byte(const struct build_rec *r, unsigned j)
+{
+	return (unsigned)(r->pfx >> (56 - 8 * j)) & 0xff;
+}
+
+/* Every record's cached bytes are used up: cache the next 8, or stop if all keys ended
+ * (then they are all equal). @return whether sorting goes on. */
+static bool advance_depth(struct build_rec *a, size_t n, const char *arena, size_t *depth)
+{
+	size_t next = *depth + 8;
+	bool longer = false;
+	for (size_t i = 0; i < n && !longer; i++)
+		longer = a[i].key_len > next;
+	if (!longer)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		a[i].pfx = load_pfx(arena + a[i].key_off, a[i].key_len, next);
+	*depth = next;
+	return true;
+}
+
+/* American flag sort: permute a[] in place into its 256 buckets of byte j. */
+static void permute_buckets(struct build_rec *a, const uint32_t count[256], unsigned j,
+			    uint32_t next[256])
+{
+	uint32_t end[256];
+	uint32_t sum = 0;
+	for (unsigned c = 0; c < 256; c++) {
+		next[c] = sum;
+		sum += count[c];
+		end[c] = sum;
+	}
+	for (unsigned c = 0; c < 256; c++) {
+		while (next[c] < end[c]) {
+			struct build_rec r = a[next[c]];
+			unsigned rb = pfx_byte(&r, j);
+			while (rb != c) {
+				struct build_rec t = a[next[rb]];
+				a[next[rb]++] = r;
+				r = t;
+				rb = pfx_byte(&r, j);
+			}
+			a[next[c]++] = r;
+		}
+	}
+}
+
+/*
+ * MSD radix sort on byte j of the cached 8 bytes at `depth`; all of a[] share the key
+ * bytes before depth + j. Bucket 0 holds keys that ended: they are equal, done.
+ * Recursion is at most one level per key byte (253), each frame 2 KiB.
+ */
+static void sort_recs(struct build_rec *a, size_t n, const char *arena, size_t depth,
+		      unsigned j)
+{
+	for (;;) {
+		if (n < BUILD_SMALL_SORT) {
+			insertion_sort(a, n, arena, depth);
+			return;
+		}
+		if (j == 8) {
+			if (!advance_depth(a, n, arena, &depth))
+				return;
+			j = 0;
+		}
+		uint32_t count[256] = { 0 };
+		for (size_t i = 0; i < n; i++)
+			count[pfx_byte(&a[i], j)]++;
+		if (count[pfx_byte(&a[0], j)] == n) { /* one bucket: nothing to move */
+			if (pfx_byte(&a[0], j) == 0)
+				return;
+			j++;
+			continue;
+		}
+		uint32_t next[256];
+		permute_buckets(a, count, j, next);
+		for (unsigned c = 1; c < 256; c++)
+			if (count[c] > 1)
+				sort_recs(a + next[c] - count[c], count[c], arena, depth, j + 1);
+		return;
+	}
+}
+
+/* ---- merge + spill ---------------------------------------------------------------- */
+
+/* The entries of one name merged: masks OR'ed, block and allow feed ids kept apart. */
+struct merge {
+	struct ward_catdb_value v;
+	uint16_t ids[2][WARD_CATDB_VALUE_FEEDS]; /* [0] block feeds, [1] allow feeds; sorted */
+	uint8_t n_ids[2];
+};
+
+static void merge_add(struct merge *g, const struct build_rec *r)
+{
+	g->v.mask[r->kind] |= r->cats;
+	unsigned side = r->kind >= WARD_CATDB_ALLOW_SUB;
+	uint16_t *ids = g->ids[side];
+	unsigned n = g->n_ids[side], pos = 0;
+	while (pos < n && ids[pos] < r->feed)
+		pos++;
+	if (pos < n && ids[pos] == r->feed)
+		return;
+	if (n == WARD_CATDB_VALUE_FEEDS) {
+		g->v.truncated = true;
+		return;
+	}
+	memmove(ids + pos + 1, ids + pos, (n - pos) * sizeof(*ids));
+	ids[pos] = r->feed;
+	g->n_ids[side]++;
+}
+
+static unsigned min_u(unsigned a, unsigned b)
+{
+	return a < b ? a : b;
+}
+
+/* Exact bits already covered by the subdomain mask add nothing; feed ids share one list
+ * where each kind keeps at least half, so an allow stays explainable next to many blocks. */
+static void merge_finish(struct merge *g)
+{
+	struct ward_catdb_value *v = &g->v;
+	v->mask[WARD_CATDB_BLOCK_EXACT] &= ~v->mask[WARD_CATDB_BLOCK_SUB];
+	v->mask[WARD_CATDB_ALLOW_EXACT] &= ~v->mask[WARD_CATDB_ALLOW_SUB];
+	const unsigned half = WARD_CATDB_VALUE_FEEDS / 2;
+	unsigned nb = min_u(g->n_ids[0], half), na = min_u(g->n_ids[1], half);
+	unsigned room = WARD_CATDB_VALUE_FEEDS - nb - na;
+	unsigned more_b = min_u(g->n_ids[0] - nb, room);
+	nb += more_b;
+	na += min_u(g->n_ids[1] - na, room - more_b);
+	if (nb < g->n_ids[0] || na < g->n_ids[1])
+		v->truncated = true;
+	memcpy(v->feeds, g->ids[0], nb * sizeof(uint16_t));
+	memcpy(v->feeds + nb, g->ids[1], na * sizeof(uint16_t));
+	v->n_block_feeds = (uint8_t)nb;
+	v->n_feeds = (uint8_t)(nb + na);
+}
+
+static int write_all(int fd, const uint8_t *p, size_t len)
+{
+	while (len > 0) {
+		ssize_t w = write(fd, p, len);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return WARD_EIO;
+		p += w;
+		len -= (size_t)w;
+	}
+	return 0;
+}
+
+/* A file for the sorted stream that vanishes with the process, whatever kills it. */
+static int spill_open(const char *dir)
+{
+	int fd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+	if (fd >= 0)
+		return fd;
+	char path[4096];
+	if ((size_t)snprintf(path, sizeof(path), "%s/build.XXXXXX", dir) >= sizeof(path))
+		return -1;
+	fd = mkostemp(path, O_CLOEXEC);
+	if (fd >= 0)
+		unlink(path);
+	return fd;
+}
+
+/* Append one merged name to buf (flushing it to fd when full). */
+static int spill_put(int fd, uint8_t *buf, size_t *used, const char *key, uint8_t klen,
+		     const struct ward_catdb_value *v)
+{
+	if (SPILL_BUF_SIZE - *used < SPILL_REC_MAX) {
+		int rc = write_all(fd, buf, *used);
+		if (rc)
+			return rc;
+		*used = 0;
+	}
+	uint8_t *p = buf + *used;
+	p[0] = klen;
+	memcpy(p + 1, key, klen);
+	int vlen = ward_catdb_value_encode(v, p + 2 + klen, WARD_CATDB_VALUE_MAX);
+	if (vlen < 0)
+		return vlen;
+	p[1 + klen] = (uint8_t)vlen;
+	*used += 2 + klen + (size_t)vlen;
+	return 0;
+}
+
+/* Merge the sorted records into the stream; @return 0, the number of names and how
+ * many of them cover subdomains. */
+static int spill_sorted(const struct ward_catdb_build *b, int fd, uint64_t *domains,
+			uint64_t *sub_domains)
+{
+	uint8_t *buf = malloc(SPILL_BUF_SIZE);
+	if (!buf)
+		return WARD_ENOMEM;
+	size_t used = 0;
+	int rc = 0;
+	*domains = *sub_domains = 0;
+	for (size_t i = 0; i < b->n && !rc;) {
+		const struct build_rec *r = &b->recs[i];
+		const char *key = b->arena + r->key_off;
+		struct merge g;
+		memset(&g, 0, sizeof(g));
+		size_t j = i;
+		do {
+			merge_add(&g, &b->recs[j]);
+			j++;
+			if (j + 16 < b->n) /* the arena is read in random order */
+				__builtin_prefetch(b->arena + b->recs[j + 16].key_off);
+		} while (j < b->n && b->recs[j].key_len == r->key_len &&
+			 memcmp(b->arena + b->recs[j].key_off, key, r->key_len) == 0);
+		merge_finish(&g);
+		rc = spill_put(fd, buf, &used, key, r->key_len, &g.v);
+		(*domains)++;
+		if (g.v.mask[WARD_CATDB_BLOCK_SUB] || g.v.mask[WARD_CATDB_ALLOW_SUB])
+			(*sub_domains)++;
+		i = j;
+	}
+	if (!rc)
+		rc = write_all(fd, buf, used);
+	free(buf);
+	return rc;
+}
+
+/* ---- write ------------------------------------------------------------------------ */
+
+struct spill_reader {
+	int fd;
+	uint8_t *buf;
+	size_t len, pos;
+	bool eof;
+};
+
+static int spill_fill(struct spill_reader *s)
+{
+	memmove(s->buf, s->buf + s->pos, s->len - s->pos);
+	s->len -= s->pos;
+	s->pos = 0;
+	while (!s->eof && s->len < SPILL_BUF_SIZE) {
+		ssize_t r = read(s->fd, s->buf + s->len, SPILL_BUF_SIZE - s->len);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0)
+			return WARD_EIO;
+		if (r == 0)
+			s->eof = true;
+		s->len += (size_t)r;
+	}
+	return 0;
+}
+
+/* @return 1 and the next (key, value), 0 at the end, or WARD_EIO (short stream). */
+static int spill_next(struct spill_reader *s, MDB_val *key, MDB_val *val)
+{
+	if (s->len - s->pos < SPILL_REC_MAX && !s->eof) {
+		int rc = spill_fill(s);
+		if (rc)
+			return rc;
+	}
+	size_t avail = s->len - s->pos;
+	if (avail == 0)
+		return 0;
+	const uint8_t *p = s->buf + s->pos;
+	size_t klen = p[0];
+	if (avail < 2 + klen || avail < 2 + klen + p[1 + klen])
+		return WARD_EIO;
+	size_t vlen = p[1 + klen];
+	*key = (MDB_val){ klen, (void *)(p + 1) };
+	*val = (MDB_val){ vlen, (void *)(p + 2 + klen) };
+	s->pos += 2 + klen + vlen;
+	return 1;
+}
+
+static void test_put_hook(size_t puts)
+{
+#ifdef WARD_TEST_HOOKS
+	if (ward_catdb_test_put_hook && puts == ward_catdb_test_put_after)
+		ward_catdb_test_put_hook(ward_catdb_test_put_ctx);
+#else
+	(void)puts;
+#endif
+}
+
+/* Filter inserts are random writes into a buffer larger than the caches: hashes wait
+ * in a small ring while their blocks are prefetched. */
+#define BLOOM_RING 16
+
+struct bloom_writer {
+	uint8_t *buf;
+	struct ward_catdb_bloom view;
+	uint64_t ring[BLOOM_RING]; /* hashes pushed but not yet added */
+	size_t pushed;
+};
+
+static void bloom_push(struct bloom_writer *w, uint64_t hash)
+{
+	__builtin_prefetch(ward_catdb_bloom_block(&w->view, hash), 1);
+	size_t slot = w->pushed % BLOOM_RING;
+	if (w->pushed >= BLOOM_RING) /* the oldest, prefetched BLOOM_RING pushes ago */
+		ward_catdb_bloom_add(w->buf, w->ring[slot]);
+	w->ring[slot] = hash;
+	w->pushed++;
+}
+
+static void bloom_flush(struct bloom_writer *w)
+{
+	size_t pending = w->pushed < BLOOM_RING ? w->pushed : BLOOM_RING;
+	for (size_t i = 0; i < pending; i++)
+		ward_catdb_bloom_add(w->buf, w->ring[i]);
+	w->pushed = 0;
+}
+
+static int put_stream(struct ward_catdb *db, MDB_txn *txn, struct spill_reader *s,
+		      struct bloom_writer *bw)
+{
+	MDB_cursor *cur;
+	int rc = ward_catdb_mdb_err(mdb_cursor_open(txn, db->domains, &cur));
+	if (rc)
+		return rc;
+	size_t puts = 0;
+	MDB_val key, val;
+	while ((rc = spill_next(s, &key, &val)) == 1) {
+		rc = ward_catdb_mdb_err(mdb_cursor_put(cur, &key, &val, MDB_APPEND));
+		if (rc)
+			break;
+		bloom_push(bw, ward_catdb_hash(key.mv_data, key.mv_size, false));
+		if (ward_catdb_value_covers_subdomains(val.mv_data, val.mv_size))
+			bloom_push(bw, ward_catdb_hash(key.mv_data, key.mv_size, true));
+		test_put_hook(++puts);
+	}
+	bloom_flush(bw);
+	mdb_cursor_close(cur);
+	return rc;
+}
+
+static int put_bloom(struct ward_catdb *db, MDB_txn *txn, uint8_t *bloom, size_t size)
+{
+	MDB_val k = { strlen(WARD_CATDB_META_BLOOM), WARD_CATDB_META_BLOOM };
+	MDB_val v = { size, bloom };
+	return ward_catdb_mdb_err(mdb_put(txn, db->meta, &k, &v, 0));
+}
+
+static int put_meta(struct ward_catdb *db, MDB_txn *txn, uint64_t domains, uint64_t entries)
+{
+	uint64_t gen = 0;
+	int rc = ward_catdb_meta_get_u64(db, txn, WARD_CATDB_META_GENERATION, &gen);
+	if (rc && rc != WARD_ENOTFOUND)
+		return rc;
+	rc = ward_catdb_meta_put_u64(db, txn, WARD_CATDB_META_GENERATION, gen + 1);
+	if (!rc)
+		rc = ward_catdb_meta_put_u64(db, txn, WARD_CATDB_META_BUILT_AT,
+					     (uint64_t)time(NULL));
+	if (!rc)
+		rc = ward_catdb_meta_put_u64(db, txn, WARD_CATDB_META_DOMAINS, domains);
+	if (!rc)
+		rc = ward_catdb_meta_put_u64(db, txn, WARD_CATDB_META_ENTRIES, entries);
+	return rc;
+}
+
+/* One attempt at the write transaction. WARD_ETOOBIG means the map is full. */
+static int write_once(struct ward_catdb *db, struct spill_reader *s, uint64_t domains,
+		      uint64_t entries, uint8_t *bloom, size_t bloom_size)
+{
+	ward_catdb_bloom_init(bloom, bloom_size);
+	struct bloom_writer bw = { .buf = bloom };
+	if (ward_catdb_bloom_open(bloom, bloom_size, &bw.view))
+		return WARD_EINVAL;
+	if (lseek(s->fd, 0, SEEK_SET) != 0)
+		return WARD_EIO;
+	s->len = s->pos = 0;
+	s->eof = false;
+	MDB_txn *txn;
+	int rc = ward_catdb_txn_begin(db, false, &txn);
+	if (rc)
+		return rc;
+	rc = ward_catdb_mdb_err(mdb_drop(txn, db->domains, 0));
+	if (!rc)
+		rc = put_stream(db, txn, s, &bw);
+	if (!rc)
+		rc = put_bloom(db, txn, bloom, bloom_size);
+	if (!rc)
+		rc = put_meta(db, txn, domains, entries);
+	if (rc) {
+		ward_catdb_txn_abort(db, txn);
+		return rc;
+	}
+	return ward_catdb_txn_commit(db, txn);
+}
+
+static int write_table(struct ward_catdb *db, int fd, uint64_t domains,
+		       uint64_t sub_domains, uint64_t entries)
+{
+	struct spill_reader s = { .fd = fd, .buf = malloc(SPILL_BUF_SIZE) };
+	size_t bloom_size = ward_catdb_bloom_size(domains + sub_domains);
+	uint8_t *bloom = malloc(bloom_size);
+	int rc = WARD_ETOOBIG;
+	if (!s.buf || !bloom)
+		rc = WARD_ENOMEM;
+	for (int tries = 0; tries < MAP_GROW_TRIES && rc == WARD_ETOOBIG; tries++) {
+		if (tries > 0) {
+			int err = ward_catdb_grow_map(db);
+			if (err) {
+				rc = err;
+				break;
+			}
+		}
+		rc = write_once(db, &s, domains, entries, bloom, bloom_size);
+	}
+	free(bloom);
+	free(s.buf);
+	return rc;
+}
+
+int ward_catdb_build_commit(struct ward_catdb_build *b)
+{
+	if (b->n)
+		sort_recs(b->recs, b->n, b->arena, 0, 0);
+	int rc = 0;
+	int fd = spill_open(b->db->dir);
+	if (fd < 0)
+		rc = WARD_EIO;
+	uint64_t domains = 0, sub_domains = 0, entries = b->n;
+	if (!rc)
+		rc = spill_sorted(b, fd, &domains, &sub_domains);
+	build_free_entries(b);
+	if (!rc)
+		rc = write_table(b->db, fd, domains, sub_domains, entries);
+	if (fd >= 0)
+		close(fd);
+	ward_catdb_build_abort(b);
+	return rc;
+}

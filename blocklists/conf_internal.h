@@ -1,0 +1,69 @@
+/*
+ * Private to blocklists/conf*.c: the text-level parsers behind the config schema. Each
+ * says *why* it refused, so the schema code can name the reason in its message; the
+ * public wrappers in conf.h collapse that to WARD_EINVAL.
+ */
+#ifndef WARD_CONF_INTERNAL_H
+#define WARD_CONF_INTERNAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "blocklists/conf.h"
+
+enum ward_conf__why {
+	WARD_CONF__OK = 0,
+	WARD_CONF__NOT_IP,      /* not an address at all */
+	WARD_CONF__BAD_PORT,    /* the address is fine, the port is not 1..65535 */
+	WARD_CONF__BAD_PREFIX,  /* "/nn" missing digits or out of range */
+	WARD_CONF__HOST_BITS,   /* a prefix with bits set below its length */
+};
+
+/* ward_addr_parse with a reason. */
+enum ward_conf__why ward_conf__addr(const char *text, uint16_t default_port,
+				    struct ward_addr *out);
+
+/* ward_cidr_parse with a reason; on WARD_CONF__HOST_BITS *out holds the masked network. */
+enum ward_conf__why ward_conf__cidr(const char *text, struct ward_cidr *out);
+
+/* "1.2.3.4/24" or "::/0"; a full-length prefix prints as the bare address. */
+const char *ward_conf__cidr_format(const struct ward_cidr *cidr, char *buf, size_t cap);
+
+/* "aa:bb:cc:dd:ee:ff" or "aa-bb-cc-dd-ee-ff", either case. @return 0 or -1. */
+int ward_conf__mac(const char *text, uint8_t mac[6]);
+
+/* "21:00", "7:30"; "24:00" only when allow_24 (the end of a window). @return 0 or -1. */
+int ward_conf__time(const char *text, int allow_24, uint16_t *minutes);
+
+/* "45s", "30m", "12h", "1d", "1h30m". @return 0 or -1 (also above max_s). */
+int ward_conf__duration(const char *text, uint64_t max_s, uint64_t *seconds);
+
+/* Format seconds the way a config writes them: "1d", "12h", "90s". */
+const char *ward_conf__duration_format(uint64_t seconds, char *buf, size_t cap);
+
+/* Why a domain name was refused. */
+enum ward_conf__name_why {
+	WARD_CONF__NAME_OK = 0,
+	WARD_CONF__NAME_INVALID,
+	WARD_CONF__NAME_IP,       /* looks like an address, not a name */
+	WARD_CONF__NAME_WILDCARD, /* "*.example.com" */
+	WARD_CONF__NAME_IDN,      /* non-ASCII: write the xn-- form */
+};
+
+/* Normalize a domain name (lower-case, no trailing dot) into out (cap >= 254).
+ * Labels 1..63 of [a-z0-9_-], total 1..253. */
+enum ward_conf__name_why ward_conf__domain(const char *text, char *out, size_t cap);
+
+/* Levenshtein distance, giving up (returning a large value) for long strings. */
+size_t ward_conf__distance(const char *a, const char *b);
+
+/*
+ * Read up to WARD_CONF__MAX_NS nameserver addresses from a resolv.conf, in order,
+ * skipping anything that is not a plain IPv4/IPv6 address (IPv6 zones included).
+ * A missing file yields zero addresses. Each text is a NUL-terminated address, no port.
+ * @return the count found.
+ */
+#define WARD_CONF__MAX_NS 3
+size_t ward_conf__resolv(const char *path, char ns[WARD_CONF__MAX_NS][INET6_ADDRSTRLEN]);
+
+#endif

@@ -1,0 +1,396 @@
+/*
+ * Names: normalization (case, trailing dot, label rules), U-label to A-label conversion
+ * (RFC 3492 punycode, written here so that ward needs no libidn), IP literal detection
+ * and the classification of a name candidate shared by the line formats.
+ */
+#include <arpa/inet.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "blocklists/feed.h"
+#include "blocklists/feed_internal.h"
+
+#define REJECT(r) (-(1 + (int)(r)))
+#define LABEL_MAX 63
+#define ULABEL_MAX 64 /* code points: "xn--" plus one output char per point caps it at 59 */
+
+/* Character classes of ASCII bytes in a label. */
+enum { C_BAD = 0, C_OK = 1, C_UPPER = 2, C_DOT = 3, C_HIGH = 4, C_DIGIT = 5 };
+
+static const uint8_t char_class[256] = {
+	['-'] = C_OK, ['_'] = C_OK, ['.'] = C_DOT,
+	['0'] = C_DIGIT, ['1'] = C_DIGIT, ['2'] = C_DIGIT, ['3'] = C_DIGIT, ['4'] = C_DIGIT,
+	['5'] = C_DIGIT, ['6'] = C_DIGIT, ['7'] = C_DIGIT, ['8'] = C_DIGIT, ['9'] = C_DIGIT,
+	['a'] = C_OK, ['b'] = C_OK, ['c'] = C_OK, ['d'] = C_OK, ['e'] = C_OK, ['f'] = C_OK,
+	['g'] = C_OK, ['h'] = C_OK, ['i'] = C_OK, ['j'] = C_OK, ['k'] = C_OK, ['l'] = C_OK,
+	['m'] = C_OK, ['n'] = C_OK, ['o'] = C_OK, ['p'] = C_OK, ['q'] = C_OK, ['r'] = C_OK,
+	['s'] = C_OK, ['t'] = C_OK, ['u'] = C_OK, ['v'] = C_OK, ['w'] = C_OK, ['x'] = C_OK,
+	['y'] = C_OK, ['z'] = C_OK,
+	['A'] = C_UPPER, ['B'] = C_UPPER, ['C'] = C_UPPER, ['D'] = C_UPPER, ['E'] = C_UPPER,
+	['F'] = C_UPPER, ['G'] = C_UPPER, ['H'] = C_UPPER, ['I'] = C_UPPER, ['J'] = C_UPPER,
+	['K'] = C_UPPER, ['L'] = C_UPPER, ['M'] = C_UPPER, ['N'] = C_UPPER, ['O'] = C_UPPER,
+	['P'] = C_UPPER, ['Q'] = C_UPPER, ['R'] = C_UPPER, ['S'] = C_UPPER, ['T'] = C_UPPER,
+	['U'] = C_UPPER, ['V'] = C_UPPER, ['W'] = C_UPPER, ['X'] = C_UPPER, ['Y'] = C_UPPER,
+	['Z'] = C_UPPER,
+	[0x80] = C_HIGH, [0x81] = C_HIGH, [0x82] = C_HIGH, [0x83] = C_HIGH, [0x84] = C_HIGH,
+	[0x85] = C_HIGH, [0x86] = C_HIGH, [0x87] = C_HIGH, [0x88] = C_HIGH, [0x89] = C_HIGH,
+	[0x8A] = C_HIGH, [0x8B] = C_HIGH, [0x8C] = C_HIGH, [0x8D] = C_HIGH, [0x8E] = C_HIGH,
+	[0x8F] = C_HIGH, [0x90] = C_HIGH, [0x91] = C_HIGH, [0x92] = C_HIGH, [0x93] = C_HIGH,
+	[0x94] = C_HIGH, [0x95] = C_HIGH, [0x96] = C_HIGH, [0x97] = C_HIGH, [0x98] = C_HIGH,
+	[0x99] = C_HIGH, [0x9A] = C_HIGH, [0x9B] = C_HIGH, [0x9C] = C_HIGH, [0x9D] = C_HIGH,
+	[0x9E] = C_HIGH, [0x9F] = C_HIGH, [0xA0] = C_HIGH, [0xA1] = C_HIGH, [0xA2] = C_HIGH,
+	[0xA3] = C_HIGH, [0xA4] = C_HIGH, [0xA5] = C_HIGH, [0xA6] = C_HIGH, [0xA7] = C_HIGH,
+	[0xA8] = C_HIGH, [0xA9] = C_HIGH, [0xAA] = C_HIGH, [0xAB] = C_HIGH, [0xAC] = C_HIGH,
+	[0xAD] = C_HIGH, [0xAE] = C_HIGH, [0xAF] = C_HIGH, [0xB0] = C_HIGH, [0xB1] = C_HIGH,
+	[0xB2] = C_HIGH, [0xB3] = C_HIGH, [0xB4] = C_HIGH, [0xB5] = C_HIGH, [0xB6] = C_HIGH,
+	[0xB7] = C_HIGH, [0xB8] = C_HIGH, [0xB9] = C_HIGH, [0xBA] = C_HIGH, [0xBB] = C_HIGH,
+	[0xBC] = C_HIGH, [0xBD] = C_HIGH, [0xBE] = C_HIGH, [0xBF] = C_HIGH, [0xC0] = C_HIGH,
+	[0xC1] = C_HIGH, [0xC2] = C_HIGH, [0xC3] = C_HIGH, [0xC4] = C_HIGH, [0xC5] = C_HIGH,
+	[0xC6] = C_HIGH, [0xC7] = C_HIGH, [0xC8] = C_HIGH, [0xC9] = C_HIGH, [0xCA] = C_HIGH,
+	[0xCB] = C_HIGH, [0xCC] = C_HIGH, [0xCD] = C_HIGH, [0xCE] = C_HIGH, [0xCF] = C_HIGH,
+	[0xD0] = C_HIGH, [0xD1] = C_HIGH, [0xD2] = C_HIGH, [0xD3] = C_HIGH, [0xD4] = C_HIGH,
+	[0xD5] = C_HIGH, [0xD6] = C_HIGH, [0xD7] = C_HIGH, [0xD8] = C_HIGH, [0xD9] = C_HIGH,
+	[0xDA] = C_HIGH, [0xDB] = C_HIGH, [0xDC] = C_HIGH, [0xDD] = C_HIGH, [0xDE] = C_HIGH,
+	[0xDF] = C_HIGH, [0xE0] = C_HIGH, [0xE1] = C_HIGH, [0xE2] = C_HIGH, [0xE3] = C_HIGH,
+	[0xE4] = C_HIGH, [0xE5] = C_HIGH, [0xE6] = C_HIGH, [0xE7] = C_HIGH, [0xE8] = C_HIGH,
+	[0xE9] = C_HIGH, [0xEA] = C_HIGH, [0xEB] = C_HIGH, [0xEC] = C_HIGH, [0xED] = C_HIGH,
+	[0xEE] = C_HIGH, [0xEF] = C_HIGH, [0xF0] = C_HIGH, [0xF1] = C_HIGH, [0xF2] = C_HIGH,
+	[0xF3] = C_HIGH, [0xF4] = C_HIGH, [0xF5] = C_HIGH, [0xF6] = C_HIGH, [0xF7] = C_HIGH,
+	[0xF8] = C_HIGH, [0xF9] = C_HIGH, [0xFA] = C_HIGH, [0xFB] = C_HIGH, [0xFC] = C_HIGH,
+	[0xFD] = C_HIGH, [0xFE] = C_HIGH, [0xFF] = C_HIGH,
+};
+
+/*
+ * Strict UTF-8 (Unicode table 3-7: no overlongs, no surrogates, nothing past U+10FFFF).
+ * @return the number of code points, or -1 when the bytes are not UTF-8 or too many.
+ */
+static int utf8_decode(const unsigned char *s, size_t n, uint32_t *cp, size_t cap)
+{
+	size_t count = 0;
+	for (size_t i = 0; i < n; count++) {
+		if (count == cap)
+			return -1;
+		unsigned c = s[i];
+		size_t need;
+		uint32_t v, lo = 0x80, hi = 0xBF;
+		if (c < 0x80) {
+			cp[count] = c;
+			i++;
+			continue;
+		} else if (c >= 0xC2 && c <= 0xDF) {
+			need = 1, v = c & 0x1F;
+		} else if (c >= 0xE0 && c <= 0xEF) {
+			need = 2, v = c & 0x0F;
+			lo = c == 0xE0 ? 0xA0 : 0x80;
+			hi = c == 0xED ? 0x9F : 0xBF;
+		} else if (c >= 0xF0 && c <= 0xF4) {
+			need = 3, v = c & 0x07;
+			lo = c == 0xF0 ? 0x90 : 0x80;
+			hi = c == 0xF4 ? 0x8F : 0xBF;
+		} else {
+			return -1;
+		}
+		if (n - i - 1 < need)
+			return -1;
+		for (size_t k = 1; k <= need; k++) {
+			unsigned b = s[i + k];
+			if (b < lo || b > hi)
+				return -1;
+			lo = 0x80, hi = 0xBF;
+			v = (v << 6) | (b & 0x3F);
+		}
+		cp[count] = v;
+		i += need + 1;
+	}
+	return (int)count;
+}
+
+/* Simple lower-casing of the capitals most often seen in IDNs; see feed.h. */
+static uint32_t lower_cp(uint32_t c)
+{
+	if ((c >= 0xC0 && c <= 0xDE && c != 0xD7) || (c >= 0x391 && c <= 0x3A9 && c != 0x3A2) ||
+	    (c >= 0x410 && c <= 0x42F))
+		return c + 0x20;
+	if (c >= 0x400 && c <= 0x40F)
+		return c + 0x50;
+	if (c == 0x178)
+		return 0xFF;
+	if (((c >= 0x100 && c <= 0x137) || (c >= 0x14A && c <= 0x177)) && c % 2 == 0 && c != 0x130)
+		return c + 1;
+	if (((c >= 0x139 && c <= 0x148) || (c >= 0x179 && c <= 0x17E)) && c % 2 == 1)
+		return c + 1;
+	return c;
+}
+
+/* Code points that never belong in a host name: controls, spaces, invisible format
+ * characters, dots other than '.', private use and noncharacters. */
+static bool disallowed_cp(uint32_t c)
+{
+	return c <= 0x9F || c == 0xA0 || c == 0xAD || c == 0x130 || c == 0x3000 || c == 0x3002 ||
+	       c == 0xFF0E || c == 0xFF61 || c == 0xFEFF || (c >= 0x2000 && c <= 0x206F) ||
+	       (c >= 0xFE00 && c <= 0xFE0F) || (c >= 0xFFF0 && c <= 0xFFFF) ||
+	       (c >= 0xE000 && c <= 0xF8FF) || (c >= 0xFDD0 && c <= 0xFDEF) ||
+	       (c & 0xFFFE) == 0xFFFE || (c >= 0xE0000 && c <= 0xE0FFF) || c >= 0xF0000;
+}
+
+/* RFC 3492 section 6.1. */
+static uint32_t adapt(uint32_t delta, uint32_t numpoints, bool first)
+{
+	delta = first ? delta / 700 : delta / 2;
+	delta += delta / numpoints;
+	uint32_t k = 0;
+	while (delta > ((36 - 1) * 26) / 2) {
+		delta /= 36 - 1;
+		k += 36;
+	}
+	return k + (36 * delta) / (delta + 38);
+}
+
+static char digit(uint32_t d)
+{
+	return (char)(d < 26 ? 'a' + d : '0' + (d - 26));
+}
+
+/*
+ * RFC 3492 section 6.3 encoding of cp[0..n) into out (at most cap chars, no prefix).
+ * @return the output length, or -1 when it does not fit.
+ */
+static int punycode_encode(const uint32_t *cp, size_t n, char *out, size_t cap)
+{
+	size_t len = 0;
+	for (size_t j = 0; j < n; j++) {
+		if (cp[j] < 0x80) {
+			if (len == cap)
+				return -1;
+			out[len++] = (char)cp[j];
+		}
+	}
+	size_t b = len, h = len;
+	if (b > 0) {
+		if (len == cap)
+			return -1;
+		out[len++] = '-';
+	}
+	uint32_t code = 0x80, delta = 0, bias = 72;
+	while (h < n) {
+		uint32_t m = UINT32_MAX;
+		for (size_t j = 0; j < n; j++)
+			if (cp[j] >= code && cp[j] < m)
+				m = cp[j];
+		/* n <= ULABEL_MAX and m <= 0x10FFFF: the products below cannot overflow. */
+		delta += (m - code) * (uint32_t)(h + 1);
+		code = m;
+		for (size_t j = 0; j < n; j++) {
+			if (cp[j] < code)
+				delta++;
+			if (cp[j] != code)
+				continue;
+			uint32_t q = delta;
+			for (uint32_t k = 36;; k += 36) {
+				uint32_t t = k <= bias ? 1 : k >= bias + 26 ? 26 : k - bias;
+				if (q < t)
+					break;
+				if (len == cap)
+					return -1;
+				out[len++] = digit(t + (q - t) % (36 - t));
+				q = (q - t) / (36 - t);
+			}
+			if (len == cap)
+				return -1;
+			out[len++] = digit(q);
+			bias = adapt(delta, (uint32_t)(h + 1), h == b);
+			delta = 0;
+			h++;
+		}
+		delta++;
+		code++;
+	}
+	return (int)len;
+}
+
+/* Converts one U-label (its ASCII part already validated) to an A-label in out[64]. */
+static int alabel(const char *s, size_t n, char out[LABEL_MAX + 1])
+{
+	uint32_t cp[ULABEL_MAX];
+	int count = utf8_decode((const unsigned char *)s, n, cp, ULABEL_MAX);
+	if (count < 0)
+		return REJECT(WARD_REJECT_IDN);
+	for (int i = 0; i < count; i++) {
+		cp[i] = cp[i] >= 'A' && cp[i] <= 'Z' ? cp[i] + 32 : lower_cp(cp[i]);
+		if (cp[i] >= 0x80 && disallowed_cp(cp[i]))
+			return REJECT(WARD_REJECT_IDN);
+	}
+	if (count >= 4 && cp[0] == 'x' && cp[1] == 'n' && cp[2] == '-' && cp[3] == '-')
+		return REJECT(WARD_REJECT_IDN);
+	int len = punycode_encode(cp, (size_t)count, out + 4, LABEL_MAX - 4);
+	if (len < 0)
+		return REJECT(WARD_REJECT_IDN);
+	memcpy(out, "xn--", 4);
+	return len + 4;
+}
+
+/* Appends n bytes at out + *o while they fit; *o counts on regardless. */
+static void put(char *out, size_t cap, size_t *o, const char *s, size_t n)
+{
+	if (*o < cap)
+		memcpy(out + *o, s, n < cap - *o ? n : cap - *o);
+	*o += n;
+}
+
+/*
+ * Every label is checked even after the name has grown too long, so that the reason is
+ * the first bad label's, as the reference implementation reports it. A name whose last
+ * label is all digits is no host name: an IP when every label is digits.
+ */
+int ward_feed_normalize_name(const char *in, size_t len, char *out, size_t cap)
+{
+	if (len > 0 && in[len - 1] == '.')
+		len--;
+	if (len == 0 || cap == 0)
+		return REJECT(WARD_REJECT_INVALID_NAME);
+	size_t o = 0, i = 0;
+	bool all_numeric = true, label_numeric;
+	for (;;) {
+		/* One label [start, i). ASCII is lower-cased into out while it is checked. */
+		size_t start = i, lo = o;
+		unsigned seen = 0;
+		for (; i < len; i++, o++) {
+			unsigned char c = (unsigned char)in[i];
+			uint8_t cls = char_class[c];
+			if (cls == C_DOT)
+				break;
+			if (cls == C_BAD)
+				return REJECT(WARD_REJECT_INVALID_NAME);
+			seen |= 1u << cls;
+			if (o < cap)
+				out[o] = cls == C_UPPER ? (char)(c + 32) : (char)c;
+		}
+		size_t n = i - start;
+		if (n == 0)
+			return REJECT(WARD_REJECT_INVALID_NAME);
+		label_numeric = seen == 1u << C_DIGIT;
+		all_numeric &= label_numeric;
+		if (seen & (1u << C_HIGH)) {
+			char a[LABEL_MAX + 1];
+			int alen = alabel(in + start, n, a);
+			if (alen < 0)
+				return alen;
+			o = lo;
+			put(out, cap, &o, a, (size_t)alen);
+		} else if (n > LABEL_MAX) {
+			return REJECT(WARD_REJECT_INVALID_NAME);
+		}
+		if (i == len)
+			break;
+		put(out, cap, &o, ".", 1);
+		i++;
+	}
+	if (o > WARD_NAME_MAX || o >= cap)
+		return REJECT(WARD_REJECT_INVALID_NAME);
+	if (label_numeric)
+		return all_numeric ? REJECT(WARD_REJECT_IP) : REJECT(WARD_REJECT_INVALID_NAME);
+	out[o] = '\0';
+	return (int)o;
+}
+
+bool ward_feed__is_ipv4(const char *s, size_t n)
+{
+	size_t i = 0;
+	for (int part = 0; part < 4; part++) {
+		if (part > 0) {
+			if (i == n || s[i] != '.')
+				return false;
+			i++;
+		}
+		unsigned v = 0, digits = 0;
+		while (i < n && s[i] >= '0' && s[i] <= '9' && digits < 3) {
+			v = v * 10 + (unsigned)(s[i++] - '0');
+			digits++;
+		}
+		if (digits == 0 || v > 255)
+			return false;
+	}
+	return i == n;
+}
+
+bool ward_feed__is_ipv6(const char *s, size_t n)
+{
+	if (n >= 2 && s[0] == '[' && s[n - 1] == ']') {
+		s++;
+		n -= 2;
+	}
+	const char *zone = memchr(s, '%', n);
+	if (zone)
+		n = (size_t)(zone - s);
+	char buf[INET6_ADDRSTRLEN + 1];
+	unsigned char addr[16];
+	if (n == 0 || n >= sizeof(buf))
+		return false;
+	memcpy(buf, s, n);
+	buf[n] = '\0';
+	return inet_pton(AF_INET6, buf, addr) == 1;
+}
+
+bool ward_feed__is_system(const char *name, size_t len)
+{
+#define SYS(s) {s, sizeof(s) - 1}
+	static const struct {
+		const char *name;
+		size_t len;
+	} names[] = {
+		SYS("localhost"), SYS("localhost.localdomain"), SYS("local"), SYS("broadcasthost"),
+		SYS("ip6-localhost"), SYS("ip6-loopback"), SYS("ip6-localnet"),
+		SYS("ip6-mcastprefix"), SYS("ip6-allnodes"), SYS("ip6-allrouters"),
+		SYS("ip6-allhosts"),
+	};
+#undef SYS
+	/* Cheap exit for the common case: every system name starts with 'l', 'b' or 'i'. */
+	if (len == 0 || (name[0] != 'l' && name[0] != 'b' && name[0] != 'i'))
+		return false;
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (names[i].len == len && memcmp(names[i].name, name, len) == 0)
+			return true;
+	return false;
+}
+
+/* Bytes that decide a candidate's class before it is read as a name. */
+enum { S_COLON = 1, S_SLASH = 2, S_STAR = 4 };
+static const uint8_t special[256] = {[':'] = S_COLON, ['/'] = S_SLASH, ['*'] = S_STAR};
+
+int ward_feed__classify(struct ward_feed_parser *p, const char *s, size_t n, bool *forced_sub)
+{
+	*forced_sub = false;
+	unsigned seen = 0;
+	for (size_t i = 0; i < n; i++)
+		seen |= special[(unsigned char)s[i]];
+	if (seen & S_COLON)
+		return ward_feed__is_ipv6(s, n) ? REJECT(WARD_REJECT_IP) : REJECT(WARD_REJECT_URL);
+	if (seen & S_SLASH)
+		return REJECT(WARD_REJECT_URL);
+	if (WARD_FEED__STARTS(s, n, "*.")) {
+		s += 2, n -= 2;
+		*forced_sub = true;
+	} else if (n > 0 && s[0] == '.') {
+		s++, n--;
+		*forced_sub = true;
+	}
+	if ((seen & S_STAR) && memchr(s, '*', n))
+		return REJECT(WARD_REJECT_WILDCARD);
+	int len = ward_feed_normalize_name(s, n, p->name, sizeof(p->name));
+	if (len < 0)
+		return len;
+	if (ward_feed__is_system(p->name, (size_t)len))
+		return REJECT(WARD_REJECT_SYSTEM);
+	return len;
+}
+
+int ward_feed__candidate(struct ward_feed_parser *p, const char *s, size_t n, unsigned flags)
+{
+	bool sub;
+	int len = ward_feed__classify(p, s, n, &sub);
+	if (len < 0) {
+		ward_feed__reject(p, (enum ward_feed_reject)(-len - 1));
+		return 0;
+	}
+	return ward_feed__emit(p, p->name, (size_t)len, flags | (sub ? WARD_ENTRY_SUBDOMAINS : 0));
+}
