@@ -126,61 +126,29 @@ static bool has_copy(const struct run *R, size_t i)
 	       ward_update_file_exists(path);
 }
 
-/* ---- feed states and ids -------------------------------------------------------- */
+/* ---- feed states ---------------------------------------------------------------- */
 
+/* Loads every configured feed's state. catdb gives a feed its stable id on first sight
+ * (ward_catdb_feed_id), so the domain values of this build and of later ones name it. */
 static int load_states(struct run *R)
 {
 	for (size_t i = 0; i < R->conf->n_feeds; i++) {
+		const char *name = R->conf->feeds[i].name;
 		struct ward_catdb_feed_state *st = &R->states[i];
-		int rc = ward_catdb_feed_get(R->db, R->conf->feeds[i].name, st);
-		if (rc == WARD_ENOTFOUND) {
-			memset(st, 0, sizeof(*st));
-			copy_str(st->name, sizeof(st->name), R->conf->feeds[i].name);
-		} else if (rc < 0) {
-			return run_error(R, rc, "reading the state of feed %s",
-					 R->conf->feeds[i].name);
-		}
+		uint16_t id;
+		int rc = ward_catdb_feed_id(R->db, name, &id);
+		if (rc == 0)
+			rc = ward_catdb_feed_get(R->db, name, st);
+		if (rc < 0)
+			return run_error(R, rc, "reading the state of feed %s", name);
 	}
 	return 0;
 }
 
-static bool id_taken(const struct run *R, uint16_t id, struct ward_catdb_reader *rd)
+/* catdb keeps at most sizeof(st->url) - 1 bytes of a URL; compare what it can keep. */
+static bool same_url(const struct ward_catdb_feed_state *st, const char *url)
 {
-	char name[64];
-	for (size_t i = 0; i < R->conf->n_feeds; i++)
-		if (R->states[i].id == id)
-			return true;
-	/* A feed no longer in the config may still own the id in the database. */
-	return rd && ward_catdb_feed_name(rd, id, name, sizeof(name)) != WARD_ENOTFOUND;
-}
-
-/* Ids are stable: a feed keeps the one it got first. New feeds get the lowest free id
- * (0 is never used, so it can mean "none yet"). */
-static int assign_ids(struct run *R)
-{
-	struct ward_catdb_reader *rd = NULL;
-	int rc = 0;
-	for (size_t i = 0; i < R->conf->n_feeds && rc == 0; i++) {
-		struct ward_catdb_feed_state *st = &R->states[i];
-		if (st->id != 0)
-			continue;
-		if (!rd && ward_catdb_reader_new(R->db, &rd) < 0)
-			rd = NULL;
-		uint32_t id = 1;
-		while (id <= UINT16_MAX && id_taken(R, (uint16_t)id, rd))
-			id++;
-		if (id > UINT16_MAX)
-			rc = run_error(R, WARD_ENOMEM, "no free feed id for %s", st->name);
-		else
-			st->id = (uint16_t)id;
-		copy_str(st->url, sizeof(st->url), R->conf->feeds[i].url);
-		st->categories = R->conf->feeds[i].categories;
-		if (rc == 0 && (rc = ward_catdb_feed_put(R->db, st)) < 0)
-			run_error(R, rc, "storing the state of feed %s", st->name);
-	}
-	if (rd)
-		ward_catdb_reader_free(rd);
-	return rc;
+	return strncmp(st->url, url, sizeof(st->url) - 1) == 0;
 }
 
 static void put_state(struct run *R, size_t i)
@@ -222,7 +190,7 @@ static void plan_feed(struct run *R, size_t i)
 			set_status(fr, WARD_UPDATE_FAILED, WARD_ENOTFOUND, "offline: no stored copy");
 	} else if (R->opts->only_feed && strcmp(R->opts->only_feed, feed->name) != 0) {
 		set_status(fr, WARD_UPDATE_SKIPPED, 0, "not selected");
-	} else if (!R->opts->force && fr->has_copy && strcmp(st->url, feed->url) == 0 &&
+	} else if (!R->opts->force && fr->has_copy && same_url(st, feed->url) &&
 		   !ward_update_is_due(st->last_good, feed->refresh_s, R->now)) {
 		int64_t left = st->last_good + (int64_t)feed->refresh_s - R->now;
 		snprintf(why, sizeof(why), "fresh, due in %lldh %02lldm", (long long)left / 3600,
@@ -340,7 +308,7 @@ static int download(struct run *R)
 		f->index = i;
 		say(f->tmp_path, sizeof(f->tmp_path), "%s/%s.raw.tmp", R->feeds_dir, f->feed->name);
 		/* Conditional only when a 304 leaves us a copy to reuse, of this very URL. */
-		if (R->res->feeds[i].has_copy && !R->opts->force && strcmp(st->url, f->feed->url) == 0) {
+		if (R->res->feeds[i].has_copy && !R->opts->force && same_url(st, f->feed->url)) {
 			copy_str(f->cond_etag, sizeof(f->cond_etag), st->etag);
 			copy_str(f->cond_last_modified, sizeof(f->cond_last_modified),
 				 st->last_modified);
@@ -554,7 +522,7 @@ static int run_phases(struct run *R)
 {
 	int rc;
 	if ((rc = check_selection(R)) < 0 || (rc = lock_and_open(R)) < 0 ||
-	    (rc = load_states(R)) < 0 || (rc = assign_ids(R)) < 0)
+	    (rc = load_states(R)) < 0)
 		return rc;
 	for (size_t i = 0; i < R->conf->n_feeds; i++) {
 		plan_feed(R, i);

@@ -151,7 +151,8 @@ bool ward_update_sniff_html(const char *head, size_t len, bool *decided);
 bool ward_update_content_type_html(const char *value);
 
 /*
- * The entry-count checks for a new copy.
+ * The entry-count checks for a new copy: at least min_entries (min_entries 0 accepts an
+ * empty list), and not less than half of the last good copy's entries.
  * @param prev_entries  entries of the last good copy (0 = none)
  * @return 0, or WARD_EREFUSED with a reason in buf
  */

@@ -54,7 +54,7 @@ bool ward_update_content_type_html(const char *value)
 int ward_update_check_counts(uint64_t entries, uint32_t min_entries, uint64_t prev_entries,
 			     bool allow_shrink, char *buf, size_t cap)
 {
-	if (entries == 0) {
+	if (entries == 0 && min_entries > 0) {
 		snprintf(buf, cap, "no entries");
 		return WARD_EREFUSED;
 	}

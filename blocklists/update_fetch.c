@@ -334,7 +334,8 @@ static int attempt_start(CURLM *multi, struct ward_fetch *f)
 static bool accept_body(struct ward_fetch *f)
 {
 	struct ward_fetch_priv *p = f->priv;
-	if (f->bytes == 0) {
+	/* min_entries 0 declares a list that may be empty (an operator's local list). */
+	if (f->bytes == 0 && f->feed->min_entries > 0) {
 		fail(f, WARD_EREFUSED, "%s", "refused: empty body");
 		return false;
 	}

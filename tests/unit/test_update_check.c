@@ -65,7 +65,10 @@ static void test_counts(void **state)
 {
 	char why[128];
 	assert_int_equal(ward_update_check_counts(100, 1, 0, false, why, sizeof(why)), 0);
-	assert_int_equal(ward_update_check_counts(0, 0, 0, false, why, sizeof(why)), WARD_EREFUSED);
+	assert_int_equal(ward_update_check_counts(0, 1, 0, false, why, sizeof(why)), WARD_EREFUSED);
+	/* min_entries 0: a list that may be empty. */
+	assert_int_equal(ward_update_check_counts(0, 0, 0, false, why, sizeof(why)), 0);
+	assert_int_equal(ward_update_check_counts(0, 0, 10, false, why, sizeof(why)), WARD_EREFUSED);
 	assert_int_equal(ward_update_check_counts(9, 10, 0, false, why, sizeof(why)), WARD_EREFUSED);
 	assert_non_null(strstr(why, "min_entries"));
 	assert_int_equal(ward_update_check_counts(10, 10, 0, false, why, sizeof(why)), 0);
