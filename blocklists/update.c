@@ -151,10 +151,11 @@ static bool same_url(const struct ward_catdb_feed_state *st, const char *url)
 	return strncmp(st->url, url, sizeof(st->url) - 1) == 0;
 }
 
+/* st->url is the URL of the stored copy: it changes only with a successful download, so
+ * a failed first try of a new URL never passes the old copy off as fresh for it. */
 static void put_state(struct run *R, size_t i)
 {
 	struct ward_catdb_feed_state *st = &R->states[i];
-	copy_str(st->url, sizeof(st->url), R->conf->feeds[i].url);
 	st->categories = R->conf->feeds[i].categories;
 	int rc = ward_catdb_feed_put(R->db, st);
 	if (rc < 0 && R->put_err == 0)
@@ -262,6 +263,7 @@ static void on_fetch_done(void *ctx, struct ward_fetch *f)
 	if (fr->status == WARD_UPDATE_FAILED) {
 		copy_str(st->last_error, sizeof(st->last_error), fr->reason);
 	} else {
+		copy_str(st->url, sizeof(st->url), R->conf->feeds[i].url);
 		copy_str(st->etag, sizeof(st->etag), f->etag);
 		copy_str(st->last_modified, sizeof(st->last_modified), f->last_modified);
 		st->last_good = R->now;

@@ -21,6 +21,7 @@ Modes
   html-text 200 text/plain, but the body is an HTML page
   half      200, the first half of the file's lines (a list that shrank)
   big       200, `code` bytes of generated domain lines (more than the size cap)
+  bomb      as big, but gzip-encoded: small on the wire, `code` bytes once decoded
   empty     200, empty body
 """
 import email.utils
@@ -175,6 +176,12 @@ class Handler(http.server.BaseHTTPRequestHandler):
             pass  # the client hit its cap and hung up, as it should
         self.close_connection = True
 
+    def mode_bomb(self, route):
+        size = int(route.get("code", 1 << 20))
+        line = b"bomb.example.com\n"
+        body = gzip.compress(line * (size // len(line) + 1), compresslevel=9)
+        self.send_body(200, body, headers={"Content-Encoding": "gzip"})
+
     def mode_empty(self, route):
         self.send_body(200, b"")
 
@@ -182,6 +189,11 @@ class Handler(http.server.BaseHTTPRequestHandler):
 class Server(socketserver.ThreadingMixIn, http.server.HTTPServer):
     daemon_threads = True
     allow_reuse_address = True
+
+    def handle_error(self, request, client_address):
+        # A client that hangs up early (size cap, timeout) is part of the script.
+        if not isinstance(sys.exc_info()[1], (ConnectionError, TimeoutError)):
+            super().handle_error(request, client_address)
 
 
 def serve(root):

@@ -246,6 +246,13 @@ def scenario(tmp, server):
     check(took < 10, "run 4 took %.1fs (timeouts are short in tests)" % took)
     all_still_listed("run 4")
 
+    # A gzip bomb: small on the wire, over the cap once decoded; the cap counts decoded bytes.
+    server.route("mal", "bomb", code=8 << 20)
+    code, out = w.update("--feed", "mal", "--force", now=t0 + 3 * DAY + 60)
+    check(code == 2 and "size cap" in feed(out, "mal").get("reason", ""),
+          "gzip bomb refused at the cap: %s" % feed(out, "mal"))
+    expect_listed(w, sample["mal"], "malware", "after the gzip bomb")
+
     # 5: gamb publishes a different list; the others recover (304: their old copy is current).
     old_g = set(names_in(*files["gamb"]))
     new_rel = "hagezi/wildcard_gambling.mini-onlydomains.txt"

@@ -291,6 +291,25 @@ static void test_offline(void **state)
 	scratch_free(&s);
 }
 
+/* A feed whose URL changed is fetched at once, and stays due until the new URL worked,
+ * even while the copy from the old URL is fresh. */
+static void test_url_change(void **state)
+{
+	struct scratch s;
+	struct ward_update_feed_result fr;
+	int err;
+	scratch_init(&s, 1);
+	write_file(s.list, "one.example\n");
+	assert_int_equal(run_at(&s, 1700000000, &err, &fr), WARD_UPDATE_UPDATED);
+	free(s.conf->feeds[0].url);
+	s.conf->feeds[0].url = strdup("file:///nonexistent/ward-test-list");
+	for (int i = 1; i <= 2; i++) {
+		assert_int_equal(run_at(&s, 1700000000 + 60 * i, &err, &fr), WARD_UPDATE_FAILED);
+		assert_int_equal(categories_of(s.db, "one.example"), GA);
+	}
+	scratch_free(&s);
+}
+
 static void test_unknown_feed(void **state)
 {
 	struct scratch s;
@@ -360,6 +379,7 @@ int main(void)
 		cmocka_unit_test(test_failures_keep_last_good),
 		cmocka_unit_test(test_min_entries_zero),
 		cmocka_unit_test(test_offline),
+		cmocka_unit_test(test_url_change),
 		cmocka_unit_test(test_unknown_feed),
 		cmocka_unit_test(test_catalog),
 	};
