@@ -22,9 +22,10 @@
  * local, broadcasthost, ip6-localhost, ip6-loopback, ip6-localnet, ip6-mcastprefix,
  * ip6-allnodes, ip6-allrouters, ip6-allhosts) -> SYSTEM.
  *
- * hosts, domains (one parser; a plain domain list is a hosts file without IPs): text from
- * the first '#' is a comment; a line starting with '!' is a comment (adblock preprocessor
- * "!#if" lines leak into hosts files). Tokens are split on whitespace. If the first token
+ * hosts, domains (one parser; a plain domain list is a hosts file without IPs): a '#' at
+ * the line start or after whitespace starts a comment ("example.com##.ad" is no name
+ * plus a comment); a line starting with '!' is a comment (adblock preprocessor "!#if"
+ * lines leak into hosts files). Tokens are split on whitespace. If the first token
  * is an IPv4 dotted quad or an IPv6 literal, every further token is a candidate (any IP
  * is accepted: it is a sinkhole or a rewrite), and an IP alone is one IP rejection. A
  * single token without an IP is a candidate (hazard 15). Several tokens without an IP are
