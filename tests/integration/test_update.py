@@ -145,9 +145,10 @@ def scenario(tmp, server):
     ]
     conf = os.path.join(tmp, "ward.json")
     write_config(conf, db, feeds)
-    env = dict(os.environ, WARD_UPDATE_TRIES="2", WARD_UPDATE_BACKOFF_MS="50",
+    env = {k: v for k, v in os.environ.items() if not k.lower().endswith("_proxy")}
+    env.update(no_proxy="*", WARD_UPDATE_TRIES="2", WARD_UPDATE_BACKOFF_MS="50",
                WARD_UPDATE_TIMEOUT_MS="1500", WARD_UPDATE_CONNECT_TIMEOUT_MS="1000",
-               WARD_UPDATE_MAX_BYTES=str(2 << 20))
+               WARD_UPDATE_MAX_BYTES=str(2 << 20))  # loopback only: no proxy
     w = Ward(conf, env)
     files = {"gamb": ("ut1/gambling.domains", "domains"),
              "porn": ("stevenblack/extensions_porn_sinfonietta.hosts", "hosts"),
