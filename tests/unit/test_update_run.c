@@ -112,7 +112,8 @@ static void test_sample_config(void **state)
 	size_t len;
 	char *text = read_file(path, &len);
 	char *a = replace(text, "@SAMPLES@", samples);
-	char *json = replace(a, "@DATABASE@", db);
+	char *b = replace(a, "@DATABASE@", db);
+	char *json = replace(b, "\"@UPSTREAMS@\"", "\"127.0.0.1:53\"");
 	struct ward_conf *conf = parse_conf(json);
 	struct ward_update_opts opts;
 	struct ward_update_result res;
@@ -141,6 +142,7 @@ static void test_sample_config(void **state)
 	ward_conf_free(conf);
 	free(json);
 	free(a);
+	free(b);
 	free(text);
 	char cmd[128];
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", tmp);
