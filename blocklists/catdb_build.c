@@ -128,6 +128,8 @@ static int grow(void **p, size_t *cap, size_t used, size_t need, size_t elem, si
 	size_t ncap = *cap ? *cap : 4096;
 	while (ncap - used < need)
 		ncap = ncap > max / 2 ? max : ncap * 2;
+	if (ncap > SIZE_MAX / elem)
+		return WARD_ENOMEM;
 	void *np = realloc(*p, ncap * elem);
 	if (!np)
 		return WARD_ENOMEM;
