@@ -12,9 +12,8 @@
  *            directory, and the arena and records are freed.
  *   write    ONE write transaction: mdb_drop(domains), then the stream in order with
  *            MDB_APPEND (pages fill completely, no B-tree searches), the Bloom filter
- *            of the keys (catdb_value.h), meta, commit. If the
- *            map is full the transaction is aborted, the map doubled and the stream
- *            replayed from its start.
+ *            of the keys (catdb_value.h), meta, commit. If the map is full the
+ *            transaction is aborted, the map doubled and the stream replayed.
  *
  * Until the commit's meta page is synced, a crash at any point leaves the previous table.
  */
