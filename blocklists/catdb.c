@@ -82,6 +82,7 @@ struct ward_catdb_reader {
 	struct ward_catdb *db;
 	MDB_txn *txn;
 	uint64_t generation;
+	size_t txnid;         /* the snapshot the fields below were loaded from */
 	/* The snapshot's filter, pointing into the map: valid while the txn lives and the
 	 * map stays where it was when loaded (map_epoch). */
 	struct ward_catdb_bloom bloom;
@@ -354,6 +355,7 @@ static void reader_load_snapshot(struct ward_catdb_reader *r)
 	if (ward_catdb_meta_get_u64(r->db, r->txn, WARD_CATDB_META_GENERATION, &gen))
 		gen = 0;
 	r->generation = gen;
+	r->txnid = mdb_txn_id(r->txn);
 	r->map_epoch = r->db->map_epoch;
 	MDB_val k = { strlen(WARD_CATDB_META_BLOOM), WARD_CATDB_META_BLOOM }, v;
 	r->has_bloom = mdb_get(r->txn, r->db->meta, &k, &v) == 0 &&
@@ -423,7 +425,9 @@ int ward_catdb_reader_refresh(struct ward_catdb_reader *r)
 		pthread_mutex_lock(&r->busy);
 		mdb_txn_reset(r->txn);
 		rc = mdb_txn_renew(r->txn);
-		if (rc == 0)
+		/* Between builds the renewed txn is the same snapshot: nothing to reload. */
+		if (rc == 0 && (mdb_txn_id(r->txn) != r->txnid ||
+				r->map_epoch != r->db->map_epoch))
 			reader_load_snapshot(r);
 		pthread_mutex_unlock(&r->busy);
 	}

@@ -149,6 +149,9 @@ int ward_catdb_build_add(struct ward_catdb_build *b, const char *name, size_t le
 
 /* Write everything in one transaction and record totals in `meta` (generation + 1).
  * Frees b and releases the lock whatever the result; on error the previous table stays.
+ * Memory: the entries (about 45 bytes each) are freed before the transaction, whose
+ * pages (about 40 bytes per domain) LMDB keeps cached until ward_catdb_close(): a
+ * process that builds again later should close and reopen the database in between.
  * @return 0, WARD_ENOMEM, WARD_EIO (disk full, ...), WARD_EDB. */
 int ward_catdb_build_commit(struct ward_catdb_build *b);
 /* Drop the collected entries, free b and release the lock; the table is untouched. */

@@ -6,7 +6,9 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
+#include <pthread.h>
 #include <setjmp.h>
+#include <stdatomic.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -781,6 +783,36 @@ static void read_full(int fd, void *p, size_t n)
 	}
 }
 
+/* fork() for a test: the child gets a deadline so that a failing parent never leaves it
+ * behind, and each side closes the pipe ends it does not use, so that a child that dies
+ * makes the parent's read fail instead of hang. */
+static pid_t fork_child(int up[2], int down[2])
+{
+	assert_int_equal(0, pipe(up));
+	if (down)
+		assert_int_equal(0, pipe(down));
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		alarm(60);
+		close(up[0]);
+		if (down)
+			close(down[1]);
+	} else {
+		close(up[1]);
+		if (down)
+			close(down[0]);
+	}
+	return pid;
+}
+
+static void close_pipes(int up[2], int down[2])
+{
+	close(up[0]);
+	if (down)
+		close(down[1]);
+}
+
 /* What a child reader saw: per phase, whether old.com / new.com matched, and the
  * generation. */
 struct seen {
@@ -838,10 +870,7 @@ static void reader_across_rebuild(struct fixture *f, bool small_map, unsigned ex
 	build(f->db, first, 1);
 	close_db(f);
 	int up[2], down[2];
-	assert_int_equal(0, pipe(up));
-	assert_int_equal(0, pipe(down));
-	pid_t pid = fork();
-	assert_true(pid >= 0);
+	pid_t pid = fork_child(up, down);
 	if (pid == 0)
 		reader_child(f->dir, up[1], down[0], small_map);
 	char go;
@@ -865,7 +894,7 @@ static void reader_across_rebuild(struct fixture *f, bool small_map, unsigned ex
 	assert_true(s.old_found[0] && !s.new_found[0] && s.gen[0] == 1);
 	assert_true(s.old_found[1] && !s.new_found[1] && s.gen[1] == 1);
 	assert_true(!s.old_found[2] && s.new_found[2] && s.gen[2] == 2);
-	close(up[0]), close(up[1]), close(down[0]), close(down[1]);
+	close_pipes(up, down);
 }
 
 static void test_reader_sees_rebuild_after_refresh(void **state)
@@ -898,9 +927,7 @@ static void test_kill_during_build(void **state)
 	build(f->db, first, 2);
 	close_db(f);
 	int up[2];
-	assert_int_equal(0, pipe(up));
-	pid_t pid = fork();
-	assert_true(pid >= 0);
+	pid_t pid = fork_child(up, NULL);
 	if (pid == 0) {
 		struct ward_catdb *db;
 		struct ward_catdb_build *b;
@@ -923,8 +950,7 @@ static void test_kill_during_build(void **state)
 	int status;
 	assert_int_equal(pid, waitpid(pid, &status, 0));
 	assert_true(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
-	close(up[0]);
-	close(up[1]);
+	close_pipes(up, NULL);
 
 	reopen_db(f);
 	expect(f->db, "www.keep.com", ADULT, "keep.com", false);
@@ -956,10 +982,7 @@ static void test_concurrent_builds(void **state)
 	/* and between processes */
 	close_db(f);
 	int up[2], down[2];
-	assert_int_equal(0, pipe(up));
-	assert_int_equal(0, pipe(down));
-	pid_t pid = fork();
-	assert_true(pid >= 0);
+	pid_t pid = fork_child(up, down);
 	if (pid == 0) {
 		struct ward_catdb *db;
 		struct ward_catdb_build *b;
@@ -983,11 +1006,126 @@ static void test_concurrent_builds(void **state)
 	assert_int_equal(0, ward_catdb_build_begin(f->db, true, &b1));
 	ward_catdb_build_abort(b1);
 	expect(f->db, "child.com", ADS, "child.com", true);
-	close(up[0]), close(up[1]), close(down[0]), close(down[1]);
+	close_pipes(up, down);
+}
+
+/* Threads of one process looking up and refreshing while another process's builds keep
+ * growing the file past their map: every refresh that finds the map too small moves it
+ * under the other threads, which must neither crash nor answer wrongly. */
+#define GROW_THREADS 3
+
+struct grow_worker {
+	struct ward_catdb *db;
+	atomic_int *stop;
+	int errors;
+	uint64_t lookups, generation;
+};
+
+static void *grow_worker_run(void *arg)
+{
+	struct grow_worker *w = arg;
+	struct ward_catdb_reader *r;
+	if (ward_catdb_reader_new(w->db, &r)) {
+		w->errors++;
+		return NULL;
+	}
+	struct ward_cat_match m;
+	while (!atomic_load(w->stop)) {
+		for (int i = 0; i < 50; i++, w->lookups++) {
+			if (ward_cat_lookup(r, "www.old.com", 11, &m) || m.categories != ADULT)
+				w->errors++;
+		}
+		if (ward_catdb_reader_refresh(r))
+			w->errors++;
+	}
+	if (ward_catdb_reader_refresh(r))
+		w->errors++;
+	w->generation = ward_catdb_reader_generation(r);
+	ward_catdb_reader_free(r);
+	return NULL;
+}
+
+struct grow_report {
+	int32_t rc, errors;
+	uint64_t min_generation, lookups;
+};
+
+static void grow_child(const char *dir, int to_parent, int from_parent)
+{
+	struct grow_report rep = { 0 };
+	struct ward_catdb *db;
+	ward_catdb_test_set_mapsize(1);
+	rep.rc = ward_catdb_open(dir, WARD_CATDB_READ, &db);
+	char c = 'r';
+	if (rep.rc) {
+		write_full(to_parent, &c, 1);
+		write_full(to_parent, &rep, sizeof(rep));
+		_exit(0);
+	}
+	atomic_int stop = 0;
+	struct grow_worker w[GROW_THREADS];
+	pthread_t t[GROW_THREADS];
+	for (int i = 0; i < GROW_THREADS; i++) {
+		w[i] = (struct grow_worker){ .db = db, .stop = &stop };
+		pthread_create(&t[i], NULL, grow_worker_run, &w[i]);
+	}
+	write_full(to_parent, &c, 1);
+	read_full(from_parent, &c, 1);
+	atomic_store(&stop, 1);
+	rep.min_generation = UINT64_MAX;
+	for (int i = 0; i < GROW_THREADS; i++) {
+		pthread_join(t[i], NULL);
+		rep.errors += w[i].errors;
+		rep.lookups += w[i].lookups;
+		if (w[i].generation < rep.min_generation)
+			rep.min_generation = w[i].generation;
+	}
+	ward_catdb_close(db);
+	write_full(to_parent, &rep, sizeof(rep));
+	_exit(0);
+}
+
+static void test_threads_survive_remaps(void **state)
+{
+	struct fixture *f = *state;
+	const struct entry first[] = { { "old.com", ADULT, 1, SUB } };
+	build(f->db, first, 1);
+	close_db(f);
+	int up[2], down[2];
+	pid_t pid = fork_child(up, down);
+	if (pid == 0)
+		grow_child(f->dir, up[1], down[0]);
+	char c;
+	read_full(up[0], &c, 1);
+	reopen_db(f);
+	char name[64];
+	for (unsigned round = 1; round <= 8; round++) {
+		struct ward_catdb_build *b;
+		assert_int_equal(0, ward_catdb_build_begin(f->db, true, &b));
+		add(b, "old.com", ADULT, 1, SUB);
+		for (unsigned i = 0; i < 15000 * round; i++) {
+			size_t len = gen_name(i, name);
+			assert_int_equal(0, ward_catdb_build_add(b, name, len, ADS, 2, SUB));
+		}
+		assert_int_equal(0, ward_catdb_build_commit(b));
+		usleep(20000);
+	}
+	write_full(down[1], &c, 1);
+	struct grow_report rep;
+	read_full(up[0], &rep, sizeof(rep));
+	int status;
+	assert_int_equal(pid, waitpid(pid, &status, 0));
+	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	assert_int_equal(0, rep.rc);
+	assert_int_equal(0, rep.errors);
+	assert_true(rep.lookups > 0);
+	assert_int_equal(9, rep.min_generation);
+	close_pipes(up, down);
 }
 
 int main(void)
 {
+	signal(SIGPIPE, SIG_IGN); /* a dead child must fail the test, not kill it */
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 	const struct CMUnitTest tests[] = {
 		T(test_exact_vs_subdomains),
@@ -1009,6 +1147,7 @@ int main(void)
 		T(test_reader_remaps_when_file_grows),
 		T(test_kill_during_build),
 		T(test_concurrent_builds),
+		T(test_threads_survive_remaps),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
