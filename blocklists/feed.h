@@ -46,7 +46,9 @@
  * anchors the start. A bare IPv6 -> IP. The host ends at ^ / | : ? (or after "]"); what
  * follows must be "", "^", "|", "^|", "/" or "/|", else URL (paths, ports). An empty host
  * -> SYNTAX; a host ending in '.' ("||cacheserve.", any-TLD) -> WILDCARD; then the token
- * rules, so "||*.tld^" is tld with subdomains and "||masto*.top^" is WILDCARD.
+ * rules, so "||*.tld^" is tld with subdomains and "||masto*.top^" is WILDCARD. A single
+ * label with nothing after it ("||postnord-order-", bare "ads") is a prefix or substring
+ * pattern -> WILDCARD; with a terminator ("||actor^") it is a whole TLD.
  *
  * dnsmasq: '#' at the line start or after whitespace starts a comment. server=, local=
  * and address= with "/d1/d2/.../target". local: target must be empty. server: empty ->
