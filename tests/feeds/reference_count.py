@@ -354,6 +354,8 @@ def adblock_line(res, line, subdomains):
         name, forced = classify(host)
     except Reject as r:
         return res.reject(r.reason, line)
+    if not rest and b"." not in name:
+        return res.reject("wildcard", line)  # "||postnord-order-": a prefix, not a TLD
     if forced or sub == 1 or (sub < 0 and subdomains):
         flags = SUB
     else:

@@ -667,6 +667,11 @@ static void test_hazard_25_single_label_tld(void **state)
 	assert_real_line("hagezi/adblock_spam-tlds-adblock.txt", 19, "||actor^");
 	struct ward_feed_stats st;
 	check(WARD_FEED_ADBLOCK, false, "||actor^\n", "1 actor\n");
+	check(WARD_FEED_ADBLOCK, false, "actor^\n|actor|\n", "0 actor\n0 actor\n");
+	/* Without a terminator a single label is a prefix or a URL substring, not a TLD. */
+	assert_real_line("dandelionsprout/AntiMalwareAdGuardHome.txt", 12094, "||postnord-order-");
+	st = check(WARD_FEED_ADBLOCK, true, "||postnord-order-\nads\n", "");
+	assert_int_equal(st.rejected[WARD_REJECT_WILDCARD], 2);
 	check(WARD_FEED_DOMAINS, true, "actor\n", "1 actor\n");
 	char *got = parse_feed("hagezi/adblock_spam-tlds-adblock.txt", WARD_FEED_ADBLOCK, &st);
 	/* The header says 132 latin TLDs; every one is an entry. */
