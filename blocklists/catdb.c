@@ -82,6 +82,7 @@ struct ward_catdb_reader {
 	struct ward_catdb *db;
 	MDB_txn *txn;
 	uint64_t generation;
+	size_t txnid;         /* the snapshot the fields below were loaded from */
 	/* The snapshot's filter, pointing into the map: valid while the txn lives and the
 	 * map stays where it was when loaded (map_epoch). */
 	struct ward_catdb_bloom bloom;
@@ -140,6 +141,13 @@ int ward_catdb_remap(struct ward_catdb *db, size_t size)
 		pthread_mutex_unlock(&r->busy);
 	pthread_mutex_unlock(&db->readers_lock);
 	return ward_catdb_mdb_err(rc);
+}
+
+int ward_catdb_grow_map(struct ward_catdb *db)
+{
+	MDB_envinfo info;
+	mdb_env_info(db->env, &info);
+	return ward_catdb_remap(db, info.me_mapsize * 2);
 }
 
 int ward_catdb_txn_begin(struct ward_catdb *db, bool rdonly, MDB_txn **txn)
@@ -347,6 +355,7 @@ static void reader_load_snapshot(struct ward_catdb_reader *r)
 	if (ward_catdb_meta_get_u64(r->db, r->txn, WARD_CATDB_META_GENERATION, &gen))
 		gen = 0;
 	r->generation = gen;
+	r->txnid = mdb_txn_id(r->txn);
 	r->map_epoch = r->db->map_epoch;
 	MDB_val k = { strlen(WARD_CATDB_META_BLOOM), WARD_CATDB_META_BLOOM }, v;
 	r->has_bloom = mdb_get(r->txn, r->db->meta, &k, &v) == 0 &&
@@ -361,7 +370,8 @@ int ward_catdb_reader_new(struct ward_catdb *db, struct ward_catdb_reader **out)
 		return WARD_ENOMEM;
 	r->db = db;
 	pthread_mutex_init(&r->busy, NULL);
-	/* Begun under map_lock, then handed to `busy` once the reader is on the list. */
+	/* Begun under map_lock like any transaction; once the reader is on the list, remaps
+	 * wait for its `busy` mutex instead. */
 	MDB_txn *txn;
 	int rc = ward_catdb_txn_begin(db, true, &txn);
 	if (rc) {
@@ -415,7 +425,9 @@ int ward_catdb_reader_refresh(struct ward_catdb_reader *r)
 		pthread_mutex_lock(&r->busy);
 		mdb_txn_reset(r->txn);
 		rc = mdb_txn_renew(r->txn);
-		if (rc == 0)
+		/* Between builds the renewed txn is the same snapshot: nothing to reload. */
+		if (rc == 0 && (mdb_txn_id(r->txn) != r->txnid ||
+				r->map_epoch != r->db->map_epoch))
 			reader_load_snapshot(r);
 		pthread_mutex_unlock(&r->busy);
 	}
@@ -767,23 +779,39 @@ out:
 	return rc;
 }
 
+/* Store st in a write transaction of its own. A full map (a build that filled it to the
+ * last page) is doubled once and the write retried. */
+static int feed_write(struct ward_catdb *db, const MDB_val *key,
+		      const struct ward_catdb_feed_state *st, uint16_t *id)
+{
+	int rc = WARD_ETOOBIG;
+	for (int tries = 0; tries < 2 && rc == WARD_ETOOBIG; tries++) {
+		if (tries > 0) {
+			rc = ward_catdb_grow_map(db);
+			if (rc)
+				return rc;
+		}
+		MDB_txn *txn;
+		rc = ward_catdb_txn_begin(db, false, &txn);
+		if (rc)
+			return rc;
+		rc = feed_store(db, txn, key, st, id);
+		if (rc)
+			ward_catdb_txn_abort(db, txn);
+		else
+			rc = ward_catdb_txn_commit(db, txn);
+	}
+	return rc;
+}
+
 int ward_catdb_feed_put(struct ward_catdb *db, const struct ward_catdb_feed_state *st)
 {
 	MDB_val key;
 	int rc = feed_name_key(st->name, &key);
 	if (rc)
 		return rc;
-	MDB_txn *txn;
-	rc = ward_catdb_txn_begin(db, false, &txn);
-	if (rc)
-		return rc;
 	uint16_t id;
-	rc = feed_store(db, txn, &key, st, &id);
-	if (rc) {
-		ward_catdb_txn_abort(db, txn);
-		return rc;
-	}
-	return ward_catdb_txn_commit(db, txn);
+	return feed_write(db, &key, st, &id);
 }
 
 int ward_catdb_feed_id(struct ward_catdb *db, const char *name, uint16_t *id)
@@ -797,16 +825,8 @@ int ward_catdb_feed_id(struct ward_catdb *db, const char *name, uint16_t *id)
 	} else if (rc == WARD_ENOTFOUND) {
 		/* First sight: a state holding only the name reserves the id. */
 		memcpy(st->name, name, strlen(name) + 1);
-		MDB_txn *txn;
-		rc = ward_catdb_txn_begin(db, false, &txn);
-		if (rc == 0) {
-			MDB_val key = { strlen(name), (void *)name };
-			rc = feed_store(db, txn, &key, st, id);
-			if (rc)
-				ward_catdb_txn_abort(db, txn);
-			else
-				rc = ward_catdb_txn_commit(db, txn);
-		}
+		MDB_val key = { strlen(name), (void *)name };
+		rc = feed_write(db, &key, st, id);
 	}
 	free(st);
 	return rc;

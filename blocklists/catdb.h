@@ -32,12 +32,19 @@ int ward_catdb_open(const char *dir, enum ward_catdb_mode mode, struct ward_catd
 /* Close after every reader is freed and any build committed or aborted. */
 void ward_catdb_close(struct ward_catdb *db);
 
-/* A reader for one thread. @return 0 or WARD_EDB. */
+/* A reader for one thread at a time (wardd: one per worker). It sees the newest build at
+ * creation and keeps that snapshot until refreshed. Free every reader before closing db.
+ * @return 0 or WARD_EDB (also WARD_ENOMEM, WARD_EBUSY: LMDB's reader table is full). */
 int ward_catdb_reader_new(struct ward_catdb *db, struct ward_catdb_reader **out);
 void ward_catdb_reader_free(struct ward_catdb_reader *r);
 
 /* Make the next lookups see the newest committed build (cheap: a txn renew).
- * Call it between batches of lookups, not necessarily before each one. */
+ * Call it between batches of lookups, not necessarily before each one: the snapshot a
+ * reader holds keeps the previous table's pages from being reused, so the file grows
+ * while a reader lags behind several builds.
+ * If another process grew the file beyond this process's map, the map is moved; that
+ * waits until no other reader of this db is inside a lookup (never for idle readers).
+ * @return 0, WARD_EDB. */
 int ward_catdb_reader_refresh(struct ward_catdb_reader *r);
 
 /* What a lookup found: the categories that apply and the entry that explains them. */
@@ -142,6 +149,9 @@ int ward_catdb_build_add(struct ward_catdb_build *b, const char *name, size_t le
 
 /* Write everything in one transaction and record totals in `meta` (generation + 1).
  * Frees b and releases the lock whatever the result; on error the previous table stays.
+ * Memory: the entries (about 45 bytes each) are freed before the transaction, whose
+ * pages (about 40 bytes per domain) LMDB keeps cached until ward_catdb_close(): a
+ * process that builds again later should close and reopen the database in between.
  * @return 0, WARD_ENOMEM, WARD_EIO (disk full, ...), WARD_EDB. */
 int ward_catdb_build_commit(struct ward_catdb_build *b);
 /* Drop the collected entries, free b and release the lock; the table is untouched. */

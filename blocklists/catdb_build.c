@@ -11,9 +11,9 @@
  *            the encoded (key, value) stream goes to an unlinked file in the database
  *            directory, and the arena and records are freed.
  *   write    ONE write transaction: mdb_drop(domains), then the stream in order with
- *            MDB_APPEND (pages fill completely, no B-tree searches), meta, commit. If the
- *            map is full the transaction is aborted, the map doubled and the stream
- *            replayed from its start.
+ *            MDB_APPEND (pages fill completely, no B-tree searches), the Bloom filter
+ *            of the keys (catdb_value.h), meta, commit. If the map is full the
+ *            transaction is aborted, the map doubled and the stream replayed.
  *
  * Until the commit's meta page is synced, a crash at any point leaves the previous table.
  */
@@ -128,6 +128,8 @@ static int grow(void **p, size_t *cap, size_t used, size_t need, size_t elem, si
 	size_t ncap = *cap ? *cap : 4096;
 	while (ncap - used < need)
 		ncap = ncap > max / 2 ? max : ncap * 2;
+	if (ncap > SIZE_MAX / elem)
+		return WARD_ENOMEM;
 	void *np = realloc(*p, ncap * elem);
 	if (!np)
 		return WARD_ENOMEM;
@@ -615,9 +617,7 @@ static int write_table(struct ward_catdb *db, int fd, uint64_t domains,
 		rc = WARD_ENOMEM;
 	for (int tries = 0; tries < MAP_GROW_TRIES && rc == WARD_ETOOBIG; tries++) {
 		if (tries > 0) {
-			MDB_envinfo info;
-			mdb_env_info(db->env, &info);
-			int err = ward_catdb_remap(db, info.me_mapsize * 2);
+			int err = ward_catdb_grow_map(db);
 			if (err) {
 				rc = err;
 				break;

@@ -53,6 +53,9 @@ int ward_catdb_mdb_err(int rc);
 /* Make the map `size` bytes (0: the size the newest meta page records). */
 int ward_catdb_remap(struct ward_catdb *db, size_t size);
 
+/* Double the map: the writer's answer to MDB_MAP_FULL (after aborting its txn). */
+int ward_catdb_grow_map(struct ward_catdb *db);
+
 /* Begin a transaction with map_lock held shared (adopting a grown map on the way);
  * end it with ward_catdb_txn_commit() or ward_catdb_txn_abort(). */
 int ward_catdb_txn_begin(struct ward_catdb *db, bool rdonly, MDB_txn **txn);

@@ -183,6 +183,20 @@ int ward_catdb_value_decode(const uint8_t *buf, size_t len, struct ward_catdb_va
 	  sizeof((st)->last_modified), sizeof((st)->last_error) }
 #define FEED_N_STRINGS 5
 
+/* Append n little-endian bytes of x at *off. */
+static void put_at(uint8_t *buf, size_t *off, uint64_t x, unsigned n)
+{
+	put_le(buf + *off, x, n);
+	*off += n;
+}
+
+static uint64_t get_at(const uint8_t *buf, size_t *off, unsigned n)
+{
+	uint64_t x = get_le(buf + *off, n);
+	*off += n;
+	return x;
+}
+
 int ward_catdb_feed_state_encode(const struct ward_catdb_feed_state *st, uint8_t *buf,
 				 size_t cap)
 {
@@ -191,19 +205,21 @@ int ward_catdb_feed_state_encode(const struct ward_catdb_feed_state *st, uint8_t
 	uint8_t tmp[WARD_CATDB_FEED_STATE_MAX];
 	size_t n = 0;
 
-	tmp[n++] = FEED_STATE_VERSION;
-	put_le(tmp + n, st->id, 2), n += 2;
-	put_le(tmp + n, st->categories, 8), n += 8;
-	put_le(tmp + n, (uint64_t)st->last_good, 8), n += 8;
-	put_le(tmp + n, (uint64_t)st->last_attempt, 8), n += 8;
-	put_le(tmp + n, st->entries, 8), n += 8;
-	memcpy(tmp + n, st->sha256, sizeof(st->sha256)), n += sizeof(st->sha256);
+	put_at(tmp, &n, FEED_STATE_VERSION, 1);
+	put_at(tmp, &n, st->id, 2);
+	put_at(tmp, &n, st->categories, 8);
+	put_at(tmp, &n, (uint64_t)st->last_good, 8);
+	put_at(tmp, &n, (uint64_t)st->last_attempt, 8);
+	put_at(tmp, &n, st->entries, 8);
+	memcpy(tmp + n, st->sha256, sizeof(st->sha256));
+	n += sizeof(st->sha256);
 	for (unsigned i = 0; i < FEED_N_STRINGS; i++) {
 		size_t len = strnlen(strs[i], sizes[i]);
 		if (len == sizes[i])
 			return WARD_EINVAL;
-		put_le(tmp + n, len, 2), n += 2;
-		memcpy(tmp + n, strs[i], len), n += len;
+		put_at(tmp, &n, len, 2);
+		memcpy(tmp + n, strs[i], len);
+		n += len;
 	}
 	if (n > cap)
 		return WARD_ETOOBIG;
@@ -220,20 +236,20 @@ int ward_catdb_feed_state_decode(const uint8_t *buf, size_t len,
 	if (len < FEED_FIXED_LEN || buf[0] != FEED_STATE_VERSION)
 		return WARD_EFORMAT;
 	size_t off = 1;
-	st->id = (uint16_t)get_le(buf + off, 2), off += 2;
-	st->categories = get_le(buf + off, 8), off += 8;
-	st->last_good = (int64_t)get_le(buf + off, 8), off += 8;
-	st->last_attempt = (int64_t)get_le(buf + off, 8), off += 8;
-	st->entries = get_le(buf + off, 8), off += 8;
-	memcpy(st->sha256, buf + off, sizeof(st->sha256)), off += sizeof(st->sha256);
+	st->id = (uint16_t)get_at(buf, &off, 2);
+	st->categories = get_at(buf, &off, 8);
+	st->last_good = (int64_t)get_at(buf, &off, 8);
+	st->last_attempt = (int64_t)get_at(buf, &off, 8);
+	st->entries = get_at(buf, &off, 8);
+	memcpy(st->sha256, buf + off, sizeof(st->sha256));
+	off += sizeof(st->sha256);
 
 	char *strs[FEED_N_STRINGS] = FEED_STRINGS(st);
 	const size_t sizes[FEED_N_STRINGS] = FEED_STRING_SIZES(st);
 	for (unsigned i = 0; i < FEED_N_STRINGS; i++) {
 		if (len - off < 2)
 			return WARD_EFORMAT;
-		size_t slen = (size_t)get_le(buf + off, 2);
-		off += 2;
+		size_t slen = (size_t)get_at(buf, &off, 2);
 		/* The string must fit its field with the NUL and contain no NUL itself. */
 		if (slen >= sizes[i] || len - off < slen || memchr(buf + off, 0, slen))
 			return WARD_EFORMAT;

@@ -34,6 +34,9 @@
 #include "blocklists/error.h"
 
 #define CONF_FILE_MAX (16u << 20)
+/* cJSON spends about 80 bytes per value: this keeps a parse under ~160 MiB, where 16 MiB of
+ * "0,0,0,..." would otherwise take 700 MiB before the schema could refuse it. */
+#define CONF_VALUES_MAX 2000000
 #define PATH_TEXT_MAX 256
 #define VALUE_TEXT_MAX 160
 #define SCHEMA_PATH_MAX 64
@@ -55,6 +58,17 @@ static const char *const type_names[] = {
 	[F_OBJECT] = "object",	[F_MAP] = "object",   [F_ANY] = "any",
 };
 
+/* The rows directly inside one object row; computed once per load, not once per object,
+ * so a 65536-entry client list does not rescan the schema 65536 times. */
+#define CHILDREN_MAX 32
+#define OBJECT_KINDS_MAX 8
+struct children {
+	const char *schema_path; /* identity: the row's path pointer ("" for the top) */
+	size_t n;
+	uint8_t rows[CHILDREN_MAX];
+	const char *keys[CHILDREN_MAX];
+};
+
 struct walk {
 	const char *name; /* the file, as messages call it */
 	struct ward_conf *conf;
@@ -63,6 +77,8 @@ struct walk {
 	char path[PATH_TEXT_MAX];
 	size_t plen;
 	bool default_profile_set;
+	struct children kinds[OBJECT_KINDS_MAX];
+	size_t n_kinds;
 };
 
 struct field;
@@ -403,36 +419,54 @@ static int walk_map(struct walk *w, const struct field *f, const cJSON *v, void 
 	return rc;
 }
 
-static int unknown_key(struct walk *w, const char *schema_path, const char *key)
+static const struct children *children_of(struct walk *w, const char *schema_path)
+{
+	for (size_t i = 0; i < w->n_kinds; i++)
+		if (w->kinds[i].schema_path == schema_path)
+			return &w->kinds[i];
+	/* The table is ours: running out of room here is a bug, caught by any unit test. */
+	if (w->n_kinds == OBJECT_KINDS_MAX)
+		abort();
+	struct children *c = &w->kinds[w->n_kinds++];
+	c->schema_path = schema_path;
+	c->n = 0;
+	for (size_t i = 0; i < schema_len; i++) {
+		const char *key = child_key(schema_path, schema[i].path);
+		if (!key)
+			continue;
+		if (c->n == CHILDREN_MAX)
+			abort();
+		c->rows[c->n] = (uint8_t)i;
+		c->keys[c->n++] = key;
+	}
+	return c;
+}
+
+static int unknown_key(struct walk *w, const struct children *c, const char *key)
 {
 	struct suggest s = { key, NULL, (size_t)-1 };
 	char sb[VALUE_TEXT_MAX];
-	for (size_t i = 0; i < schema_len; i++) {
-		const char *k = child_key(schema_path, schema[i].path);
-		if (k)
-			suggest_add(&s, k);
-	}
+	for (size_t i = 0; i < c->n; i++)
+		suggest_add(&s, c->keys[i]);
 	return fail(w, "unknown key%s", suggest_text(&s, sb, sizeof(sb)));
 }
 
-static int known_key(const char *schema_path, const char *key)
+static int known_key(const struct children *c, const char *key)
 {
-	for (size_t i = 0; i < schema_len; i++) {
-		const char *k = child_key(schema_path, schema[i].path);
-		if (k && strcmp(k, key) == 0)
+	for (size_t i = 0; i < c->n; i++)
+		if (strcmp(c->keys[i], key) == 0)
 			return 1;
-	}
 	return 0;
 }
 
-/* Every key of obj must be a row under schema_path, and appear once. */
-static int check_keys(struct walk *w, const char *schema_path, const cJSON *obj)
+/* Every key of obj must be a row under the object's schema path, and appear once. */
+static int check_keys(struct walk *w, const struct children *c, const cJSON *obj)
 {
 	for (const cJSON *item = obj->child; item; item = item->next) {
 		int rc = 0;
 		size_t saved = push_key(w, item->string);
-		if (!known_key(schema_path, item->string))
-			rc = unknown_key(w, schema_path, item->string);
+		if (!known_key(c, item->string))
+			rc = unknown_key(w, c, item->string);
 		else if (earlier_duplicate(obj, item))
 			rc = fail(w, "duplicate key");
 		pop(w, saved);
@@ -462,12 +496,11 @@ static int walk_default(struct walk *w, const struct field *f, void *rec)
 
 static int walk_object(struct walk *w, const char *schema_path, const cJSON *obj, void *rec)
 {
-	int rc = check_keys(w, schema_path, obj);
-	for (size_t i = 0; i < schema_len && rc == 0; i++) {
-		const struct field *f = &schema[i];
-		const char *key = child_key(schema_path, f->path);
-		if (!key)
-			continue;
+	const struct children *c = children_of(w, schema_path);
+	int rc = check_keys(w, c, obj);
+	for (size_t i = 0; i < c->n && rc == 0; i++) {
+		const struct field *f = &schema[c->rows[i]];
+		const char *key = c->keys[i];
 		const cJSON *v = get_exact(obj, key);
 		size_t saved = push_key(w, key);
 		if (v)
@@ -1310,8 +1343,9 @@ static int find_profile(struct walk *w, const cJSON *v, size_t *index)
 			*index = i;
 			return 0;
 		}
-		suggest_add(&s, conf->profiles[i].name);
 	}
+	for (size_t i = 0; i < conf->n_profiles; i++)
+		suggest_add(&s, conf->profiles[i].name);
 	if (conf->n_profiles == 0)
 		return fail(w, "%s is not a profile (\"profiles\" defines none)",
 			    show(v, vb, sizeof(vb)));
@@ -1459,6 +1493,28 @@ static int syntax_error(const char *name, const char *text, size_t pos, const ch
 	return WARD_ECONF;
 }
 
+/* An upper bound on the number of JSON values: every value after the first in a container
+ * follows a comma, and every container opens with a bracket. Strings are skipped. */
+static size_t count_values(const char *s, size_t len)
+{
+	size_t n = 1;
+	bool in_string = false;
+	for (size_t i = 0; i < len; i++) {
+		char c = s[i];
+		if (in_string) {
+			if (c == '\\')
+				i++;
+			else if (c == '"')
+				in_string = false;
+		} else if (c == '"') {
+			in_string = true;
+		} else if (c == ',' || c == '[' || c == '{') {
+			n++;
+		}
+	}
+	return n;
+}
+
 static bool blank(const char *s, size_t len)
 {
 	for (size_t i = 0; i < len; i++)
@@ -1491,6 +1547,11 @@ int ward_conf_parse(const char *name, const char *json, size_t len, struct ward_
 				    err, errlen);
 	if (blank(json, len)) {
 		snprintf(err, errlen, "%s: empty file (expected a JSON object)", name);
+		return WARD_ECONF;
+	}
+	if (count_values(json, len) > CONF_VALUES_MAX) {
+		snprintf(err, errlen, "%s: more than %u JSON values (keep large lists in the "
+			 "database)", name, CONF_VALUES_MAX);
 		return WARD_ECONF;
 	}
 	char *text = malloc(len + 1);

@@ -81,7 +81,7 @@ enum ward_safe_engine {
 
 struct ward_conf_schedule {
 	char *name;
-	uint8_t days;          /* bit 0 = sunday .. bit 6 = saturday */
+	uint8_t days;          /* bit 0 = sunday .. bit 6 = saturday: the days a window starts */
 	uint16_t from_min;     /* minutes after local midnight */
 	uint16_t to_min;       /* may be < from_min: the window crosses midnight */
 	ward_catset block;     /* categories blocked during the window */
@@ -98,7 +98,8 @@ struct ward_conf_profile {
 	size_t n_allow;
 	unsigned safe_search;       /* enum ward_safe_engine bits; "safe_search": true = all */
 	enum ward_youtube_level youtube;
-	bool anti_circumvention;    /* canary/iCloud relay names; every preset but adult */
+	bool anti_circumvention;    /* canary/iCloud relay names; every preset but adult, and
+				       profiles without a preset, unless the file says otherwise */
 	struct ward_conf_schedule *schedules;
 	size_t n_schedules;
 };

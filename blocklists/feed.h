@@ -22,9 +22,10 @@
  * local, broadcasthost, ip6-localhost, ip6-loopback, ip6-localnet, ip6-mcastprefix,
  * ip6-allnodes, ip6-allrouters, ip6-allhosts) -> SYSTEM.
  *
- * hosts, domains (one parser; a plain domain list is a hosts file without IPs): text from
- * the first '#' is a comment; a line starting with '!' is a comment (adblock preprocessor
- * "!#if" lines leak into hosts files). Tokens are split on whitespace. If the first token
+ * hosts, domains (one parser; a plain domain list is a hosts file without IPs): a '#' at
+ * the line start or after whitespace starts a comment ("example.com##.ad" is no name
+ * plus a comment); a line starting with '!' is a comment (adblock preprocessor "!#if"
+ * lines leak into hosts files). Tokens are split on whitespace. If the first token
  * is an IPv4 dotted quad or an IPv6 literal, every further token is a candidate (any IP
  * is accepted: it is a sinkhole or a rewrite), and an IP alone is one IP rejection. A
  * single token without an IP is a candidate (hazard 15). Several tokens without an IP are
@@ -45,7 +46,9 @@
  * anchors the start. A bare IPv6 -> IP. The host ends at ^ / | : ? (or after "]"); what
  * follows must be "", "^", "|", "^|", "/" or "/|", else URL (paths, ports). An empty host
  * -> SYNTAX; a host ending in '.' ("||cacheserve.", any-TLD) -> WILDCARD; then the token
- * rules, so "||*.tld^" is tld with subdomains and "||masto*.top^" is WILDCARD.
+ * rules, so "||*.tld^" is tld with subdomains and "||masto*.top^" is WILDCARD. A single
+ * label with nothing after it ("||postnord-order-", bare "ads") is a prefix or substring
+ * pattern -> WILDCARD; with a terminator ("||actor^") it is a whole TLD.
  *
  * dnsmasq: '#' at the line start or after whitespace starts a comment. server=, local=
  * and address= with "/d1/d2/.../target". local: target must be empty. server: empty ->
@@ -99,9 +102,15 @@ enum ward_feed_reject {
 	WARD_REJECT_COUNT,
 };
 
+/*
+ * Counts of one parse. Entries are callbacks: duplicates are passed on (the database
+ * merges them) and an RPZ "x" + "*.x" pair is two entries. A rejection counts one
+ * candidate: a hosts line with three bad names counts three, a bad adblock rule one.
+ * Comments, blank lines, headers and RPZ SOA/NS records count nowhere but in lines.
+ */
 struct ward_feed_stats {
-	uint64_t lines;
-	uint64_t bytes;
+	uint64_t lines;   /* LF-terminated lines, plus a final line without LF */
+	uint64_t bytes;   /* every byte written, BOM included */
 	uint64_t blocks;  /* entries passed to the callback without WARD_ENTRY_ALLOW */
 	uint64_t allows;  /* entries passed with WARD_ENTRY_ALLOW */
 	uint64_t rejected[WARD_REJECT_COUNT];
@@ -118,16 +127,23 @@ struct ward_feed_parser;
 /*
  * @param subdomains  whether plain entries cover subdomains (the feed's "subdomains").
  *                    Formats that say it themselves (adblock ||x^, RPZ *.x) override it.
- * @return a parser or NULL on allocation failure.
+ * The parser allocates its fixed buffers here (about 64 KiB, 128 KiB for RPZ) and
+ * nothing per line afterwards, except inside ldns for each RPZ record.
+ * @return a parser, or NULL on allocation failure, an unknown format or a NULL fn.
  */
 struct ward_feed_parser *ward_feed_parser_new(enum ward_feed_format format, bool subdomains,
 					      ward_feed_entry_fn fn, void *ctx);
 
-/* Feed the next chunk (any size, any split point). @return 0 or the callback's error. */
+/*
+ * Feed the next chunk (any size, any split point, len 0 allowed).
+ * @return 0, the callback's error, or WARD_ENOMEM (ldns, RPZ only). An error is sticky:
+ *         every later write and finish returns it without parsing.
+ */
 int ward_feed_parser_write(struct ward_feed_parser *p, const char *data, size_t len);
 
-/* Flush the last line (a file without a final newline) and copy out the statistics.
- * @return 0 or the callback's error. */
+/* Flush the last line (a file without a final newline) and copy out the statistics
+ * (stats may be NULL). Call it once, then only free.
+ * @return 0 or the error, as for write. */
 int ward_feed_parser_finish(struct ward_feed_parser *p, struct ward_feed_stats *stats);
 
 void ward_feed_parser_free(struct ward_feed_parser *p);

@@ -163,6 +163,9 @@ static int host_rule(struct ward_feed_parser *p, const char *s, size_t n, unsign
 	int len = ward_feed__classify(p, s, end, &forced);
 	if (len < 0)
 		return -len;
+	/* "||postnord-order-" with nothing after it is a prefix; "||actor^" is a TLD. */
+	if (end == n && !memchr(p->name, '.', (size_t)len))
+		return WARD_REJECT_WILDCARD + 1;
 	unsigned flags = allow;
 	if (forced || sub == 1 || (sub < 0 && p->subdomains))
 		flags |= WARD_ENTRY_SUBDOMAINS;

@@ -7,28 +7,28 @@
 #include "blocklists/feed.h"
 #include "blocklists/feed_internal.h"
 
-/* Whitespace ends a token; '#' ends the line (text from the first '#' is a comment). */
-enum { T_WS = 1, T_HASH = 2 };
-static const unsigned char stop[256] = {
-	[' '] = T_WS, ['\t'] = T_WS, ['\n'] = T_WS, ['\v'] = T_WS, ['\f'] = T_WS, ['\r'] = T_WS,
-	['#'] = T_HASH,
+/* Whitespace separates tokens. */
+static const unsigned char ws[256] = {
+	[' '] = 1, ['\t'] = 1, ['\n'] = 1, ['\v'] = 1, ['\f'] = 1, ['\r'] = 1,
 };
 
-/* Cuts the next token off [*s, end); a '#' moves end to itself. */
+/*
+ * Cuts the next token off [*s, end). A token that starts with '#' is a comment to the end
+ * of the line; a '#' inside a token is not ("example.com##.ad" must not read as
+ * "example.com", hazard 9).
+ */
 static bool next_token(const char **s, const char **end, const char **tok, size_t *tlen)
 {
 	const char *c = *s;
-	while (c < *end && stop[(unsigned char)*c] == T_WS)
+	while (c < *end && ws[(unsigned char)*c])
 		c++;
 	if (c < *end && *c == '#')
 		*end = c;
 	if (c == *end)
 		return false;
 	*tok = c;
-	while (c < *end && !stop[(unsigned char)*c])
+	while (c < *end && !ws[(unsigned char)*c])
 		c++;
-	if (c < *end && *c == '#')
-		*end = c;
 	*tlen = (size_t)(c - *tok);
 	*s = c;
 	return true;

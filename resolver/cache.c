@@ -516,6 +516,23 @@ static uint32_t clamp_ttl(const struct ward_cache *c, uint32_t ttl)
 	return ttl;
 }
 
+void ward_cache_clamp_ttls(const struct ward_cache *c, uint8_t *msg, size_t len,
+			   const struct ward_dns_response *r)
+{
+	for (unsigned i = 0; c && i < r->n_ttls; i++) {
+		size_t off = r->ttl_off[i];
+		if (off + 4 > len)
+			continue;
+		uint8_t *p = msg + off;
+		uint32_t ttl = (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+		ttl = clamp_ttl(c, ttl);
+		p[0] = (uint8_t)(ttl >> 24);
+		p[1] = (uint8_t)(ttl >> 16);
+		p[2] = (uint8_t)(ttl >> 8);
+		p[3] = (uint8_t)ttl;
+	}
+}
+
 uint32_t ward_cache_ttl_for(const struct ward_cache *c, const struct ward_dns_response *r)
 {
 	if (!c || !r || r->tc || r->ttl_overflow)

@@ -92,6 +92,13 @@ int ward_cache_lookup(struct ward_cache *c, const struct ward_cache_key *k, uint
 uint32_t ward_cache_ttl_for(const struct ward_cache *c, const struct ward_dns_response *r);
 
 /*
+ * Clamp every TTL field of a stored-form message to [min_ttl, max_ttl] in place, so
+ * clients see the same lifetime the cache keeps (as Unbound's cache-max-ttl does).
+ */
+void ward_cache_clamp_ttls(const struct ward_cache *c, uint8_t *msg, size_t len,
+			   const struct ward_dns_response *r);
+
+/*
  * Store a response's stored form under k for ward_cache_ttl_for(r) seconds, replacing
  * any entry with the same key. msg and r->ttl_off are copied; each TTL offset must lie
  * inside msg. The new entry starts with its reference bit clear (a name asked once is the

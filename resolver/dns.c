@@ -8,59 +8,6 @@
 
 #include "resolver/dns_wire.h"
 
-size_t ward_dns__name_read(const uint8_t *pkt, size_t len, size_t *pos, size_t end,
-			   uint8_t *exact, uint8_t *lower, unsigned *labels)
-{
-	size_t p = *pos, limit = *pos, n = 0;
-	unsigned hops = 0, nlabels = 0;
-	bool jumped = false;
-
-	if (end > len)
-		end = len;
-	for (;;) {
-		if (p >= end)
-			return 0;
-		unsigned c = pkt[p];
-		if (c == 0)
-			break;
-		if (c >= 0xC0) {
-			if (end - p < 2)
-				return 0;
-			size_t target = (size_t)(c & 0x3F) << 8 | pkt[p + 1];
-			if (target >= limit || ++hops > WARD_DNS_PTR_HOPS_MAX)
-				return 0;
-			if (!jumped)
-				*pos = p + 2;
-			jumped = true;
-			limit = p = target;
-			end = len;
-			continue;
-		}
-		/* c > 63: the obsolete extended and binary label types. */
-		if (c > 63 || c >= end - p || n + c + 2 > WARD_DNS_NAME_MAX)
-			return 0;
-		if (exact)
-			memcpy(exact + n, pkt + p, c + 1);
-		if (lower) {
-			lower[n] = (uint8_t)c;
-			for (unsigned i = 1; i <= c; i++)
-				lower[n + i] = ward_dns__lower(pkt[p + i]);
-		}
-		n += c + 1;
-		p += c + 1;
-		nlabels++;
-	}
-	if (exact)
-		exact[n] = 0;
-	if (lower)
-		lower[n] = 0;
-	if (!jumped)
-		*pos = p + 1;
-	if (labels)
-		*labels = nlabels;
-	return n + 1;
-}
-
 size_t ward_dns__utf8_fit(const char *text, size_t text_len, size_t max)
 {
 	if (text_len <= max)

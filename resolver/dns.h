@@ -101,7 +101,8 @@ struct ward_dns_query {
  *   NOTIMP   opcode other than QUERY (the question is still read, to be echoed)
  *   FORMERR  QDCOUNT != 1, unreadable question (label > 63, name > 255, bad or forward
  *            compression pointer), ANCOUNT or NSCOUNT != 0, TC=1, a truncated record,
- *            more than one OPT, OPT not owned by the root, a bad EDNS option length,
+ *            more than one OPT, OPT not owned by the root, a bad EDNS option length (in a
+ *            version 0 OPT; a later version is BADVERS whatever its options),
  *            bytes after the last record
  *   BADVERS  EDNS version > 0
  *   REFUSED  qtype AXFR or IXFR
@@ -141,7 +142,8 @@ struct ward_dns_response {
 	bool tc, aa, ra, ad;
 	uint16_t ancount, nscount, arcount; /* counts in the stored form (OPT removed) */
 	uint32_t min_ttl;            /* smallest TTL of all stored records; UINT32_MAX if none */
-	bool negative;               /* NXDOMAIN, or NOERROR with no answer for qtype */
+	bool negative;               /* NXDOMAIN, or NOERROR with no answer for qtype
+					(and TC=0): no RR of qtype, nor a CNAME, for qname */
 	uint32_t neg_ttl;            /* RFC 2308: min(SOA TTL, SOA MINIMUM); 0 = no SOA */
 	uint16_t n_ttls;             /* TTL field offsets in the stored form */
 	uint16_t ttl_off[WARD_DNS_MAX_TTLS];

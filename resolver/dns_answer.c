@@ -22,9 +22,8 @@ static bool stored_question_matches(const uint8_t *msg, size_t msg_len,
 	if (msg_len < qend || ward_dns__rd16(msg + WARD_DNS_QDCOUNT) != 1)
 		return false;
 	const uint8_t *name = msg + WARD_DNS_HEADER_LEN;
-	for (unsigned i = 0; i < q->qname_len; i++)
-		if (ward_dns__lower(name[i]) != q->lname[i])
-			return false;
+	if (!ward_dns__lower_equal(name, q->lname, q->qname_len))
+		return false;
 	return ward_dns__rd16(name + q->qname_len) == q->qtype &&
 	       ward_dns__rd16(name + q->qname_len + 2) == q->qclass;
 }
@@ -51,11 +50,13 @@ static bool count_down_ttls(uint8_t *out, size_t len, size_t qend, const uint16_
 static void set_client_header(uint8_t *out, const uint8_t *msg, const struct ward_dns_query *q,
 			      unsigned extra_flags)
 {
-	unsigned flags = ward_dns__rd16(msg + 2) & ~WARD_DNS_F_RD;
-	flags |= (q->flags & WARD_DNS_F_RD) | WARD_DNS_F_RA | extra_flags;
+	/* RD and CD are the client's (RFC 4035 3.2.2: upstreams need not echo CD); AA is
+	 * cleared because a forwarded, counted-down answer is not authoritative. */
+	unsigned flags = ward_dns__rd16(msg + 2) & ~(WARD_DNS_F_RD | WARD_DNS_F_CD | WARD_DNS_F_AA);
+	flags |= (q->flags & (WARD_DNS_F_RD | WARD_DNS_F_CD)) | WARD_DNS_F_RA | extra_flags;
 	ward_dns__wr16(out, q->id);
 	ward_dns__wr16(out + 2, flags);
-	memcpy(out + WARD_DNS_HEADER_LEN, q->qname, q->qname_len);
+	ward_dns__copy_segment(q->qname, q->qname_len, out + WARD_DNS_HEADER_LEN, NULL);
 }
 
 /* What the OPT record we append will cost; text_len is the EDE text before fitting. */
@@ -97,8 +98,8 @@ static size_t write_truncated(uint8_t *out, size_t cap, size_t limit, const uint
 	size_t need = qend + o->fixed;
 	if (need > cap)
 		return 0;
-	/* A max_size below even this is the caller's mistake; cap still holds. */
-	size_t room = (limit >= need ? limit : cap) - need;
+	/* A max_size below even this is the caller's mistake: send the least we can. */
+	size_t room = limit >= need ? limit - need : 0;
 	memcpy(out, msg, qend);
 	set_client_header(out, msg, q, WARD_DNS_F_TC);
 	for (int i = WARD_DNS_ANCOUNT; i <= WARD_DNS_ARCOUNT; i += 2)

@@ -34,7 +34,7 @@ static void query_reset(struct ward_dns_query *q)
 static bool read_question(const uint8_t *pkt, size_t len, size_t *pos, struct ward_dns_query *q)
 {
 	unsigned labels;
-	size_t n = ward_dns__name_read(pkt, len, pos, len, q->qname, q->lname, &labels);
+	size_t n = ward_dns__name_read(pkt, len, pos, len, q->qname, q->lname, &labels, NULL);
 	if (n == 0 || len - *pos < 4)
 		return false;
 	q->qname_len = (uint16_t)n;
@@ -75,7 +75,12 @@ static int read_additional(const uint8_t *pkt, size_t len, size_t *pos, unsigned
 {
 	bool seen_opt = false;
 	for (unsigned i = 0; i < arcount; i++) {
-		size_t owner = ward_dns__name_read(pkt, len, pos, len, NULL, NULL, NULL);
+		size_t owner = 1;
+		/* The root (the OPT record's owner) is by far the usual case. */
+		if (*pos < len && pkt[*pos] == 0)
+			(*pos)++;
+		else
+			owner = ward_dns__name_read(pkt, len, pos, len, NULL, NULL, NULL, NULL);
 		if (owner == 0 || len - *pos < WARD_DNS_RR_FIXED)
 			return WARD_DNS_FORMERR;
 		const uint8_t *rr = pkt + *pos;
@@ -93,7 +98,10 @@ static int read_additional(const uint8_t *pkt, size_t len, size_t *pos, unsigned
 				q->udp_size = WARD_DNS_UDP_MIN;
 			q->edns_version = rr[5];
 			q->do_bit = (rr[6] & 0x80) != 0;
-			if (!read_opt_options(rr + WARD_DNS_RR_FIXED, rdlen, q))
+			/* A later EDNS version may lay its options out differently: BADVERS,
+			 * not FORMERR (RFC 6891 6.1.3). */
+			if (q->edns_version == 0 &&
+			    !read_opt_options(rr + WARD_DNS_RR_FIXED, rdlen, q))
 				return WARD_DNS_FORMERR;
 		}
 		*pos += rdlen;

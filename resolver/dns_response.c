@@ -22,6 +22,7 @@ struct walk {
 	size_t len;
 	const struct ward_dns_query *q;
 	struct ward_dns_response *r;
+	uint8_t *starts;      /* label positions seen in place: see ward_dns__name_read() */
 	uint8_t *out;
 	size_t cap;
 	size_t olen;          /* bytes of the stored form written so far */
@@ -36,10 +37,12 @@ struct walk {
  * RDATA layouts of the types whose RDATA holds names that may be compressed (RFC 1035,
  * and those RFC 3597 section 4 says to decompress), plus A and AAAA to check their length.
  * 'N' name, 'C' character-string, digits and 'G'/'T' fixed byte counts. Other types are
- * opaque: by RFC 3597 they carry no compression pointers.
+ * opaque: by RFC 3597 they carry no compression pointers. A and AAAA are class-specific.
  */
-static const char *rdata_layout(unsigned type)
+static const char *rdata_layout(unsigned type, unsigned rclass)
 {
+	if ((type == WARD_TYPE_A || type == WARD_TYPE_AAAA) && rclass != WARD_CLASS_IN)
+		return NULL;
 	switch (type) {
 	case WARD_TYPE_A: return "4";
 	case WARD_TYPE_NS: case 3: case 4: case WARD_TYPE_CNAME: case 7: case 8: case 9:
@@ -59,10 +62,11 @@ static const char *rdata_layout(unsigned type)
  * Check RDATA against its layout and note where its names start.
  * @return the number of names (0..RDATA_NAMES_MAX), or -1 if malformed.
  */
-static int check_rdata(const uint8_t *pkt, size_t len, unsigned type, size_t rdata,
+static int check_rdata(const struct walk *w, unsigned type, unsigned rclass, size_t rdata,
 		       size_t rdend, size_t names[RDATA_NAMES_MAX])
 {
-	const char *f = rdata_layout(type);
+	const char *f = rdata_layout(type, rclass);
+	const uint8_t *pkt = w->pkt;
 	int n = 0;
 	size_t p = rdata;
 	if (!f)
@@ -72,7 +76,8 @@ static int check_rdata(const uint8_t *pkt, size_t len, unsigned type, size_t rda
 		switch (*f) {
 		case 'N':
 			names[n++] = p;
-			if (!ward_dns__name_read(pkt, len, &p, rdend, NULL, NULL, NULL))
+			if (!ward_dns__name_read(pkt, w->len, &p, rdend, NULL, NULL, NULL,
+						 w->starts))
 				return -1;
 			continue;
 		case 'C': skip = p < rdend ? 1u + pkt[p] : 1; break;
@@ -94,15 +99,15 @@ static bool is_qname(const uint8_t *pkt, size_t len, size_t pos, const struct wa
 	if (pkt[pos] == 0xC0 && pkt[pos + 1] == WARD_DNS_HEADER_LEN)
 		return true;
 	uint8_t name[WARD_DNS_NAME_MAX];
-	size_t n = ward_dns__name_read(pkt, len, &pos, len, NULL, name, NULL);
+	size_t n = ward_dns__name_read(pkt, len, &pos, len, NULL, name, NULL, NULL);
 	return n == q->qname_len && memcmp(name, q->lname, n) == 0;
 }
 
 /*
  * A name in a record that now sits opt_len bytes earlier: move its pointer back if it
- * points past the OPT record, refuse it if it points into it, then check that the stored
- * form spells the same name (which catches pointers chained through bytes we could not
- * rewrite, such as opaque RDATA).
+ * points past the OPT record, refuse it if it points into it (at its root owner), then
+ * check that the stored form spells the same name. Pointers only reach labels of names
+ * read in place, which were relocated when read, so the check is a second line of defence.
  */
 static int relocate_name(struct walk *w, size_t npos, size_t out_end)
 {
@@ -120,8 +125,8 @@ static int relocate_name(struct walk *w, size_t npos, size_t out_end)
 	}
 	uint8_t a[WARD_DNS_NAME_MAX], b[WARD_DNS_NAME_MAX];
 	size_t pa = npos, pb = npos - w->opt_len;
-	size_t la = ward_dns__name_read(pkt, w->len, &pa, w->len, a, NULL, NULL);
-	size_t lb = ward_dns__name_read(w->out, out_end, &pb, out_end, b, NULL, NULL);
+	size_t la = ward_dns__name_read(pkt, w->len, &pa, w->len, a, NULL, NULL, NULL);
+	size_t lb = ward_dns__name_read(w->out, out_end, &pb, out_end, b, NULL, NULL, NULL);
 	if (lb == 0 || la != lb || memcmp(a, b, la) != 0)
 		return WARD_EFORMAT;
 	return 0;
@@ -178,7 +183,7 @@ static int walk_record(struct walk *w, size_t *pos, enum section sec)
 {
 	const uint8_t *pkt = w->pkt;
 	size_t len = w->len, start = *pos;
-	size_t owner_len = ward_dns__name_read(pkt, len, pos, len, NULL, NULL, NULL);
+	size_t owner_len = ward_dns__name_read(pkt, len, pos, len, NULL, NULL, NULL, w->starts);
 	if (owner_len == 0 || len - *pos < WARD_DNS_RR_FIXED)
 		return WARD_EFORMAT;
 	size_t fixed = *pos, rdata = fixed + WARD_DNS_RR_FIXED;
@@ -192,7 +197,8 @@ static int walk_record(struct walk *w, size_t *pos, enum section sec)
 		return take_opt(w, start, end, owner_len, sec);
 
 	size_t names[RDATA_NAMES_MAX];
-	int n_names = check_rdata(pkt, len, type, rdata, end, names);
+	unsigned rclass = ward_dns__rd16(pkt + fixed + 2);
+	int n_names = check_rdata(w, type, rclass, rdata, end, names);
 	if (n_names < 0)
 		return WARD_EFORMAT;
 	if (end - start > w->cap - w->olen)
@@ -227,10 +233,10 @@ static int walk_sections(struct walk *w, size_t *pos, const unsigned count[3])
  * client's spelling over exactly these bytes.
  */
 static int check_question(const uint8_t *pkt, size_t len, size_t *pos,
-			  const struct ward_dns_query *q)
+			  const struct ward_dns_query *q, uint8_t *starts)
 {
 	uint8_t name[WARD_DNS_NAME_MAX];
-	size_t n = ward_dns__name_read(pkt, len, pos, len, NULL, name, NULL);
+	size_t n = ward_dns__name_read(pkt, len, pos, len, NULL, name, NULL, starts);
 	if (n == 0 || len - *pos < 4)
 		return WARD_EFORMAT;
 	if (n != q->qname_len || memcmp(name, q->lname, n) != 0 ||
@@ -295,8 +301,10 @@ int ward_dns_parse_response(const uint8_t *pkt, size_t len, const struct ward_dn
 	if (!q->has_question || !(flags & WARD_DNS_F_QR) || WARD_DNS_OPCODE(flags) != 0 ||
 	    ward_dns__rd16(pkt) != expect_id || ward_dns__rd16(pkt + WARD_DNS_QDCOUNT) != 1)
 		return WARD_EINVAL;
+	uint8_t starts[WARD_DNS_MSG_MAX / 8 + 1];
+	memset(starts, 0, len / 8 + 1);
 	size_t pos = WARD_DNS_HEADER_LEN;
-	int rc = check_question(pkt, len, &pos, q);
+	int rc = check_question(pkt, len, &pos, q, starts);
 	if (rc)
 		return rc;
 	if (cap < pos)
@@ -304,8 +312,8 @@ int ward_dns_parse_response(const uint8_t *pkt, size_t len, const struct ward_dn
 	fill_header(r, pkt);
 	memcpy(out, pkt, pos);
 
-	struct walk w = { .pkt = pkt, .len = len, .q = q, .r = r, .out = out, .cap = cap,
-			  .olen = pos };
+	struct walk w = { .pkt = pkt, .len = len, .q = q, .r = r, .starts = starts, .out = out,
+			  .cap = cap, .olen = pos };
 	unsigned count[3] = { ward_dns__rd16(pkt + WARD_DNS_ANCOUNT),
 			      ward_dns__rd16(pkt + WARD_DNS_NSCOUNT),
 			      ward_dns__rd16(pkt + WARD_DNS_ARCOUNT) };
@@ -327,8 +335,9 @@ int ward_dns_parse_response(const uint8_t *pkt, size_t len, const struct ward_dn
 	r->ancount = (uint16_t)count[SEC_ANSWER];
 	r->nscount = (uint16_t)count[SEC_AUTHORITY];
 	r->arcount = (uint16_t)count[SEC_ADDITIONAL];
+	/* A truncated NOERROR says nothing about whether an answer exists. */
 	r->negative = r->rcode == WARD_RCODE_NXDOMAIN ||
-		      (r->rcode == WARD_RCODE_NOERROR && !w.answered);
+		      (r->rcode == WARD_RCODE_NOERROR && !w.answered && !r->tc);
 	*out_len = w.olen;
 	return 0;
 }
@@ -346,7 +355,7 @@ static int find_cname(const uint8_t *msg, size_t len, size_t an_pos, unsigned an
 		size_t pos = an_pos;
 		for (unsigned i = 0; i < ancount; i++) {
 			size_t start = pos;
-			if (!ward_dns__name_read(msg, len, &pos, len, NULL, NULL, NULL) ||
+			if (!ward_dns__name_read(msg, len, &pos, len, NULL, NULL, NULL, NULL) ||
 			    len - pos < WARD_DNS_RR_FIXED)
 				return WARD_EFORMAT;
 			unsigned type = ward_dns__rd16(msg + pos);
@@ -358,10 +367,10 @@ static int find_cname(const uint8_t *msg, size_t len, size_t an_pos, unsigned an
 			if (type != WARD_TYPE_CNAME || (round == 0) != (i >= from))
 				continue;
 			uint8_t name[WARD_DNS_NAME_MAX];
-			size_t n = ward_dns__name_read(msg, len, &start, len, NULL, name, NULL);
+			size_t n = ward_dns__name_read(msg, len, &start, len, NULL, name, NULL, NULL);
 			if (n != ward_dns__wire_len(owner) || memcmp(name, owner, n) != 0)
 				continue;
-			if (!ward_dns__name_read(msg, len, &rdata, rdend, NULL, target, NULL))
+			if (!ward_dns__name_read(msg, len, &rdata, rdend, NULL, target, NULL, NULL))
 				return WARD_EFORMAT;
 			return (int)i;
 		}
@@ -378,7 +387,7 @@ int ward_dns_foreach_chain_name(const uint8_t *msg, size_t len,
 	if (!msg || len < WARD_DNS_HEADER_LEN || len > WARD_DNS_MSG_MAX ||
 	    ward_dns__rd16(msg + WARD_DNS_QDCOUNT) != 1)
 		return WARD_EFORMAT;
-	if (!ward_dns__name_read(msg, len, &pos, len, NULL, names[0], NULL) || len - pos < 4)
+	if (!ward_dns__name_read(msg, len, &pos, len, NULL, names[0], NULL, NULL) || len - pos < 4)
 		return WARD_EFORMAT;
 	pos += 4;
 	unsigned ancount = ward_dns__rd16(msg + WARD_DNS_ANCOUNT);

@@ -232,8 +232,9 @@ static void reply_all(struct ward_pending *p, const uint8_t *msg, size_t len,
 		      const uint16_t *ttl_off, unsigned n_ttls, uint32_t age_s, bool stale)
 {
 	for (struct ward_waiter *wt = p->waiters; wt; wt = wt->next)
-		ward_query_answer_stored(p->worker, &wt->ctx, msg, len, ttl_off, n_ttls, age_s,
-					 stale);
+		if (!ward_query_answer_stored(p->worker, &wt->ctx, msg, len, ttl_off, n_ttls,
+					      age_s, stale))
+			ward_worker_drop(p->worker, &wt->ctx.client);
 }
 
 static void reply_servfail(struct ward_pending *p, int ede)
@@ -248,6 +249,8 @@ static void reply_servfail(struct ward_pending *p, int ede)
 		w->stats.servfail++;
 		if (len)
 			ward_worker_send(w, &wt->ctx.client, w->scratch, len);
+		else
+			ward_worker_drop(w, &wt->ctx.client);
 	}
 }
 
@@ -300,6 +303,7 @@ static void deliver(struct ward_pending *p, size_t len, const struct ward_dns_re
 		.lname = p->q.lname, .lname_len = p->q.qname_len, .qtype = p->q.qtype,
 		.qclass = p->q.qclass, .do_bit = p->q.do_bit, .cd = p->q.cd,
 	};
+	ward_cache_clamp_ttls(w->cache, w->fwd.resp_store, len, r);
 	ward_cache_store(w->cache, &k, msg, len, r, ward_worker_now(w));
 	reply_all(p, msg, len, r->ttl_off, r->n_ttls, 0, false);
 	conclude(p);
@@ -543,6 +547,8 @@ static void answer_servfail_now(struct ward_worker *w, const struct ward_query_c
 	w->stats.servfail++;
 	if (len)
 		ward_worker_send(w, &ctx->client, w->scratch, len);
+	else
+		ward_worker_drop(w, &ctx->client);
 }
 
 void ward_fwd_submit(struct ward_worker *w, const struct ward_dns_query *ask,

@@ -68,6 +68,8 @@ static void answer_rcode(struct ward_worker *w, const struct ward_client_ref *to
 	size_t len = ward_dns_write_rcode(buf, sizeof(buf), q, rcode, WARD_EDE_NONE, NULL);
 	if (len)
 		ward_worker_send(w, to, buf, len);
+	else
+		ward_worker_drop(w, to);
 }
 
 static void answer_block(struct ward_worker *w, const struct ward_query_ctx *ctx, int mode,
@@ -79,6 +81,8 @@ static void answer_block(struct ward_worker *w, const struct ward_query_ctx *ctx
 					  v ? v->text : NULL);
 	if (len)
 		ward_worker_send(w, &ctx->client, w->scratch, len);
+	else
+		ward_worker_drop(w, &ctx->client);
 }
 
 static void answer_verdict(struct ward_worker *w, const struct ward_query_ctx *ctx,
@@ -125,6 +129,7 @@ static bool answer_is_cloaked(struct ward_worker *w, const struct ward_query_ctx
 	if (!w->ps)
 		return false;
 	struct cloak_check c = {.w = w, .ctx = ctx};
+	/* Negative (a chain too long to follow) is not a verdict: the answer goes out as is. */
 	if (ward_dns_foreach_chain_name(msg, len, check_chain_name, &c) <= 0)
 		return false;
 	*v = c.verdict;
@@ -184,8 +189,12 @@ static bool stage_parse(struct ward_worker *w, const uint8_t *pkt, size_t len,
 	case WARD_DNS_BADVERS:
 		answer_rcode(w, &ctx->client, &ctx->q, WARD_RCODE_BADVERS);
 		return true;
+	case WARD_DNS_REFUSED:
+		answer_rcode(w, &ctx->client, &ctx->q, WARD_RCODE_REFUSED);
+		return true;
 	default:
 		w->stats.dropped++;
+		ward_worker_drop(w, &ctx->client);
 		return true;
 	}
 }
@@ -239,10 +248,12 @@ static bool stage_policy(struct ward_worker *w, struct ward_query_ctx *ctx,
 	case WARD_POLICY_FORWARD:
 		return false;
 	case WARD_POLICY_CNAME:
-		ctx->rewrite_target = v.rewrite_target;
 		*rewritten = ctx->q;
+		if (!retarget(rewritten, v.rewrite_target))
+			return false; /* the static targets are valid names; forward as asked */
+		ctx->rewrite_target = v.rewrite_target;
 		*ask = rewritten;
-		return !retarget(rewritten, v.rewrite_target);
+		return false;
 	default:
 		answer_verdict(w, ctx, &v);
 		return true;

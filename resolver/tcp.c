@@ -191,6 +191,18 @@ done:
 	close_if_done(c);
 }
 
+/* Every message read counts as in flight until it is answered or dropped; a leak here
+ * would stall reading at TCP_MAX_INFLIGHT and hold up the drain at exit. */
+void ward_tcp_drop(struct ward_worker *w, struct ward_tcp_conn *c, uint32_t gen)
+{
+	if (!c || !c->in_use || c->closing || c->gen != gen)
+		return;
+	if (c->inflight)
+		c->inflight--;
+	update_reading(c);
+	close_if_done(c);
+}
+
 static struct ward_tcp_conn *conn_slot(struct ward_worker *w)
 {
 	if (w->n_conns >= WARD_TCP_MAX_CONNS)

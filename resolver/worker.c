@@ -161,13 +161,30 @@ static void udp_queue(struct ward_udp_listener *l, const struct ward_addr *to,
 	l->out_msgs[i].msg_hdr.msg_iovlen = 1;
 }
 
+static void flush_soon(uv_idle_t *idle)
+{
+}
+
+/* An answer queued after this iteration's check phase (from a close callback: a SERVFAIL
+ * or stale answer after the last upstream try) would wait for the loop's next wake-up,
+ * up to a probe interval away. An active idle handle keeps the loop from blocking until
+ * flush_all() has sent it. */
 void ward_worker_send(struct ward_worker *w, const struct ward_client_ref *to,
 		      const uint8_t *msg, size_t len)
 {
-	if (to->transport == WARD_TRANSPORT_UDP)
-		udp_queue(to->udp, &to->addr, msg, len);
-	else
+	if (to->transport != WARD_TRANSPORT_UDP) {
 		ward_tcp_send(w, to->conn, to->conn_gen, msg, len);
+		return;
+	}
+	udp_queue(to->udp, &to->addr, msg, len);
+	if (!w->stopped && !uv_is_active((uv_handle_t *)&w->flush_idle))
+		uv_idle_start(&w->flush_idle, flush_soon);
+}
+
+void ward_worker_drop(struct ward_worker *w, const struct ward_client_ref *to)
+{
+	if (to->transport == WARD_TRANSPORT_TCP)
+		ward_tcp_drop(w, to->conn, to->conn_gen);
 }
 
 /* Receive buffers live on the worker's stack frame of this callback only: the query
@@ -218,6 +235,7 @@ static void flush_all(uv_check_t *check)
 	for (size_t i = 0; i < w->n_udp; i++)
 		if (w->udp[i].n_out)
 			udp_flush(&w->udp[i]);
+	uv_idle_stop(&w->flush_idle);
 }
 
 /* ---- lifecycle ---------------------------------------------------------------------- */
@@ -252,10 +270,10 @@ static void stop_listening(struct ward_worker *w)
 	for (size_t i = 0; i < w->n_udp; i++) {
 		struct ward_udp_listener *l = &w->udp[i];
 		if (l->polling) {
+			/* Only stop reading: answers to the queries still in flight leave
+			 * through this socket, which ward_worker_destroy() closes. */
 			uv_poll_stop(&l->poll);
 			uv_close((uv_handle_t *)&l->poll, NULL);
-			close(l->fd);
-			l->fd = -1;
 			l->polling = false;
 		}
 	}
@@ -317,6 +335,7 @@ int ward_worker_start(struct ward_worker *w)
 	w->flush_check.data = w;
 	uv_check_start(&w->flush_check, flush_all);
 	uv_unref((uv_handle_t *)&w->flush_check);
+	uv_idle_init(&w->loop, &w->flush_idle);
 	uv_timer_init(&w->loop, &w->drain_timer);
 	int rc = ward_fwd_init(w);
 	if (rc == 0)

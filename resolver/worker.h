@@ -137,6 +137,7 @@ struct ward_worker {
 	uv_thread_t thread;
 	uv_async_t wakeup;
 	uv_check_t flush_check;
+	uv_idle_t flush_idle;              /* active while UDP answers wait for flush_all */
 	bool stopping;
 	bool stopped;
 	uv_timer_t drain_timer;
@@ -171,6 +172,9 @@ void ward_worker_destroy(struct ward_worker *w);
 /* Queue an answer for a client; UDP answers go out in the next sendmmsg batch. */
 void ward_worker_send(struct ward_worker *w, const struct ward_client_ref *to,
 		      const uint8_t *msg, size_t len);
+
+/* The query from `to` gets no answer (dropped): a TCP connection stops waiting for it. */
+void ward_worker_drop(struct ward_worker *w, const struct ward_client_ref *to);
 
 /* Milliseconds on the loop's monotonic clock (cached per loop iteration). */
 static inline uint64_t ward_worker_now(struct ward_worker *w)
@@ -214,6 +218,7 @@ struct ward_tcp_conn *ward_tcp_conns_new(void); /* WARD_TCP_MAX_CONNS slots */
 int ward_tcp_listener_start(struct ward_worker *w, struct ward_tcp_listener *l);
 void ward_tcp_send(struct ward_worker *w, struct ward_tcp_conn *conn, uint32_t gen,
 		   const uint8_t *msg, size_t len);
+void ward_tcp_drop(struct ward_worker *w, struct ward_tcp_conn *conn, uint32_t gen);
 void ward_tcp_close_all(struct ward_worker *w);
 unsigned ward_tcp_busy(const struct ward_worker *w);
 

@@ -3,7 +3,11 @@
  * /tmp, then time lookups of 4-label names the way wardd does them (READ environment,
  * warm page cache).
  *
- *   bench_catdb [N=1000000] [lookups=1000000] [--rebuild]
+ *   bench_catdb [N=1000000] [lookups=1000000] [--rebuild] [--names FILE]
+ *
+ * --names builds from a file of names instead (one per line, '#' comments and invalid
+ * names skipped; e.g. the feeds in $WARD_SHARED_DATA/feeds concatenated), streamed so
+ * that it does not count in the build's RSS; N is then ignored.
  *
  * Names are generated from their index (splitmix64), never stored, so the peak RSS
  * printed after the build is the build's own. Their shape follows the public feeds in
@@ -11,7 +15,9 @@
  * characters (mean about 10), TLDs weighted like the feeds'. 10% of the names are listed
  * by a second feed, 1% are allow entries, 75% cover subdomains.
  *
- * Prints: build seconds, peak RSS, file size per domain (data.mdb size and blocks), and
+ * Prints: build seconds, peak RSS (a high-water mark: a --rebuild cannot lower it), file
+ * size per domain (data.mdb size and blocks; after a rebuild the previous table's pages
+ * stay in the file, free for the build after), and
  * the median, 90th and 99th percentile ns of ward_cat_lookup over the lookup set (half
  * derived from stored names, half random), plus the hit ratio.
  */
@@ -29,6 +35,11 @@
 #include "blocklists/feed.h"
 
 #define BENCH_FEEDS 4
+
+static const char *names_file;
+/* File mode: the names queries are derived from, loaded after the build. */
+static char **sample;
+static size_t n_sample;
 
 static uint64_t splitmix64(uint64_t *s)
 {
@@ -115,12 +126,67 @@ static long peak_rss_kb(void)
 	return ru.ru_maxrss;
 }
 
+/* One line of a names file, trimmed; false at the end. */
+static bool next_line(FILE *fp, char *line, size_t cap, size_t *len)
+{
+	while (fgets(line, (int)cap, fp)) {
+		*len = strcspn(line, "\r\n \t");
+		line[*len] = '\0';
+		if (*len > 0 && line[0] != '#')
+			return true;
+	}
+	return false;
+}
+
+static int add_file(struct ward_catdb_build *b, const uint16_t *feeds, uint64_t *skipped)
+{
+	FILE *fp = fopen(names_file, "r");
+	if (!fp)
+		return WARD_EIO;
+	char line[1024];
+	size_t len;
+	int rc = 0;
+	while (!rc && next_line(fp, line, sizeof(line), &len)) {
+		rc = ward_catdb_build_add(b, line, len, WARD_CAT(4), feeds[0], WARD_ENTRY_SUBDOMAINS);
+		if (rc == WARD_EINVAL) {
+			(*skipped)++;
+			rc = 0;
+		}
+	}
+	fclose(fp);
+	return rc;
+}
+
+static void load_sample(void)
+{
+	FILE *fp = fopen(names_file, "r");
+	char line[1024];
+	size_t len, cap = 0;
+	while (fp && next_line(fp, line, sizeof(line), &len)) {
+		if (len > 200)
+			continue;
+		if (n_sample == cap) {
+			cap = cap ? cap * 2 : 4096;
+			sample = realloc(sample, cap * sizeof(*sample));
+		}
+		sample[n_sample++] = strdup(line);
+	}
+	if (fp)
+		fclose(fp);
+}
+
 static int build(struct ward_catdb *db, uint64_t n, const uint16_t *feeds)
 {
 	struct ward_catdb_build *b;
 	int rc = ward_catdb_build_begin(db, false, &b);
 	if (rc)
 		return rc;
+	if (names_file) {
+		uint64_t skipped = 0;
+		rc = add_file(b, feeds, &skipped);
+		printf("names file: %llu invalid names skipped\n", (unsigned long long)skipped);
+		n = 0;
+	}
 	char name[300];
 	for (uint64_t i = 0; i < n && !rc; i++) {
 		unsigned labels;
@@ -171,8 +237,18 @@ static size_t gen_query(uint64_t q, uint64_t n, char *out)
 		return len + 4;
 	}
 	char name[300];
-	unsigned labels;
-	size_t nl = gen_name((r >> 1) % n, name, &labels);
+	unsigned labels = 1;
+	size_t nl;
+	if (n_sample) {
+		nl = strlen(sample[(r >> 1) % n_sample]);
+		memcpy(name, sample[(r >> 1) % n_sample], nl + 1);
+		for (size_t i = 0; i < nl; i++)
+			labels += name[i] == '.';
+		if (labels > 4)
+			return gen_query(q + 1, n, out);
+	} else {
+		nl = gen_name((r >> 1) % n, name, &labels);
+	}
 	const char *p = name;
 	if (labels == 5) {
 		p = strchr(name, '.') + 1;
@@ -256,6 +332,12 @@ static int bench_lookups(const char *dir, uint64_t n, uint64_t lookups)
 	       (unsigned long long)lookups, 100.0 * (double)hits / (double)lookups,
 	       ns[lookups / 2], ns[lookups * 9 / 10], ns[lookups * 99 / 100],
 	       total * 1e9 / (double)lookups);
+	/* wardd refreshes its reader between queries: what that costs when nothing changed */
+	double r0 = cpu_s();
+	for (uint64_t q = 0; q < lookups; q++)
+		ward_catdb_reader_refresh(r);
+	printf("refresh (no new build): %.0f ns (CPU time)\n",
+	       (cpu_s() - r0) * 1e9 / (double)lookups);
 	free(names);
 	free(lens);
 	free(ns);
@@ -289,6 +371,12 @@ static int bench(const char *dir, uint64_t n, uint64_t lookups, bool rebuild)
 	       c1 - c0, (double)peak_rss_kb() / 1024);
 	report_size(dir, meta.domains, "first build");
 	if (rebuild) {
+		/* As the next `ward update` would: a fresh open (LMDB keeps the last write
+		 * transaction's pages cached until the environment is closed). */
+		ward_catdb_close(db);
+		rc = ward_catdb_open(dir, WARD_CATDB_WRITE, &db);
+		if (rc)
+			return 1;
 		t0 = now_s();
 		c0 = cpu_s();
 		rc = build(db, n, feeds);
@@ -297,6 +385,8 @@ static int bench(const char *dir, uint64_t n, uint64_t lookups, bool rebuild)
 		report_size(dir, meta.domains, "after rebuild (old pages kept free for reuse)");
 	}
 	ward_catdb_close(db);
+	if (names_file)
+		load_sample();
 	return bench_lookups(dir, n, lookups);
 }
 
@@ -319,13 +409,15 @@ int main(int argc, char **argv)
 	for (int i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "--rebuild") == 0)
 			rebuild = true;
+		else if (strcmp(argv[i], "--names") == 0 && i + 1 < argc)
+			names_file = argv[++i];
 		else if (pos++ == 0)
 			n = strtoull(argv[i], NULL, 10);
 		else
 			lookups = strtoull(argv[i], NULL, 10);
 	}
 	if (n == 0 || lookups == 0) {
-		fprintf(stderr, "usage: %s [N] [lookups] [--rebuild]\n", argv[0]);
+		fprintf(stderr, "usage: %s [N] [lookups] [--rebuild] [--names FILE]\n", argv[0]);
 		return 2;
 	}
 	char dir[] = "/tmp/ward-bench-catdb-XXXXXX";

@@ -141,6 +141,7 @@ SYSTEM = {b"localhost", b"localhost.localdomain", b"local", b"broadcasthost",
 ASCII_LABEL = re.compile(rb"[A-Za-z0-9_-]+")
 ASCII_OK = re.compile(rb"[A-Za-z0-9_\-\x80-\xff]+")
 DIGITS = re.compile(rb"[0-9]+")
+COMMENT = re.compile(rb"(^|[ \t\r\v\f])#")  # '#' at the line start or after whitespace
 IPV4 = re.compile(rb"([0-9]{1,3})\.([0-9]{1,3})\.([0-9]{1,3})\.([0-9]{1,3})")
 
 
@@ -170,7 +171,16 @@ def disallowed_cp(cp):
             or 0xE0000 <= cp <= 0xE0FFF or cp >= 0xF0000)
 
 
+# The common case in one regex: ASCII labels of 1..63, the last one not all digits.
+PLAIN_NAME = re.compile(rb"(?:[a-z0-9_-]{1,63}\.)*(?=[a-z0-9_-]{0,62}[a-z_-])[a-z0-9_-]{1,63}\.?")
+
+
 def normalize(b):
+    low = b.lower()
+    if len(low) <= 254 and PLAIN_NAME.fullmatch(low):
+        name = low[:-1] if low.endswith(b".") else low
+        if len(name) <= 253:
+            return name
     if b.endswith(b"."):
         b = b[:-1]
     if not b:
@@ -264,7 +274,8 @@ class Result:
 
 
 def hosts_line(res, line, subdomains):
-    line = line.split(b"#", 1)[0].strip()
+    m = COMMENT.search(line)
+    line = (line[:m.start()] if m else line).strip()
     if not line or line.startswith(b"!"):
         return
     toks = line.split()
@@ -343,6 +354,8 @@ def adblock_line(res, line, subdomains):
         name, forced = classify(host)
     except Reject as r:
         return res.reject(r.reason, line)
+    if not rest and b"." not in name:
+        return res.reject("wildcard", line)  # "||postnord-order-": a prefix, not a TLD
     if forced or sub == 1 or (sub < 0 and subdomains):
         flags = SUB
     else:
@@ -351,7 +364,7 @@ def adblock_line(res, line, subdomains):
 
 
 def dnsmasq_line(res, line, subdomains):
-    m = re.search(rb"(^|[ \t\r\v\f])#", line)
+    m = COMMENT.search(line)
     if m:
         line = line[:m.start()]
     line = line.strip()

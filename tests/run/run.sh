@@ -28,8 +28,8 @@ cat <<MSG
 ward is starting on 127.0.0.1:5353 and [::1]:5353 (config: $run/ward.json).
 Try, from another terminal:
   kdig @127.0.0.1 -p 5353 example.org            # forwarded upstream
-  kdig @127.0.0.1 -p 5353 +ednsopt casino-sample.example   # blocked: see the EDE text
-  $build/tools/ward lookup -c $run/ward.json casino-sample.example
+  kdig @127.0.0.1 -p 5353 +edns bet365.com       # blocked (gambling): the EDE says why
+  $build/tools/ward lookup -c $run/ward.json bet365.com
 Stop with Ctrl-C.
 
 MSG

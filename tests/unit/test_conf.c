@@ -480,6 +480,37 @@ static void test_parse_edges(void **state)
 	ward_conf_free(NULL);
 }
 
+/* Too many values is refused before cJSON spends memory on them; commas inside strings do
+ * not count. */
+static void test_value_cap(void **state)
+{
+	size_t zeros = 2000000, len = 2 * zeros + 1;
+	char *text = malloc(len + 1), err[WARD_CONF_ERR_MAX];
+	struct ward_conf *c;
+	assert_non_null(text);
+	text[0] = '[';
+	for (size_t i = 0; i < zeros; i++)
+		memcpy(text + 1 + 2 * i, "0,", 2);
+	text[len - 1] = ']';
+	text[len] = '\0';
+	assert_int_equal(ward_conf_parse("w.json", text, len, &c, err, sizeof(err)), WARD_ECONF);
+	assert_string_equal(err, "w.json: more than 2000000 JSON values (keep large lists in the "
+				 "database)");
+	/* Two values fewer fit (the outer bracket counts): the schema then refuses it. */
+	text[len - 5] = ']';
+	assert_int_equal(ward_conf_parse("w.json", text, len - 4, &c, err, sizeof(err)),
+			 WARD_ECONF);
+	assert_string_equal(err, "w.json: [...] is not an object");
+	/* The same commas inside one string are a single value. */
+	text[0] = '"';
+	text[len - 5] = '"';
+	assert_int_equal(ward_conf_parse("w.json", text, len - 4, &c, err, sizeof(err)),
+			 WARD_ECONF);
+	assert_string_equal(err, "w.json: \"0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,...\" "
+				 "is not an object");
+	free(text);
+}
+
 /* ---- the built-in default ---------------------------------------------------------- */
 
 static void resolv_file(const char *path, const char *text)
@@ -861,6 +892,7 @@ int main(void)
 		cmocka_unit_test(test_custom_categories),
 		cmocka_unit_test(test_load_errors),
 		cmocka_unit_test(test_parse_edges),
+		cmocka_unit_test(test_value_cap),
 		cmocka_unit_test(test_default_conf),
 		cmocka_unit_test(test_addr_parse),
 		cmocka_unit_test(test_cidr_parse),

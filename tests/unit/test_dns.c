@@ -284,6 +284,11 @@ static const struct query_case query_cases[] = {
 	/* id 0x0000: byte 0 is a root label, so a pointer to it is a (silly) valid name. */
 	{ "backward pointer into header", "0000 0100 0001 0000 0000 0000 c000 0001 0001",
 	  WARD_DNS_OK, true, 1, 1, false, false, 512, false, 0 },
+	/* Pointer to ARCOUNT's low byte (1): a label whose content would be the pointer
+	 * itself. Once jumped, reading must stop before the pointer that jumped. */
+	{ "jumped name reads past its pointer", HDR("0100", "0001", "0000", "0000", "0001")
+	  "c00b 0001 0001 00 0029 1000 00 00 0000 0000",
+	  WARD_DNS_FORMERR, false, 0, 0, false, false, 512, false, 0 },
 	{ "question cut short", HDR("0100", "0001", "0000", "0000", "0000") QWWW " 0001",
 	  WARD_DNS_FORMERR, false, 0, 0, false, false, 512, false, 0 },
 	{ "trailing garbage", HDR("0100", "0001", "0000", "0000", "0000") QA " 00",
@@ -307,6 +312,9 @@ static const struct query_case query_cases[] = {
 	{ "EDNS version 1", HDR("0100", "0001", "0000", "0000", "0001") QA
 	  " 00 0029 1000 00 01 8000 0000",
 	  WARD_DNS_BADVERS, true, 1, 17, true, true, 4096, false, 1 },
+	{ "EDNS version 1, options not read", HDR("0100", "0001", "0000", "0000", "0001") QA
+	  " 00 0029 1000 00 01 0000 0006 fde9 0006 0a1b",
+	  WARD_DNS_BADVERS, true, 1, 17, true, false, 4096, false, 1 },
 	{ "a TSIG-like record besides OPT", HDR("0100", "0001", "0000", "0000", "0002") QA " "
 	  OPT_DO_4096 " 03 6b6579 00 00fa 00ff 00000000 0002 abcd",
 	  WARD_DNS_OK, true, 1, 17, true, true, 4096, false, 0 },
@@ -713,6 +721,22 @@ static void test_response_malformed(void **state)
 	m_opt(&resp, 1232, 1, 0, false);
 	assert_int_equal(parse_resp(&q, &len, &r), WARD_EFORMAT);
 
+	/* Pointers to a byte that does not start a label of an earlier name: into the middle
+	 * of "www", to the TTL of the record before, to the header. */
+	static const unsigned bad_targets[] = { 13, 12 + 17 + 4 + 6, 2 };
+	for (size_t i = 0; i < 3; i++) {
+		m_header(&resp, 0x1111, 0x8180, 1, 2, 0, 0);
+		m_question(&resp, "www.example.com", WARD_TYPE_A);
+		m_rr(&resp, WARD_TYPE_A, 0x00000001, addr1, 4);
+		m_u16(&resp, 0xC000 | bad_targets[i]);
+		m_rr_fixed(&resp, WARD_TYPE_A, 1, 4);
+		m_raw(&resp, addr1, 4);
+		assert_int_equal(parse_resp(&q, &len, &r), WARD_EFORMAT);
+	}
+	/* ...whereas a pointer to a label of the question ("example.com") is fine. */
+	set_u16(&resp, 12 + 17 + 4 + 16, 0xC000 | 16);
+	assert_int_equal(parse_resp(&q, &len, &r), 0);
+
 	/* Question name compressed (to the id's high byte 0x00: the root): refused, since
 	 * ward_dns_write_answer() overwrites the question bytes in place. */
 	m_header(&resp, 0x0011, 0x8180, 1, 0, 0, 0);
@@ -725,6 +749,24 @@ static void test_response_malformed(void **state)
 						 sizeof(stored), &len, &r),
 			 WARD_EFORMAT);
 
+	/* A in another class (CHAOS: a name and an address) is not held to 4 bytes. */
+	uint8_t qpkt[64];
+	struct ward_dns_query ch;
+	size_t qn = hex("0001 0000 0001 0000 0000 0000 04 6e616d65 00 0001 0003", qpkt, sizeof(qpkt));
+	assert_int_equal(ward_dns_parse_query(qpkt, qn, &ch), WARD_DNS_OK);
+	m_header(&resp, 0x1111, 0x8180, 1, 1, 0, 0);
+	m_name(&resp, "name");
+	m_u16(&resp, WARD_TYPE_A);
+	m_u16(&resp, 3);
+	m_u16(&resp, 0xC00C);
+	m_u16(&resp, WARD_TYPE_A);
+	m_u16(&resp, 3);
+	m_u32(&resp, 0);
+	m_u16(&resp, 5);
+	m_raw(&resp, "\0\x01\x02\x03\x04", 5);
+	assert_int_equal(parse_resp(&ch, &len, &r), 0);
+	assert_false(r.negative);
+
 	/* Short and empty. */
 	resp.n = 11;
 	assert_int_equal(parse_resp(&q, &len, &r), WARD_EFORMAT);
@@ -735,9 +777,9 @@ static void test_response_malformed(void **state)
 }
 
 /*
- * A chain of pointers, each to the one before it, is legal up to the hop cap (a name has
- * at most 127 labels, so no real name needs more) and refused beyond it, so a hostile
- * packet cannot make a name cost more than a few hundred steps.
+ * Owners that are each a pointer to the owner before them: legal up to the hop cap (a
+ * name has at most 127 labels, so no real name needs more) and refused beyond it, so a
+ * hostile packet cannot make a name cost more than a few hundred steps.
  */
 static void test_response_pointer_chain(void **state)
 {
@@ -746,21 +788,22 @@ static void test_response_pointer_chain(void **state)
 	struct ward_dns_response r;
 	size_t len;
 	make_query(&q, "www.example.com", WARD_TYPE_A, false, false);
-	const unsigned hops[] = { 100, 200 };
+	const unsigned records[] = { 120, 200 };
 	const int want[] = { 0, WARD_EFORMAT };
 	for (int k = 0; k < 2; k++) {
-		m_header(&resp, 0x1111, 0x8180, 1, 2, 0, 0);
+		m_header(&resp, 0x1111, 0x8180, 1, records[k], 0, 0);
 		m_question(&resp, "www.example.com", WARD_TYPE_A);
-		m_u16(&resp, 0xC00C);
-		m_rr_fixed(&resp, 99, 1, 1 + 2 * hops[k]); /* an opaque type holds the chain */
-		size_t rd = resp.n;
-		m_u8(&resp, 0);
-		for (unsigned i = 0; i < hops[k]; i++)
-			m_u16(&resp, 0xC000 | (unsigned)(i == 0 ? rd : rd + 1 + 2 * (i - 1)));
-		m_u16(&resp, 0xC000 | (unsigned)(rd + 1 + 2 * (hops[k] - 1)));
-		m_rr_fixed(&resp, WARD_TYPE_A, 1, 4);
-		m_raw(&resp, addr1, 4);
+		size_t prev = 12;
+		for (unsigned i = 0; i < records[k]; i++) {
+			size_t here = resp.n;
+			m_u16(&resp, 0xC000 | (unsigned)prev);
+			m_rr_fixed(&resp, WARD_TYPE_A, 1, 4);
+			m_raw(&resp, addr1, 4);
+			prev = here;
+		}
 		assert_int_equal(parse_resp(&q, &len, &r), want[k]);
+		if (want[k] == 0)
+			assert_false(r.negative);
 	}
 }
 
@@ -1032,7 +1075,7 @@ static void test_answer_rewrite(void **state)
 	assert_int_equal(ldns_pkt_id(p), 0x7777);
 	assert_false(ldns_pkt_rd(p));
 	assert_true(ldns_pkt_ra(p));
-	assert_true(ldns_pkt_aa(p));
+	assert_false(ldns_pkt_aa(p)); /* a forwarded answer is not authoritative */
 	assert_true(ldns_pkt_qr(p));
 	assert_true(ldns_pkt_edns_do(p));
 	assert_int_equal(ldns_pkt_edns_udp_size(p), 1232);

@@ -1,0 +1,99 @@
+/* Helpers shared by the ward subcommands: config loading and human-readable figures. */
+#include <cjson/cJSON.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "blocklists/error.h"
+#include "tools/ward.h"
+
+int ward_tool_load_conf(const char *path, struct ward_conf **out)
+{
+	char err[WARD_CONF_ERR_MAX] = "";
+	int rc = ward_conf_load(path, out, err, sizeof(err));
+	if (rc < 0)
+		fprintf(stderr, "ward: %s\n", err[0] ? err : ward_strerror(rc));
+	return rc;
+}
+
+const char *ward_tool_size(uint64_t bytes, char *buf, size_t cap)
+{
+	static const char *const units[] = { "KiB", "MiB", "GiB", "TiB" };
+	if (bytes < 1024) {
+		snprintf(buf, cap, "%llu B", (unsigned long long)bytes);
+		return buf;
+	}
+	double v = (double)bytes / 1024;
+	size_t u = 0;
+	while (v >= 1024 && u + 1 < sizeof(units) / sizeof(units[0])) {
+		v /= 1024;
+		u++;
+	}
+	snprintf(buf, cap, "%.1f %s", v, units[u]);
+	return buf;
+}
+
+const char *ward_tool_time(int64_t t, char *buf, size_t cap)
+{
+	struct tm tm;
+	time_t tt = (time_t)t;
+	if (t <= 0 || !localtime_r(&tt, &tm) || strftime(buf, cap, "%Y-%m-%d %H:%M:%S", &tm) == 0)
+		snprintf(buf, cap, "never");
+	return buf;
+}
+
+const char *ward_tool_age(int64_t t, int64_t now, char *buf, size_t cap)
+{
+	int64_t d = now - t;
+	bool future = d < 0;
+	if (future)
+		d = -d;
+	char span[48];
+	if (d < 60)
+		snprintf(span, sizeof(span), "%llds", (long long)d);
+	else if (d < 3600)
+		snprintf(span, sizeof(span), "%lldm", (long long)(d / 60));
+	else if (d < 86400)
+		snprintf(span, sizeof(span), "%lldh %lldm", (long long)(d / 3600),
+			 (long long)(d % 3600 / 60));
+	else
+		snprintf(span, sizeof(span), "%lldd %lldh", (long long)(d / 86400),
+			 (long long)(d % 86400 / 3600));
+	snprintf(buf, cap, future ? "in %s" : "%s ago", span);
+	return buf;
+}
+
+const char *ward_tool_cats(const struct ward_cat_registry *reg, ward_catset set, char *buf,
+			   size_t cap)
+{
+	if (!set || !reg)
+		snprintf(buf, cap, "-");
+	else
+		ward_cat_format(reg, set, buf, cap);
+	return buf;
+}
+
+int ward_tool_print_json(void *cjson)
+{
+	char *text = cJSON_Print(cjson);
+	cJSON_Delete(cjson);
+	if (!text)
+		return -1;
+	puts(text);
+	free(text);
+	return 0;
+}
+
+int ward_tool_parse_u64(const char *text, uint64_t min, uint64_t max, uint64_t *out)
+{
+	char *end;
+	if (!text || *text < '0' || *text > '9')
+		return -1;
+	errno = 0;
+	unsigned long long v = strtoull(text, &end, 10);
+	if (errno || *end || v < min || v > max)
+		return -1;
+	*out = v;
+	return 0;
+}

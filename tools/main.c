@@ -1,0 +1,54 @@
+/*
+ * `ward`: the administration command line for the category database and its feeds.
+ * Each subcommand lives in its own cmd_<name>.c and parses its own options.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "tools/ward.h"
+
+#define WARD_VERSION "0.1.0"
+
+struct command {
+	const char *name;
+	int (*run)(int argc, char **argv);
+	const char *summary;
+};
+
+static const struct command commands[] = {
+	{ "update", ward_cmd_update, "download due feeds and rebuild the category database" },
+	{ "lookup", ward_cmd_lookup, "show whether names are listed, in which categories, why" },
+	{ "stats", ward_cmd_stats, "entries per category and per feed, last update of each feed" },
+	{ "check", ward_cmd_check, "validate a config file" },
+};
+
+static void usage(FILE *out)
+{
+	fprintf(out, "usage: ward [--version] COMMAND [OPTIONS]\n\ncommands:\n");
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		fprintf(out, "  %-8s %s\n", commands[i].name, commands[i].summary);
+	fprintf(out, "\nRun `ward COMMAND --help` for a command's options.\n");
+}
+
+int main(int argc, char **argv)
+{
+	if (argc < 2) {
+		usage(stderr);
+		return WARD_EXIT_FAIL;
+	}
+	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
+	    strcmp(argv[1], "help") == 0) {
+		usage(stdout);
+		return WARD_EXIT_OK;
+	}
+	if (strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "version") == 0) {
+		printf("ward %s\n", WARD_VERSION);
+		return WARD_EXIT_OK;
+	}
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		if (strcmp(argv[1], commands[i].name) == 0)
+			return commands[i].run(argc - 1, argv + 1);
+	fprintf(stderr, "ward: unknown command '%s'\n", argv[1]);
+	usage(stderr);
+	return WARD_EXIT_FAIL;
+}
