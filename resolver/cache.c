@@ -17,9 +17,9 @@
  * attacker who can make many names collide turns every probe into a walk over a long
  * cluster, for every worker at once. A fast multiply-mix hash with a seed gives no proof
  * against that (seed-independent multicollisions are known for several of them); a keyed
- * PRF does. SipHash-1-3 (what Python and Rust use for the same reason) costs about 30 ns
- * on a 30-byte key here (bench_cache), a tenth of a hit in a 200k shard, whose cost is
- * its cache misses.
+ * PRF does. SipHash-1-3 (what Python and Rust use for the same reason) costs about 13 ns
+ * on a 37-byte key here (bench_cache), a small part of a hit in a 200k shard (~400 ns,
+ * nearly all of it cache and TLB misses).
  *
  * Buffer layout: [struct head][ttl_off, n_ttls x uint16][lname][msg]. Everything a lookup
  * checks (key, stored time, TTL) sits in the buffer's first cache line, next to the
