@@ -336,6 +336,8 @@ class Bench:
                 res[w] = {"ir": ir, "seconds": t1 - t0, "queries": r["completed"],
                           "lost": r["lost"], "rcodes": r["rcodes"],
                           "ir_per_query": (ir - idle_rate * (t1 - t0)) / done}
+                if kind == "wardd":
+                    res[w]["hot_spots"] = cg.hot_spots(cg.last, done)
                 log("callgrind %-8s %-8s %8.0f Ir/query (%d answered, %d lost)" % (
                     kind, w, res[w]["ir_per_query"], r["completed"], r["lost"]))
             cg.instrument(srv.pid, False)

@@ -327,18 +327,43 @@ class Callgrind:
         self._control(pid, "--instr=%s" % ("on" if on else "off"))
 
     def dump(self, pid):
-        """Dump and zero the counters. @return (Ir since the last dump, time of the dump)."""
+        """Dump and zero the counters.
+        @return (Ir since the last dump, time of the dump); self.last is the file."""
         before = set(self._dumps(pid))
         self._control(pid, "--dump")
         t = time.monotonic()
         new = sorted(set(self._dumps(pid)) - before, key=lambda p: int(p.rsplit(".", 1)[1]))
         if not new:
             raise RuntimeError("callgrind wrote no dump file")
+        self.last = new[-1]
         with open(new[-1]) as f:
             for line in f:
                 if line.startswith("totals:") or line.startswith("summary:"):
                     return int(line.split()[1]), t
         raise RuntimeError("no totals in %s" % new[-1])
+
+    @staticmethod
+    def hot_spots(path, per, top=12):
+        """The functions with the most inclusive Ir in a dump, as [(Ir / per, name)],
+        skipping the event loop frames above the query handler."""
+        out = subprocess.run(["callgrind_annotate", "--inclusive=yes", path],
+                             capture_output=True, text=True, timeout=300)
+        spots = []
+        for line in out.stdout.splitlines():
+            m = re.match(r"\s*([\d,]+) \(\s*[\d.]+%\)\s+(\S+)", line)
+            if not m or m.group(2) == "PROGRAM":
+                continue
+            where = m.group(2)
+            fn = where.rsplit(":", 1)[-1]
+            lib = re.search(r"\[(.*)\]", line)
+            if "libuv" in (lib.group(1) if lib else "") or fn.startswith("0x"):
+                continue
+            if fn in (name for _, name in spots):
+                continue  # the same function under another file name (inlined header)
+            spots.append((int(m.group(1).replace(",", "")) / per, fn))
+            if len(spots) >= top:
+                break
+        return spots
 
     def _dumps(self, pid):
         d = os.path.dirname(self.prefix)

@@ -106,6 +106,23 @@ def _filter(res):
         out += "\n  workload %s\n" % w
         out += _indent(_table(["server", "qps", "vs unbound", "vs limit", "CPU us/q",
                                "CPU vs ub", "Ir/q", "Ir vs ub"], rows))
+    spots = {w: cg.get("wardd", {}).get(w, {}).get("hot_spots") for w in WORKLOADS}
+    if any(spots.values()):
+        out += ("\n  where wardd's instructions go (callgrind, inclusive Ir per query, "
+                "functions below the event loop)\n")
+        n = max(len(v or []) for v in spots.values())
+        rows = []
+        for i in range(n):
+            row = []
+            for w in WORKLOADS:
+                v = spots[w] or []
+                row += [_f(v[i][0], "%.0f") if i < len(v) else "",
+                        v[i][1][:38] if i < len(v) else ""]
+            rows.append(row)
+        head = []
+        for w in WORKLOADS:
+            head += ["Ir/q", w]
+        out += _indent(_table(head, rows))
     sm = res.get("filter", {}).get("server_median", {})
     if sm:
         rows = []
@@ -193,9 +210,10 @@ def _catdb(res):
                  else "%d real feeds (local copies)" % r.get("feeds", 0))
         rows.append(["ward update --force, " + label, _f(r.get("wall_s"), "%.2f"),
                      _f(r.get("cpu_s"), "%.2f"), _f(_mib(r.get("peak_rss_kib")), "%.1f"),
-                     str(r.get("exit"))])
+                     _qps(r.get("domains")), str(r.get("exit"))])
     if rows:
-        out += _indent(_table(["build", "wall s", "CPU s", "peak RSS MiB", "exit"], rows))
+        out += _indent(_table(["build", "wall s", "CPU s", "peak RSS MiB", "domains in DB",
+                               "exit"], rows))
     m = c.get("wardd_real_feeds", {}).get("median")
     if m:
         out += ("  wardd on the real-feeds DB: first answer %s, RSS %s, anon %s\n" % (

@@ -152,12 +152,24 @@ class Wardd(Server):
 
 
 def timed_update(ward, conf, log):
-    """`ward update --force` on conf; @return exit, wall_s, cpu_s, peak_rss_kib."""
-    r = bl.run_timed([ward, "update", "-c", conf, "--force", "--quiet"], log)
+    """`ward update --force --json` on conf.
+    @return exit, wall_s, cpu_s, peak_rss_kib, and what ward reports: domains,
+    download_seconds, build_seconds, rejected lines per feed."""
+    r = bl.run_timed([ward, "update", "-c", conf, "--force", "--json"], log)
     # exit 2: some feed failed but the rest is in the database.
     if r["exit"] not in (0, 2):
         raise RuntimeError("ward update failed (exit %d):\n%s" % (r["exit"],
                                                                  bl.log_tail(log, 50)))
+    text = bl.log_tail(log, 100000)
+    try:
+        report = json.loads(text[text.index("{"):text.rindex("}") + 1])
+    except ValueError:
+        return r
+    for key in ("domains", "download_seconds", "build_seconds"):
+        r[key] = report.get(key)
+    r["feed_status"] = {f.get("name"): f.get("status") for f in report.get("feeds", [])}
+    r["rejected"] = {f.get("name"): f.get("rejected") for f in report.get("feeds", [])
+                     if f.get("rejected")}
     return r
 
 
