@@ -47,7 +47,7 @@ class Params:
     def __init__(self):
         quick = os.environ.get("BENCH_QUICK") == "1"
         self.quick = quick
-        self.reps = env_int("BENCH_REPS", 3)
+        self.reps = env_int("BENCH_REPS", 3 if quick else 5)
         self.names = env_int("BENCH_NAMES", 100000 if quick else 1000000)
         self.seconds = env_int("BENCH_SECONDS", 2 if quick else 5)
         self.fwd_seconds = env_int("BENCH_FWD_SECONDS", 3 if quick else 10)
@@ -211,79 +211,108 @@ class Bench:
         log("%s FAILED: %s" % (what, err))
         self.results.setdefault("errors", {})[what] = str(err)
 
+    def start_all(self, kinds, filtering, tag):
+        """Start one server of each kind, warm it and check its answers. The servers run
+        side by side but only the one under load does any work, so measurements of
+        different servers on the same workload can follow each other within seconds:
+        what the background does to the machine then hits all of them alike.
+        @return {kind: server} of those that started."""
+        up = {}
+        for kind in kinds:
+            srv = (self.shared_db_server(kind, "%s-%s" % (kind, tag)) if filtering
+                   else self.make(kind, False, label="%s-%s" % (kind, tag)))
+            try:
+                srv.start(cpu=self.p.server_cpu, timeout=600)
+                self.warm(srv, blocked=filtering)
+                srv.check = self.check_answers(srv, filtering)
+            except Exception as e:  # noqa: BLE001
+                srv.stop()
+                self.fail("%s %s" % (tag, kind), e)
+                continue
+            up[kind] = srv
+        return up
+
+    def load_runs(self, up, workloads, seconds, tag):
+        """Every repetition runs each workload on each server, back to back, in an order
+        that rotates with the repetition. @return {kind: {workload: [run, ...]}}."""
+        runs = {k: {w: [] for w in workloads} for k in up}
+        kinds = list(up)
+        for rep in range(self.p.reps):
+            order = kinds[rep % len(kinds):] + kinds[:rep % len(kinds)]
+            for w in workloads:
+                for kind in order:
+                    try:
+                        r = self.measure(up[kind], workloads[w], seconds)
+                    except Exception as e:  # noqa: BLE001
+                        self.fail("%s %s %s rep %d" % (tag, kind, w, rep + 1), e)
+                        continue
+                    r["rep"] = rep
+                    runs[kind][w].append(r)
+                    log("%s rep %d %-8s %-8s %8.0f qps %6.2f us/q %s" % (
+                        tag, rep + 1, kind, w, r["qps"], r["cpu_us_per_query"] or 0,
+                        r["rcodes"]))
+        return runs
+
+    def stop_all(self, up):
+        mem = {}
+        for kind, srv in up.items():
+            try:
+                mem[kind] = dict(bl.memory_kib(srv.pid), answers_ok=srv.check["ok"])
+            except OSError as e:
+                self.fail("memory of %s" % kind, e)
+            srv.stop()
+        return mem
+
     def forward(self):
         """Issue 2: a forwarding cache answering names it has cached, no list loaded."""
         p = self.p
-        runs = {s: [] for s in self.servers if s in p.fwd_servers}
-        for rep in range(p.reps):
-            for kind in runs:
-                try:
-                    r = self.forward_one(kind, rep)
-                except Exception as e:  # noqa: BLE001
-                    self.fail("forward %s rep %d" % (kind, rep + 1), e)
-                    continue
-                runs[kind].append(r)
-                log("forward rep %d %-8s %8.0f qps %6.2f us/q" % (
-                    rep + 1, kind, r["qps"], r["cpu_us_per_query"] or 0))
-        summary = {k: summarize(v) for k, v in runs.items() if v}
-        self.results["forward"] = {"runs": runs, "median": summary}
-
-    def forward_one(self, kind, rep):
-        p = self.p
-        srv = self.make(kind, False, label="%s-fwd-%d" % (kind, rep))
-        first = srv.start(cpu=p.server_cpu)
+        up = self.start_all([s for s in self.servers if s in p.fwd_servers], False, "fwd")
         try:
-            self.warm(srv, blocked=False)
-            check = self.check_answers(srv, False)
-            r = self.measure(srv, self.data.qfiles["cached"], p.fwd_seconds)
-            r.update(bl.memory_kib(srv.pid))
+            runs = self.load_runs(up, {"cached": self.data.qfiles["cached"]},
+                                  p.fwd_seconds, "forward")
         finally:
-            srv.stop()
-        r["first_answer_s"] = first
-        r["answers_ok"] = check["ok"]
-        return r
-
-    def filter(self):
-        """Issue 4: the list loaded; blocked, cached and mixed workloads."""
-        p = self.p
-        runs = {s: {w: [] for w in WORKLOADS} for s in self.servers}
-        server_runs = {s: [] for s in self.servers}
-        for rep in range(p.reps):
-            for kind in self.servers:
-                try:
-                    per_workload, srv_run = self.filter_one(kind, rep)
-                except Exception as e:  # noqa: BLE001
-                    self.fail("filter %s rep %d" % (kind, rep + 1), e)
-                    continue
-                for w in WORKLOADS:
-                    runs[kind][w].append(per_workload[w])
-                server_runs[kind].append(srv_run)
-        self.results["filter"] = {
-            "runs": runs, "server_runs": server_runs,
-            "median": {k: {w: summarize(v) for w, v in ws.items()} for k, ws in runs.items()
-                       if server_runs[k]},
-            "server_median": {k: summarize(v) for k, v in server_runs.items() if v},
+            mem = self.stop_all(up)
+        runs = {k: v["cached"] for k, v in runs.items()}
+        self.results["forward"] = {
+            "runs": runs, "memory": mem,
+            "median": {k: dict(summarize(v), **mem.get(k, {})) for k, v in runs.items() if v},
+            "ratios": rep_ratios(runs),
         }
 
-    def filter_one(self, kind, rep):
+    def filter(self):
+        """Issue 4: the list loaded; blocked, cached and mixed workloads, then start-up."""
         p = self.p
-        srv = self.shared_db_server(kind, "%s-filter-%d" % (kind, rep))
-        first = srv.start(cpu=p.server_cpu, timeout=600)
-        out = {}
+        up = self.start_all(self.servers, True, "filter")
         try:
-            self.warm(srv)
-            check = self.check_answers(srv, True)
-            for w in WORKLOADS:
-                r = self.measure(srv, self.data.qfiles[w], p.seconds)
-                out[w] = r
-                log("filter rep %d %-8s %-8s %8.0f qps %6.2f us/q %s" % (
-                    rep + 1, kind, w, r["qps"], r["cpu_us_per_query"] or 0, r["rcodes"]))
-            mem = bl.memory_kib(srv.pid)
+            runs = self.load_runs(up, self.data.qfiles, p.seconds, "filter")
         finally:
-            srv.stop()
-        log("filter rep %d %-8s first answer %.1f ms, RSS %d KiB, anon %d KiB" % (
-            rep + 1, kind, first * 1e3, mem.get("VmRSS", 0), mem.get("RssAnon", 0)))
-        return out, dict(mem, first_answer_s=first, answers_ok=check["ok"])
+            mem = self.stop_all(up)
+        starts = self.startups()
+        server_runs = {k: [dict(s, **mem.get(k, {})) for s in v] for k, v in starts.items()}
+        self.results["filter"] = {
+            "runs": runs, "server_runs": server_runs, "memory": mem,
+            "median": {k: {w: summarize(v) for w, v in ws.items()} for k, ws in runs.items()},
+            "ratios": {w: rep_ratios({k: runs[k][w] for k in runs}) for w in WORKLOADS},
+            "server_median": {k: dict(summarize(starts.get(k, [])), **mem.get(k, {}))
+                              for k in mem},
+        }
+
+    def startups(self):
+        """Time from exec to the first sinkhole answer, each server started afresh."""
+        out = {k: [] for k in self.servers}
+        for rep in range(min(self.p.reps, 3)):
+            for kind in self.servers:
+                srv = self.shared_db_server(kind, "%s-start-%d" % (kind, rep))
+                try:
+                    first = srv.start(cpu=self.p.server_cpu, timeout=600)
+                    out[kind].append({"first_answer_s": first})
+                    log("start-up rep %d %-8s first answer %.1f ms" % (
+                        rep + 1, kind, first * 1e3))
+                except Exception as e:  # noqa: BLE001
+                    self.fail("start-up %s rep %d" % (kind, rep + 1), e)
+                finally:
+                    srv.stop()
+        return out
 
     def build_db(self):
         """`ward update` once from the generated list; every filtering wardd shares it."""
@@ -474,6 +503,23 @@ def summarize(runs):
     oks = [r.get("answers_ok") for r in runs if "answers_ok" in r]
     if oks:
         out["answers_ok"] = all(oks)
+    return out
+
+
+def rep_ratios(runs):
+    """Medians over repetitions of per-repetition ratios: qps / the null responder's
+    ("vs_limit"), qps / Unbound's and CPU per query / Unbound's. Each pair was measured
+    back to back, so a background that comes and goes cancels out of the ratio."""
+    def by_rep(kind):
+        return {r["rep"]: r for r in runs.get(kind, [])}
+    null, ub = by_rep("null"), by_rep("unbound")
+    out = {}
+    for kind in runs:
+        mine = by_rep(kind)
+        vs = lambda other, key: bl.median([  # noqa: E731
+            bl.ratio(mine[i].get(key), other[i].get(key)) for i in mine if i in other])
+        out[kind] = {"vs_limit": vs(null, "qps"), "vs_unbound": vs(ub, "qps"),
+                     "cpu_vs_unbound": vs(ub, "cpu_us_per_query")}
     return out
 
 

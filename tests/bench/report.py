@@ -1,6 +1,7 @@
 """Turns bench.py's results into the table `make bench` prints. Ratios compare figures
 of the same run only: "vs unbound" = this server / Unbound, "vs limit" = this server's
-qps / the null responder's qps on the same workload."""
+qps / the null responder's qps on the same workload, each the median over repetitions of
+the ratio between two runs made back to back."""
 
 SERVERS = ("null", "wardd", "unbound", "dnsmasq")
 WORKLOADS = ("blocked", "cached", "mix")
@@ -43,7 +44,8 @@ def _header(res):
     pin = ("servers on CPU %s, dnsperf and NSD on CPU %s" % (p["server_cpu"], p["client_cpu"])
            if p["server_cpu"] is not None else "no CPU pinning (1 CPU)")
     return ("ward benchmark, %s (%s)\n%d CPUs (%s), kernel %s; %s.\n"
-            "Every figure is the median of %d runs; ratios compare figures of this run.\n"
+            "qps and CPU figures are medians of %d runs (start-up: of up to 3), ratios the "
+            "medians of ratios\nbetween runs made back to back in this run.\n"
             "Tools: %s\n\n" % (
                 h["date"], "BENCH_QUICK" if p["quick"] else "full", h["cpus"],
                 h["cpu_model"], h["kernel"], pin, p["reps"],
@@ -52,18 +54,17 @@ def _header(res):
 
 def _forward(res):
     fwd = res["forward"]["median"]
+    ratios = res["forward"].get("ratios", {})
     p = res["params"]
-    limit = fwd.get("null", {}).get("qps")
-    ub = fwd.get("unbound", {})
     rows = []
     for s in SERVERS:
         if s not in fwd:
             continue
-        m = fwd[s]
-        rows.append([s, _qps(m.get("qps")), _f(_ratio(m.get("qps"), ub.get("qps")), "%.2f"),
-                     _f(_ratio(m.get("qps"), limit), "%.2f"),
+        m, r = fwd[s], ratios.get(s, {})
+        rows.append([s, _qps(m.get("qps")), _f(r.get("vs_unbound"), "%.2f"),
+                     _f(r.get("vs_limit"), "%.2f"),
                      _f(m.get("cpu_us_per_query"), "%.2f"),
-                     _f(_ratio(m.get("cpu_us_per_query"), ub.get("cpu_us_per_query")), "%.2f"),
+                     _f(r.get("cpu_vs_unbound"), "%.2f"),
                      _f(m.get("latency_s") and m["latency_s"] * 1e6, "%.0f"),
                      _f(_mib(m.get("VmRSS")), "%.1f"), _f(_mib(m.get("RssAnon")), "%.1f"),
                      "yes" if m.get("answers_ok", True) else "NO"])
@@ -71,9 +72,9 @@ def _forward(res):
            "warmed, dnsperf -l %d -q %d\n" % (p["fwd_seconds"], p["outstanding"]))
     out += _table(["server", "qps", "vs unbound", "vs limit", "CPU us/q", "CPU vs ub",
                    "lat us", "RSS MiB", "anon MiB", "answers ok"], rows)
-    w, u = fwd.get("wardd", {}).get("qps"), ub.get("qps")
-    if w and u:
-        out += "wardd/unbound qps: %.2f\n" % (w / u)
+    w = ratios.get("wardd", {}).get("vs_unbound")
+    if w:
+        out += "wardd/unbound qps: %.2f\n" % w
     return out + "\n"
 
 
@@ -86,22 +87,20 @@ def _filter(res):
            "   workloads: blocked names, cached allowed names, mix %d%% blocked; "
            "Ir/q = callgrind user-space instructions per query (N=%d)\n" % (
                "{:,}".format(p["names"]), p["seconds"], p["outstanding"], 20, p["cg_n"]))
+    ratios = res.get("filter", {}).get("ratios", {})
     for w in WORKLOADS:
         rows = []
-        limit = fm.get("null", {}).get(w, {}).get("qps")
-        ub = fm.get("unbound", {}).get(w, {})
         ub_ir = cg.get("unbound", {}).get(w, {}).get("ir_per_query")
         for s in SERVERS:
             if s not in fm and s not in cg:
                 continue
             m = fm.get(s, {}).get(w, {})
+            r = ratios.get(w, {}).get(s, {})
             ir = cg.get(s, {}).get(w, {}).get("ir_per_query")
-            rows.append([s, _qps(m.get("qps")),
-                         _f(_ratio(m.get("qps"), ub.get("qps")), "%.2f"),
-                         _f(_ratio(m.get("qps"), limit), "%.2f"),
+            rows.append([s, _qps(m.get("qps")), _f(r.get("vs_unbound"), "%.2f"),
+                         _f(r.get("vs_limit"), "%.2f"),
                          _f(m.get("cpu_us_per_query"), "%.2f"),
-                         _f(_ratio(m.get("cpu_us_per_query"), ub.get("cpu_us_per_query")),
-                            "%.2f"),
+                         _f(r.get("cpu_vs_unbound"), "%.2f"),
                          _f(ir, "%.0f"), _f(_ratio(ir, ub_ir), "%.2f")])
         out += "\n  workload %s\n" % w
         out += _indent(_table(["server", "qps", "vs unbound", "vs limit", "CPU us/q",
@@ -149,7 +148,6 @@ def targets(res):
     """The issue-4 targets for wardd: [(what, measured text, met or None)]."""
     out = []
     sm = res.get("filter", {}).get("server_median", {})
-    fm = res.get("filter", {}).get("median", {})
     cg = res.get("callgrind", {})
     sizes = [("%s names" % "{:,}".format(res["params"]["names"]), sm.get("wardd"))]
     rf = res.get("catdb", {}).get("wardd_real_feeds", {}).get("median")
@@ -164,11 +162,10 @@ def targets(res):
         anon = _mib(w.get("RssAnon"))
         out.append(("anonymous RSS < %d MiB, %s" % (ANON_MIB, label), _f(anon, "%.1f MiB"),
                     anon is not None and anon < ANON_MIB))
+    ratios = res.get("filter", {}).get("ratios", {})
     for wl in WORKLOADS:
-        q = fm.get("wardd", {}).get(wl, {}).get("qps")
-        lim = fm.get("null", {}).get(wl, {}).get("qps")
-        if q and lim:
-            r = q / lim
+        r = ratios.get(wl, {}).get("wardd", {}).get("vs_limit")
+        if r is not None:
             out.append(("qps >= %d%% of the limit, %s" % (LIMIT_SHARE * 100, wl),
                         "%.3f" % r, r >= LIMIT_SHARE))
     for wl in WORKLOADS:
