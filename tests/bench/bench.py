@@ -14,7 +14,8 @@ Each server runs pinned to CPU 1, dnsperf (and NSD) on CPU 0. Every throughput f
 the median of BENCH_REPS runs. BENCH_QUICK=1 gives a ~2-3 minute version.
 Knobs: BENCH_REPS, BENCH_NAMES, BENCH_SECONDS, BENCH_FWD_SECONDS, BENCH_CALLGRIND_N,
 BENCH_CATDB_SIZES, BENCH_SERVERS (subset of null,wardd,unbound,dnsmasq), BENCH_FWD_SERVERS
-(default null,wardd,unbound), BENCH_OUTSTANDING (dnsperf -q, default 100), BENCH_KEEP=1.
+(default null,wardd,unbound), BENCH_OUTSTANDING (dnsperf -q, default 100),
+BENCH_RETRY_SECONDS (time for redoing runs disturbed by other processes), BENCH_KEEP=1.
 Results: a table on stdout, JSON in BUILD_DIR/bench/results.json.
 """
 import json
@@ -35,6 +36,7 @@ WORKLOADS = ("blocked", "cached", "mix")
 SERVER_ORDER = ("null", "wardd", "unbound", "dnsmasq")
 SINKHOLE = ["0.0.0.0"]
 MIX_BLOCKED = 0.20
+OTHER_CPU_MAX = 0.15  # CPUs used by other processes during a run before it is redone
 SEED = 20240611
 
 
@@ -61,6 +63,7 @@ class Params:
         fwd = os.environ.get("BENCH_FWD_SERVERS", "null,wardd,unbound").split(",")
         self.fwd_servers = [s for s in self.servers if s in fwd]
         self.outstanding = env_int("BENCH_OUTSTANDING", 100)
+        self.retry_seconds = env_int("BENCH_RETRY_SECONDS", 30 if quick else 120)
         multi = (os.cpu_count() or 1) >= 2 and shutil.which("taskset")
         self.server_cpu = 1 if multi else None
         self.client_cpu = 0 if multi else None
@@ -145,6 +148,7 @@ class Bench:
         self.servers = [s for s in p.servers if s not in missing]
         self.data = None
         self.nsd = None
+        self.retry_left = p.retry_seconds
 
     def setup(self):
         self.data = Data(self.work, self.p)
@@ -196,12 +200,38 @@ class Bench:
             log("WARNING %s: wrong answers %s" % (srv.label, out))
         return out
 
+    def measure_quiet(self, srv, qfile, seconds):
+        """measure(), again (at most twice, within BENCH_RETRY_SECONDS for the whole run)
+        when other processes took more than OTHER_CPU_MAX of the machine meanwhile; the
+        quietest attempt counts, and how many there were is kept."""
+        best = None
+        for attempt in range(3):
+            r = self.measure(srv, qfile, seconds)
+            r["attempts"] = attempt + 1
+            if best is None or r["other_cpu"] < best["other_cpu"]:
+                best = r
+            if r["other_cpu"] <= OTHER_CPU_MAX or self.retry_left < seconds:
+                break
+            self.retry_left -= seconds
+            log("  %s: other processes took %.2f CPUs, measuring again" % (
+                srv.label, r["other_cpu"]))
+        best["attempts"] = r["attempts"]
+        return best
+
     def measure(self, srv, qfile, seconds):
-        c0 = bl.cpu_seconds(srv.pid)
+        """One dnsperf run. Besides dnsperf's figures: the server's CPU time per answer,
+        and "other_cpu": what the rest of the machine used meanwhile (busy time of all
+        CPUs minus the server's and dnsperf's, so also softirq work not charged to
+        either), in cores."""
+        m0, c0, d0 = bl.machine_busy_seconds(), bl.cpu_seconds(srv.pid), bl.children_cpu_seconds()
+        t0 = time.monotonic()
         r = self.perf(srv, qfile, seconds=seconds)
-        c1 = bl.cpu_seconds(srv.pid)
+        wall = time.monotonic() - t0
+        m1, c1, d1 = bl.machine_busy_seconds(), bl.cpu_seconds(srv.pid), bl.children_cpu_seconds()
         r["cpu_s"] = c1 - c0
         r["cpu_us_per_query"] = (c1 - c0) * 1e6 / r["completed"] if r["completed"] else None
+        r["dnsperf_cpu_s"] = d1 - d0
+        r["other_cpu"] = max(0.0, (m1 - m0) - (c1 - c0) - (d1 - d0)) / wall
         return r
 
     # ---- sections ------------------------------------------------------------------------
@@ -242,7 +272,7 @@ class Bench:
             for w in workloads:
                 for kind in order:
                     try:
-                        r = self.measure(up[kind], workloads[w], seconds)
+                        r = self.measure_quiet(up[kind], workloads[w], seconds)
                     except Exception as e:  # noqa: BLE001
                         self.fail("%s %s %s rep %d" % (tag, kind, w, rep + 1), e)
                         continue
@@ -468,6 +498,7 @@ class Bench:
 
     def run(self):
         t0 = time.monotonic()
+        self.results["host"]["loadavg_start"] = loadavg()
         sections = self.p.sections
         if any(s in sections for s in ("forward", "filter", "callgrind")):
             self.section("setup", self.setup)
@@ -488,6 +519,7 @@ class Bench:
         if self.nsd:
             self.nsd.stop()
         self.results["total_seconds"] = time.monotonic() - t0
+        self.results["host"]["loadavg_end"] = loadavg()
         return self.results
 
 # ---- helpers --------------------------------------------------------------------------------
@@ -516,10 +548,13 @@ def rep_ratios(runs):
     out = {}
     for kind in runs:
         mine = by_rep(kind)
-        vs = lambda other, key: bl.median([  # noqa: E731
-            bl.ratio(mine[i].get(key), other[i].get(key)) for i in mine if i in other])
-        out[kind] = {"vs_limit": vs(null, "qps"), "vs_unbound": vs(ub, "qps"),
-                     "cpu_vs_unbound": vs(ub, "cpu_us_per_query")}
+        def each(other, key):
+            return [v for v in (bl.ratio(mine[i].get(key), other[i].get(key))
+                                for i in sorted(mine) if i in other) if v is not None]
+        out[kind] = {"vs_limit": bl.median(each(null, "qps")),
+                     "vs_unbound": bl.median(each(ub, "qps")),
+                     "cpu_vs_unbound": bl.median(each(ub, "cpu_us_per_query")),
+                     "vs_limit_each": each(null, "qps"), "vs_unbound_each": each(ub, "qps")}
     return out
 
 
@@ -567,6 +602,14 @@ def first_domain(feeds):
                 if line and not line.startswith(("#", "!")):
                     return line.split()[0].lower().rstrip(".")
     return None
+
+
+def loadavg():
+    try:
+        with open("/proc/loadavg") as f:
+            return [float(x) for x in f.read().split()[:3]]
+    except (OSError, ValueError):
+        return None
 
 
 def host_info():

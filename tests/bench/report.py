@@ -39,6 +39,38 @@ def _table(head, rows):
                      [line(r) for r in rows]) + "\n"
 
 
+def _spread(r, key):
+    """The median ratio and, when the repetitions disagree, their range."""
+    v, each = r.get(key), r.get(key + "_each") or []
+    if v is None:
+        return "-"
+    if len(each) < 2 or max(each) - min(each) < 0.1:
+        return "%.2f" % v
+    return "%.2f [%.2f-%.2f]" % (v, min(each), max(each))
+
+
+def _all_runs(res):
+    for r in (res.get("forward", {}).get("runs") or {}).values():
+        yield from r
+    for ws in (res.get("filter", {}).get("runs") or {}).values():
+        for r in ws.values():
+            yield from r
+
+
+def _load_note(res):
+    """How much CPU other processes took while dnsperf ran: the cause of noisy qps."""
+    other = sorted(r["other_cpu"] for r in _all_runs(res) if r.get("other_cpu") is not None)
+    if not other:
+        return ""
+    med = other[len(other) // 2]
+    note = ("Other processes used %.2f CPUs during the measured runs (median; max %.2f)." %
+            (med, other[-1]))
+    if med > 0.2:
+        note += ("\nThe machine was shared: qps figures are noisy (ratios show [min-max] "
+                 "when runs disagree); CPU us/q\nis steadier and Ir/q is exact.")
+    return note + "\n"
+
+
 def _header(res):
     p, h = res["params"], res["host"]
     pin = ("servers on CPU %s, dnsperf and NSD on CPU %s" % (p["server_cpu"], p["client_cpu"])
@@ -46,10 +78,10 @@ def _header(res):
     return ("ward benchmark, %s (%s)\n%d CPUs (%s), kernel %s; %s.\n"
             "qps and CPU figures are medians of %d runs (start-up: of up to 3), ratios the "
             "medians of ratios\nbetween runs made back to back in this run.\n"
-            "Tools: %s\n\n" % (
+            "Tools: %s\n%s\n" % (
                 h["date"], "BENCH_QUICK" if p["quick"] else "full", h["cpus"],
                 h["cpu_model"], h["kernel"], pin, p["reps"],
-                "; ".join("%s" % v for v in h["versions"].values() if v)))
+                "; ".join("%s" % v for v in h["versions"].values() if v), _load_note(res)))
 
 
 def _forward(res):
@@ -61,8 +93,7 @@ def _forward(res):
         if s not in fwd:
             continue
         m, r = fwd[s], ratios.get(s, {})
-        rows.append([s, _qps(m.get("qps")), _f(r.get("vs_unbound"), "%.2f"),
-                     _f(r.get("vs_limit"), "%.2f"),
+        rows.append([s, _qps(m.get("qps")), _spread(r, "vs_unbound"), _spread(r, "vs_limit"),
                      _f(m.get("cpu_us_per_query"), "%.2f"),
                      _f(r.get("cpu_vs_unbound"), "%.2f"),
                      _f(m.get("latency_s") and m["latency_s"] * 1e6, "%.0f"),
@@ -97,8 +128,8 @@ def _filter(res):
             m = fm.get(s, {}).get(w, {})
             r = ratios.get(w, {}).get(s, {})
             ir = cg.get(s, {}).get(w, {}).get("ir_per_query")
-            rows.append([s, _qps(m.get("qps")), _f(r.get("vs_unbound"), "%.2f"),
-                         _f(r.get("vs_limit"), "%.2f"),
+            rows.append([s, _qps(m.get("qps")), _spread(r, "vs_unbound"),
+                         _spread(r, "vs_limit"),
                          _f(m.get("cpu_us_per_query"), "%.2f"),
                          _f(r.get("cpu_vs_unbound"), "%.2f"),
                          _f(ir, "%.0f"), _f(_ratio(ir, ub_ir), "%.2f")])
