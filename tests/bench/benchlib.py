@@ -93,6 +93,24 @@ def spawn(argv, log_path, cpu=None, env=None):
     return p
 
 
+def run(argv, timeout=3600):
+    """subprocess.run(capture_output=True, text=True) for a helper (dnsperf,
+    callgrind_control ...) that the cleanup also stops when the bench is interrupted.
+    @return (exit status, stdout, stderr)."""
+    p = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, text=True, preexec_fn=_child_setup)
+    _procs.append(p)
+    try:
+        out, err = p.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        stop(p)
+        raise RuntimeError("%s: timed out after %d s" % (argv[0], timeout))
+    finally:
+        if p in _procs:
+            _procs.remove(p)
+    return p.returncode, out, err
+
+
 def stop(p, grace=20):
     """SIGTERM by PID, wait; SIGKILL its group after `grace` seconds."""
     _stop(p, grace)
@@ -253,8 +271,8 @@ def dnsperf(addr, port, qfile, cpu=None, seconds=None, passes=None, outstanding=
         argv += ["-n", str(passes)]
     if cpu is not None and shutil.which("taskset"):
         argv = ["taskset", "-c", str(cpu)] + argv
-    out = subprocess.run(argv, capture_output=True, text=True, timeout=3600)
-    text = out.stdout + out.stderr
+    rc, out, err = run(argv)
+    text = out + err
     res = {"sent": num(r"Queries sent:\s+(\d+)", text),
            "completed": num(r"Queries completed:\s+(\d+)", text),
            "lost": num(r"Queries lost:\s+(\d+)", text),
@@ -263,8 +281,8 @@ def dnsperf(addr, port, qfile, cpu=None, seconds=None, passes=None, outstanding=
            "rcodes": dict((k, int(v)) for k, v in
                           re.findall(r"([A-Z]+) (\d+) \([\d.]+%\)",
                                      _section(text, "Response codes:")))}
-    if out.returncode != 0 or res["completed"] is None:
-        raise RuntimeError("dnsperf failed (%s):\n%s" % (out.returncode, text[-2000:]))
+    if rc != 0 or res["completed"] is None:
+        raise RuntimeError("dnsperf failed (%s):\n%s" % (rc, text[-2000:]))
     return res
 
 
@@ -331,11 +349,9 @@ class Callgrind:
                 "--callgrind-out-file=%s.%%p" % self.prefix] + list(argv)
 
     def _control(self, pid, *args):
-        out = subprocess.run(["callgrind_control"] + list(args) + [str(pid)],
-                             capture_output=True, text=True, timeout=120)
-        if out.returncode != 0 or "OK" not in out.stdout:
-            raise RuntimeError("callgrind_control %s: %s%s" % (" ".join(args), out.stdout,
-                                                               out.stderr))
+        rc, out, err = run(["callgrind_control"] + list(args) + [str(pid)], timeout=120)
+        if rc != 0 or "OK" not in out:
+            raise RuntimeError("callgrind_control %s: %s%s" % (" ".join(args), out, err))
 
     def instrument(self, pid, on):
         self._control(pid, "--instr=%s" % ("on" if on else "off"))
@@ -360,10 +376,9 @@ class Callgrind:
     def hot_spots(path, per, top=12):
         """The functions with the most inclusive Ir in a dump, as [(Ir / per, name)],
         skipping the event loop frames above the query handler."""
-        out = subprocess.run(["callgrind_annotate", "--inclusive=yes", path],
-                             capture_output=True, text=True, timeout=300)
+        _, out, _ = run(["callgrind_annotate", "--inclusive=yes", path], timeout=300)
         spots = []
-        for line in out.stdout.splitlines():
+        for line in out.splitlines():
             m = re.match(r"\s*([\d,]+) \(\s*[\d.]+%\)\s+(\S+)", line)
             if not m or m.group(2) == "PROGRAM":
                 continue
