@@ -169,13 +169,20 @@ def test_5_categories_of_profile_and_schedule():
 
 
 def test_5_real_feed_names():
-    """Names from a real published hosts feed, read here without ward's parser."""
-    for name in fl.real_feed_names():
+    """Names from real published feeds, read here without ward's parser: a hosts file
+    (exact names) and UT1's squidGuard list (entries cover subdomains), the issue's own
+    example text."""
+    sb = fl.feed_names(fl.REAL_FEED, "hosts")
+    ut1 = [n for n in fl.feed_names(fl.UT1_GAMBLING, "domains") if n not in set(sb)]
+    cases = [(n, "sb-gambling") for n in fl.spread(sb)]
+    cases += [(n, "ut1-gambling") for n in fl.spread(ut1)]
+    cases += [("www." + n, "ut1-gambling") for n in fl.spread(ut1)]
+    for name, feed in cases:
         r, up = ask_counted(name, KIDS)
         wt.check(fl.is_sinkhole(r) and up == 0, "%s: sinkhole without upstream, got %s %s"
                  % (name, wt.rcode_text(r), r.answer))
         wt.check(fl.ede(r) == (fl.EDE_FILTERED,
-                               "ward: gambling (feed sb-gambling, profile kids)"),
+                               "ward: gambling (feed %s, profile kids)" % feed),
                  "%s: EDE %s" % (name, fl.ede(r)))
         fl.assert_lookup_matches(ward.conf_path, name, KIDS, r)
 

@@ -12,7 +12,7 @@ The world these tests build, all on loopback:
 """
 import json
 import os
-import socket
+import re
 import subprocess
 import sys
 import time
@@ -52,8 +52,12 @@ TEEN = "127.0.3.3"
 EDE_BLOCKED, EDE_CENSORED, EDE_FILTERED = 15, 16, 17
 MAC_OPTION = 65001
 
-# The real published feed every database also holds (a hosts file, gambling).
+# The real published feeds every database also holds: a hosts file (exact names) and a
+# squidGuard domain list (entries cover subdomains), both gambling.
 REAL_FEED = os.path.join(SHARED_FEEDS, "stevenblack", "extensions_gambling.hosts")
+UT1_GAMBLING = os.path.join(SHARED_FEEDS, "ut1", "gambling.domains")
+# A big one for the live-update test (about 76,000 names).
+HAGEZI_NSFW = os.path.join(SHARED_FEEDS, "hagezi", "wildcard_nsfw-onlydomains.txt")
 
 
 def zones(names=None):
@@ -87,20 +91,33 @@ def standard_feeds():
         feed("social-rpz", "social.rpz", "rpz", ["social"]),
         {"name": "sb-gambling", "url": "file://" + REAL_FEED, "format": "hosts",
          "categories": ["gambling"]},
+        {"name": "ut1-gambling", "url": "file://" + UT1_GAMBLING, "format": "domains",
+         "categories": ["gambling"]},
     ]
 
 
-def real_feed_names(limit=3):
-    """A few names the real hosts feed lists, read here without ward's parser: the
-    first, the middle and the last plain `0.0.0.0 name` line."""
+NAME_RE = re.compile(r"^[a-z0-9-]+(\.[a-z0-9-]+)*\.[a-z]{2,}$")
+
+
+def feed_names(path, fmt):
+    """The plain names a feed file lists, read here without ward's parser: `0.0.0.0 name`
+    lines of a hosts file, or one-name lines of a domain list."""
     names = []
-    with open(REAL_FEED, encoding="utf-8", errors="replace") as f:
+    with open(path, encoding="utf-8", errors="replace") as f:
         for line in f:
             parts = line.split("#", 1)[0].split()
-            if len(parts) == 2 and parts[0] == "0.0.0.0" and "." in parts[1] \
-                    and parts[1] not in ("0.0.0.0", "localhost"):
-                names.append(parts[1].lower())
-    return [names[0], names[len(names) // 2], names[-1]][:limit]
+            if fmt == "hosts":
+                if len(parts) != 2 or parts[0] != "0.0.0.0":
+                    continue
+                parts = parts[1:]
+            if len(parts) == 1 and NAME_RE.match(parts[0].lower()):
+                names.append(parts[0].lower())
+    return names
+
+
+def spread(names, n=3):
+    """The first, the middle and the last."""
+    return [names[0], names[len(names) // 2], names[-1]][:n]
 
 
 def ward_env():
