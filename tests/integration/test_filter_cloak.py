@@ -30,7 +30,10 @@ nsd = ward = None
 
 def setup():
     global nsd, ward
-    nsd = wt.start_nsd(fl.zones())
+    zones = fl.zones()
+    # youtube.com's restrict host is a CNAME into a blocked name here.
+    zones.update(fl.zones(directory=os.path.join(fl.HERE, "zones-cloak")))
+    nsd = wt.start_nsd(zones)
     db, _ = fl.build_database()
     ward = fl.start_wardd(nsd, db, {
         "feeds": fl.standard_feeds(),
@@ -38,8 +41,10 @@ def setup():
             "kids": {"preset": "child", "deny": ["denied.family.test"],
                      "allow": ["fair.casino.family.test"]},
             "adults": {"preset": "adult"},
+            "teen": {"preset": "teen"},
         },
-        "clients": [{"match": KIDS, "profile": "kids"}, {"match": ADULTS, "profile": "adults"}],
+        "clients": [{"match": KIDS, "profile": "kids"}, {"match": ADULTS, "profile": "adults"},
+                    {"match": fl.TEEN, "profile": "teen"}],
         "default_profile": "kids",
     })
 
@@ -132,6 +137,21 @@ def test_allowed_and_clean_targets_pass():
     for source in (KIDS, ADULTS):
         expect_chain_answer("viaclean.family.test", source,
                             [("viaclean.family.test", "clean.family.test")])
+
+
+def test_safe_search_rewrite_into_a_blocked_name():
+    """The kids' www.youtube.com is rewritten to restrict.youtube.com, whose upstream
+    answer is a CNAME into a name kids block: the rewritten answer is checked like any
+    other and becomes the block, not the blocked name's addresses."""
+    for rdtype in ("A", "AAAA"):
+        expect_cloak_blocked("www.youtube.com", KIDS, GAMBLING, "yt.casino.family.test",
+                             rdtype)
+    # Teens get restrictmoderate (not a CNAME), adults the plain answer.
+    r = fl.ask(ward, "www.youtube.com", source=fl.TEEN)
+    wt.check(fl.cnames(r) == [("www.youtube.com", "restrictmoderate.youtube.com")]
+             and fl.addresses(r) == ["203.0.113.53"], "teen: %s" % r.answer)
+    r = fl.ask(ward, "www.youtube.com", source=ADULTS)
+    wt.check(not fl.cnames(r) and fl.addresses(r) == ["203.0.113.51"], "adults: %s" % r.answer)
 
 
 def test_cache_adults_first_then_kids():

@@ -60,13 +60,13 @@ UT1_GAMBLING = os.path.join(SHARED_FEEDS, "ut1", "gambling.domains")
 HAGEZI_NSFW = os.path.join(SHARED_FEEDS, "hagezi", "wildcard_nsfw-onlydomains.txt")
 
 
-def zones(names=None):
+def zones(names=None, directory=ZONES_DIR):
     """{zone: text} of zones/*.zone (all, or the named ones), for wardtest.start_nsd."""
     out = {}
-    for f in sorted(os.listdir(ZONES_DIR)):
+    for f in sorted(os.listdir(directory)):
         zone = f[:-len(".zone")]
         if f.endswith(".zone") and (names is None or zone in names):
-            with open(os.path.join(ZONES_DIR, f)) as fh:
+            with open(os.path.join(directory, f)) as fh:
                 out[zone] = fh.read()
     return out
 
