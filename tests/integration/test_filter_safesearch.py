@@ -15,6 +15,7 @@ import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "data",
                                 "filter"))
+import dns.flags  # noqa: E402
 import dns.rcode  # noqa: E402
 import dns.rdatatype  # noqa: E402
 
@@ -119,6 +120,23 @@ def test_rewrite_aaaa_tcp_and_without_edns():
     # A target without addresses of the type: the CNAME alone, NOERROR.
     r, _ = expect_rewrite("duckduckgo.com", "safe.duckduckgo.com", KIDS, "AAAA")
     wt.check(len(r.answer) == 1, "duckduckgo AAAA: the CNAME only: %s" % r.answer)
+
+
+def test_header_bits_of_rewritten_answers():
+    """A rewrite is an answer like any other: RD and CD as the client sent them (RFC 4035
+    3.2.2), RA set, AA and AD clear, as for forwarded and blocked answers."""
+    for name, source in (("www.google.com", KIDS), ("www.google.com", ADULTS),
+                         ("casino.family.test", KIDS), ("yandex.ru", KIDS),
+                         ("use-application-dns.net", KIDS)):
+        for cd in (True, False):
+            q = wt.make_query(name, "A")
+            if cd:
+                q.flags |= dns.flags.CD
+            r = ward.send(q, source=source)
+            want = dns.flags.QR | dns.flags.RD | dns.flags.RA | (dns.flags.CD if cd else 0)
+            got = r.flags & ~0x780F  # without opcode and rcode
+            wt.check(got == want, "%s from %s, CD=%d: flags %s, expected %s"
+                     % (name, source, cd, dns.flags.to_text(r.flags), dns.flags.to_text(want)))
 
 
 def test_yandex_fixed_address():
