@@ -39,7 +39,7 @@ def setup():
         "feeds": fl.standard_feeds(),
         "profiles": {
             "kids": {"preset": "child", "deny": ["denied.family.test"],
-                     "allow": ["fair.casino.family.test"]},
+                     "allow": ["fair.casino.family.test", "allowedcloak.family.test"]},
             "adults": {"preset": "adult"},
             "teen": {"preset": "teen"},
         },
@@ -128,6 +128,14 @@ def test_security_enforced_and_deny_targets():
                          "x.denied.family.test")
     expect_chain_answer("viadeny.family.test", ADULTS,
                         [("viadeny.family.test", "x.denied.family.test")])
+
+
+def test_allow_entry_does_not_cover_the_target():
+    """allowedcloak.family.test is on kids' allow list; its CNAME target is not, and is
+    listed: the allow entry lets the asked name through, not where it points."""
+    expect_cloak_blocked("allowedcloak.family.test", KIDS,
+                         (fl.EDE_FILTERED, "ward: gambling (feed fam-gambling, profile kids)"),
+                         "z.casino.family.test")
 
 
 def test_allowed_and_clean_targets_pass():

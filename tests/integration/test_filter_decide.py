@@ -21,7 +21,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 import filterlib as fl  # noqa: E402
 import wardtest as wt  # noqa: E402
 
-nsd = ward = None
+nsd = ward = bare = None
 KIDS, ADULTS, BEDTIME, HOMEWORK = fl.KIDS, fl.ADULTS, "127.0.3.3", "127.0.3.4"
 WILD = ("192.0.2.10",)  # what family.test's wildcard answers
 
@@ -48,10 +48,12 @@ CONFIG = {
 
 
 def setup():
-    global nsd, ward
+    global nsd, ward, bare
     nsd = wt.start_nsd(fl.zones())
     db, _ = fl.build_database(CONFIG["feeds"])
     ward = fl.start_wardd(nsd, db, CONFIG)
+    # No profiles at all: a plain caching forwarder that still refuses enforced names.
+    bare = fl.start_wardd(nsd, db, {"feeds": CONFIG["feeds"]}, name="wardd-noprofiles")
 
 
 def fresh(under="family.test"):
@@ -244,6 +246,21 @@ def test_ede_over_tcp():
     wt.check(fl.is_sinkhole(r) and fl.ede(r) == (fl.EDE_BLOCKED,
                                                  "ward: phishing (feed sec-phishing, profile kids)"),
              "TCP block answer: %s %s" % (r.answer, fl.ede(r)))
+
+
+def test_without_profiles_only_enforced_categories():
+    r = fl.ask(bare, "abuse.family.test", source=KIDS)
+    wt.check(fl.is_sinkhole(r) and fl.ede(r) == (fl.EDE_CENSORED,
+                                                 "ward: csam (feed csam-list, enforced)"),
+             "no profiles: enforced block: %s %s" % (r.answer, fl.ede(r)))
+    lk = fl.assert_lookup_matches(bare.conf_path, "abuse.family.test", KIDS, r)
+    wt.check(lk["profile"] is None, "no profiles: ward lookup names no profile: %s" % lk)
+    for name in ("casino.family.test", "malware.family.test", "www.google.com",
+                 "use-application-dns.net"):
+        r = fl.ask(bare, name, source=KIDS)
+        wt.check(fl.ede(r) is None and not fl.cnames(r) and fl.addresses(r),
+                 "no profiles: %s forwarded as is: %s %s" % (name, r.answer, fl.ede(r)))
+        fl.assert_lookup_matches(bare.conf_path, name, KIDS, r)
 
 
 def test_lookup_human_output():
