@@ -273,7 +273,9 @@ static void print_human_verdict(struct lookup_ctx *L, const char *name,
 				const struct ward_policy_verdict *v, char feeds[][64])
 {
 	char cats[512];
-	printf("%s: %s for client %s", name, ward_policy_action_name(v->action),
+	bool rewrite = v->action == WARD_POLICY_CNAME || v->action == WARD_POLICY_ADDRESS;
+	printf("%s: %s for client %s", name,
+	       rewrite ? "safe-search rewrite" : ward_policy_action_name(v->action),
 	       L->client.text);
 	if (L->client.has_mac)
 		printf(" (MAC %s)", L->client.mac_text);
@@ -289,9 +291,11 @@ static void print_human_verdict(struct lookup_ctx *L, const char *name,
 		printf("  categories: %s\n",
 		       ward_tool_cats(L->conf->categories, v->categories, cats, sizeof(cats)));
 	else if (v->match.categories)
-		printf("  listed as: %s (not blocked for this profile)\n",
+		printf("  listed as: %s (%s)\n",
 		       ward_tool_cats(L->conf->categories, v->match.categories, cats,
-				      sizeof(cats)));
+				      sizeof(cats)),
+		       v->reason == WARD_REASON_ALLOW ? "lifted by the allow rule"
+						      : "not blocked for this profile");
 	print_match_details(L, &v->match, feeds);
 	if (v->ede_code >= 0)
 		printf("  EDE: %d %s: %s\n", v->ede_code, ede_name(v->ede_code), v->text);

@@ -270,6 +270,21 @@ def test_lookup_human_output():
              and "profile kids" in out and "EDE: 17 Filtered: ward: gambling (feed "
              "fam-gambling, profile kids)" in out and "feeds: fam-gambling" in out,
              "ward lookup human output:\n%s%s" % (out, p.stderr))
+    # Without a database wardd still applies the profile (deny, safe search); so does
+    # ward lookup --client, and says that there is no database.
+    cfg = dict(ward.config)
+    cfg["database"] = os.path.join(wt.tmpdir(), "none")
+    conf = os.path.join(wt.tmpdir(), "nodb.json")
+    fl.write_json(conf, cfg)
+    p = fl.run_ward("lookup", "denied.family.test", "casino.family.test", "-c", conf,
+                    "--client", KIDS)
+    wt.check(p.returncode == 0 and "no database" in p.stderr
+             and "denied.family.test: block for client" in p.stdout
+             and "casino.family.test: forward for client" in p.stdout,
+             "ward lookup --client without a database:\n%s%s" % (p.stdout, p.stderr))
+    p = fl.run_ward("lookup", "casino.family.test", "-c", conf)
+    wt.check(p.returncode == 1 and "no database" in p.stderr,
+             "ward lookup without --client and without a database: exit %d" % p.returncode)
     p = fl.run_ward("lookup", "casino.family.test", "-c", ward.conf_path, "--client", "nope")
     wt.check(p.returncode == 1 and "not an IP address" in p.stderr,
              "--client nope: exit %d %s" % (p.returncode, p.stderr))
