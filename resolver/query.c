@@ -142,6 +142,12 @@ bool ward_query_answer_stored(struct ward_worker *w, const struct ward_query_ctx
 {
 	size_t limit = ward_query_answer_limit(&ctx->client, &ctx->q);
 	size_t out_len;
+	struct ward_policy_verdict v;
+	/* A safe-search target's answer is checked too: its chain may lead anywhere. */
+	if (answer_is_cloaked(w, ctx, msg, len, &v)) {
+		answer_verdict(w, ctx, &v);
+		return true;
+	}
 	if (ctx->rewrite_target) {
 		uint8_t target[WARD_DNS_NAME_MAX];
 		struct ward_rewrite_source src = {msg, len, age_s, stale};
@@ -150,11 +156,6 @@ bool ward_query_answer_stored(struct ward_worker *w, const struct ward_query_ctx
 		out_len = ward_rewrite_cname_answer(w->scratch, sizeof(w->scratch), &ctx->q, target,
 						    w->ps ? w->ps->conf->block.ttl : 60, &src, limit);
 	} else {
-		struct ward_policy_verdict v;
-		if (answer_is_cloaked(w, ctx, msg, len, &v)) {
-			answer_verdict(w, ctx, &v);
-			return true;
-		}
 		struct ward_dns_answer_opts opts = {
 			.age_s = age_s,
 			.stale = stale,
