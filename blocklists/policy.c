@@ -493,6 +493,7 @@ static void step_rewrite(const struct ward_policy *p, const struct ward_conf_pro
 			return;
 		v->action = WARD_POLICY_NXDOMAIN;
 		v->reason = WARD_REASON_CANARY;
+		v->ede_code = EDE_FILTERED;
 		snprintf(v->text, sizeof(v->text), "ward: resolver bypass disabled (profile %s)",
 			 v->profile_name);
 		return;

@@ -8,7 +8,6 @@
  * out, see ward_query_answer_stored).
  */
 #include <string.h>
-#include <time.h>
 
 #include "blocklists/error.h"
 #include "blocklists/log.h"
@@ -52,11 +51,9 @@ static void refresh_views(struct ward_worker *w)
 		return;
 	w->reader_refreshed_ms = now;
 	refresh_reader(w);
-	time_t wall = time(NULL);
-	if (ps && wall != w->local_time_at) {
-		ward_policy_local_time(ps->policy, wall, &w->local_time);
-		w->local_time_at = wall;
-	}
+	uint32_t packed = atomic_load_explicit(&w->shared->local_time, memory_order_relaxed);
+	w->local_time.wday = (uint8_t)(packed >> 16);
+	w->local_time.minute = (uint16_t)packed;
 }
 
 /* ---- answers made here -------------------------------------------------------------------- */

@@ -199,6 +199,9 @@ def test_canaries():
                          "%s %s from %s: NXDOMAIN without upstream, got %s %s (%d upstream)"
                          % (name, rdtype, source, wt.rcode_text(r), r.answer, up))
                 wt.check(fl.soa_minimum(r) is not None, "%s: NXDOMAIN with an SOA" % name)
+                e = fl.ede(r)
+                wt.check(e is not None and e[0] == 17 and "bypass" in e[1],
+                         "%s from %s: EDE 17 saying why expected, got %s" % (name, source, e))
             lk = fl.lookup(ward.conf_path, name, source)
             wt.check(lk["action"] == "nxdomain" and lk["reason"] == "canary",
                      "ward lookup %s from %s: %s" % (name, source, lk))
