@@ -354,14 +354,41 @@ static bool schedule_active(const struct ward_conf_schedule *s, const struct war
 
 /* ---- explaining a block ------------------------------------------------------------------------- */
 
+/* Does the config say feed `name` lists any of `hit`? */
+static bool feed_lists(const struct ward_conf *conf, const char *name, ward_catset hit)
+{
+	for (size_t i = 0; i < conf->n_feeds; i++)
+		if (strcmp(conf->feeds[i].name, name) == 0)
+			return conf->feeds[i].categories & hit;
+	return false;
+}
+
+/* The feed to name: one that lists the entry for a category behind this block. A name
+ * listed by a gambling feed and a malware feed is blocked for adults as malware, and the
+ * text must not blame the gambling feed. Without that knowledge (a config without feeds),
+ * the first feed that listed the entry. */
+static void pick_feed(const struct ward_policy *p, struct ward_catdb_reader *reader,
+		      const struct ward_policy_verdict *v, char *feed, size_t cap)
+{
+	char name[64];
+	feed[0] = '\0';
+	for (unsigned i = 0; reader && i < v->match.n_feeds && i < WARD_CATDB_MATCH_FEEDS; i++) {
+		if (ward_catdb_feed_name(reader, v->match.feeds[i], name, sizeof(name)) != 0)
+			continue;
+		bool lists = feed_lists(p->conf, name, v->categories);
+		if (lists || !feed[0])
+			snprintf(feed, cap, "%s", name);
+		if (lists)
+			return;
+	}
+}
+
 static void explain_categories(const struct ward_policy *p, struct ward_catdb_reader *reader,
 			       struct ward_policy_verdict *v, const char *extra)
 {
-	char cats[96], feed[64] = "";
+	char cats[96], feed[64];
 	ward_cat_format(p->conf->categories, v->categories, cats, sizeof(cats));
-	if (reader && v->match.n_feeds > 0 &&
-	    ward_catdb_feed_name(reader, v->match.feeds[0], feed, sizeof(feed)) != 0)
-		feed[0] = '\0';
+	pick_feed(p, reader, v, feed, sizeof(feed));
 	if (v->profile_name)
 		snprintf(v->text, sizeof(v->text), "ward: %s (%s%s%s%sprofile %s)", cats,
 			 feed[0] ? "feed " : "", feed, feed[0] ? ", " : "", extra,
@@ -466,6 +493,7 @@ static void step_rewrite(const struct ward_policy *p, const struct ward_conf_pro
 			return;
 		v->action = WARD_POLICY_NXDOMAIN;
 		v->reason = WARD_REASON_CANARY;
+		v->ede_code = EDE_FILTERED;
 		snprintf(v->text, sizeof(v->text), "ward: resolver bypass disabled (profile %s)",
 			 v->profile_name);
 		return;

@@ -80,15 +80,15 @@ size_t ward_policy_profile_for(const struct ward_policy *p, const struct sockadd
 			       const uint8_t *mac);
 
 /* Local time in the config's timezone for `now`. Test builds honour WARD_TEST_NOW
- * ("YYYY-MM-DDTHH:MM" local time) so schedules can be tested at any hour. */
+ * ("sun 21:30": day and local HH:MM) so schedules can be tested at any hour.
+ * Not thread-safe against ward_policy_new() (which may set TZ): wardd calls both from its
+ * main thread only and hands the result to the workers. */
 void ward_policy_local_time(const struct ward_policy *p, time_t now, struct ward_policy_time *t);
 
 /*
  * Decide what one query gets.
  * @param reader  category database reader, or NULL when there is no database yet
  * @param name    lower-case presentation name without trailing dot ("" for the root)
- * @param feed_names  when true, EDE text names the feed (a database read); wardd passes
- *                    true only for blocked answers, which is where the text is used
  * @return 0 (v filled), or a WARD_E* code from the database (v then says forward).
  */
 int ward_policy_decide(const struct ward_policy *p, struct ward_catdb_reader *reader,
@@ -97,7 +97,9 @@ int ward_policy_decide(const struct ward_policy *p, struct ward_catdb_reader *re
 
 /*
  * Would this profile block `name` when it appears inside an answer (a CNAME target)?
- * Steps 1, 2, 4 and 5 apply; an allow entry for the target lifts 2, 4 and 5.
+ * Steps 1, 2, 3 and 5 apply in that order (an allow entry for the target lifts 5). Step 4,
+ * a schedule's "all", does not: the asked name was already let through (it is on the
+ * allow list), and its CDN targets must stay reachable for the allow list to mean anything.
  * @return true and v filled when blocked.
  */
 bool ward_policy_blocks_target(const struct ward_policy *p, struct ward_catdb_reader *reader,

@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 #include <uv.h>
 
@@ -34,7 +35,7 @@ struct wardd_options {
 	bool use_default;
 };
 
-#define HOUSEKEEPING_MS 1000
+#define HOUSEKEEPING_MS 500 /* also the resolution of schedule boundaries */
 
 struct wardd {
 	struct ward_conf *conf;            /* the boot config: sockets, upstreams, cache */
@@ -209,6 +210,14 @@ static void warn_restart_needed(const struct ward_conf *old, const struct ward_c
 			      "effect at the next restart");
 }
 
+static void publish_local_time(struct wardd *d)
+{
+	struct ward_policy_state *ps = atomic_load(&d->shared.policy);
+	struct ward_policy_time t;
+	ward_policy_local_time(ps->policy, time(NULL), &t);
+	atomic_store(&d->shared.local_time, (uint32_t)t.wday << 16 | t.minute);
+}
+
 /* Filtering (profiles, clients, block mode, allow_clients) changes live; a broken file
  * changes nothing. */
 static void on_hup(uv_signal_t *sig, int signum)
@@ -235,6 +244,7 @@ static void on_hup(uv_signal_t *sig, int signum)
 	struct ward_policy_state *old = atomic_exchange(&d->shared.policy, ps);
 	old->retired_next = d->retired;
 	d->retired = old;
+	publish_local_time(d);
 	ward_log_info("SIGHUP: %s reloaded (%zu profiles, %zu clients)", d->conf->path,
 		      fresh->n_profiles, fresh->n_clients);
 }
@@ -279,6 +289,7 @@ static void free_retired_policies(struct wardd *d)
 static void on_housekeeping(uv_timer_t *t)
 {
 	struct wardd *d = t->data;
+	publish_local_time(d);
 	open_database(d);
 	free_retired_policies(d);
 }
@@ -303,6 +314,7 @@ static int share_initial_state(struct wardd *d)
 	if (!ps)
 		return WARD_ENOMEM;
 	atomic_store(&d->shared.policy, ps);
+	publish_local_time(d);
 	open_database(d);
 	return 0;
 }

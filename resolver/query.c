@@ -8,7 +8,6 @@
  * out, see ward_query_answer_stored).
  */
 #include <string.h>
-#include <time.h>
 
 #include "blocklists/error.h"
 #include "blocklists/log.h"
@@ -52,11 +51,9 @@ static void refresh_views(struct ward_worker *w)
 		return;
 	w->reader_refreshed_ms = now;
 	refresh_reader(w);
-	time_t wall = time(NULL);
-	if (ps && wall != w->local_time_at) {
-		ward_policy_local_time(ps->policy, wall, &w->local_time);
-		w->local_time_at = wall;
-	}
+	uint32_t packed = atomic_load_explicit(&w->shared->local_time, memory_order_relaxed);
+	w->local_time.wday = (uint8_t)(packed >> 16);
+	w->local_time.minute = (uint16_t)packed;
 }
 
 /* ---- answers made here -------------------------------------------------------------------- */
@@ -142,6 +139,12 @@ bool ward_query_answer_stored(struct ward_worker *w, const struct ward_query_ctx
 {
 	size_t limit = ward_query_answer_limit(&ctx->client, &ctx->q);
 	size_t out_len;
+	struct ward_policy_verdict v;
+	/* A safe-search target's answer is checked too: its chain may lead anywhere. */
+	if (answer_is_cloaked(w, ctx, msg, len, &v)) {
+		answer_verdict(w, ctx, &v);
+		return true;
+	}
 	if (ctx->rewrite_target) {
 		uint8_t target[WARD_DNS_NAME_MAX];
 		struct ward_rewrite_source src = {msg, len, age_s, stale};
@@ -150,11 +153,6 @@ bool ward_query_answer_stored(struct ward_worker *w, const struct ward_query_ctx
 		out_len = ward_rewrite_cname_answer(w->scratch, sizeof(w->scratch), &ctx->q, target,
 						    w->ps ? w->ps->conf->block.ttl : 60, &src, limit);
 	} else {
-		struct ward_policy_verdict v;
-		if (answer_is_cloaked(w, ctx, msg, len, &v)) {
-			answer_verdict(w, ctx, &v);
-			return true;
-		}
 		struct ward_dns_answer_opts opts = {
 			.age_s = age_s,
 			.stale = stale,

@@ -138,7 +138,9 @@ static void put_question(struct writer *wr, const struct ward_dns_query *q)
 static void put_header(struct writer *wr, const struct ward_dns_query *q, uint8_t rcode,
 		       uint16_t ancount, bool tc)
 {
-	uint16_t flags = 0x8000 | 0x0080 | (q->rd ? 0x0100 : 0) | (tc ? 0x0200 : 0) | rcode;
+	/* QR, RA; RD and CD are the client's (RFC 4035 3.2.2), as in every other answer. */
+	uint16_t flags = 0x8000 | 0x0080 | (q->rd ? 0x0100 : 0) | (q->cd ? 0x0010 : 0) |
+			 (tc ? 0x0200 : 0) | rcode;
 	put16(wr, q->id);
 	put16(wr, flags);
 	put16(wr, 1);

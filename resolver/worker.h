@@ -100,6 +100,9 @@ struct ward_policy_state {
 struct ward_shared {
 	_Atomic(struct ward_policy_state *) policy;
 	_Atomic(struct ward_catdb *) db;
+	/* Local time for schedules, computed by the main thread (localtime and TZ changes are
+	 * not safe to run concurrently): wday << 16 | minute of the day. */
+	_Atomic uint32_t local_time;
 };
 
 struct ward_pending;
@@ -131,7 +134,6 @@ struct ward_worker {
 	struct ward_catdb_reader *reader;  /* NULL until a database exists */
 	uint64_t reader_refreshed_ms;
 	struct ward_policy_time local_time;
-	time_t local_time_at;
 	uv_prepare_t refresh_prepare;
 	uv_loop_t loop;
 	uv_thread_t thread;

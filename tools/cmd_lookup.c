@@ -1,40 +1,115 @@
 /*
- * ward lookup NAME... [-c FILE] [--json]
+ * ward lookup NAME... [-c FILE] [--json] [--client IP [--mac MAC]]
  *
- * Explains the database's view of each name: listed or not, the categories, the stored
- * entry that matched (the name itself or a parent that covers subdomains) and the feeds
- * that listed it. Per-client policy (profiles, schedules) is not applied here; a later
- * --client option adds it.
+ * Without --client: the database's view of each name: listed or not, the categories, the
+ * stored entry that matched (the name itself or a parent that covers subdomains) and the
+ * feeds that listed it.
+ *
+ * With --client: the verdict that client would get from wardd right now, and why. The
+ * profile, the local time and the decision come from blocklists/policy.h, the code wardd
+ * runs, so the explanation cannot drift from what the daemon does: action, reason,
+ * profile, the categories behind a block, the deny/allow rule or schedule, the Extended
+ * DNS Error code and text, and for safe search the rewrite target.
  */
+#include <arpa/inet.h>
 #include <cjson/cJSON.h>
+#include <ctype.h>
 #include <getopt.h>
+#include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "blocklists/catdb.h"
 #include "blocklists/error.h"
 #include "blocklists/feed.h"
+#include "blocklists/policy.h"
 #include "tools/ward.h"
+
+struct client {
+	bool set;
+	const char *text;          /* as given, for the output */
+	struct sockaddr_storage addr;
+	bool has_mac;
+	uint8_t mac[6];
+	const char *mac_text;
+};
 
 struct lookup_ctx {
 	const struct ward_conf *conf;
-	struct ward_catdb_reader *reader;
+	struct ward_catdb_reader *reader; /* NULL: no database yet (only with --client) */
 	bool json;
 	cJSON *results;
+	struct client client;
+	struct ward_policy *policy;       /* with --client */
+	size_t profile;
+	struct ward_policy_time now;
 };
 
 static void usage(FILE *out)
 {
-	fprintf(out, "usage: ward lookup NAME... [-c FILE] [--json]\n"
+	fprintf(out, "usage: ward lookup NAME... [-c FILE] [--json] [--client IP [--mac MAC]]\n"
 		     "  -c, --config FILE  config file (default " WARD_CONF_DEFAULT_PATH ")\n"
+		     "      --client IP    the verdict this client gets from wardd now, and why\n"
+		     "      --mac MAC      the client's MAC, as a router passes it (EDNS 65001)\n"
 		     "      --json         machine-readable output\n"
-		     "exit: 0 ok, 1 error (no database, invalid name)\n");
+		     "exit: 0 ok, 1 error (no database, invalid name or address)\n");
 }
+
+/* ---- what a verdict means on the wire ------------------------------------------------------- */
+
+static const char *ede_name(int code)
+{
+	switch (code) {
+	case 15: return "Blocked";
+	case 16: return "Censored";
+	case 17: return "Filtered";
+	default: return "Other";
+	}
+}
+
+static const char *block_mode_name(enum ward_block_mode mode)
+{
+	static const char *const names[] = {
+		[WARD_BLOCK_SINKHOLE] = "sinkhole", [WARD_BLOCK_NXDOMAIN] = "nxdomain",
+		[WARD_BLOCK_NODATA] = "nodata",     [WARD_BLOCK_REFUSED] = "refused",
+	};
+	return mode <= WARD_BLOCK_REFUSED ? names[mode] : "unknown";
+}
+
+static const char *day_name(unsigned wday)
+{
+	static const char *const days[] = {"sun", "mon", "tue", "wed", "thu", "fri", "sat"};
+	return wday < 7 ? days[wday] : "?";
+}
+
+/* "sinkhole: A 0.0.0.0, AAAA ::, other types NODATA; TTL 60" */
+static void describe_block(const struct ward_conf_block *b, char *buf, size_t cap)
+{
+	char v4[INET_ADDRSTRLEN], v6[INET6_ADDRSTRLEN];
+	inet_ntop(AF_INET, b->ipv4, v4, sizeof(v4));
+	inet_ntop(AF_INET6, b->ipv6, v6, sizeof(v6));
+	switch (b->mode) {
+	case WARD_BLOCK_SINKHOLE:
+		snprintf(buf, cap, "sinkhole: A %s, AAAA %s, other types NODATA; TTL %u", v4, v6,
+			 b->ttl);
+		break;
+	case WARD_BLOCK_NXDOMAIN:
+	case WARD_BLOCK_NODATA:
+		snprintf(buf, cap, "%s with an SOA (minimum %u); TTL %u",
+			 b->mode == WARD_BLOCK_NXDOMAIN ? "NXDOMAIN" : "NODATA", b->ttl, b->ttl);
+		break;
+	default:
+		snprintf(buf, cap, "REFUSED");
+	}
+}
+
+/* ---- the database's view --------------------------------------------------------------------- */
 
 static void feed_names(struct ward_catdb_reader *r, const struct ward_cat_match *m,
 		       char names[][64])
 {
 	for (unsigned i = 0; i < m->n_feeds && i < WARD_CATDB_MATCH_FEEDS; i++)
-		if (ward_catdb_feed_name(r, m->feeds[i], names[i], 64) < 0)
+		if (!r || ward_catdb_feed_name(r, m->feeds[i], names[i], 64) < 0)
 			snprintf(names[i], 64, "#%u", m->feeds[i]);
 }
 
@@ -52,8 +127,8 @@ static cJSON *cats_json(const struct ward_cat_registry *reg, ward_catset set)
 	return a;
 }
 
-static void print_json_result(struct lookup_ctx *L, const char *name,
-			      const struct ward_cat_match *m, char feeds[][64])
+static cJSON *match_json(struct lookup_ctx *L, const char *name, const struct ward_cat_match *m,
+			 char feeds[][64])
 {
 	cJSON *o = cJSON_CreateObject();
 	cJSON_AddStringToObject(o, "name", name);
@@ -67,22 +142,16 @@ static void print_json_result(struct lookup_ctx *L, const char *name,
 	cJSON *fa = cJSON_AddArrayToObject(o, "feeds");
 	for (unsigned i = 0; i < m->n_feeds && i < WARD_CATDB_MATCH_FEEDS; i++)
 		cJSON_AddItemToArray(fa, cJSON_CreateString(feeds[i]));
-	cJSON_AddItemToArray(L->results, o);
+	return o;
 }
 
-static void print_human_result(struct lookup_ctx *L, const char *name,
-			       const struct ward_cat_match *m, char feeds[][64])
+static void print_match_details(struct lookup_ctx *L, const struct ward_cat_match *m,
+				char feeds[][64])
 {
-	char cats[512], allowed[512];
-	if (!m->found) {
-		printf("%s: not listed\n", name);
+	char allowed[512];
+	if (!m->found)
 		return;
-	}
-	ward_tool_cats(L->conf->categories, m->categories, cats, sizeof(cats));
-	printf("%s: %s", name, m->categories ? "listed" : "not listed");
-	if (m->categories)
-		printf(" (%s)", cats);
-	printf("\n  entry: %s (%s)\n", m->entry, m->exact ? "exact" : "parent domain");
+	printf("  entry: %s (%s)\n", m->entry, m->exact ? "exact" : "parent domain");
 	if (m->allowed)
 		printf("  allowed by an exception: %s\n",
 		       ward_tool_cats(L->conf->categories, m->allowed, allowed, sizeof(allowed)));
@@ -92,44 +161,270 @@ static void print_human_result(struct lookup_ctx *L, const char *name,
 	printf("%s\n", m->n_feeds ? "" : " -");
 }
 
-/* @return 0, or -1 when the name is invalid or the lookup failed. */
-static int lookup_one(struct lookup_ctx *L, const char *arg)
+static void print_human_match(struct lookup_ctx *L, const char *name,
+			      const struct ward_cat_match *m, char feeds[][64])
 {
-	char name[WARD_NAME_MAX + 1], feeds[WARD_CATDB_MATCH_FEEDS][64];
-	struct ward_cat_match m;
-	int len = ward_feed_normalize_name(arg, strlen(arg), name, sizeof(name));
-	if (len < 0) {
-		fprintf(stderr, "ward lookup: '%s' is not a domain name (%s)\n", arg,
-			ward_feed_reject_name((enum ward_feed_reject)(-len - 1)));
-		return -1;
+	char cats[512];
+	if (!m->found) {
+		printf("%s: not listed\n", name);
+		return;
 	}
-	int rc = ward_cat_lookup(L->reader, name, (size_t)len, &m);
+	printf("%s: %s", name, m->categories ? "listed" : "not listed");
+	if (m->categories)
+		printf(" (%s)", ward_tool_cats(L->conf->categories, m->categories, cats,
+						sizeof(cats)));
+	printf("\n");
+	print_match_details(L, m, feeds);
+}
+
+/* ---- the verdict for a client ---------------------------------------------------------------- */
+
+static void add_string_or_null(cJSON *o, const char *key, const char *value)
+{
+	if (value)
+		cJSON_AddStringToObject(o, key, value);
+	else
+		cJSON_AddNullToObject(o, key);
+}
+
+static cJSON *answer_json(const struct ward_conf *conf, const struct ward_policy_verdict *v)
+{
+	char addr[INET6_ADDRSTRLEN];
+	cJSON *o = cJSON_CreateObject();
+	switch (v->action) {
+	case WARD_POLICY_BLOCK:
+		cJSON_AddStringToObject(o, "mode", block_mode_name(conf->block.mode));
+		cJSON_AddNumberToObject(o, "ttl", conf->block.ttl);
+		if (conf->block.mode == WARD_BLOCK_SINKHOLE) {
+			cJSON_AddStringToObject(o, "ipv4", inet_ntop(AF_INET, conf->block.ipv4,
+								     addr, sizeof(addr)));
+			cJSON_AddStringToObject(o, "ipv6", inet_ntop(AF_INET6, conf->block.ipv6,
+								     addr, sizeof(addr)));
+		}
+		break;
+	case WARD_POLICY_NXDOMAIN:
+		cJSON_AddStringToObject(o, "mode", "nxdomain");
+		cJSON_AddNumberToObject(o, "ttl", conf->block.ttl);
+		break;
+	case WARD_POLICY_CNAME:
+		cJSON_AddStringToObject(o, "cname", v->rewrite_target);
+		break;
+	case WARD_POLICY_ADDRESS:
+		cJSON_AddStringToObject(o, "a", inet_ntop(AF_INET, v->rewrite_ipv4, addr,
+							  sizeof(addr)));
+		break;
+	default:
+		cJSON_AddStringToObject(o, "mode", "upstream");
+	}
+	return o;
+}
+
+static void add_verdict_json(struct lookup_ctx *L, cJSON *o, const struct ward_policy_verdict *v)
+{
+	char when[16];
+	snprintf(when, sizeof(when), "%s %02u:%02u", day_name(L->now.wday), L->now.minute / 60u,
+		 L->now.minute % 60u);
+	cJSON_AddStringToObject(o, "client", L->client.text);
+	add_string_or_null(o, "mac", L->client.has_mac ? L->client.mac_text : NULL);
+	add_string_or_null(o, "profile", v->profile_name);
+	cJSON_AddStringToObject(o, "local_time", when);
+	cJSON_AddStringToObject(o, "action", ward_policy_action_name(v->action));
+	cJSON_AddStringToObject(o, "reason", ward_policy_reason_name(v->reason));
+	add_string_or_null(o, "rule", v->rule);
+	add_string_or_null(o, "schedule", v->schedule_name);
+	cJSON_AddItemToObject(o, "block_categories",
+			      cats_json(L->conf->categories, v->categories));
+	if (v->ede_code >= 0) {
+		cJSON *e = cJSON_AddObjectToObject(o, "ede");
+		cJSON_AddNumberToObject(e, "code", v->ede_code);
+		cJSON_AddStringToObject(e, "name", ede_name(v->ede_code));
+		cJSON_AddStringToObject(e, "text", v->text);
+	} else {
+		cJSON_AddNullToObject(o, "ede");
+	}
+	add_string_or_null(o, "explanation", v->text[0] ? v->text : NULL);
+	cJSON_AddItemToObject(o, "answer", answer_json(L->conf, v));
+}
+
+static void print_human_answer(const struct ward_conf *conf, const struct ward_policy_verdict *v)
+{
+	char text[160], addr[INET_ADDRSTRLEN];
+	switch (v->action) {
+	case WARD_POLICY_BLOCK:
+		describe_block(&conf->block, text, sizeof(text));
+		printf("  answer: %s\n", text);
+		break;
+	case WARD_POLICY_NXDOMAIN:
+		printf("  answer: NXDOMAIN (every block mode); TTL %u\n", conf->block.ttl);
+		break;
+	case WARD_POLICY_CNAME:
+		printf("  answer: CNAME %s, then its addresses from upstream\n", v->rewrite_target);
+		break;
+	case WARD_POLICY_ADDRESS:
+		printf("  answer: A %s, other types NODATA\n",
+		       inet_ntop(AF_INET, v->rewrite_ipv4, addr, sizeof(addr)));
+		break;
+	default:
+		printf("  answer: from upstream (or the cache)\n");
+	}
+}
+
+static void print_human_verdict(struct lookup_ctx *L, const char *name,
+				const struct ward_policy_verdict *v, char feeds[][64])
+{
+	char cats[512];
+	bool rewrite = v->action == WARD_POLICY_CNAME || v->action == WARD_POLICY_ADDRESS;
+	printf("%s: %s for client %s", name,
+	       rewrite ? "safe-search rewrite" : ward_policy_action_name(v->action),
+	       L->client.text);
+	if (L->client.has_mac)
+		printf(" (MAC %s)", L->client.mac_text);
+	printf(", profile %s, %s %02u:%02u\n", v->profile_name ? v->profile_name : "(none)",
+	       day_name(L->now.wday), L->now.minute / 60u, L->now.minute % 60u);
+	printf("  reason: %s", ward_policy_reason_name(v->reason));
+	if (v->rule)
+		printf(" (rule %s)", v->rule);
+	if (v->schedule_name)
+		printf(" (schedule %s)", v->schedule_name);
+	printf("\n");
+	if (v->categories)
+		printf("  categories: %s\n",
+		       ward_tool_cats(L->conf->categories, v->categories, cats, sizeof(cats)));
+	else if (v->match.categories)
+		printf("  listed as: %s (%s)\n",
+		       ward_tool_cats(L->conf->categories, v->match.categories, cats,
+				      sizeof(cats)),
+		       v->reason == WARD_REASON_ALLOW ? "lifted by the allow rule"
+						      : "not blocked for this profile");
+	print_match_details(L, &v->match, feeds);
+	if (v->ede_code >= 0)
+		printf("  EDE: %d %s: %s\n", v->ede_code, ede_name(v->ede_code), v->text);
+	else if (v->text[0])
+		printf("  why: %s\n", v->text);
+	print_human_answer(L->conf, v);
+}
+
+/* ---- one name ------------------------------------------------------------------------------- */
+
+static int lookup_match(struct lookup_ctx *L, const char *name, size_t len)
+{
+	char feeds[WARD_CATDB_MATCH_FEEDS][64];
+	struct ward_cat_match m;
+	int rc = ward_cat_lookup(L->reader, name, len, &m);
 	if (rc < 0) {
 		fprintf(stderr, "ward lookup: %s: %s\n", name, ward_strerror(rc));
 		return -1;
 	}
 	feed_names(L->reader, &m, feeds);
 	if (L->json)
-		print_json_result(L, name, &m, feeds);
+		cJSON_AddItemToArray(L->results, match_json(L, name, &m, feeds));
 	else
-		print_human_result(L, name, &m, feeds);
+		print_human_match(L, name, &m, feeds);
 	return 0;
+}
+
+static int lookup_verdict(struct lookup_ctx *L, const char *name, size_t len)
+{
+	char feeds[WARD_CATDB_MATCH_FEEDS][64];
+	struct ward_policy_verdict v;
+	int rc = ward_policy_decide(L->policy, L->reader, L->profile, name, len, &L->now, &v);
+	if (rc < 0) {
+		/* wardd forwards when the database fails; say so rather than guess. */
+		fprintf(stderr, "ward lookup: %s: %s\n", name, ward_strerror(rc));
+		return -1;
+	}
+	feed_names(L->reader, &v.match, feeds);
+	if (L->json) {
+		cJSON *o = match_json(L, name, &v.match, feeds);
+		add_verdict_json(L, o, &v);
+		cJSON_AddItemToArray(L->results, o);
+	} else {
+		print_human_verdict(L, name, &v, feeds);
+	}
+	return 0;
+}
+
+/* @return 0, or -1 when the name is invalid or the lookup failed. */
+static int lookup_one(struct lookup_ctx *L, const char *arg)
+{
+	char name[WARD_NAME_MAX + 1];
+	int len = ward_feed_normalize_name(arg, strlen(arg), name, sizeof(name));
+	if (len < 0) {
+		fprintf(stderr, "ward lookup: '%s' is not a domain name (%s)\n", arg,
+			ward_feed_reject_name((enum ward_feed_reject)(-len - 1)));
+		return -1;
+	}
+	if (L->policy)
+		return lookup_verdict(L, name, (size_t)len);
+	return lookup_match(L, name, (size_t)len);
+}
+
+/* ---- setup ---------------------------------------------------------------------------------- */
+
+static int parse_client(const char *text, struct client *c)
+{
+	struct sockaddr_in *v4 = (struct sockaddr_in *)&c->addr;
+	struct sockaddr_in6 *v6 = (struct sockaddr_in6 *)&c->addr;
+	memset(&c->addr, 0, sizeof(c->addr));
+	if (inet_pton(AF_INET, text, &v4->sin_addr) == 1) {
+		v4->sin_family = AF_INET;
+	} else if (inet_pton(AF_INET6, text, &v6->sin6_addr) == 1) {
+		v6->sin6_family = AF_INET6;
+	} else {
+		fprintf(stderr, "ward lookup: --client '%s' is not an IP address\n", text);
+		return -1;
+	}
+	c->set = true;
+	c->text = text;
+	return 0;
+}
+
+/* "aa:bb:cc:dd:ee:ff" or "AA-BB-CC-DD-EE-FF", as the config accepts. */
+static int parse_mac(const char *text, struct client *c)
+{
+	const char *p = text;
+	for (int i = 0; i < 6; i++) {
+		if (!isxdigit((unsigned char)p[0]) || !isxdigit((unsigned char)p[1]))
+			goto bad;
+		char hex[3] = {p[0], p[1], '\0'};
+		c->mac[i] = (uint8_t)strtoul(hex, NULL, 16);
+		p += 2;
+		if (i < 5 && *p != ':' && *p != '-')
+			goto bad;
+		if (i < 5)
+			p++;
+	}
+	if (*p)
+		goto bad;
+	c->has_mac = true;
+	c->mac_text = text;
+	return 0;
+bad:
+	fprintf(stderr, "ward lookup: --mac '%s' is not a MAC address (aa:bb:cc:dd:ee:ff)\n",
+		text);
+	return -1;
 }
 
 static const struct option long_opts[] = {
 	{ "config", required_argument, NULL, 'c' },
 	{ "json", no_argument, NULL, 'j' },
+	{ "client", required_argument, NULL, 'C' },
+	{ "mac", required_argument, NULL, 'M' },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
 };
 
-static int open_reader(const struct ward_conf *conf, struct ward_catdb **db,
+/* @param optional  true: a missing database is not an error (wardd then filters without
+ *                   categories, and the verdict says what it does) */
+static int open_reader(const struct ward_conf *conf, bool optional, struct ward_catdb **db,
 		       struct ward_catdb_reader **r)
 {
 	int rc = ward_catdb_open(conf->database, WARD_CATDB_READ, db);
 	if (rc == WARD_ENOTFOUND) {
-		fprintf(stderr, "ward: no database in %s yet: run `ward update`\n", conf->database);
-		return rc;
+		fprintf(stderr, "ward: no database in %s yet%s: run `ward update`\n",
+			conf->database, optional ? " (answering as wardd would without one)" : "");
+		*db = NULL;
+		return optional ? 0 : rc;
 	}
 	if (rc == 0 && (rc = ward_catdb_reader_new(*db, r)) < 0)
 		ward_catdb_close(*db);
@@ -139,46 +434,90 @@ static int open_reader(const struct ward_conf *conf, struct ward_catdb **db,
 	return rc;
 }
 
+/* The policy wardd would build from this config, and who the client is to it. */
+static int prepare_client(struct lookup_ctx *L)
+{
+	int rc = ward_policy_new(L->conf, &L->policy);
+	if (rc < 0) {
+		fprintf(stderr, "ward lookup: cannot build the policy: %s\n", ward_strerror(rc));
+		return rc;
+	}
+	L->profile = ward_policy_profile_for(L->policy, (const struct sockaddr *)&L->client.addr,
+					     L->client.has_mac ? L->client.mac : NULL);
+	ward_policy_local_time(L->policy, time(NULL), &L->now);
+	return 0;
+}
+
+static int parse_args(int argc, char **argv, const char **conf_path, struct lookup_ctx *L)
+{
+	int c;
+	const char *mac = NULL;
+	optind = 0;
+	while ((c = getopt_long(argc, argv, "c:h", long_opts, NULL)) != -1) {
+		switch (c) {
+		case 'c': *conf_path = optarg; break;
+		case 'j': L->json = true; break;
+		case 'C':
+			if (parse_client(optarg, &L->client) < 0)
+				return -1;
+			break;
+		case 'M': mac = optarg; break;
+		case 'h': usage(stdout); return 1;
+		default: usage(stderr); return -1;
+		}
+	}
+	if (mac && !L->client.set) {
+		fprintf(stderr, "ward lookup: --mac needs --client\n");
+		return -1;
+	}
+	if (mac && parse_mac(mac, &L->client) < 0)
+		return -1;
+	if (optind >= argc) {
+		usage(stderr);
+		return -1;
+	}
+	return 0;
+}
+
+static void print_results(struct lookup_ctx *L)
+{
+	cJSON *o = cJSON_CreateObject();
+	cJSON_AddNumberToObject(o, "generation",
+				L->reader ? (double)ward_catdb_reader_generation(L->reader) : 0);
+	cJSON_AddItemToObject(o, "results", L->results);
+	ward_tool_print_json(o);
+}
+
 int ward_cmd_lookup(int argc, char **argv)
 {
 	const char *conf_path = WARD_CONF_DEFAULT_PATH;
 	struct lookup_ctx L = { 0 };
 	struct ward_conf *conf = NULL;
 	struct ward_catdb *db = NULL;
-	int c, failed = 0;
-	optind = 0;
-	while ((c = getopt_long(argc, argv, "c:h", long_opts, NULL)) != -1) {
-		switch (c) {
-		case 'c': conf_path = optarg; break;
-		case 'j': L.json = true; break;
-		case 'h': usage(stdout); return WARD_EXIT_OK;
-		default: usage(stderr); return WARD_EXIT_FAIL;
-		}
-	}
-	if (optind >= argc) {
-		usage(stderr);
-		return WARD_EXIT_FAIL;
-	}
+	int failed = 0, exit_code = WARD_EXIT_FAIL;
+	int rc = parse_args(argc, argv, &conf_path, &L);
+	if (rc != 0)
+		return rc > 0 ? WARD_EXIT_OK : WARD_EXIT_FAIL;
 	if (ward_tool_load_conf(conf_path, &conf) < 0)
 		return WARD_EXIT_FAIL;
 	L.conf = conf;
-	if (open_reader(conf, &db, &L.reader) < 0) {
-		ward_conf_free(conf);
-		return WARD_EXIT_FAIL;
-	}
+	if (open_reader(conf, L.client.set, &db, &L.reader) < 0)
+		goto out_conf;
+	if (L.client.set && prepare_client(&L) < 0)
+		goto out_db;
 	if (L.json)
 		L.results = cJSON_CreateArray();
 	for (int i = optind; i < argc; i++)
 		failed |= lookup_one(&L, argv[i]) < 0;
-	if (L.json) {
-		cJSON *o = cJSON_CreateObject();
-		cJSON_AddNumberToObject(o, "generation",
-					(double)ward_catdb_reader_generation(L.reader));
-		cJSON_AddItemToObject(o, "results", L.results);
-		ward_tool_print_json(o);
-	}
+	if (L.json)
+		print_results(&L);
+	exit_code = failed ? WARD_EXIT_FAIL : WARD_EXIT_OK;
+	ward_policy_free(L.policy);
+out_db:
 	ward_catdb_reader_free(L.reader);
-	ward_catdb_close(db);
+	if (db)
+		ward_catdb_close(db);
+out_conf:
 	ward_conf_free(conf);
-	return failed ? WARD_EXIT_FAIL : WARD_EXIT_OK;
+	return exit_code;
 }

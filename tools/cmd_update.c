@@ -74,7 +74,7 @@ static int opts_from_env(struct ward_update_opts *o)
 #ifdef WARD_TEST_HOOKS
 	/* Tests move the clock forward to make fresh feeds due without --force. */
 	uint64_t now = 0;
-	if (env_u64("WARD_TEST_NOW", 1, INT64_MAX, &now) < 0)
+	if (env_u64("WARD_TEST_UNIX_TIME", 1, INT64_MAX, &now) < 0)
 		return -1;
 	o->now = (int64_t)now;
 #endif

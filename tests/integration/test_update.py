@@ -74,7 +74,7 @@ class Ward:
     def run(self, *args, now=None, env=None, timeout=60):
         e = dict(self.env)
         if now is not None:
-            e["WARD_TEST_NOW"] = str(int(now))
+            e["WARD_TEST_UNIX_TIME"] = str(int(now))
         e.update(env or {})
         return subprocess.run([WARD, *args], env=e, capture_output=True, text=True,
                               timeout=timeout)
