@@ -17,4 +17,6 @@ if [ -n "$missing" ]; then
 	exit 1
 fi
 export WARD_SHARED_DATA="${WARD_SHARED_DATA:-$here/../../../shared/data}"
+# No __pycache__ in the source tree.
+export PYTHONDONTWRITEBYTECODE=1
 exec /usr/bin/python3 "$here/bench.py" "$build"
