@@ -18,6 +18,7 @@ struct name_set {
 	const char **slots; /* NULL = empty; strings owned elsewhere (the config or static) */
 	const void **values;
 	size_t mask;
+	size_t count;       /* an empty set answers without hashing */
 };
 
 static uint32_t name_hash(const char *s, size_t len)
@@ -50,6 +51,7 @@ static void set_add(struct name_set *set, const char *name, const void *value)
 	size_t len = strlen(name);
 	for (size_t i = name_hash(name, len) & set->mask;; i = (i + 1) & set->mask) {
 		if (!set->slots[i] || strcmp(set->slots[i], name) == 0) {
+			set->count += !set->slots[i];
 			set->slots[i] = name;
 			set->values[i] = value;
 			return;
@@ -59,7 +61,7 @@ static void set_add(struct name_set *set, const char *name, const void *value)
 
 static size_t set_find(const struct name_set *set, const char *name, size_t len)
 {
-	if (!set->slots)
+	if (!set->count)
 		return SIZE_MAX;
 	for (size_t i = name_hash(name, len) & set->mask; set->slots[i]; i = (i + 1) & set->mask)
 		if (strncmp(set->slots[i], name, len) == 0 && set->slots[i][len] == '\0')
@@ -71,6 +73,8 @@ static size_t set_find(const struct name_set *set, const char *name, size_t len)
 static const char *set_match_suffix(const struct name_set *set, const char *name, size_t len)
 {
 	size_t off = 0;
+	if (!set->count)
+		return NULL;
 	for (;;) {
 		size_t i = set_find(set, name + off, len - off);
 		if (i != SIZE_MAX)
@@ -398,6 +402,37 @@ static void explain_categories(const struct ward_policy *p, struct ward_catdb_re
 			 feed[0] ? "feed " : "", feed, feed[0] ? ", " : "");
 }
 
+void ward_policy_explain(const struct ward_policy *p, struct ward_catdb_reader *reader,
+			 struct ward_policy_verdict *v)
+{
+	char extra[48] = "";
+	switch (v->reason) {
+	case WARD_REASON_ENFORCED:
+		explain_categories(p, reader, v, "enforced, ");
+		break;
+	case WARD_REASON_CATEGORY:
+		if (v->schedule_name)
+			snprintf(extra, sizeof(extra), "schedule %s, ", v->schedule_name);
+		explain_categories(p, reader, v, extra);
+		break;
+	case WARD_REASON_DENY:
+		snprintf(v->text, sizeof(v->text), "ward: denied by profile %s (rule %s)",
+			 v->profile_name, v->rule);
+		break;
+	case WARD_REASON_SCHEDULE_ALL:
+		snprintf(v->text, sizeof(v->text), "ward: schedule %s (profile %s)",
+			 v->schedule_name, v->profile_name);
+		break;
+	case WARD_REASON_CANARY:
+		snprintf(v->text, sizeof(v->text), "ward: resolver bypass disabled (profile %s)",
+			 v->profile_name);
+		break;
+	default:
+		v->text[0] = '\0';
+		break;
+	}
+}
+
 static void set_block(struct ward_policy_verdict *v, enum ward_policy_reason reason, int ede)
 {
 	v->action = WARD_POLICY_BLOCK;
@@ -415,7 +450,6 @@ static bool step_enforced(const struct ward_policy *p, struct ward_catdb_reader 
 		return false;
 	v->categories = hit;
 	set_block(v, WARD_REASON_ENFORCED, EDE_CENSORED);
-	explain_categories(p, reader, v, "enforced, ");
 	return true;
 }
 
@@ -426,8 +460,6 @@ static bool step_deny(const struct profile_sets *sets, const char *name, size_t 
 	if (!v->rule)
 		return false;
 	set_block(v, WARD_REASON_DENY, EDE_FILTERED);
-	snprintf(v->text, sizeof(v->text), "ward: denied by profile %s (rule %s)",
-		 v->profile_name, v->rule);
 	return true;
 }
 
@@ -458,8 +490,6 @@ static bool step_schedules_and_categories(const struct ward_policy *p,
 		if (s->block_all && honour_all) {
 			v->schedule_name = s->name;
 			set_block(v, WARD_REASON_SCHEDULE_ALL, EDE_FILTERED);
-			snprintf(v->text, sizeof(v->text), "ward: schedule %s (profile %s)",
-				 s->name, v->profile_name);
 			return true;
 		}
 		if (v->match.categories & s->block & ~prof->blocked && !scheduled_by)
@@ -471,12 +501,8 @@ static bool step_schedules_and_categories(const struct ward_policy *p,
 		return false;
 	v->categories = hit;
 	set_block(v, WARD_REASON_CATEGORY, hit & WARD_CAT_SECURITY_SET ? EDE_BLOCKED : EDE_FILTERED);
-	char extra[48] = "";
-	if (!(hit & prof->blocked) && scheduled_by) {
+	if (!(hit & prof->blocked) && scheduled_by)
 		v->schedule_name = scheduled_by;
-		snprintf(extra, sizeof(extra), "schedule %s, ", scheduled_by);
-	}
-	explain_categories(p, reader, v, extra);
 	return true;
 }
 
@@ -494,8 +520,6 @@ static void step_rewrite(const struct ward_policy *p, const struct ward_conf_pro
 		v->action = WARD_POLICY_NXDOMAIN;
 		v->reason = WARD_REASON_CANARY;
 		v->ede_code = EDE_FILTERED;
-		snprintf(v->text, sizeof(v->text), "ward: resolver bypass disabled (profile %s)",
-			 v->profile_name);
 		return;
 	case SAFE_YOUTUBE:
 		if (prof->youtube == WARD_YOUTUBE_OFF)

@@ -63,7 +63,8 @@ struct ward_policy_verdict {
 	const char *rewrite_target; /* CNAME target, presentation form (static) */
 	uint8_t rewrite_ipv4[4];    /* WARD_POLICY_ADDRESS */
 	struct ward_cat_match match;  /* what the database said about the name */
-	char text[192];             /* EDE EXTRA-TEXT: "ward: gambling (feed ut1-gambling, profile kids)" */
+	char text[192];             /* EDE EXTRA-TEXT, filled by ward_policy_explain():
+				       "ward: gambling (feed ut1-gambling, profile kids)" */
 };
 
 /*
@@ -94,6 +95,15 @@ void ward_policy_local_time(const struct ward_policy *p, time_t now, struct ward
 int ward_policy_decide(const struct ward_policy *p, struct ward_catdb_reader *reader,
 		       size_t profile, const char *name, size_t len,
 		       const struct ward_policy_time *now, struct ward_policy_verdict *v);
+
+/*
+ * Fill v->text, the EDE EXTRA-TEXT, for a verdict from ward_policy_decide() or
+ * ward_policy_blocks_target(). Kept apart from the decision because it formats strings
+ * and may read the database: wardd calls it only when the answer can carry the text
+ * (the query had EDNS). `reader` must be the one the verdict was made with.
+ */
+void ward_policy_explain(const struct ward_policy *p, struct ward_catdb_reader *reader,
+			 struct ward_policy_verdict *v);
 
 /*
  * Would this profile block `name` when it appears inside an answer (a CNAME target)?

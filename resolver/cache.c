@@ -53,6 +53,7 @@ struct head {
 	uint8_t n_ttls;      /* WARD_DNS_MAX_TTLS fits */
 	uint8_t rcode;
 	uint8_t kflags;      /* ENTRY_DO, ENTRY_CD */
+	bool has_cname;      /* the message's answer section holds a CNAME */
 };
 _Static_assert(sizeof(struct head) == 32, "the TTL offsets after the head stay aligned");
 
@@ -501,6 +502,7 @@ int ward_cache_lookup(struct ward_cache *c, const struct ward_cache_key *k, uint
 	hit->age_s = (uint32_t)(elapsed_ms(hd, now_ms) / 1000);
 	hit->stale = stale;
 	hit->rcode = hd->rcode;
+	hit->has_cname = hd->has_cname;
 	if (stale)
 		c->stale_hits++;
 	else
@@ -615,6 +617,7 @@ int ward_cache_store(struct ward_cache *c, const struct ward_cache_key *k, const
 		.hash = h, .stored_ms = now_ms, .ttl_s = ttl, .msg_len = (uint16_t)msg_len,
 		.qtype = k->qtype, .qclass = k->qclass, .lname_len = (uint8_t)k->lname_len,
 		.n_ttls = (uint8_t)r->n_ttls, .rcode = r->rcode, .kflags = key_flags(k),
+		.has_cname = r->has_cname,
 	};
 	uint8_t *p = e->buf + sizeof(*hd);
 	memcpy(p, r->ttl_off, 2u * r->n_ttls);

@@ -59,6 +59,7 @@ struct ward_cache_hit {
 	uint32_t age_s;            /* seconds since stored */
 	bool stale;                /* expired (only returned when allow_stale) */
 	uint8_t rcode;
+	bool has_cname;            /* see ward_dns_response.has_cname */
 };
 
 /*

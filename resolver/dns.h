@@ -148,6 +148,8 @@ struct ward_dns_response {
 	uint16_t n_ttls;             /* TTL field offsets in the stored form */
 	uint16_t ttl_off[WARD_DNS_MAX_TTLS];
 	bool ttl_overflow;           /* more records than WARD_DNS_MAX_TTLS: do not cache */
+	bool has_cname;              /* the answer section holds a CNAME: the chain needs
+					checking against the asker's policy */
 };
 
 /*

@@ -167,6 +167,8 @@ static void note_meaning(struct walk *w, size_t start, unsigned type, uint32_t r
 			 size_t rdend, enum section sec)
 {
 	const struct ward_dns_query *q = w->q;
+	if (sec == SEC_ANSWER && type == WARD_TYPE_CNAME)
+		w->r->has_cname = true;
 	if (sec == SEC_ANSWER && !w->answered &&
 	    (type == q->qtype || type == WARD_TYPE_CNAME || q->qtype == WARD_TYPE_ANY))
 		w->answered = is_qname(w->pkt, w->len, start, q);
@@ -259,6 +261,7 @@ static void response_reset(struct ward_dns_response *r)
 	r->neg_ttl = 0;
 	r->n_ttls = 0;
 	r->ttl_overflow = false;
+	r->has_cname = false;
 }
 
 /*

@@ -228,12 +228,10 @@ static void note_upstream_result(struct ward_worker *w, unsigned idx, bool ok)
 	}
 }
 
-static void reply_all(struct ward_pending *p, const uint8_t *msg, size_t len,
-		      const uint16_t *ttl_off, unsigned n_ttls, uint32_t age_s, bool stale)
+static void reply_all(struct ward_pending *p, const struct ward_stored_answer *a)
 {
 	for (struct ward_waiter *wt = p->waiters; wt; wt = wt->next)
-		if (!ward_query_answer_stored(p->worker, &wt->ctx, msg, len, ttl_off, n_ttls,
-					      age_s, stale))
+		if (!ward_query_answer_stored(p->worker, &wt->ctx, a))
 			ward_worker_drop(p->worker, &wt->ctx.client);
 }
 
@@ -267,7 +265,9 @@ static bool try_stale(struct ward_pending *p)
 	if (ward_cache_lookup(w->cache, &k, ward_worker_now(w), true, &hit) != 0)
 		return false;
 	w->stats.stale++;
-	reply_all(p, hit.msg, hit.msg_len, hit.ttl_off, hit.n_ttls, hit.age_s, true);
+	struct ward_stored_answer a = {hit.msg, hit.msg_len, hit.ttl_off, hit.n_ttls,
+				       hit.age_s, true, hit.has_cname};
+	reply_all(p, &a);
 	return true;
 }
 
@@ -305,7 +305,8 @@ static void deliver(struct ward_pending *p, size_t len, const struct ward_dns_re
 	};
 	ward_cache_clamp_ttls(w->cache, w->fwd.resp_store, len, r);
 	ward_cache_store(w->cache, &k, msg, len, r, ward_worker_now(w));
-	reply_all(p, msg, len, r->ttl_off, r->n_ttls, 0, false);
+	struct ward_stored_answer a = {msg, len, r->ttl_off, r->n_ttls, 0, false, r->has_cname};
+	reply_all(p, &a);
 	conclude(p);
 }
 

@@ -83,10 +83,14 @@ static void answer_block(struct ward_worker *w, const struct ward_query_ctx *ctx
 }
 
 static void answer_verdict(struct ward_worker *w, const struct ward_query_ctx *ctx,
-			   const struct ward_policy_verdict *v)
+			   struct ward_policy_verdict *v)
 {
 	const struct ward_conf_block *b = &w->ps->conf->block;
 	w->stats.blocked++;
+	/* The text costs string formatting and maybe a database read: only when it can be
+	 * carried, i.e. the client speaks EDNS. */
+	if (ctx->q.edns && v->ede_code != WARD_EDE_NONE)
+		ward_policy_explain(w->ps->policy, w->reader, v);
 	if (v->action == WARD_POLICY_NXDOMAIN) {
 		answer_block(w, ctx, WARD_BLOCK_NXDOMAIN, b->ipv4, v);
 		return;
@@ -121,46 +125,45 @@ static int check_chain_name(void *arg, const uint8_t *wire_lname)
 
 /* @return true when a name the answer leads through is blocked for this client. */
 static bool answer_is_cloaked(struct ward_worker *w, const struct ward_query_ctx *ctx,
-			      const uint8_t *msg, size_t len, struct ward_policy_verdict *v)
+			      const struct ward_stored_answer *a, struct ward_policy_verdict *v)
 {
-	if (!w->ps)
+	if (!w->ps || !a->has_cname)
 		return false;
 	struct cloak_check c = {.w = w, .ctx = ctx};
 	/* Negative (a chain too long to follow) is not a verdict: the answer goes out as is. */
-	if (ward_dns_foreach_chain_name(msg, len, check_chain_name, &c) <= 0)
+	if (ward_dns_foreach_chain_name(a->msg, a->len, check_chain_name, &c) <= 0)
 		return false;
 	*v = c.verdict;
 	return true;
 }
 
 bool ward_query_answer_stored(struct ward_worker *w, const struct ward_query_ctx *ctx,
-			      const uint8_t *msg, size_t len, const uint16_t *ttl_off,
-			      unsigned n_ttls, uint32_t age_s, bool stale)
+			      const struct ward_stored_answer *a)
 {
 	size_t limit = ward_query_answer_limit(&ctx->client, &ctx->q);
 	size_t out_len;
 	struct ward_policy_verdict v;
 	/* A safe-search target's answer is checked too: its chain may lead anywhere. */
-	if (answer_is_cloaked(w, ctx, msg, len, &v)) {
+	if (answer_is_cloaked(w, ctx, a, &v)) {
 		answer_verdict(w, ctx, &v);
 		return true;
 	}
 	if (ctx->rewrite_target) {
 		uint8_t target[WARD_DNS_NAME_MAX];
-		struct ward_rewrite_source src = {msg, len, age_s, stale};
+		struct ward_rewrite_source src = {a->msg, a->len, a->age_s, a->stale};
 		if (!ward_dns_name_from_text(ctx->rewrite_target, target, sizeof(target)))
 			return false;
 		out_len = ward_rewrite_cname_answer(w->scratch, sizeof(w->scratch), &ctx->q, target,
 						    w->ps ? w->ps->conf->block.ttl : 60, &src, limit);
 	} else {
 		struct ward_dns_answer_opts opts = {
-			.age_s = age_s,
-			.stale = stale,
+			.age_s = a->age_s,
+			.stale = a->stale,
 			.max_size = limit,
-			.ede_code = stale ? WARD_EDE_STALE_ANSWER : WARD_EDE_NONE,
+			.ede_code = a->stale ? WARD_EDE_STALE_ANSWER : WARD_EDE_NONE,
 		};
-		out_len = ward_dns_write_answer(w->scratch, sizeof(w->scratch), msg, len, ttl_off,
-						n_ttls, &ctx->q, &opts);
+		out_len = ward_dns_write_answer(w->scratch, sizeof(w->scratch), a->msg, a->len,
+						a->ttl_off, a->n_ttls, &ctx->q, &opts);
 	}
 	if (!out_len)
 		return false;
@@ -268,8 +271,9 @@ static bool stage_cache(struct ward_worker *w, const struct ward_query_ctx *ctx,
 	struct ward_cache_hit hit;
 	if (ward_cache_lookup(w->cache, &key, ward_worker_now(w), false, &hit) != 0)
 		return false;
-	if (!ward_query_answer_stored(w, ctx, hit.msg, hit.msg_len, hit.ttl_off, hit.n_ttls,
-				      hit.age_s, false))
+	struct ward_stored_answer a = {hit.msg, hit.msg_len, hit.ttl_off, hit.n_ttls,
+				       hit.age_s, false, hit.has_cname};
+	if (!ward_query_answer_stored(w, ctx, &a))
 		return false;
 	w->stats.cache_hits++;
 	return true;

@@ -195,9 +195,18 @@ void ward_query_handle(struct ward_worker *w, const uint8_t *pkt, size_t len,
  * stale one), applying what the policy says about names inside it (CNAME cloaking) and
  * the safe-search rewrite. @return false when nothing could be written.
  */
+struct ward_stored_answer {
+	const uint8_t *msg;        /* stored form (see ward_dns_parse_response) */
+	size_t len;
+	const uint16_t *ttl_off;
+	unsigned n_ttls;
+	uint32_t age_s;
+	bool stale;
+	bool has_cname;            /* only then can the answer be cloaking a blocked name */
+};
+
 bool ward_query_answer_stored(struct ward_worker *w, const struct ward_query_ctx *ctx,
-			      const uint8_t *msg, size_t len, const uint16_t *ttl_off,
-			      unsigned n_ttls, uint32_t age_s, bool stale);
+			      const struct ward_stored_answer *a);
 
 /* The size limit for an answer on this transport. */
 size_t ward_query_answer_limit(const struct ward_client_ref *to, const struct ward_dns_query *q);

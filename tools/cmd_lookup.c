@@ -328,6 +328,7 @@ static int lookup_verdict(struct lookup_ctx *L, const char *name, size_t len)
 	char feeds[WARD_CATDB_MATCH_FEEDS][64];
 	struct ward_policy_verdict v;
 	int rc = ward_policy_decide(L->policy, L->reader, L->profile, name, len, &L->now, &v);
+	ward_policy_explain(L->policy, L->reader, &v);
 	if (rc < 0) {
 		/* wardd forwards when the database fails; say so rather than guess. */
 		fprintf(stderr, "ward lookup: %s: %s\n", name, ward_strerror(rc));
