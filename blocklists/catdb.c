@@ -452,26 +452,29 @@ int ward_catdb_key_from_name(const char *name, size_t len, struct ward_catdb_key
 		len--;
 	if (len == 0 || len > WARD_NAME_MAX)
 		return WARD_EINVAL;
-	k->len = 0;
-	k->n_labels = 0;
-	size_t end = len;
+	/* Locals rather than k->len: the stores through k would otherwise be reloaded on
+	 * every character (k->buf may alias them as far as the compiler knows). */
+	size_t out = 0, end = len;
+	unsigned labels = 0;
 	for (;;) {
-		size_t start = end;
-		while (start > 0 && name[start - 1] != '.')
-			start--;
+		const char *dot = memrchr(name, '.', end);
+		size_t start = dot ? (size_t)(dot - name) + 1 : 0;
 		size_t llen = end - start;
 		if (llen == 0 || llen > 63)
 			return WARD_EINVAL;
-		if (k->n_labels)
-			k->buf[k->len++] = '.';
-		for (size_t i = 0; i < llen; i++)
-			k->buf[k->len++] = lower(name[start + i]);
-		k->level_end[k->n_labels++] = k->len;
+		if (labels)
+			k->buf[out++] = '.';
+		memcpy(k->buf + out, name + start, llen);
+		for (size_t i = out; i < out + llen; i++)
+			k->buf[i] = lower(k->buf[i]);
+		out += llen;
+		k->level_end[labels++] = (uint8_t)out;
 		if (start == 0)
 			break;
 		end = start - 1;
 	}
-	k->n_levels = k->n_labels;
+	k->len = (uint8_t)out;
+	k->n_labels = k->n_levels = (uint8_t)labels;
 	return 0;
 }
 

@@ -75,6 +75,23 @@ static size_t escape_char(uint8_t c, char out[4])
 	return 4;
 }
 
+/* The common case on the query path: a label with nothing to escape is one memcpy.
+ * @return false (nothing written) when the label needs escaping or does not fit. */
+static bool copy_plain_label(const uint8_t *label, char *buf, size_t cap, size_t *n)
+{
+	unsigned len = label[0];
+	if (*n + len >= cap)
+		return false;
+	for (unsigned i = 1; i <= len; i++) {
+		uint8_t c = label[i];
+		if (c <= 0x20 || c >= 0x7F || c == '.' || c == '\\')
+			return false;
+	}
+	memcpy(buf + *n, label + 1, len);
+	*n += len;
+	return true;
+}
+
 size_t ward_dns_name_to_text(const uint8_t *wire, char *buf, size_t cap)
 {
 	size_t n = 0, pos = 0;
@@ -98,6 +115,10 @@ size_t ward_dns_name_to_text(const uint8_t *wire, char *buf, size_t cap)
 			if (n + 1 >= cap)
 				goto out;
 			buf[n++] = '.';
+		}
+		if (copy_plain_label(wire + pos, buf, cap, &n)) {
+			pos += wire[pos] + 1u;
+			continue;
 		}
 		for (unsigned i = 1; i <= wire[pos]; i++) {
 			char e[4];

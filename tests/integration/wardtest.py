@@ -510,6 +510,8 @@ class Nsd(_Server):
     """
 
     def __init__(self, zones, *, addr=None, port=None, name="nsd"):
+        self._auto_port = port is None
+        self._answered_once = False
         self.name = name
         self.dir = tmpdir("wardtest-nsd-")
         self.addr = addr or free_addr()
@@ -560,22 +562,38 @@ class Nsd(_Server):
         with open(self.conf, "w") as f:
             f.write("\n".join(lines) + "\n")
 
-    def start(self, timeout=10.0):
-        """Start (or restart) on the same address and port; wait until it answers."""
+    def start(self, timeout=10.0, attempts=3):
+        """Start (or restart) on the same address and port; wait until it answers.
+        NSD now and then fails its start-up on a busy machine ("server initialization
+        failed", a bind race with another test's ephemeral port): try again, on a fresh
+        port when the port was ours to choose and no client knows it yet."""
+        for attempt in range(attempts):
+            try:
+                return self._start_once(timeout)
+            except NsdStartError:
+                if attempt == attempts - 1:
+                    raise
+                time.sleep(0.2)
+                if self._auto_port and not self._answered_once:
+                    self.port = free_port(self.addr)
+                    self._write_conf()
+
+    def _start_once(self, timeout):
         self.proc = spawn([NSD, "-d", "-c", self.conf], self.log)
         self.paused = False
         probe = make_query(self.zones[0], "SOA")
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
-                raise RuntimeError("nsd exited with %s:\n%s"
-                                   % (self.proc.returncode, self.log_text()))
+                raise NsdStartError("nsd exited with %s:\n%s"
+                                    % (self.proc.returncode, self.log_text()))
             try:
                 udp(probe, self.server, timeout=0.2)
             except Exception:
                 time.sleep(0.05)
                 continue
             _record_pids(self.dir, self.pids())
+            self._answered_once = True
             return
         raise RuntimeError("nsd did not answer on %s within %.0f s:\n%s"
                            % (fmt_addr(self.addr, self.port), timeout, self.log_text()))
@@ -630,6 +648,10 @@ class Nsd(_Server):
                 return f.read()
         except OSError:
             return ""
+
+
+class NsdStartError(RuntimeError):
+    pass
 
 
 def start_nsd(zones=("example.test", "other.test", "signed.test"), **kw):
