@@ -77,8 +77,26 @@ void ward_catdb_test_on_put(size_t after, void (*fn)(void *ctx), void *ctx)
 }
 #endif
 
+/*
+ * A reader remembers its recent answers: client traffic repeats names (the same tracker,
+ * the same blocked site), and a remembered answer costs a hash and a copy instead of
+ * LMDB tree descents. Slots are direct-mapped and keep the whole name, so a hit is exact;
+ * they belong to one snapshot (memo_epoch) and are forgotten when the snapshot changes.
+ * Memory: CATDB_MEMO_SLOTS * ~560 bytes per reader, touched only as names come.
+ */
+#define CATDB_MEMO_SLOTS 4096
+
+struct memo_slot {
+	uint32_t epoch;       /* 0 = empty */
+	uint8_t len;
+	char name[WARD_NAME_MAX];
+	struct ward_cat_match match;
+};
+
 struct ward_catdb_reader {
 	pthread_mutex_t busy; /* held while this reader touches the map */
+	struct memo_slot *memo;
+	uint32_t memo_epoch;
 	struct ward_catdb *db;
 	MDB_txn *txn;
 	uint64_t generation;
@@ -356,6 +374,7 @@ static void reader_load_snapshot(struct ward_catdb_reader *r)
 		gen = 0;
 	r->generation = gen;
 	r->txnid = mdb_txn_id(r->txn);
+	r->memo_epoch++;
 	r->map_epoch = r->db->map_epoch;
 	MDB_val k = { strlen(WARD_CATDB_META_BLOOM), WARD_CATDB_META_BLOOM }, v;
 	r->has_bloom = mdb_get(r->txn, r->db->meta, &k, &v) == 0 &&
@@ -366,8 +385,12 @@ int ward_catdb_reader_new(struct ward_catdb *db, struct ward_catdb_reader **out)
 {
 	*out = NULL;
 	struct ward_catdb_reader *r = calloc(1, sizeof(*r));
-	if (!r)
+	if (r)
+		r->memo = calloc(CATDB_MEMO_SLOTS, sizeof(*r->memo));
+	if (!r || !r->memo) {
+		free(r);
 		return WARD_ENOMEM;
+	}
 	r->db = db;
 	pthread_mutex_init(&r->busy, NULL);
 	/* Begun under map_lock like any transaction; once the reader is on the list, remaps
@@ -376,6 +399,7 @@ int ward_catdb_reader_new(struct ward_catdb *db, struct ward_catdb_reader **out)
 	int rc = ward_catdb_txn_begin(db, true, &txn);
 	if (rc) {
 		pthread_mutex_destroy(&r->busy);
+		free(r->memo);
 		free(r);
 		return rc == WARD_ENOMEM || rc == WARD_EBUSY ? rc : WARD_EDB;
 	}
@@ -408,6 +432,7 @@ void ward_catdb_reader_free(struct ward_catdb_reader *r)
 	pthread_mutex_unlock(&db->readers_lock);
 	mdb_txn_abort(r->txn);
 	pthread_mutex_destroy(&r->busy);
+	free(r->memo);
 	free(r);
 }
 
@@ -655,14 +680,35 @@ static void match_clear(struct ward_cat_match *m)
 	m->n_feeds = 0;
 }
 
+static struct memo_slot *memo_slot_for(struct ward_catdb_reader *r, const char *name,
+				       size_t len)
+{
+	if (len == 0 || len > WARD_NAME_MAX)
+		return NULL;
+	return &r->memo[ward_catdb_hash(name, len, false) & (CATDB_MEMO_SLOTS - 1)];
+}
+
 int ward_cat_lookup(struct ward_catdb_reader *r, const char *name, size_t len,
 		    struct ward_cat_match *m)
 {
+	struct memo_slot *slot = memo_slot_for(r, name, len);
+	if (slot && slot->epoch == r->memo_epoch && slot->len == len &&
+	    memcmp(slot->name, name, len) == 0) {
+		*m = slot->match;
+		return 0;
+	}
 	match_clear(m);
 	struct ward_catdb_key k;
 	if (ward_catdb_key_from_name(name, len, &k))
 		return WARD_EINVAL;
-	return lookup_key(r, &k, m);
+	int rc = lookup_key(r, &k, m);
+	if (rc == 0 && slot) {
+		slot->epoch = r->memo_epoch;
+		slot->len = (uint8_t)len;
+		memcpy(slot->name, name, len);
+		slot->match = *m;
+	}
+	return rc;
 }
 
 int ward_cat_lookup_wire(struct ward_catdb_reader *r, const uint8_t *wire,
