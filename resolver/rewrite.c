@@ -2,6 +2,8 @@
 
 #include <string.h>
 
+#include "resolver/dns_wire.h"
+
 #define STALE_TTL 30
 
 struct writer {
@@ -42,40 +44,11 @@ static uint32_t get32(const uint8_t *p)
 	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
 }
 
-/* Expand a possibly compressed name at msg[*off] into out (>= 255 bytes). Pointers must
- * go strictly backwards, so expansion always ends. @return its wire length or 0. */
+/* Expand a possibly compressed name at msg[*off] into out (>= 255 bytes), with the same
+ * pointer rules as every other name ward reads. @return its wire length or 0. */
 static size_t unpack_name(const uint8_t *msg, size_t len, size_t *off, uint8_t *out)
 {
-	size_t pos = *off, n = 0, limit = pos;
-	bool jumped = false;
-	for (;;) {
-		if (pos >= len)
-			return 0;
-		uint8_t l = msg[pos];
-		if ((l & 0xC0) == 0xC0) {
-			if (pos + 1 >= len)
-				return 0;
-			size_t target = (size_t)(l & 0x3F) << 8 | msg[pos + 1];
-			if (target >= limit)
-				return 0;
-			if (!jumped)
-				*off = pos + 2;
-			jumped = true;
-			limit = target;
-			pos = target;
-			continue;
-		}
-		if (l & 0xC0 || pos + 1 + l > len || n + 1 + l > WARD_DNS_NAME_MAX)
-			return 0;
-		memcpy(out + n, msg + pos, 1u + l);
-		n += 1u + l;
-		pos += 1u + l;
-		if (l == 0)
-			break;
-	}
-	if (!jumped)
-		*off = pos;
-	return n;
+	return ward_dns__name_read(msg, len, off, len, out, NULL, NULL, NULL);
 }
 
 static uint32_t counted_down(uint32_t ttl, const struct ward_rewrite_source *src)
