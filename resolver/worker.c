@@ -20,6 +20,22 @@
 
 #define WARD_DRAIN_MAX_MS 6000
 
+static bool is_wildcard(const struct ward_addr *addr)
+{
+	if (addr->sa.sa_family == AF_INET)
+		return addr->v4.sin_addr.s_addr == htonl(INADDR_ANY);
+	return IN6_IS_ADDR_UNSPECIFIED(&addr->v6.sin6_addr);
+}
+
+/* On a wildcard UDP socket, ask the kernel for each datagram's destination address. */
+static int want_pktinfo(int fd, int family)
+{
+	int one = 1;
+	if (family == AF_INET)
+		return setsockopt(fd, IPPROTO_IP, IP_PKTINFO, &one, sizeof(one));
+	return setsockopt(fd, IPPROTO_IPV6, IPV6_RECVPKTINFO, &one, sizeof(one));
+}
+
 static int socket_for(const struct ward_addr *addr, int type)
 {
 	int fd = socket(addr->sa.sa_family, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
@@ -33,6 +49,8 @@ static int socket_for(const struct ward_addr *addr, int type)
 		goto fail;
 	if (addr->sa.sa_family == AF_INET6 &&
 	    setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one)) != 0)
+		goto fail;
+	if (type == SOCK_DGRAM && is_wildcard(addr) && want_pktinfo(fd, addr->sa.sa_family) != 0)
 		goto fail;
 	if (bind(fd, &addr->sa, addr->len) != 0)
 		goto fail;
@@ -62,6 +80,7 @@ static int bind_listeners(struct ward_worker *w)
 		}
 		w->udp[w->n_udp].fd = ufd;
 		w->udp[w->n_udp].worker = w;
+		w->udp[w->n_udp].pktinfo = is_wildcard(addr);
 		w->n_udp++;
 		int tfd = socket_for(addr, SOCK_STREAM);
 		if (tfd < 0) {
@@ -141,7 +160,54 @@ static void udp_flush(struct ward_udp_listener *l)
 	l->n_out = 0;
 }
 
-static void udp_queue(struct ward_udp_listener *l, const struct ward_addr *to,
+/* Answer from the address the query came to (IP_PKTINFO / IPV6_PKTINFO). */
+static void set_source(struct msghdr *mh, uint8_t *ctrl, const struct ward_local_addr *local)
+{
+	memset(ctrl, 0, WARD_UDP_CTRL_MAX);
+	mh->msg_control = ctrl;
+	struct cmsghdr *cm;
+	if (local->family == AF_INET) {
+		mh->msg_controllen = CMSG_SPACE(sizeof(struct in_pktinfo));
+		cm = CMSG_FIRSTHDR(mh);
+		cm->cmsg_level = IPPROTO_IP;
+		cm->cmsg_type = IP_PKTINFO;
+		cm->cmsg_len = CMSG_LEN(sizeof(struct in_pktinfo));
+		struct in_pktinfo pi = {.ipi_spec_dst = local->v4};
+		memcpy(CMSG_DATA(cm), &pi, sizeof(pi));
+	} else {
+		mh->msg_controllen = CMSG_SPACE(sizeof(struct in6_pktinfo));
+		cm = CMSG_FIRSTHDR(mh);
+		cm->cmsg_level = IPPROTO_IPV6;
+		cm->cmsg_type = IPV6_PKTINFO;
+		cm->cmsg_len = CMSG_LEN(sizeof(struct in6_pktinfo));
+		struct in6_pktinfo pi = {.ipi6_addr = local->v6, .ipi6_ifindex = local->ifindex};
+		memcpy(CMSG_DATA(cm), &pi, sizeof(pi));
+	}
+}
+
+/* The destination of a received datagram, from its control messages. */
+static void read_local(struct msghdr *mh, struct ward_local_addr *local)
+{
+	for (struct cmsghdr *cm = CMSG_FIRSTHDR(mh); cm; cm = CMSG_NXTHDR(mh, cm)) {
+		if (cm->cmsg_level == IPPROTO_IP && cm->cmsg_type == IP_PKTINFO) {
+			struct in_pktinfo pi;
+			memcpy(&pi, CMSG_DATA(cm), sizeof(pi));
+			local->family = AF_INET;
+			local->v4 = pi.ipi_addr;
+			return;
+		}
+		if (cm->cmsg_level == IPPROTO_IPV6 && cm->cmsg_type == IPV6_PKTINFO) {
+			struct in6_pktinfo pi;
+			memcpy(&pi, CMSG_DATA(cm), sizeof(pi));
+			local->family = AF_INET6;
+			local->v6 = pi.ipi6_addr;
+			local->ifindex = pi.ipi6_ifindex;
+			return;
+		}
+	}
+}
+
+static void udp_queue(struct ward_udp_listener *l, const struct ward_client_ref *to,
 		      const uint8_t *msg, size_t len)
 {
 	if (len > WARD_UDP_SEND_MAX)
@@ -151,14 +217,16 @@ static void udp_queue(struct ward_udp_listener *l, const struct ward_addr *to,
 	unsigned i = l->n_out++;
 	if (msg != l->out_buf[i])
 		memcpy(l->out_buf[i], msg, len);
-	memcpy(&l->out_addr[i], &to->ss, to->len);
+	memcpy(&l->out_addr[i], &to->addr.ss, to->addr.len);
 	l->out_iov[i].iov_base = l->out_buf[i];
 	l->out_iov[i].iov_len = len;
 	memset(&l->out_msgs[i], 0, sizeof(l->out_msgs[i]));
 	l->out_msgs[i].msg_hdr.msg_name = &l->out_addr[i];
-	l->out_msgs[i].msg_hdr.msg_namelen = to->len;
+	l->out_msgs[i].msg_hdr.msg_namelen = to->addr.len;
 	l->out_msgs[i].msg_hdr.msg_iov = &l->out_iov[i];
 	l->out_msgs[i].msg_hdr.msg_iovlen = 1;
+	if (to->local.family)
+		set_source(&l->out_msgs[i].msg_hdr, l->out_ctrl[i], &to->local);
 }
 
 static void flush_soon(uv_idle_t *idle)
@@ -176,7 +244,7 @@ void ward_worker_send(struct ward_worker *w, const struct ward_client_ref *to,
 		ward_tcp_send(w, to->conn, to->conn_gen, msg, len);
 		return;
 	}
-	udp_queue(to->udp, &to->addr, msg, len);
+	udp_queue(to->udp, to, msg, len);
 	if (!w->stopped && !uv_is_active((uv_handle_t *)&w->flush_idle))
 		uv_idle_start(&w->flush_idle, flush_soon);
 }
@@ -197,6 +265,7 @@ static void udp_on_readable(uv_poll_t *poll, int status, int events)
 	static _Thread_local struct mmsghdr msgs[WARD_UDP_BATCH];
 	static _Thread_local struct iovec iov[WARD_UDP_BATCH];
 	static _Thread_local struct sockaddr_storage from[WARD_UDP_BATCH];
+	static _Thread_local uint8_t ctrl[WARD_UDP_BATCH][WARD_UDP_CTRL_MAX];
 	if (status < 0)
 		return;
 	/* A few rounds at most, so one flooded socket cannot starve the others. */
@@ -209,6 +278,10 @@ static void udp_on_readable(uv_poll_t *poll, int status, int events)
 			msgs[i].msg_hdr.msg_namelen = sizeof(from[i]);
 			msgs[i].msg_hdr.msg_iov = &iov[i];
 			msgs[i].msg_hdr.msg_iovlen = 1;
+			if (l->pktinfo) {
+				msgs[i].msg_hdr.msg_control = ctrl[i];
+				msgs[i].msg_hdr.msg_controllen = sizeof(ctrl[i]);
+			}
 		}
 		int n = recvmmsg(l->fd, msgs, WARD_UDP_BATCH, MSG_DONTWAIT, NULL);
 		if (n <= 0)
@@ -221,6 +294,8 @@ static void udp_on_readable(uv_poll_t *poll, int status, int events)
 			struct ward_client_ref ref = {.transport = WARD_TRANSPORT_UDP, .udp = l};
 			memcpy(&ref.addr.ss, &from[i], msgs[i].msg_hdr.msg_namelen);
 			ref.addr.len = msgs[i].msg_hdr.msg_namelen;
+			if (l->pktinfo)
+				read_local(&msgs[i].msg_hdr, &ref.local);
 			ward_query_handle(w, bufs[i], msgs[i].msg_len, &ref);
 		}
 		if (n < WARD_UDP_BATCH)

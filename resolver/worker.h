@@ -25,6 +25,7 @@
 #define WARD_UDP_BATCH 32          /* datagrams per recvmmsg/sendmmsg */
 #define WARD_UDP_RECV_MAX 4096     /* larger client datagrams are dropped */
 #define WARD_UDP_SEND_MAX 4096
+#define WARD_UDP_CTRL_MAX 64       /* room for one IP_PKTINFO / IPV6_PKTINFO cmsg */
 #define WARD_TCP_MAX_CONNS 256     /* per worker */
 #define WARD_TCP_IDLE_MS 10000     /* RFC 7766 suggests seconds, not minutes */
 #define WARD_TCP_QUERY_MAX 4096    /* a client query larger than this closes the conn */
@@ -40,10 +41,22 @@ enum ward_transport { WARD_TRANSPORT_UDP, WARD_TRANSPORT_TCP };
 
 /* Where an answer has to go. TCP refs carry the connection's generation, so an answer
  * for a connection that closed (and whose slot was reused) is dropped, not misdelivered. */
+/* The address a UDP query arrived at, when the listener is a wildcard (0.0.0.0, ::):
+ * the answer must leave from it, or a client of a multi-homed router drops it. */
+struct ward_local_addr {
+	int family;                  /* 0 = not recorded (concrete listen address) */
+	unsigned ifindex;
+	union {
+		struct in_addr v4;
+		struct in6_addr v6;
+	};
+};
+
 struct ward_client_ref {
 	enum ward_transport transport;
 	struct ward_udp_listener *udp;
 	struct ward_addr addr;
+	struct ward_local_addr local;
 	struct ward_tcp_conn *conn;
 	uint32_t conn_gen;
 };
@@ -53,10 +66,12 @@ struct ward_udp_listener {
 	uv_poll_t poll;
 	int fd;
 	bool polling;
+	bool pktinfo;                /* wildcard address: record and reuse the local address */
 	unsigned n_out;
 	struct mmsghdr out_msgs[WARD_UDP_BATCH];
 	struct iovec out_iov[WARD_UDP_BATCH];
 	struct sockaddr_storage out_addr[WARD_UDP_BATCH];
+	uint8_t out_ctrl[WARD_UDP_BATCH][WARD_UDP_CTRL_MAX];
 	uint8_t out_buf[WARD_UDP_BATCH][WARD_UDP_SEND_MAX];
 };
 
