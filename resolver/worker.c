@@ -245,7 +245,9 @@ void ward_worker_send(struct ward_worker *w, const struct ward_client_ref *to,
 		return;
 	}
 	udp_queue(to->udp, to, msg, len);
-	if (!w->stopped && !uv_is_active((uv_handle_t *)&w->flush_idle))
+	/* Answers made inside udp_on_readable() leave with its own sendmmsg at the end. */
+	if (to->udp != w->reading_udp && !w->stopped &&
+	    !uv_is_active((uv_handle_t *)&w->flush_idle))
 		uv_idle_start(&w->flush_idle, flush_soon);
 }
 
@@ -268,6 +270,7 @@ static void udp_on_readable(uv_poll_t *poll, int status, int events)
 	static _Thread_local uint8_t ctrl[WARD_UDP_BATCH][WARD_UDP_CTRL_MAX];
 	if (status < 0)
 		return;
+	w->reading_udp = l;
 	/* A few rounds at most, so one flooded socket cannot starve the others. */
 	for (int round = 0; round < 4 && !w->stopping; round++) {
 		for (unsigned i = 0; i < WARD_UDP_BATCH; i++) {
@@ -301,6 +304,7 @@ static void udp_on_readable(uv_poll_t *poll, int status, int events)
 		if (n < WARD_UDP_BATCH)
 			break;
 	}
+	w->reading_udp = NULL;
 	udp_flush(l);
 }
 

@@ -155,6 +155,7 @@ struct ward_worker {
 	uv_async_t wakeup;
 	uv_check_t flush_check;
 	uv_idle_t flush_idle;              /* active while UDP answers wait for flush_all */
+	struct ward_udp_listener *reading_udp; /* inside udp_on_readable() for this one */
 	bool stopping;
 	bool stopped;
 	uv_timer_t drain_timer;

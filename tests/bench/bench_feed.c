@@ -13,6 +13,7 @@
 #include <time.h>
 
 #include "blocklists/feed.h"
+#include "tests/unit/test_feed_util.h" /* read_file() */
 
 #define CHUNK (64 * 1024)
 #define ROUNDS 10
@@ -34,26 +35,6 @@ static int count(void *ctx, const char *name, size_t len, unsigned flags)
 	return 0;
 }
 
-static char *slurp(const char *path, size_t *len)
-{
-	FILE *f = fopen(path, "rb");
-	if (!f)
-		return NULL;
-	char *data = NULL;
-	if (fseek(f, 0, SEEK_END) == 0) {
-		long n = ftell(f);
-		rewind(f);
-		data = n >= 0 ? malloc((size_t)n + 1) : NULL;
-		if (data && fread(data, 1, (size_t)n, f) != (size_t)n) {
-			free(data);
-			data = NULL;
-		}
-		*len = (size_t)n;
-	}
-	fclose(f);
-	return data;
-}
-
 static double now(void)
 {
 	struct timespec ts;
@@ -67,7 +48,7 @@ static int bench(const char *path, const char *fmtname, bool sub)
 	size_t len;
 	if (ward_feed_format_parse(fmtname, &fmt) != 0)
 		return fprintf(stderr, "%s: unknown format\n", fmtname), 1;
-	char *data = slurp(path, &len);
+	char *data = read_file(path, &len);
 	if (!data)
 		return perror(path), 1;
 	double best = 1e9;
