@@ -222,12 +222,11 @@ static int build_profile_sets(struct ward_policy *p)
 	return 0;
 }
 
-static const struct ward_conf *sort_conf; /* qsort has no context argument */
-
-static int by_prefix_desc(const void *a, const void *b)
+static int by_prefix_desc(const void *a, const void *b, void *arg)
 {
-	const struct ward_conf_client *ca = &sort_conf->clients[*(const size_t *)a];
-	const struct ward_conf_client *cb = &sort_conf->clients[*(const size_t *)b];
+	const struct ward_conf *conf = arg;
+	const struct ward_conf_client *ca = &conf->clients[*(const size_t *)a];
+	const struct ward_conf_client *cb = &conf->clients[*(const size_t *)b];
 	return (int)cb->cidr.prefix - (int)ca->cidr.prefix;
 }
 
@@ -240,8 +239,8 @@ static int build_client_index(struct ward_policy *p)
 	for (size_t i = 0; i < conf->n_clients; i++)
 		if (conf->clients[i].kind == WARD_CLIENT_CIDR)
 			p->clients_by_prefix[p->n_cidr_clients++] = i;
-	sort_conf = conf;
-	qsort(p->clients_by_prefix, p->n_cidr_clients, sizeof(size_t), by_prefix_desc);
+	qsort_r(p->clients_by_prefix, p->n_cidr_clients, sizeof(size_t), by_prefix_desc,
+		(void *)conf);
 	return 0;
 }
 
