@@ -207,8 +207,6 @@ static void stop_workers(struct wardd *d)
 	d->n_workers = d->n_running = 0;
 }
 
-static void report_coverage(struct wardd *d, const struct ward_conf *conf);
-
 static void on_stop_signal(uv_signal_t *sig, int signum)
 {
 	struct wardd *d = sig->data;
@@ -264,6 +262,20 @@ static void publish_local_time(struct wardd *d)
 	atomic_store(&d->shared.local_time, (uint32_t)t.wday << 16 | t.minute);
 }
 
+static void log_gap(void *ctx, const char *warning)
+{
+	ward_log_warn("%s", warning);
+}
+
+/* Say what the running config leaves unfiltered with the database as it is now. */
+static void report_coverage(struct wardd *d, const struct ward_conf *conf)
+{
+	int rc = ward_coverage_check(conf, atomic_load(&d->shared.db), log_gap, NULL);
+	if (rc < 0)
+		ward_log_warn("cannot check what the category database covers: %s",
+			      ward_strerror(rc));
+}
+
 /* Filtering (profiles, clients, block mode, allow_clients) changes live; a broken file
  * changes nothing. */
 static void on_hup(uv_signal_t *sig, int signum)
@@ -294,20 +306,6 @@ static void on_hup(uv_signal_t *sig, int signum)
 	ward_log_info("SIGHUP: %s reloaded (%zu profiles, %zu clients)", d->conf->path,
 		      fresh->n_profiles, fresh->n_clients);
 	report_coverage(d, fresh);
-}
-
-static void log_gap(void *ctx, const char *warning)
-{
-	ward_log_warn("%s", warning);
-}
-
-/* Say what the running config leaves unfiltered with the database as it is now. */
-static void report_coverage(struct wardd *d, const struct ward_conf *conf)
-{
-	int rc = ward_coverage_check(conf, atomic_load(&d->shared.db), log_gap, NULL);
-	if (rc < 0)
-		ward_log_warn("cannot check what the category database covers: %s",
-			      ward_strerror(rc));
 }
 
 /* Each new build is checked again: a feed may have come, failed or gone. */
