@@ -116,7 +116,7 @@ static int check_chain_name(void *arg, const uint8_t *wire_lname)
 {
 	struct cloak_check *c = arg;
 	char name[WARD_DNS_NAME_MAX * 4 + 1];
-	size_t len = ward_dns_name_to_text(wire_lname, name, sizeof(name));
+	size_t len = ward_name_to_text(wire_lname, name, sizeof(name));
 	if (len == 1 && name[0] == '.')
 		len = 0;
 	return ward_policy_blocks_target(c->w->ps->policy, c->w->reader, c->ctx->profile, name,
@@ -151,7 +151,7 @@ bool ward_query_answer_stored(struct ward_worker *w, const struct ward_query_ctx
 	if (ctx->rewrite_target) {
 		uint8_t target[WARD_DNS_NAME_MAX];
 		struct ward_rewrite_source src = {a->msg, a->len, a->age_s, a->stale};
-		if (!ward_dns_name_from_text(ctx->rewrite_target, target, sizeof(target)))
+		if (!ward_name_from_text(ctx->rewrite_target, target, sizeof(target)))
 			return false;
 		out_len = ward_rewrite_cname_answer(w->scratch, sizeof(w->scratch), &ctx->q, target,
 						    w->ps ? w->ps->conf->block.ttl : 60, &src, limit);
@@ -221,7 +221,7 @@ static bool stage_acl(struct ward_worker *w, const struct ward_query_ctx *ctx)
 /* Point `ask` at the rewrite target: same type, class and flags, another name. */
 static bool retarget(struct ward_dns_query *ask, const char *target)
 {
-	size_t n = ward_dns_name_from_text(target, ask->lname, sizeof(ask->lname));
+	size_t n = ward_name_from_text(target, ask->lname, sizeof(ask->lname));
 	if (!n)
 		return false;
 	memcpy(ask->qname, ask->lname, n);
@@ -240,7 +240,7 @@ static bool stage_policy(struct ward_worker *w, struct ward_query_ctx *ctx,
 	ctx->profile = ward_policy_profile_for(w->ps->policy, &ctx->client.addr.sa,
 					       q->has_mac ? q->mac : NULL);
 	char name[WARD_DNS_NAME_MAX * 4 + 1];
-	size_t len = ward_dns_name_to_text(q->lname, name, sizeof(name));
+	size_t len = ward_name_to_text(q->lname, name, sizeof(name));
 	if (len == 1 && name[0] == '.')
 		len = 0;
 	struct ward_policy_verdict v;

@@ -1369,7 +1369,7 @@ struct chain_seen {
 static int collect(void *ctx, const uint8_t *wire_lname)
 {
 	struct chain_seen *c = ctx;
-	ward_dns_name_to_text(wire_lname, c->names[c->n % 8], sizeof(c->names[0]));
+	ward_name_to_text(wire_lname, c->names[c->n % 8], sizeof(c->names[0]));
 	c->n++;
 	return c->n == c->stop_at ? 42 : 0;
 }
@@ -1462,7 +1462,7 @@ static void test_names(void **state)
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		print_message("name: %s\n", cases[i].text);
-		size_t n = ward_dns_name_from_text(cases[i].text, w, sizeof(w));
+		size_t n = ward_name_from_text(cases[i].text, w, sizeof(w));
 		if (!cases[i].wire) {
 			assert_int_equal(n, 0);
 			continue;
@@ -1471,7 +1471,7 @@ static void test_names(void **state)
 		size_t wn = hex(cases[i].wire, want, sizeof(want));
 		assert_int_equal(n, wn);
 		assert_memory_equal(w, want, wn);
-		size_t tn = ward_dns_name_to_text(w, t, sizeof(t));
+		size_t tn = ward_name_to_text(w, t, sizeof(t));
 		assert_string_equal(t, cases[i].back);
 		assert_int_equal(tn, strlen(cases[i].back));
 	}
@@ -1480,33 +1480,33 @@ static void test_names(void **state)
 	char text[400];
 	memset(text, 'a', 63);
 	text[63] = 0;
-	assert_int_equal(ward_dns_name_from_text(text, w, sizeof(w)), 65);
+	assert_int_equal(ward_name_from_text(text, w, sizeof(w)), 65);
 	memset(text, 'a', 64);
 	text[64] = 0;
-	assert_int_equal(ward_dns_name_from_text(text, w, sizeof(w)), 0);
+	assert_int_equal(ward_name_from_text(text, w, sizeof(w)), 0);
 	/* 3 x 63 + 61 characters with 3 dots: wire 64*3 + 62 + 1 = 255. */
 	memset(text, 'a', sizeof(text));
 	text[63] = text[127] = text[191] = '.';
 	text[253] = 0;
-	assert_int_equal(ward_dns_name_from_text(text, w, sizeof(w)), 255);
+	assert_int_equal(ward_name_from_text(text, w, sizeof(w)), 255);
 	text[253] = 'a';
 	text[254] = 0;
-	assert_int_equal(ward_dns_name_from_text(text, w, sizeof(w)), 0);
+	assert_int_equal(ward_name_from_text(text, w, sizeof(w)), 0);
 	/* cap too small */
-	assert_int_equal(ward_dns_name_from_text("abc", w, 4), 0);
-	assert_int_equal(ward_dns_name_from_text("abc", w, 5), 5);
+	assert_int_equal(ward_name_from_text("abc", w, 4), 0);
+	assert_int_equal(ward_name_from_text("abc", w, 5), 5);
 
 	/* to_text cuts at cap, never mid-escape, always terminated. */
-	ward_dns_name_from_text("ab.c\\009d", w, sizeof(w));
-	assert_int_equal(ward_dns_name_to_text(w, t, 4), 3);
+	ward_name_from_text("ab.c\\009d", w, sizeof(w));
+	assert_int_equal(ward_name_to_text(w, t, 4), 3);
 	assert_string_equal(t, "ab.");
-	assert_int_equal(ward_dns_name_to_text(w, t, 7), 4);
+	assert_int_equal(ward_name_to_text(w, t, 7), 4);
 	assert_string_equal(t, "ab.c");
-	assert_int_equal(ward_dns_name_to_text(w, t, 10), 9);
+	assert_int_equal(ward_name_to_text(w, t, 10), 9);
 	assert_string_equal(t, "ab.c\\009d");
-	assert_int_equal(ward_dns_name_to_text(w, t, 1), 0);
+	assert_int_equal(ward_name_to_text(w, t, 1), 0);
 	assert_string_equal(t, "");
-	assert_int_equal(ward_dns_name_to_text((const uint8_t *)"", t, 1), 0);
+	assert_int_equal(ward_name_to_text((const uint8_t *)"", t, 1), 0);
 }
 
 int main(void)
