@@ -207,7 +207,10 @@ size_t ward_dns_write_answer(uint8_t *out, size_t cap, const uint8_t *msg, size_
  * 86400 ttl" with TTL ttl, so resolvers downstream cache the block for ttl (RFC 2308).
  * Answer records have TTL ttl (capped at 2^31-1). AA=0, RA=1, RD and CD echoed. When the
  * query had EDNS, an OPT record carries the EDE (ede_code >= 0) as in write_rcode.
- * @return bytes written, 0 if cap is too small, mode is unknown or q has no question.
+ * cap is also the size limit of the answer (pass ward_dns_udp_limit() for UDP): the EDE
+ * text is shortened to fit it, and when even the answer without text does not fit, the
+ * answer is header + question (+ OPT with the bare EDE code) with TC=1.
+ * @return bytes written, 0 if not even that fits, mode is unknown or q has no question.
  */
 size_t ward_dns_write_block(uint8_t *out, size_t cap, const struct ward_dns_query *q, int mode,
 			    const uint8_t ipv4[4], const uint8_t ipv6[16], uint32_t ttl,
