@@ -1337,7 +1337,7 @@ static void test_block_modes(void **state)
 	assert_int_equal(ldns_pkt_edns_udp_size(p), 1232);
 	ldns_pkt_free(p);
 
-	/* Unknown mode, no question, no room. */
+	/* Unknown mode, no question, no room even for header + question + OPT. */
 	assert_int_equal(ward_dns_write_block(answer, sizeof(answer), &q, 9, NULL, NULL, 1, -1,
 					      NULL),
 			 0);
@@ -1356,6 +1356,45 @@ static void test_block_modes(void **state)
 					0xFFFFFFFFu, -1, NULL);
 	assert_memory_equal(answer + w - 4, "\0\0\0\0", 4);
 	assert_int_equal(get_u32(answer + w - 10), 0x7FFFFFFFu);
+}
+
+/* cap is the client's size limit too: the EDE text gives way first, then the records. */
+static void test_block_fits_the_limit(void **state)
+{
+	(void)state;
+	struct ward_dns_query q;
+	static const char text[] = "ward: gambling (feed some-feed, profile kids)";
+	make_query(&q, "ads.example.com", WARD_TYPE_A, true, false);
+	size_t full = ward_dns_write_block(answer, sizeof(answer), &q, WARD_BLOCK_NXDOMAIN, NULL,
+					   NULL, 60, WARD_EDE_FILTERED, text);
+	size_t bare = full - (sizeof(text) - 1);
+
+	/* Ten bytes short: the text loses ten bytes, the SOA stays. */
+	size_t w = ward_dns_write_block(answer, full - 10, &q, WARD_BLOCK_NXDOMAIN, NULL, NULL, 60,
+					WARD_EDE_FILTERED, text);
+	assert_int_equal(w, full - 10);
+	ldns_pkt *p = ldns_parse(answer, w);
+	assert_false(ldns_pkt_tc(p));
+	check_soa(p, 60);
+	ldns_pkt_free(p);
+	assert_memory_equal(answer + w - (sizeof(text) - 11), text, sizeof(text) - 11);
+
+	/* No text at all fits: still the whole answer with the bare code. */
+	assert_int_equal(ward_dns_write_block(answer, bare, &q, WARD_BLOCK_NXDOMAIN, NULL, NULL,
+					      60, WARD_EDE_FILTERED, text),
+			 bare);
+
+	/* One byte less: header + question + OPT with the code, TC=1, the rcode kept. */
+	w = ward_dns_write_block(answer, bare - 1, &q, WARD_BLOCK_NXDOMAIN, NULL, NULL, 60,
+				 WARD_EDE_FILTERED, text);
+	assert_int_equal(w, 12 + 17 + 4 + 11 + 6);
+	p = ldns_parse(answer, w);
+	assert_true(ldns_pkt_tc(p));
+	assert_int_equal(ldns_pkt_get_rcode(p), LDNS_RCODE_NXDOMAIN);
+	assert_int_equal(ldns_pkt_ancount(p) + ldns_pkt_nscount(p), 0);
+	assert_int_equal(ldns_pkt_qdcount(p), 1);
+	ldns_pkt_free(p);
+	assert_int_equal(get_u16(answer + w - 2), WARD_EDE_FILTERED);
 }
 
 /* ---------------------------------------------------------------- CNAME chain */
@@ -1532,6 +1571,7 @@ int main(void)
 		cmocka_unit_test(test_answer_no_edns_and_bad_input),
 		cmocka_unit_test(test_answer_truncation),
 		cmocka_unit_test(test_block_modes),
+		cmocka_unit_test(test_block_fits_the_limit),
 		cmocka_unit_test(test_chain),
 		cmocka_unit_test(test_names),
 	};
