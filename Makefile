@@ -10,7 +10,7 @@ FUZZ_SECONDS ?= 15
 
 DEB_PACKAGES := cmake make gcc clang libclang-rt-14-dev pkg-config \
 	libldns-dev ldnsutils libuv1-dev liblmdb-dev lmdb-utils libcurl4-openssl-dev \
-	libcjson-dev libcmocka-dev libpsl-dev \
+	libcjson-dev libcmocka-dev libpsl-dev libmicrohttpd-dev \
 	nsd knot knot-dnsutils bind9-dnsutils python3-dnspython unbound dnsmasq-base \
 	dnsperf valgrind iproute2 procps
 

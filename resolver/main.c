@@ -29,6 +29,8 @@
 #include "blocklists/error.h"
 #include "blocklists/log.h"
 #include "blocklists/policy.h"
+#include "resolver/live.h"
+#include "resolver/web.h"
 #include "resolver/worker.h"
 
 #define EXIT_CONFIG 2
@@ -56,6 +58,8 @@ struct wardd {
 	uv_loop_t loop;
 	uv_signal_t sigterm, sigint, sighup;
 	uv_timer_t housekeeping;
+	struct ward_live live;             /* the clock and the overrides, for the workers */
+	struct ward_web *web;              /* NULL without a "web" section */
 };
 
 static void usage(FILE *out)
@@ -178,7 +182,7 @@ static int bind_workers(struct wardd *d)
 		if (rc != 0)
 			return rc;
 	}
-	return 0;
+	return conf->web.enabled ? ward_web_new(conf, &d->shared, &d->web) : 0;
 }
 
 static int start_workers(struct wardd *d)
@@ -196,6 +200,8 @@ static int start_workers(struct wardd *d)
 /* Stops the running workers and frees every initialized one, started or not. */
 static void stop_workers(struct wardd *d)
 {
+	ward_web_free(d->web); /* it reads the workers' rings: first */
+	d->web = NULL;
 	for (unsigned i = 0; i < d->n_running; i++)
 		ward_worker_request_stop(&d->workers[i]);
 	for (unsigned i = 0; i < d->n_running; i++)
@@ -276,6 +282,20 @@ static void report_coverage(struct wardd *d, const struct ward_conf *conf)
 			      ward_strerror(rc));
 }
 
+/* The overrides and the clock for override expiry; retired tables freed once unused. */
+static void refresh_live(struct wardd *d, bool force)
+{
+	uint64_t oldest = ward_web_seen_overrides(d->web);
+	ward_live_tick(&d->live, &d->shared, atomic_load(&d->shared.policy)->conf,
+		       atomic_load(&d->shared.db), force);
+	for (unsigned i = 0; i < d->n_running; i++) {
+		uint64_t seen = atomic_load(&d->workers[i].seen_overrides);
+		if (seen < oldest)
+			oldest = seen;
+	}
+	ward_live_retire(&d->live, oldest);
+}
+
 /* Filtering (profiles, clients, block mode, allow_clients) changes live; a broken file
  * changes nothing. */
 static void on_hup(uv_signal_t *sig, int signum)
@@ -303,6 +323,7 @@ static void on_hup(uv_signal_t *sig, int signum)
 	old->retired_next = d->retired;
 	d->retired = old;
 	publish_local_time(d);
+	refresh_live(d, true); /* the overrides' profile indexes follow the new config */
 	ward_log_info("SIGHUP: %s reloaded (%zu profiles, %zu clients)", d->conf->path,
 		      fresh->n_profiles, fresh->n_clients);
 	report_coverage(d, fresh);
@@ -343,7 +364,9 @@ static void log_db_error(const char *dir, int rc)
 static int open_database(struct wardd *d)
 {
 	struct ward_catdb *db;
-	int rc = ward_catdb_open(d->conf->database, WARD_CATDB_READ, &db);
+	/* The web listener writes reports and overrides (on its own thread only). */
+	int rc = ward_catdb_open(d->conf->database,
+				 d->conf->web.enabled ? WARD_CATDB_WRITE : WARD_CATDB_READ, &db);
 	if (rc == 0) {
 		atomic_store(&d->shared.db, db);
 		d->db_error = 0;
@@ -369,6 +392,9 @@ static void free_retired_policies(struct wardd *d)
 		if (seen < oldest_seen)
 			oldest_seen = seen;
 	}
+	uint64_t web_seen = ward_web_seen_generation(d->web);
+	if (web_seen < oldest_seen)
+		oldest_seen = web_seen;
 	struct ward_policy_state **link = &d->retired;
 	while (*link) {
 		struct ward_policy_state *ps = *link;
@@ -389,6 +415,7 @@ static void on_housekeeping(uv_timer_t *t)
 		watch_generation(d);
 	else
 		open_database(d);
+	refresh_live(d, false);
 	free_retired_policies(d);
 }
 
@@ -480,14 +507,19 @@ static int start_up(struct wardd *d)
 		if (rc == WARD_ENOTFOUND)
 			rc = 0; /* warned; the housekeeping timer opens it once it exists */
 	}
-	if (rc == 0)
+	if (rc == 0) {
+		refresh_live(d, true);
 		rc = start_workers(d);
+	}
+	if (rc == 0 && d->web)
+		rc = ward_web_start(d->web, d->workers, d->n_workers);
 	return rc;
 }
 
 static void shut_down(struct wardd *d)
 {
 	stop_workers(d);
+	ward_live_free(&d->live, &d->shared);
 	close_loop(d);
 	release_shared_state(d);
 	ward_conf_free(d->conf);

@@ -130,12 +130,15 @@ int ward_worker_init(struct ward_worker *w, unsigned id, const struct ward_conf 
 		goto fail;
 	}
 	w->conns = ward_tcp_conns_new();
-	if (!w->conns) {
+	if (conf->web.enabled)
+		w->records = ward_ring_new(); /* the web listener reads this worker's blocks */
+	if (!w->conns || (conf->web.enabled && !w->records)) {
 		rc = WARD_ENOMEM;
 		goto fail;
 	}
 	return 0;
 fail:
+	ward_ring_free(w->records);
 	close_listener_fds(w);
 	free(w->udp);
 	free(w->tcp);
@@ -479,4 +482,5 @@ void ward_worker_destroy(struct ward_worker *w)
 	free(w->udp);
 	free(w->tcp);
 	free(w->conns);
+	ward_ring_free(w->records);
 }
