@@ -8,7 +8,8 @@
  * DNS workers get the CPU first (with a full core each the web thread waits; it never
  * makes a worker wait).
  *
- * Limits: web.max_connections in all and a sixteenth of them per client address (MHD),
+ * Limits: web.max_connections in all and a quarter of them (at least 16) per client
+ * address (MHD),
  * a 16 KiB memory pool per connection (request line and headers must fit: MHD answers
  * 431 or 414 otherwise), bodies up to WARD_WEB_BODY_MAX (413 when Content-Length says
  * more, the connection closed when a chunked body grows past it), and
@@ -372,7 +373,9 @@ static void build_csp(struct listener *l)
 static int start_daemon(struct ward_web *web, struct listener *l)
 {
 	unsigned limit = web->conf->web.max_connections;
-	unsigned per_ip = limit / 16 > 4 ? limit / 16 : 4;
+	/* A browser opens six connections per site and keeps them; one device with a few
+	 * blocked tabs needs a dozen or more. */
+	unsigned per_ip = limit / 4 > 16 ? limit / 4 : (limit < 16 ? limit : 16);
 	build_csp(l);
 	l->mhd = MHD_start_daemon(
 		MHD_USE_EPOLL | MHD_USE_ERROR_LOG, 0, accept_policy, l, on_request, l,
