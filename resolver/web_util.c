@@ -32,7 +32,7 @@ static bool reserve(struct web_buf *b, size_t n)
 		b->failed = true;
 		return false;
 	}
-	size_t cap = b->cap ? b->cap : 4096;
+	size_t cap = b->cap ? b->cap : b->max < 4096 ? b->max : 4096;
 	while (cap - b->len <= n)
 		cap = cap > b->max / 2 ? b->max : cap * 2;
 	char *data = realloc(b->data, cap);
