@@ -12,7 +12,7 @@ DEB_PACKAGES := cmake make gcc clang libclang-rt-14-dev pkg-config \
 	libldns-dev ldnsutils libuv1-dev liblmdb-dev lmdb-utils libcurl4-openssl-dev \
 	libcjson-dev libcmocka-dev libpsl-dev libmicrohttpd-dev \
 	nsd knot knot-dnsutils bind9-dnsutils python3-dnspython unbound dnsmasq-base \
-	dnsperf valgrind iproute2 procps
+	dnsperf valgrind iproute2 procps chromium fonts-dejavu-core
 
 .PHONY: all deps build test test-unit test-asan test-fuzz-short run fuzz bench clean
 
@@ -27,6 +27,11 @@ deps:
 		echo "installing:" $$missing; \
 		if [ "$$(id -u)" != 0 ]; then echo "need root to apt-get install: $$missing" >&2; exit 1; fi; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
+	fi
+	@# The browser tests drive Debian's chromium with playwright-core (it downloads no browser).
+	@if [ ! -d tests/browser/node_modules/playwright-core ]; then \
+		command -v npm >/dev/null || { echo "npm is needed for the browser tests" >&2; exit 1; }; \
+		cd tests/browser && npm ci --no-audit --no-fund; \
 	fi
 
 $(BUILD)/CMakeCache.txt: | deps

@@ -32,7 +32,7 @@ def config(web_port, addr, extra_web=None, **extra):
     return cfg
 
 
-def start(nsd, db, *, extra_web=None, env=None, **extra):
+def start(nsd, db, *, extra_web=None, env=None, probe_source="127.0.0.1", **extra):
     """A wardd with the web listener, started and answering from the database."""
     addr = wt.free_addr()
     port = wt.free_port(addr)
@@ -47,7 +47,7 @@ def start(nsd, db, *, extra_web=None, env=None, **extra):
         old[k] = os.environ.get(k)
         os.environ[k] = v
     try:
-        fl.restart(w)
+        fl.restart(w, probe_source=probe_source)
     finally:
         for k, v in old.items():
             if v is None:
