@@ -378,29 +378,51 @@ class Bench:
         return path, addr, port
 
     def hammer(self, addr, port, seconds):
-        """bench_http_hammer for `seconds`, on the client CPU at nice 19 (the CPU
-        dnsperf needs; see tests/bench/README.md). @return the Popen."""
+        """bench_http_hammer for `seconds`, on the server's CPU at nice 19 like wardd's
+        web thread: on 2 CPUs there is none to spare, and on dnsperf's CPU it would slow
+        dnsperf, not wardd. So it takes what the DNS worker leaves, as a browser on
+        another device would find the web thread. @return the Popen."""
         argv = ["nice", "-n", "19", os.path.join(self.build, "tests", "bench_http_hammer"),
                 addr, str(port), "%.1f" % seconds, "8", self.data.blocked_name]
-        if self.p.client_cpu is not None:
-            argv = ["taskset", "-c", str(self.p.client_cpu)] + argv
+        cpu = self.p.server_cpu
+        if cpu is not None:
+            argv = ["taskset", "-c", str(cpu)] + argv
         return subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                                 text=True)
 
-    def web_runs(self, srv, addr, port, runs):
-        """Each repetition: blocked workload idle, then with the hammer running."""
+    def hammered(self, srv, addr, port):
+        """One blocked-workload run with the hammer going; like measure_quiet(), redone
+        when other processes (the hammer not counted) disturbed it."""
         qfile, sec = self.data.qfiles["blocked"], self.p.seconds
-        for rep in range(self.p.reps):
-            r = self.measure_quiet(srv, qfile, sec)
-            runs["web-idle"].append(dict(r, rep=rep))
+        best = None
+        for attempt in range(3):
             h = self.hammer(addr, port, sec + 1.0)
             time.sleep(0.3)
+            h0 = bl.cpu_seconds(h.pid)
+            t0 = time.monotonic()
             r = self.measure(srv, qfile, sec)
+            r["other_cpu"] = max(0.0, r["other_cpu"] - (bl.cpu_seconds(h.pid) - h0) /
+                                 (time.monotonic() - t0))
             out, _ = h.communicate(timeout=sec + 30)
             try:
                 r["http"] = json.loads(out.strip().splitlines()[-1])
             except (ValueError, IndexError):
                 r["http"] = {"error": out[-500:]}
+            r["attempts"] = attempt + 1
+            if best is None or r["other_cpu"] < best["other_cpu"]:
+                best = r
+            if r["other_cpu"] <= OTHER_CPU_MAX or self.retry_left < sec:
+                break
+            self.retry_left -= sec
+            log("  hammered: other processes took %.2f CPUs, measuring again" % r["other_cpu"])
+        return best
+
+    def web_runs(self, srv, addr, port, runs):
+        """Each repetition: blocked workload idle, then with the hammer running."""
+        for rep in range(self.p.reps):
+            r = self.measure_quiet(srv, self.data.qfiles["blocked"], self.p.seconds)
+            runs["web-idle"].append(dict(r, rep=rep))
+            r = self.hammered(srv, addr, port)
             runs["web-hammered"].append(dict(r, rep=rep))
             log("web rep %d idle %8.0f qps, hammered %8.0f qps, %s HTTP answers/s" % (
                 rep + 1, runs["web-idle"][-1]["qps"], r["qps"],
@@ -433,11 +455,15 @@ class Bench:
             srv.stop()
         med = {k: summarize(v) for k, v in runs.items()}
         idle, ham = med["web-idle"].get("qps"), med["web-hammered"].get("qps")
+        pairs = sorted(h["qps"] / i["qps"] for i, h in zip(runs["web-idle"],
+                                                           runs["web-hammered"]) if i["qps"])
         http = [r["http"].get("per_second") for r in runs["web-hammered"]
                 if r["http"].get("per_second")]
         self.results["web"] = {
             "runs": runs, "median": med,
-            "hammered_vs_idle": ham / idle if idle and ham else None,
+            # the median of the back-to-back pairs' ratios, as rep_ratios() does
+            "hammered_vs_idle": pairs[len(pairs) // 2] if pairs else None,
+            "hammered_vs_idle_each": pairs,
             "idle_vs_no_web": idle / med["no-web"]["qps"] if idle and
             med["no-web"].get("qps") else None,
             "http_answers_per_s": sorted(http)[len(http) // 2] if http else None,
