@@ -379,6 +379,7 @@ static int start_daemon(struct ward_web *web, struct listener *l)
 	build_csp(l);
 	l->mhd = MHD_start_daemon(
 		MHD_USE_EPOLL | MHD_USE_ERROR_LOG, 0, accept_policy, l, on_request, l,
+		MHD_OPTION_EXTERNAL_LOGGER, log_mhd, web, /* first: MHD logs from here on */
 		MHD_OPTION_LISTEN_SOCKET, (MHD_socket)l->fd,
 		MHD_OPTION_CONNECTION_LIMIT, (unsigned)(limit / web->n_listeners ? limit /
 							 web->n_listeners : 1),
@@ -387,7 +388,6 @@ static int start_daemon(struct ward_web *web, struct listener *l)
 		MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)WEB_POOL_BYTES,
 		MHD_OPTION_NOTIFY_CONNECTION, on_connection, web,
 		MHD_OPTION_NOTIFY_COMPLETED, on_completed, web,
-		MHD_OPTION_EXTERNAL_LOGGER, log_mhd, web,
 		MHD_OPTION_END);
 	if (!l->mhd) {
 		char text[64];
