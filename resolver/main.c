@@ -87,6 +87,16 @@ static int parse_options(int argc, char **argv, struct wardd_options *opt)
 	return 0;
 }
 
+static void print_warning(void *arg, const char *text)
+{
+	fprintf(stderr, "wardd: warning: %s\n", text);
+}
+
+static void log_warning(void *arg, const char *text)
+{
+	ward_log_warn("%s", text);
+}
+
 static int load_config(const struct wardd_options *opt, struct ward_conf **conf)
 {
 	char err[WARD_CONF_ERR_MAX];
@@ -241,6 +251,7 @@ static void on_hup(uv_signal_t *sig, int signum)
 	}
 	warn_restart_needed(d->conf, fresh);
 	ward_log_set_level(fresh->log_level);
+	ward_conf_warnings(fresh, log_warning, NULL);
 	struct ward_policy_state *old = atomic_exchange(&d->shared.policy, ps);
 	old->retired_next = d->retired;
 	d->retired = old;
@@ -357,11 +368,14 @@ int main(int argc, char **argv)
 	if (load_config(&opt, &d.conf) != 0)
 		return EXIT_CONFIG;
 	if (opt.check_only) {
+		ward_conf_warnings(d.conf, print_warning, NULL);
 		printf("%s: ok\n", d.conf->path ? d.conf->path : "built-in config");
 		ward_conf_free(d.conf);
 		return 0;
 	}
 	ward_log_set_level(d.conf->log_level);
+	ward_conf_warnings(d.conf, log_warning, NULL);
+	ward_worker_raise_fd_limit(d.conf);
 	uv_loop_init(&d.loop);
 	/* Signals must be blocked-and-handled before workers exist, or a SIGTERM during
 	 * start-up would kill the process without draining. */
