@@ -482,8 +482,10 @@ static bool conn_accept(struct ward_worker *w, uv_stream_t *server, struct ward_
 		uv_timer_init(&w->loop, &c->timer);
 	c->timer_ready = true;
 	c->timer.data = c;
-	if (uv_tcp_init(&w->loop, &c->handle) != 0)
+	if (uv_tcp_init(&w->loop, &c->handle) != 0) {
+		reject_unslotted(w, server); /* libuv accepts nothing more until we take it */
 		return false;
+	}
 	c->handle.data = c;
 	c->in_use = true;
 	w->n_conns++;
