@@ -26,6 +26,8 @@
  *                    domains         keys in `domains`
  *                    entries         entries added to the last build, before merging
  *                    next_feed_id    the id the next new feed gets (ids start at 1)
+ *                    build_started   unix seconds, written in a transaction of its own
+ *                                    just before each build's (see catdb_build.c)
  *                    bloom           (not an integer) a blocked Bloom filter over every
  *                                    key of `domains`, written by each build in the
  *                                    same transaction (catdb_value.h). A lookup asks
@@ -41,6 +43,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 
 #include "blocklists/catdb_internal.h"
 #include "blocklists/catdb_value.h"
@@ -60,6 +63,7 @@
 
 #ifdef WARD_TEST_HOOKS
 size_t ward_catdb_test_mapsize;
+static unsigned test_env_flags;
 size_t ward_catdb_test_put_after;
 void (*ward_catdb_test_put_hook)(void *ctx);
 void *ward_catdb_test_put_ctx;
@@ -67,6 +71,11 @@ void *ward_catdb_test_put_ctx;
 void ward_catdb_test_set_mapsize(size_t bytes)
 {
 	ward_catdb_test_mapsize = bytes;
+}
+
+void ward_catdb_test_set_env_flags(unsigned flags)
+{
+	test_env_flags = flags;
 }
 
 void ward_catdb_test_on_put(size_t after, void (*fn)(void *ctx), void *ctx)
@@ -99,6 +108,7 @@ struct ward_catdb_reader {
 	uint32_t memo_epoch;
 	struct ward_catdb *db;
 	MDB_txn *txn;
+	bool active;          /* txn renewed (holds a snapshot); false after a release */
 	uint64_t generation;
 	size_t txnid;         /* the snapshot the fields below were loaded from */
 	/* The snapshot's filter, pointing into the map: valid while the txn lives and the
@@ -115,9 +125,7 @@ int ward_catdb_mdb_err(int rc)
 	case MDB_SUCCESS:
 		return 0;
 	case MDB_NOTFOUND:
-	case ENOENT:
 		return WARD_ENOTFOUND;
-	case ENOMEM:
 	case MDB_TXN_FULL:
 	case MDB_CURSOR_FULL:
 	case MDB_PAGE_FULL:
@@ -126,20 +134,14 @@ int ward_catdb_mdb_err(int rc)
 	case MDB_MAP_FULL: /* the writer grows the map and retries on exactly this */
 		return WARD_ETOOBIG;
 	case MDB_READERS_FULL:
-	case EAGAIN:
-	case EBUSY:
 		return WARD_EBUSY;
-	case EIO:
-	case ENOSPC:
-	case EACCES:
-	case EPERM:
-	case EROFS:
-	case ENOTDIR:
-		return WARD_EIO;
-	case EINVAL:
 	case MDB_BAD_VALSIZE:
 		return WARD_EINVAL;
 	default:
+		/* LMDB passes errno values through unchanged (all positive; its own codes
+		 * are negative): permission denied and the like keep their cause. */
+		if (rc > 0)
+			return rc == EBUSY ? WARD_EBUSY : ward_errno(rc);
 		return WARD_EDB; /* MDB_CORRUPTED, MDB_PANIC, MDB_VERSION_MISMATCH, ... */
 	}
 }
@@ -246,6 +248,22 @@ static int check_schema(struct ward_catdb *db, MDB_txn *txn)
 	return version == WARD_CATDB_SCHEMA_VERSION ? 0 : WARD_EFORMAT;
 }
 
+/* With a read transaction open, a reader table shows at least one slot in use; LMDB
+ * reports none when it runs without lock.mdb (MDB_NOLOCK, or a read-only environment on
+ * a read-only file system). */
+static int check_reader_table(struct ward_catdb *db)
+{
+	MDB_envinfo info;
+	unsigned flags = 0;
+	if (db->mode != WARD_CATDB_READ)
+		return 0;
+	if (mdb_env_get_flags(db->env, &flags) == 0 && (flags & MDB_NOLOCK))
+		return WARD_EROFS;
+	if (mdb_env_info(db->env, &info) != 0 || info.me_numreaders == 0)
+		return WARD_EROFS;
+	return 0;
+}
+
 /* Open the named databases once; their handles then serve every later transaction. */
 static int setup_env(struct ward_catdb *db)
 {
@@ -253,7 +271,9 @@ static int setup_env(struct ward_catdb *db)
 	int rc = ward_catdb_txn_begin(db, db->mode == WARD_CATDB_READ, &txn);
 	if (rc)
 		return rc;
-	rc = open_dbis(db, txn);
+	rc = check_reader_table(db);
+	if (!rc)
+		rc = open_dbis(db, txn);
 	if (!rc)
 		rc = check_schema(db, txn);
 	if (rc) {
@@ -272,9 +292,37 @@ static size_t initial_mapsize(void)
 	return CATDB_MAPSIZE;
 }
 
+static unsigned env_flags(const struct ward_catdb *db)
+{
+	unsigned flags = MDB_NOTLS | (db->mode == WARD_CATDB_READ ? MDB_RDONLY : 0);
+#ifdef WARD_TEST_HOOKS
+	flags |= test_env_flags;
+#endif
+	return flags;
+}
+
+/*
+ * A reader must have LMDB's lock file: it holds the reader table through which the
+ * writer (`ward update`, another process) sees which snapshots are still being read.
+ * LMDB quietly opens a read-only environment on a read-only file system without it, and
+ * the writer would then overwrite pages under our feet. Refuse that up front, even
+ * before a database exists, so the cause is named at start and not at the first build.
+ */
+static int check_lockable(const struct ward_catdb *db)
+{
+	struct statvfs vfs;
+	if (db->mode == WARD_CATDB_READ && statvfs(db->dir, &vfs) == 0 &&
+	    (vfs.f_flag & ST_RDONLY))
+		return WARD_EROFS;
+	return 0;
+}
+
 static int create_env(struct ward_catdb *db)
 {
-	int rc = mdb_env_create(&db->env);
+	int rc = check_lockable(db);
+	if (rc)
+		return rc;
+	rc = mdb_env_create(&db->env);
 	if (rc)
 		return ward_catdb_mdb_err(rc);
 	rc = mdb_env_set_maxdbs(db->env, CATDB_MAX_DBS);
@@ -282,9 +330,9 @@ static int create_env(struct ward_catdb *db)
 		rc = mdb_env_set_maxreaders(db->env, CATDB_MAX_READERS);
 	if (!rc)
 		rc = mdb_env_set_mapsize(db->env, initial_mapsize());
-	unsigned flags = MDB_NOTLS | (db->mode == WARD_CATDB_READ ? MDB_RDONLY : 0);
+	/* 0640: feed URLs in the `feeds` key space can carry access tokens. */
 	if (!rc)
-		rc = mdb_env_open(db->env, db->dir, flags, 0644);
+		rc = mdb_env_open(db->env, db->dir, env_flags(db), 0640);
 	if (rc) {
 		mdb_env_close(db->env);
 		db->env = NULL;
@@ -303,8 +351,8 @@ int ward_catdb_open(const char *dir, enum ward_catdb_mode mode, struct ward_catd
 	*out = NULL;
 	if (!dir || !*dir)
 		return WARD_EINVAL;
-	if (mode == WARD_CATDB_WRITE && mkdir(dir, 0755) != 0 && errno != EEXIST)
-		return errno == ENOENT ? WARD_ENOTFOUND : WARD_EIO;
+	if (mode == WARD_CATDB_WRITE && mkdir(dir, 0750) != 0 && errno != EEXIST)
+		return ward_errno(errno);
 
 	struct ward_catdb *db = calloc(1, sizeof(*db));
 	if (!db)
@@ -404,6 +452,7 @@ int ward_catdb_reader_new(struct ward_catdb *db, struct ward_catdb_reader **out)
 		return rc == WARD_ENOMEM || rc == WARD_EBUSY ? rc : WARD_EDB;
 	}
 	r->txn = txn;
+	r->active = true;
 	reader_load_snapshot(r);
 	pthread_rwlock_unlock(&db->map_lock);
 
@@ -450,6 +499,7 @@ int ward_catdb_reader_refresh(struct ward_catdb_reader *r)
 		pthread_mutex_lock(&r->busy);
 		mdb_txn_reset(r->txn);
 		rc = mdb_txn_renew(r->txn);
+		r->active = rc == 0;
 		/* Between builds the renewed txn is the same snapshot: nothing to reload. */
 		if (rc == 0 && (mdb_txn_id(r->txn) != r->txnid ||
 				r->map_epoch != r->db->map_epoch))
@@ -457,6 +507,22 @@ int ward_catdb_reader_refresh(struct ward_catdb_reader *r)
 		pthread_mutex_unlock(&r->busy);
 	}
 	return rc ? (rc == MDB_MAP_RESIZED ? WARD_EDB : ward_catdb_mdb_err(rc)) : 0;
+}
+
+void ward_catdb_reader_release(struct ward_catdb_reader *r)
+{
+	if (!r || !r->active)
+		return;
+	pthread_mutex_lock(&r->busy);
+	mdb_txn_reset(r->txn);
+	r->active = false;
+	pthread_mutex_unlock(&r->busy);
+}
+
+/* A released reader takes a fresh snapshot on its next use. */
+static int reader_ready(struct ward_catdb_reader *r)
+{
+	return r->active ? 0 : ward_catdb_reader_refresh(r);
 }
 
 uint64_t ward_catdb_reader_generation(struct ward_catdb_reader *r)
@@ -691,6 +757,11 @@ static struct memo_slot *memo_slot_for(struct ward_catdb_reader *r, const char *
 int ward_cat_lookup(struct ward_catdb_reader *r, const char *name, size_t len,
 		    struct ward_cat_match *m)
 {
+	int rc = reader_ready(r);
+	if (rc) {
+		match_clear(m);
+		return rc;
+	}
 	struct memo_slot *slot = memo_slot_for(r, name, len);
 	if (slot && slot->epoch == r->memo_epoch && slot->len == len &&
 	    memcmp(slot->name, name, len) == 0) {
@@ -701,7 +772,7 @@ int ward_cat_lookup(struct ward_catdb_reader *r, const char *name, size_t len,
 	struct ward_catdb_key k;
 	if (ward_catdb_key_from_name(name, len, &k))
 		return WARD_EINVAL;
-	int rc = lookup_key(r, &k, m);
+	rc = lookup_key(r, &k, m);
 	if (rc == 0 && slot) {
 		slot->epoch = r->memo_epoch;
 		slot->len = (uint8_t)len;
@@ -718,7 +789,8 @@ int ward_cat_lookup_wire(struct ward_catdb_reader *r, const uint8_t *wire,
 	struct ward_catdb_key k;
 	if (key_from_wire(wire, &k))
 		return WARD_EINVAL;
-	return lookup_key(r, &k, m);
+	int rc = reader_ready(r);
+	return rc ? rc : lookup_key(r, &k, m);
 }
 
 /* ---- feeds ------------------------------------------------------------------------ */
@@ -730,8 +802,11 @@ int ward_catdb_feed_name(struct ward_catdb_reader *r, uint16_t feed_id, char *bu
 	buf[0] = '\0';
 	uint8_t id[2] = { (uint8_t)(feed_id >> 8), (uint8_t)feed_id };
 	MDB_val key = { sizeof(id), id }, val;
+	int rc = reader_ready(r);
+	if (rc)
+		return rc;
 	pthread_mutex_lock(&r->busy);
-	int rc = mdb_get(r->txn, r->db->feed_ids, &key, &val);
+	rc = mdb_get(r->txn, r->db->feed_ids, &key, &val);
 	if (rc == 0) {
 		size_t n = val.mv_size < cap ? val.mv_size : cap - 1;
 		memcpy(buf, val.mv_data, n);

@@ -173,8 +173,9 @@ struct ward_worker {
 	struct ward_catdb_reader *reader;  /* NULL until a database exists */
 	uint64_t reader_refreshed_ms;
 	struct ward_policy_time local_time;
-	uv_prepare_t refresh_prepare;
+	uv_timer_t reader_timer;           /* lets go of the reader's snapshot when idle */
 	uv_loop_t loop;
+	bool loop_ready;                   /* loop initialized: destroy must close it */
 	uv_thread_t thread;
 	uv_async_t wakeup;
 	uv_check_t flush_check;
@@ -205,13 +206,17 @@ struct ward_worker {
 
 /*
  * Create a worker and bind its sockets (before privileges are dropped).
- * @return 0 or a WARD_E* code; on failure nothing is left open.
+ * @return 0 or a WARD_E* code (WARD_EADDRINUSE, WARD_EACCES, ... from bind; the error
+ *         is logged with the address); on failure nothing is left open.
  */
 int ward_worker_init(struct ward_worker *w, unsigned id, const struct ward_conf *conf,
 		     struct ward_shared *shared);
-int ward_worker_start(struct ward_worker *w);       /* run the loop in a new thread */
+/* Run the loop in a new thread. On failure the worker is not running; destroy it. */
+int ward_worker_start(struct ward_worker *w);
 void ward_worker_request_stop(struct ward_worker *w); /* thread-safe */
 void ward_worker_join(struct ward_worker *w);
+/* Free a worker that was initialized and then either joined or never started (also
+ * after a failed ward_worker_start): its loop's handles are closed first. */
 void ward_worker_destroy(struct ward_worker *w);
 
 /* Queue an answer for a client; UDP answers go out in the next sendmmsg batch. */

@@ -420,6 +420,8 @@ static const struct option long_opts[] = {
 static int open_reader(const struct ward_conf *conf, bool optional, struct ward_catdb **db,
 		       struct ward_catdb_reader **r)
 {
+	if (ward_tool_become_db_owner(conf, "lookup", true) < 0)
+		return WARD_EACCES;
 	int rc = ward_catdb_open(conf->database, WARD_CATDB_READ, db);
 	if (rc == WARD_ENOTFOUND) {
 		fprintf(stderr, "ward: no database in %s yet%s: run `ward update`\n",

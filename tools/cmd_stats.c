@@ -3,6 +3,8 @@
  *
  * Per-category figures add up the entries of the feeds that carry the category, so a
  * name listed by two such feeds counts twice; the database total counts it once.
+ * What the config leaves unfiltered (an empty database, a blocked category that no feed
+ * supplies) is warned about on stderr, and listed under "warnings" with --json.
  */
 #include <cjson/cJSON.h>
 #include <getopt.h>
@@ -11,6 +13,7 @@
 #include <time.h>
 
 #include "blocklists/catdb.h"
+#include "blocklists/coverage.h"
 #include "blocklists/error.h"
 #include "blocklists/update.h"
 #include "tools/ward.h"
@@ -114,11 +117,19 @@ static cJSON *cats_array(const struct ward_cat_registry *reg, ward_catset set)
 	return a;
 }
 
-static void print_json(const struct ward_conf *conf, const struct ward_catdb_meta *meta,
+static void add_warning(void *ctx, const char *warning)
+{
+	cJSON_AddItemToArray(ctx, cJSON_CreateString(warning));
+}
+
+static void print_json(const struct ward_conf *conf, struct ward_catdb *db,
+		       const struct ward_catdb_meta *meta,
 		       const struct ward_catdb_feed_state *st, const struct cat_total *tot)
 {
 	char hex[65];
 	cJSON *o = cJSON_CreateObject();
+	if (ward_coverage_check(conf, db, add_warning, cJSON_AddArrayToObject(o, "warnings")) < 0)
+		fprintf(stderr, "ward stats: cannot check what the database covers\n");
 	cJSON_AddStringToObject(o, "database", conf->database);
 	cJSON_AddNumberToObject(o, "generation", (double)meta->generation);
 	cJSON_AddNumberToObject(o, "built_at", (double)meta->built_at);
@@ -154,12 +165,31 @@ static void print_json(const struct ward_conf *conf, const struct ward_catdb_met
 	ward_tool_print_json(o);
 }
 
+/* @return 0, or -1 after saying why (and, for a missing database, what that leaves
+ *         unfiltered) */
+static int open_db(const struct ward_conf *conf, struct ward_catdb **db)
+{
+	if (ward_tool_become_db_owner(conf, "stats", true) < 0)
+		return -1;
+	int rc = ward_catdb_open(conf->database, WARD_CATDB_READ, db);
+	if (rc == WARD_ENOTFOUND) {
+		fprintf(stderr, "ward: no database in %s yet: run `ward update`\n",
+			conf->database);
+		ward_tool_warn_coverage(conf, NULL, "stats");
+	} else if (rc < 0) {
+		fprintf(stderr, "ward: cannot open the database in %s: %s\n", conf->database,
+			ward_strerror(rc));
+	}
+	return rc < 0 ? -1 : 0;
+}
+
 int ward_cmd_stats(int argc, char **argv)
 {
 	const char *conf_path = WARD_CONF_DEFAULT_PATH;
 	struct ward_conf *conf = NULL;
 	struct ward_catdb *db = NULL;
 	struct ward_catdb_meta meta = { 0 };
+	struct ward_catdb_feed_state *st = NULL;
 	struct cat_total tot[WARD_CAT_MAX];
 	bool json = false;
 	int c, code = WARD_EXIT_FAIL;
@@ -178,24 +208,24 @@ int ward_cmd_stats(int argc, char **argv)
 	}
 	if (ward_tool_load_conf(conf_path, &conf) < 0)
 		return WARD_EXIT_FAIL;
-	struct ward_catdb_feed_state *st = calloc(conf->n_feeds + 1, sizeof(*st));
-	int rc = st ? ward_catdb_open(conf->database, WARD_CATDB_READ, &db) : WARD_ENOMEM;
-	if (rc < 0) {
-		fprintf(stderr, rc == WARD_ENOTFOUND ? "ward: no database in %s yet: run `ward "
-			"update`\n" : "ward: cannot open the database in %s\n", conf->database);
+	st = calloc(conf->n_feeds + 1, sizeof(*st));
+	if (!st || open_db(conf, &db) < 0)
 		goto out;
-	}
-	if ((rc = ward_catdb_meta_get(db, &meta)) < 0 && rc != WARD_ENOTFOUND) {
+	int rc = ward_catdb_meta_get(db, &meta);
+	if (rc < 0 && rc != WARD_ENOTFOUND) {
 		fprintf(stderr, "ward stats: %s\n", ward_strerror(rc));
 		goto out;
 	}
 	if (load_states(db, conf, st) < 0)
 		goto out;
 	category_totals(conf, st, tot);
-	if (json)
-		print_json(conf, &meta, st, tot);
-	else
+	if (json) {
+		print_json(conf, db, &meta, st, tot);
+	} else {
 		print_human(conf, &meta, st, tot);
+		fflush(stdout);
+		ward_tool_warn_coverage(conf, db, "stats");
+	}
 	code = WARD_EXIT_OK;
 out:
 	if (db)
