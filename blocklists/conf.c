@@ -896,7 +896,7 @@ static const struct field schema[] = {
 	{ "limits", .type = F_OBJECT, .def = "{}", .off = CONF(limits) },
 	/* The maxima are wardd's per-worker slots: WARD_TCP_MAX_CONNS, WARD_FWD_MAX_WAITERS. */
 	{ "limits.tcp_connections_per_client", .type = F_INT, .min = 1, .max = 256,
-	  .def = "16", .parse = p_u32, .off = LIMITS(tcp_connections_per_client) },
+	  .def = "64", .parse = p_u32, .off = LIMITS(tcp_connections_per_client) },
 	{ "limits.upstream_queries_per_client", .type = F_INT, .min = 1, .max = 4096,
 	  .def = "256", .parse = p_u32, .off = LIMITS(upstream_queries_per_client) },
 };

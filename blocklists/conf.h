@@ -137,7 +137,7 @@ struct ward_conf_rate_limit {
 
 /* Per-client caps, per worker: what one client address (IPv6: one /64) may hold. */
 struct ward_conf_limits {
-	uint32_t tcp_connections_per_client; /* default 16 */
+	uint32_t tcp_connections_per_client; /* default 64 */
 	uint32_t upstream_queries_per_client; /* queries waiting on upstreams; default 256 */
 };
 

@@ -269,7 +269,10 @@ def test_per_client_cap():
     ward = wt.start_wardd({"limits": {"tcp_connections_per_client": 4},
                            "upstream_timeout_ms": 1000}, upstreams=[nsd], name="wardd-cap")
     src = "127.0.0.5"
-    own = [wt.tcp_connect(ward.server, source=src) for _ in range(4)]
+    own = []
+    for _ in range(4):
+        own.append(wt.tcp_connect(ward.server, source=src))
+        time.sleep(0.02)  # distinct ages: own[0] is the oldest
     time.sleep(0.1)
     fifth = wt.tcp_connect(ward.server, source=src)
     wt.check(eof_within(own[0], 1.0), "a 5th connection did not close the client's oldest "
@@ -278,6 +281,7 @@ def test_per_client_cap():
     wt.check(ok, "another client was refused: %s" % what)
     for s in own + [fifth]:
         s.close()
+    time.sleep(0.2)  # wardd has seen them close
     # None idle: four connections each wait on an upstream that does not answer.
     busy = [wt.tcp_connect(ward.server, source=src) for _ in range(4)]
     nsd.pause()

@@ -226,7 +226,7 @@ static void assert_documented_defaults(const struct ward_conf *c)
 	assert_int_equal(c->rate_limit.slip, 2);
 	assert_int_equal(c->rate_limit.ipv4_prefix, 24);
 	assert_int_equal(c->rate_limit.ipv6_prefix, 56);
-	assert_int_equal(c->limits.tcp_connections_per_client, 16);
+	assert_int_equal(c->limits.tcp_connections_per_client, 64);
 	assert_int_equal(c->limits.upstream_queries_per_client, 256);
 }
 
