@@ -1055,9 +1055,11 @@ static int zone_file_ok(const char *name)
 static int p_timezone(struct walk *w, const struct field *f, const cJSON *v, void *dst)
 {
 	char vb[VALUE_TEXT_MAX];
-	if (!zone_name_ok(v->valuestring) || !zone_file_ok(v->valuestring))
-		return fail(w, "%s is not a time zone (e.g. \"Europe/Amsterdam\", \"UTC\")",
-			    show(v, vb, sizeof(vb)));
+	/* A zone name (a compiled file) or a POSIX TZ string, as OpenWrt stores it. */
+	if ((!zone_name_ok(v->valuestring) || !zone_file_ok(v->valuestring)) &&
+	    !ward_conf__posix_tz(v->valuestring))
+		return fail(w, "%s is not a time zone (e.g. \"Europe/Amsterdam\", \"UTC\", "
+			    "\"CET-1CEST,M3.5.0,M10.5.0/3\")", show(v, vb, sizeof(vb)));
 	return store_string(w, v->valuestring, dst);
 }
 
