@@ -8,13 +8,18 @@ JOBS       ?= $(shell nproc)
 WERROR     := $(if $(CI),ON,OFF)
 FUZZ_SECONDS ?= 15
 
+PREFIX     ?= /usr/local
+DEB_BUILD  ?= build-deb
+
 DEB_PACKAGES := cmake make gcc clang libclang-rt-14-dev pkg-config \
 	libldns-dev ldnsutils libuv1-dev liblmdb-dev lmdb-utils libcurl4-openssl-dev \
-	libcjson-dev libcmocka-dev \
+	libcjson-dev libcmocka-dev libsystemd-dev scdoc python3 \
+	debhelper dpkg-dev lintian adduser util-linux \
 	nsd knot knot-dnsutils bind9-dnsutils python3-dnspython unbound dnsmasq-base \
 	dnsperf valgrind iproute2 procps
 
-.PHONY: all deps build test test-unit test-asan test-fuzz-short run fuzz bench clean
+.PHONY: all deps build test test-unit test-asan test-fuzz-short test-package test-cross \
+	install deb run fuzz bench clean
 
 all: build
 
@@ -56,6 +61,29 @@ test-fuzz-short: deps
 
 fuzz:
 	$(MAKE) --no-print-directory test-fuzz-short FUZZ_SECONDS=$${FUZZ_SECONDS:-600}
+
+# Installs under $(PREFIX) (binaries, units, timer, man pages, completion, catalog); the
+# config goes to /etc/ward unless one is there already. DESTDIR works as usual.
+install: deps
+	cmake -S . -B $(BUILD) -DWARD_WERROR=$(WERROR) -DCMAKE_INSTALL_PREFIX=$(PREFIX) >/dev/null
+	cmake --build $(BUILD) -j$(JOBS)
+	DESTDIR=$(DESTDIR) cmake --install $(BUILD)
+
+# The Debian package, built from a copy of the tree (dpkg-buildpackage writes to ..),
+# then checked with lintian: errors fail the build. The .deb lands in $(DEB_BUILD)/.
+deb: deps
+	rm -rf $(DEB_BUILD) && mkdir -p $(DEB_BUILD)/ward
+	git ls-files -co --exclude-standard | while read -r f; do [ -e "$$f" ] && echo "$$f"; done \
+		| tar -cf - -T - | tar -xf - -C $(DEB_BUILD)/ward
+	cd $(DEB_BUILD)/ward && dpkg-buildpackage -us -uc -b -j$(JOBS) >../build.log 2>&1 \
+		|| { tail -40 ../build.log; exit 1; }
+	lintian --fail-on error --info $(DEB_BUILD)/*.changes | tee $(DEB_BUILD)/lintian.txt
+	@ls -l $(DEB_BUILD)/*.deb
+
+# Installs the package system-wide, runs wardd and ward update the way the units do,
+# purges it and checks that nothing is left behind (tests/package/test_package.py).
+test-package: deb
+	/usr/bin/python3 tests/package/test_package.py $(DEB_BUILD)/ward_*.deb
 
 run: build
 	tests/run/run.sh $(BUILD)
