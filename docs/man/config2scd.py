@@ -30,7 +30,14 @@ TAIL = """
 """
 
 
+# Man pages stay ASCII (groff reads them without preconv); the test_docs check fails on
+# any character this table does not cover.
+ASCII = {"\u2192": "->", "\u2014": "--", "\u2013": "-", "\u2018": "'", "\u2019": "'",
+         "\u201c": '"', "\u201d": '"', "\u00b5": "u", "\u00d7": "x"}
+
+
 def escape(text):
+    text = "".join(ASCII.get(ch, ch) for ch in text)
     return text.replace("\\", "\\\\").replace("*", "\\*").replace("_", "\\_")
 
 
