@@ -26,6 +26,8 @@
  *                    domains         keys in `domains`
  *                    entries         entries added to the last build, before merging
  *                    next_feed_id    the id the next new feed gets (ids start at 1)
+ *                    build_started   unix seconds, written in a transaction of its own
+ *                                    just before each build's (see catdb_build.c)
  *                    bloom           (not an integer) a blocked Bloom filter over every
  *                                    key of `domains`, written by each build in the
  *                                    same transaction (catdb_value.h). A lookup asks
@@ -41,11 +43,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 
 #include "blocklists/catdb_internal.h"
 #include "blocklists/catdb_value.h"
 #include "blocklists/error.h"
 #include "blocklists/feed.h"
+#include "blocklists/name.h"
 
 #define CATDB_MAX_DBS 16
 #define CATDB_MAX_READERS 1024
@@ -60,6 +64,7 @@
 
 #ifdef WARD_TEST_HOOKS
 size_t ward_catdb_test_mapsize;
+static unsigned test_env_flags;
 size_t ward_catdb_test_put_after;
 void (*ward_catdb_test_put_hook)(void *ctx);
 void *ward_catdb_test_put_ctx;
@@ -67,6 +72,11 @@ void *ward_catdb_test_put_ctx;
 void ward_catdb_test_set_mapsize(size_t bytes)
 {
 	ward_catdb_test_mapsize = bytes;
+}
+
+void ward_catdb_test_set_env_flags(unsigned flags)
+{
+	test_env_flags = flags;
 }
 
 void ward_catdb_test_on_put(size_t after, void (*fn)(void *ctx), void *ctx)
@@ -89,6 +99,7 @@ void ward_catdb_test_on_put(size_t after, void (*fn)(void *ctx), void *ctx)
 struct memo_slot {
 	uint32_t epoch;       /* 0 = empty */
 	uint8_t len;
+	bool wire;            /* name holds a wire name (without its root byte), not text */
 	char name[WARD_NAME_MAX];
 	struct ward_cat_match match;
 };
@@ -99,6 +110,7 @@ struct ward_catdb_reader {
 	uint32_t memo_epoch;
 	struct ward_catdb *db;
 	MDB_txn *txn;
+	bool active;          /* txn renewed (holds a snapshot); false after a release */
 	uint64_t generation;
 	size_t txnid;         /* the snapshot the fields below were loaded from */
 	/* The snapshot's filter, pointing into the map: valid while the txn lives and the
@@ -115,9 +127,7 @@ int ward_catdb_mdb_err(int rc)
 	case MDB_SUCCESS:
 		return 0;
 	case MDB_NOTFOUND:
-	case ENOENT:
 		return WARD_ENOTFOUND;
-	case ENOMEM:
 	case MDB_TXN_FULL:
 	case MDB_CURSOR_FULL:
 	case MDB_PAGE_FULL:
@@ -126,20 +136,14 @@ int ward_catdb_mdb_err(int rc)
 	case MDB_MAP_FULL: /* the writer grows the map and retries on exactly this */
 		return WARD_ETOOBIG;
 	case MDB_READERS_FULL:
-	case EAGAIN:
-	case EBUSY:
 		return WARD_EBUSY;
-	case EIO:
-	case ENOSPC:
-	case EACCES:
-	case EPERM:
-	case EROFS:
-	case ENOTDIR:
-		return WARD_EIO;
-	case EINVAL:
 	case MDB_BAD_VALSIZE:
 		return WARD_EINVAL;
 	default:
+		/* LMDB passes errno values through unchanged (all positive; its own codes
+		 * are negative): permission denied and the like keep their cause. */
+		if (rc > 0)
+			return rc == EBUSY ? WARD_EBUSY : ward_errno(rc);
 		return WARD_EDB; /* MDB_CORRUPTED, MDB_PANIC, MDB_VERSION_MISMATCH, ... */
 	}
 }
@@ -246,6 +250,22 @@ static int check_schema(struct ward_catdb *db, MDB_txn *txn)
 	return version == WARD_CATDB_SCHEMA_VERSION ? 0 : WARD_EFORMAT;
 }
 
+/* With a read transaction open, a reader table shows at least one slot in use; LMDB
+ * reports none when it runs without lock.mdb (MDB_NOLOCK, or a read-only environment on
+ * a read-only file system). */
+static int check_reader_table(struct ward_catdb *db)
+{
+	MDB_envinfo info;
+	unsigned flags = 0;
+	if (db->mode != WARD_CATDB_READ)
+		return 0;
+	if (mdb_env_get_flags(db->env, &flags) == 0 && (flags & MDB_NOLOCK))
+		return WARD_EROFS;
+	if (mdb_env_info(db->env, &info) != 0 || info.me_numreaders == 0)
+		return WARD_EROFS;
+	return 0;
+}
+
 /* Open the named databases once; their handles then serve every later transaction. */
 static int setup_env(struct ward_catdb *db)
 {
@@ -253,7 +273,9 @@ static int setup_env(struct ward_catdb *db)
 	int rc = ward_catdb_txn_begin(db, db->mode == WARD_CATDB_READ, &txn);
 	if (rc)
 		return rc;
-	rc = open_dbis(db, txn);
+	rc = check_reader_table(db);
+	if (!rc)
+		rc = open_dbis(db, txn);
 	if (!rc)
 		rc = check_schema(db, txn);
 	if (rc) {
@@ -272,9 +294,37 @@ static size_t initial_mapsize(void)
 	return CATDB_MAPSIZE;
 }
 
+static unsigned env_flags(const struct ward_catdb *db)
+{
+	unsigned flags = MDB_NOTLS | (db->mode == WARD_CATDB_READ ? MDB_RDONLY : 0);
+#ifdef WARD_TEST_HOOKS
+	flags |= test_env_flags;
+#endif
+	return flags;
+}
+
+/*
+ * A reader must have LMDB's lock file: it holds the reader table through which the
+ * writer (`ward update`, another process) sees which snapshots are still being read.
+ * LMDB quietly opens a read-only environment on a read-only file system without it, and
+ * the writer would then overwrite pages under our feet. Refuse that up front, even
+ * before a database exists, so the cause is named at start and not at the first build.
+ */
+static int check_lockable(const struct ward_catdb *db)
+{
+	struct statvfs vfs;
+	if (db->mode == WARD_CATDB_READ && statvfs(db->dir, &vfs) == 0 &&
+	    (vfs.f_flag & ST_RDONLY))
+		return WARD_EROFS;
+	return 0;
+}
+
 static int create_env(struct ward_catdb *db)
 {
-	int rc = mdb_env_create(&db->env);
+	int rc = check_lockable(db);
+	if (rc)
+		return rc;
+	rc = mdb_env_create(&db->env);
 	if (rc)
 		return ward_catdb_mdb_err(rc);
 	rc = mdb_env_set_maxdbs(db->env, CATDB_MAX_DBS);
@@ -282,9 +332,9 @@ static int create_env(struct ward_catdb *db)
 		rc = mdb_env_set_maxreaders(db->env, CATDB_MAX_READERS);
 	if (!rc)
 		rc = mdb_env_set_mapsize(db->env, initial_mapsize());
-	unsigned flags = MDB_NOTLS | (db->mode == WARD_CATDB_READ ? MDB_RDONLY : 0);
+	/* 0640: feed URLs in the `feeds` key space can carry access tokens. */
 	if (!rc)
-		rc = mdb_env_open(db->env, db->dir, flags, 0644);
+		rc = mdb_env_open(db->env, db->dir, env_flags(db), 0640);
 	if (rc) {
 		mdb_env_close(db->env);
 		db->env = NULL;
@@ -303,8 +353,8 @@ int ward_catdb_open(const char *dir, enum ward_catdb_mode mode, struct ward_catd
 	*out = NULL;
 	if (!dir || !*dir)
 		return WARD_EINVAL;
-	if (mode == WARD_CATDB_WRITE && mkdir(dir, 0755) != 0 && errno != EEXIST)
-		return errno == ENOENT ? WARD_ENOTFOUND : WARD_EIO;
+	if (mode == WARD_CATDB_WRITE && mkdir(dir, 0750) != 0 && errno != EEXIST)
+		return ward_errno(errno);
 
 	struct ward_catdb *db = calloc(1, sizeof(*db));
 	if (!db)
@@ -404,6 +454,7 @@ int ward_catdb_reader_new(struct ward_catdb *db, struct ward_catdb_reader **out)
 		return rc == WARD_ENOMEM || rc == WARD_EBUSY ? rc : WARD_EDB;
 	}
 	r->txn = txn;
+	r->active = true;
 	reader_load_snapshot(r);
 	pthread_rwlock_unlock(&db->map_lock);
 
@@ -450,6 +501,7 @@ int ward_catdb_reader_refresh(struct ward_catdb_reader *r)
 		pthread_mutex_lock(&r->busy);
 		mdb_txn_reset(r->txn);
 		rc = mdb_txn_renew(r->txn);
+		r->active = rc == 0;
 		/* Between builds the renewed txn is the same snapshot: nothing to reload. */
 		if (rc == 0 && (mdb_txn_id(r->txn) != r->txnid ||
 				r->map_epoch != r->db->map_epoch))
@@ -457,6 +509,22 @@ int ward_catdb_reader_refresh(struct ward_catdb_reader *r)
 		pthread_mutex_unlock(&r->busy);
 	}
 	return rc ? (rc == MDB_MAP_RESIZED ? WARD_EDB : ward_catdb_mdb_err(rc)) : 0;
+}
+
+void ward_catdb_reader_release(struct ward_catdb_reader *r)
+{
+	if (!r || !r->active)
+		return;
+	pthread_mutex_lock(&r->busy);
+	mdb_txn_reset(r->txn);
+	r->active = false;
+	pthread_mutex_unlock(&r->busy);
+}
+
+/* A released reader takes a fresh snapshot on its next use. */
+static int reader_ready(struct ward_catdb_reader *r)
+{
+	return r->active ? 0 : ward_catdb_reader_refresh(r);
 }
 
 uint64_t ward_catdb_reader_generation(struct ward_catdb_reader *r)
@@ -680,45 +748,79 @@ static void match_clear(struct ward_cat_match *m)
 	m->n_feeds = 0;
 }
 
-static struct memo_slot *memo_slot_for(struct ward_catdb_reader *r, const char *name,
-				       size_t len)
+static struct memo_slot *memo_slot_for(struct ward_catdb_reader *r, const void *name,
+				       size_t len, bool wire)
 {
 	if (len == 0 || len > WARD_NAME_MAX)
 		return NULL;
-	return &r->memo[ward_catdb_hash(name, len, false) & (CATDB_MEMO_SLOTS - 1)];
+	return &r->memo[ward_catdb_hash(name, len, wire) & (CATDB_MEMO_SLOTS - 1)];
+}
+
+static bool memo_get(const struct ward_catdb_reader *r, const struct memo_slot *slot,
+		     const void *name, size_t len, bool wire, struct ward_cat_match *m)
+{
+	if (!slot || slot->epoch != r->memo_epoch || slot->len != len || slot->wire != wire ||
+	    memcmp(slot->name, name, len) != 0)
+		return false;
+	*m = slot->match;
+	return true;
+}
+
+static void memo_put(const struct ward_catdb_reader *r, struct memo_slot *slot,
+		     const void *name, size_t len, bool wire, const struct ward_cat_match *m)
+{
+	if (!slot)
+		return;
+	slot->epoch = r->memo_epoch;
+	slot->len = (uint8_t)len;
+	slot->wire = wire;
+	memcpy(slot->name, name, len);
+	slot->match = *m;
 }
 
 int ward_cat_lookup(struct ward_catdb_reader *r, const char *name, size_t len,
 		    struct ward_cat_match *m)
 {
-	struct memo_slot *slot = memo_slot_for(r, name, len);
-	if (slot && slot->epoch == r->memo_epoch && slot->len == len &&
-	    memcmp(slot->name, name, len) == 0) {
-		*m = slot->match;
-		return 0;
+	int rc = reader_ready(r);
+	if (rc) {
+		match_clear(m);
+		return rc;
 	}
+	struct memo_slot *slot = memo_slot_for(r, name, len, false);
+	if (memo_get(r, slot, name, len, false, m))
+		return 0;
 	match_clear(m);
 	struct ward_catdb_key k;
 	if (ward_catdb_key_from_name(name, len, &k))
 		return WARD_EINVAL;
-	int rc = lookup_key(r, &k, m);
-	if (rc == 0 && slot) {
-		slot->epoch = r->memo_epoch;
-		slot->len = (uint8_t)len;
-		memcpy(slot->name, name, len);
-		slot->match = *m;
-	}
+	rc = lookup_key(r, &k, m);
+	if (rc == 0)
+		memo_put(r, slot, name, len, false, m);
 	return rc;
 }
 
 int ward_cat_lookup_wire(struct ward_catdb_reader *r, const uint8_t *wire,
 			 struct ward_cat_match *m)
 {
+	/* A released reader renews first: the memo is only valid for the current snapshot. */
+	int rc = reader_ready(r);
+	if (rc) {
+		match_clear(m);
+		return rc;
+	}
+	/* The memo keys on the name without its root byte: the root itself is never kept. */
+	size_t wlen = ward_name_wire_len(wire);
+	struct memo_slot *slot = wlen ? memo_slot_for(r, wire, wlen - 1, true) : NULL;
+	if (memo_get(r, slot, wire, wlen - 1, true, m))
+		return 0;
 	match_clear(m);
 	struct ward_catdb_key k;
-	if (key_from_wire(wire, &k))
+	if (!wlen || key_from_wire(wire, &k))
 		return WARD_EINVAL;
-	return lookup_key(r, &k, m);
+	rc = lookup_key(r, &k, m);
+	if (rc == 0)
+		memo_put(r, slot, wire, wlen - 1, true, m);
+	return rc;
 }
 
 /* ---- feeds ------------------------------------------------------------------------ */
@@ -730,8 +832,11 @@ int ward_catdb_feed_name(struct ward_catdb_reader *r, uint16_t feed_id, char *bu
 	buf[0] = '\0';
 	uint8_t id[2] = { (uint8_t)(feed_id >> 8), (uint8_t)feed_id };
 	MDB_val key = { sizeof(id), id }, val;
+	int rc = reader_ready(r);
+	if (rc)
+		return rc;
 	pthread_mutex_lock(&r->busy);
-	int rc = mdb_get(r->txn, r->db->feed_ids, &key, &val);
+	rc = mdb_get(r->txn, r->db->feed_ids, &key, &val);
 	if (rc == 0) {
 		size_t n = val.mv_size < cap ? val.mv_size : cap - 1;
 		memcpy(buf, val.mv_data, n);

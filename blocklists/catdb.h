@@ -25,9 +25,15 @@ struct ward_catdb_reader;
 enum ward_catdb_mode { WARD_CATDB_READ, WARD_CATDB_WRITE };
 
 /* Open (creating when mode is WRITE) the environment in directory `dir`. One process
- * opens a directory once (an LMDB rule); share the handle between threads.
+ * opens a directory once (an LMDB rule); share the handle between threads. Files are
+ * created 0640 (feed URLs may carry tokens), a new directory 0750.
+ * A READ open needs LMDB's lock file (lock.mdb, created when missing): without its
+ * reader table a writer in another process would reuse pages this process still reads,
+ * so a directory on a read-only file system is refused rather than read lock-free.
  * @return 0, WARD_ENOTFOUND (READ and no database yet), WARD_EFORMAT (another schema
- *         version), WARD_EDB, WARD_EIO. */
+ *         version), WARD_EACCES (permission denied on the directory or a file),
+ *         WARD_EROFS (READ: no lock file possible, see above; WRITE: read-only file
+ *         system), WARD_ENOSPC, WARD_EDB, WARD_EIO. */
 int ward_catdb_open(const char *dir, enum ward_catdb_mode mode, struct ward_catdb **out);
 /* Close after every reader is freed and any build committed or aborted. */
 void ward_catdb_close(struct ward_catdb *db);
@@ -41,11 +47,19 @@ void ward_catdb_reader_free(struct ward_catdb_reader *r);
 /* Make the next lookups see the newest committed build (cheap: a txn renew).
  * Call it between batches of lookups, not necessarily before each one: the snapshot a
  * reader holds keeps the previous table's pages from being reused, so the file grows
- * while a reader lags behind several builds.
+ * while a reader lags behind several builds (see ward_catdb_reader_release for readers
+ * that go idle).
  * If another process grew the file beyond this process's map, the map is moved; that
  * waits until no other reader of this db is inside a lookup (never for idle readers).
  * @return 0, WARD_EDB. */
 int ward_catdb_reader_refresh(struct ward_catdb_reader *r);
+
+/* Let go of the reader's snapshot (a txn reset) until its next use, which takes the
+ * newest one (lookups and ward_catdb_feed_name renew it themselves). A reader that may
+ * sit idle across builds must be released, or the writer can reuse none of the pages
+ * freed since its snapshot and every build adds a full copy of the table to the file.
+ * No-op on NULL or an already released reader. */
+void ward_catdb_reader_release(struct ward_catdb_reader *r);
 
 /* What a lookup found: the categories that apply and the entry that explains them. */
 struct ward_cat_match {
@@ -96,6 +110,9 @@ uint64_t ward_catdb_reader_generation(struct ward_catdb_reader *r);
 
 /* ---- Writer side (ward update) --------------------------------------------------- */
 
+/* Rejection counts kept per feed: room for every enum ward_feed_reject (feed.h). */
+#define WARD_CATDB_FEED_REJECTS 16
+
 /* Per-feed state kept in the `feeds` key space. */
 struct ward_catdb_feed_state {
 	char name[64];
@@ -109,6 +126,9 @@ struct ward_catdb_feed_state {
 	char last_error[256];     /* "" when the last attempt succeeded */
 	uint16_t id;              /* stable feed id used in domain values */
 	ward_catset categories;
+	/* Candidates of the last good copy that became no entry, by enum ward_feed_reject
+	 * (public suffixes, IPs, URLs, ...); zero for a state written before they were kept. */
+	uint64_t rejected[WARD_CATDB_FEED_REJECTS];
 };
 
 /* @return 0 (st filled), WARD_ENOTFOUND, WARD_EINVAL (name not 1..63 chars),
@@ -172,6 +192,9 @@ int ward_catdb_meta_get(struct ward_catdb *db, struct ward_catdb_meta *meta);
 /* Tests only: the map size of environments opened from now on (0: the default), so a
  * test can make a build outgrow its map. */
 void ward_catdb_test_set_mapsize(size_t bytes);
+/* Tests only: extra mdb_env_open flags (e.g. MDB_NOLOCK) for environments opened from
+ * now on (0: none). */
+void ward_catdb_test_set_env_flags(unsigned flags);
 /* Tests only: call fn(ctx) inside ward_catdb_build_commit's transaction once `after`
  * domains have been put (fn NULL: no hook). */
 void ward_catdb_test_on_put(size_t after, void (*fn)(void *ctx), void *ctx);

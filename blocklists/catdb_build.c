@@ -66,20 +66,45 @@ static int lock_build(const char *dir, bool nowait, int *fd_out)
 	char path[4096];
 	if ((size_t)snprintf(path, sizeof(path), "%s/build.lock", dir) >= sizeof(path))
 		return WARD_EINVAL;
-	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0640);
 	if (fd < 0)
-		return WARD_EIO;
+		return ward_errno(errno);
 	int rc;
 	do
 		rc = flock(fd, LOCK_EX | (nowait ? LOCK_NB : 0));
 	while (rc != 0 && errno == EINTR);
 	if (rc != 0) {
-		int err = errno == EWOULDBLOCK ? WARD_EBUSY : WARD_EIO;
+		int err = ward_errno(errno); /* EWOULDBLOCK: WARD_EBUSY */
 		close(fd);
 		return err;
 	}
 	*fd_out = fd;
 	return 0;
+}
+
+/*
+ * LMDB reuses a page freed by transaction T only in transactions that start when no
+ * reader holds a snapshot older than T + 1, and never before T + 2. If builds followed
+ * each other directly (`ward update --offline`, or every feed fresh), the table the last
+ * build freed would be reusable only by the build after this one, and the file would
+ * settle at three copies of the table. A small transaction when the build begins moves
+ * the snapshot on: wardd's busy readers renew onto it while the entries are collected
+ * and its idle readers let go of theirs, so the commit can reuse the last table's pages
+ * and the file holds two copies.
+ */
+static int mark_build_start(struct ward_catdb *db)
+{
+	MDB_txn *txn;
+	int rc = ward_catdb_txn_begin(db, false, &txn);
+	if (rc)
+		return rc;
+	rc = ward_catdb_meta_put_u64(db, txn, WARD_CATDB_META_BUILD_STARTED,
+				     (uint64_t)time(NULL));
+	if (rc) {
+		ward_catdb_txn_abort(db, txn);
+		return rc;
+	}
+	return ward_catdb_txn_commit(db, txn);
 }
 
 int ward_catdb_build_begin(struct ward_catdb *db, bool nowait, struct ward_catdb_build **out)
@@ -96,6 +121,7 @@ int ward_catdb_build_begin(struct ward_catdb *db, bool nowait, struct ward_catdb
 		free(b);
 		return rc;
 	}
+	mark_build_start(db); /* best effort: only the file's size depends on it */
 	*out = b;
 	return 0;
 }
@@ -615,6 +641,7 @@ static int write_table(struct ward_catdb *db, int fd, uint64_t domains,
 	int rc = WARD_ETOOBIG;
 	if (!s.buf || !bloom)
 		rc = WARD_ENOMEM;
+
 	for (int tries = 0; tries < MAP_GROW_TRIES && rc == WARD_ETOOBIG; tries++) {
 		if (tries > 0) {
 			int err = ward_catdb_grow_map(db);

@@ -21,6 +21,7 @@
 #define WARD_CATDB_META_ENTRIES "entries"
 #define WARD_CATDB_META_NEXT_FEED "next_feed_id"
 #define WARD_CATDB_META_BLOOM "bloom"
+#define WARD_CATDB_META_BUILD_STARTED "build_started"
 
 struct ward_catdb {
 	MDB_env *env;

@@ -1,5 +1,7 @@
 #include "blocklists/error.h"
 
+#include <errno.h>
+
 const char *ward_strerror(int err)
 {
 	switch (err) {
@@ -17,6 +19,35 @@ const char *ward_strerror(int err)
 	case WARD_ECONF: return "invalid configuration";
 	case WARD_EREFUSED: return "refused";
 	case WARD_ESTALE: return "stale";
+	case WARD_EACCES: return "permission denied";
+	case WARD_EROFS: return "read-only file system";
+	case WARD_EADDRINUSE: return "address already in use";
+	case WARD_EADDRNOTAVAIL: return "address not available on this host";
+	case WARD_ENOSPC: return "no space left on device";
 	}
 	return "unknown error";
+}
+
+int ward_errno(int e)
+{
+	switch (e) {
+	case 0: return 0;
+	case EACCES:
+	case EPERM: return WARD_EACCES;
+	case EROFS: return WARD_EROFS;
+	case EADDRINUSE: return WARD_EADDRINUSE;
+	case EADDRNOTAVAIL: return WARD_EADDRNOTAVAIL;
+	case ENOSPC:
+	case EDQUOT: return WARD_ENOSPC;
+	case ENOENT: return WARD_ENOTFOUND;
+	case ENOMEM:
+	case EMFILE:
+	case ENFILE:
+	case ENOBUFS: return WARD_ENOMEM;
+	case EINVAL: return WARD_EINVAL;
+	case EAGAIN: return WARD_EBUSY;
+	case ETIMEDOUT: return WARD_ETIMEDOUT;
+	case ENAMETOOLONG: return WARD_ETOOBIG;
+	default: return WARD_EIO;
+	}
 }

@@ -23,9 +23,23 @@ enum ward_error {
 	WARD_ECONF = -11,    /* configuration invalid */
 	WARD_EREFUSED = -12, /* refused by policy (feed sanity checks, ACL) */
 	WARD_ESTALE = -13,   /* found, but expired */
+	WARD_EACCES = -14,   /* permission denied (EACCES, EPERM) */
+	WARD_EROFS = -15,    /* read-only file system */
+	WARD_EADDRINUSE = -16,    /* another socket holds the address */
+	WARD_EADDRNOTAVAIL = -17, /* the address is not on this host */
+	WARD_ENOSPC = -18,   /* no space left on the device (or quota) */
 };
 
 /* @return a static, human-readable string for a WARD_E* code (never NULL). */
 const char *ward_strerror(int err);
+
+/*
+ * The one place where errno values become WARD_E* codes (libuv's negative codes are
+ * -errno: pass -rc). The causes a user has to act on keep their own code (permission
+ * denied, read-only file system, address in use, disk full); the rest fold into
+ * WARD_EIO.
+ * @param e  an errno value (> 0); 0 gives 0
+ */
+int ward_errno(int e);
 
 #endif

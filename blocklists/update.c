@@ -24,6 +24,9 @@
 
 #define READ_CHUNK (256 * 1024)
 
+_Static_assert(WARD_REJECT_COUNT <= WARD_CATDB_FEED_REJECTS,
+	       "the feed state keeps a counter for every rejection reason");
+
 struct run {
 	const struct ward_conf *conf;
 	const struct ward_update_opts *opts;
@@ -221,12 +224,16 @@ static void judge_body(struct run *R, struct ward_fetch *f, const char *raw)
 		set_status(fr, WARD_UPDATE_FAILED, rc, msg);
 		return;
 	}
+	/* The copy in use from now on (also an unchanged one: a state written before the
+	 * counters were kept gets them): `ward stats` shows why lines became no entry. */
+	for (int r = 0; r < WARD_REJECT_COUNT; r++)
+		st->rejected[r] = f->stats.rejected[r];
 	if (fr->has_copy && memcmp(f->sha256, st->sha256, 32) == 0) {
 		set_status(fr, WARD_UPDATE_UNCHANGED, 0, "same content");
 		return;
 	}
 	if ((rc = ward_update_install(f->tmp_path, raw, R->feeds_dir)) < 0) {
-		say(msg, sizeof(msg), "cannot store %s: %s", raw, strerror(errno));
+		say(msg, sizeof(msg), "cannot store %s: %s", raw, ward_strerror(rc));
 		set_status(fr, WARD_UPDATE_FAILED, rc, msg);
 		return;
 	}
@@ -353,7 +360,7 @@ static int add_feed(struct run *R, struct ward_catdb_build *b, size_t i, char *b
 		return run_error(R, WARD_EINVAL, "feed %s: bad name", feed->name);
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
-		return run_error(R, WARD_EIO, "cannot read %s", path);
+		return run_error(R, ward_errno(errno), "cannot read %s", path);
 	struct ward_feed_parser *p = ward_feed_parser_new(feed->format, feed->subdomains,
 							  add_entry, &a);
 	int rc = p ? 0 : WARD_ENOMEM;
@@ -361,7 +368,7 @@ static int add_feed(struct run *R, struct ward_catdb_build *b, size_t i, char *b
 	while (rc == 0 && (got = read(fd, buf, READ_CHUNK)) != 0) {
 		if (got < 0 && errno == EINTR)
 			continue;
-		rc = got < 0 ? WARD_EIO : ward_feed_parser_write(p, buf, (size_t)got);
+		rc = got < 0 ? ward_errno(errno) : ward_feed_parser_write(p, buf, (size_t)got);
 	}
 	if (rc == 0)
 		rc = ward_feed_parser_finish(p, &stats);
@@ -489,8 +496,8 @@ static int lock_and_open(struct run *R)
 	if (snprintf(R->feeds_dir, sizeof(R->feeds_dir), "%s/feeds", R->conf->database) >=
 	    (int)sizeof(R->feeds_dir))
 		return run_error(R, WARD_ETOOBIG, "database path too long");
-	if (ward_update_mkdirs(R->feeds_dir) < 0)
-		return run_error(R, WARD_EIO, "cannot create %s", R->feeds_dir);
+	if ((rc = ward_update_mkdirs(R->feeds_dir)) < 0)
+		return run_error(R, rc, "cannot create %s", R->feeds_dir);
 	if ((rc = ward_update_lock_open(R->feeds_dir, &R->lock_fd)) < 0)
 		return run_error(R, rc, "cannot open the update lock in %s", R->feeds_dir);
 	rc = ward_update_lock_take(R->lock_fd, false);
@@ -503,6 +510,7 @@ static int lock_and_open(struct run *R)
 				 "another ward update is running" : "cannot lock");
 	if ((rc = ward_catdb_open(R->conf->database, WARD_CATDB_WRITE, &R->db)) < 0)
 		return run_error(R, rc, "cannot open the database in %s", R->conf->database);
+	ward_update_tighten_modes(R->conf->database, R->feeds_dir);
 	return 0;
 }
 

@@ -300,11 +300,12 @@ static int attempt_start(CURLM *multi, struct ward_fetch *f)
 {
 	struct ward_fetch_priv *p = f->priv;
 	if (p->fd < 0)
-		p->fd = open(f->tmp_path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+		p->fd = open(f->tmp_path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
 	if (p->fd < 0 || ftruncate(p->fd, 0) != 0 || lseek(p->fd, 0, SEEK_SET) != 0) {
-		fail(f, WARD_EIO, "cannot write %s", f->tmp_path);
+		int err = ward_errno(errno);
+		fail(f, err, "cannot write %s: %s", f->tmp_path, ward_strerror(err));
 		p->state = FETCH_DONE;
-		return WARD_EIO;
+		return err;
 	}
 	ward_feed_parser_free(p->parser);
 	p->parser = ward_feed_parser_new(f->feed->format, f->feed->subdomains, count_entry, NULL);
@@ -364,7 +365,8 @@ static bool attempt_judge(struct ward_fetch *f, CURLcode rc)
 	} else if (p->html) {
 		fail(f, WARD_EREFUSED, "%s", "refused: an HTML page, not a list");
 	} else if (p->io_error) {
-		fail(f, WARD_EIO, "cannot write the download: %s", strerror(p->io_errno));
+		fail(f, ward_errno(p->io_errno), "cannot write the download: %s",
+		     ward_strerror(ward_errno(p->io_errno)));
 	} else if (rc == CURLE_OK && f->http_code == 304) {
 		if (!f->cond_etag[0] && !f->cond_last_modified[0]) {
 			fail(f, WARD_ENET, "%s", "HTTP 304 to an unconditional request");

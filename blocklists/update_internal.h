@@ -61,19 +61,26 @@ struct ward_fetch_hooks {
 int ward_fetch_run(struct ward_fetch *fetches, size_t n, const struct ward_update_opts *opts,
 		   const struct ward_fetch_hooks *hooks);
 
-/* ---- update_store.c: files beside the database ---- */
+/* ---- update_store.c: files beside the database ----
+ * Files are created 0640 and directories 0750 (feed URLs can carry tokens). Failures
+ * keep their cause: WARD_EACCES, WARD_EROFS, WARD_ENOSPC, ... (ward_errno); WARD_EIO
+ * stands for the rest. */
 
-/* fsync a directory, making a rename inside it durable. @return 0 or WARD_EIO. */
+/* fsync a directory, making a rename inside it durable. @return 0 or an error. */
 int ward_update_fsync_dir(const char *dir);
-/* mkdir -p. @return 0, WARD_EINVAL, WARD_EIO. */
+/* mkdir -p. @return 0, WARD_EINVAL or an error. */
 int ward_update_mkdirs(const char *path);
-/* Open (creating) feeds_dir/update.lock. @return 0 or WARD_EIO. */
+/* Open (creating) feeds_dir/update.lock. @return 0 or an error. */
 int ward_update_lock_open(const char *feeds_dir, int *fd_out);
 /* flock() it exclusively. @return 0, WARD_EBUSY (held elsewhere and !wait), WARD_EIO. */
 int ward_update_lock_take(int fd, bool wait);
-/* rename(tmp, final) and fsync dir. @return 0 or WARD_EIO. */
+/* rename(tmp, final) and fsync dir. @return 0 or an error. */
 int ward_update_install(const char *tmp, const char *final, const char *dir);
 bool ward_update_file_exists(const char *path);
+/* Files that earlier versions wrote 0644 lose what this version would not give them:
+ * the database, its locks and everything in feeds/ become at most 0640, feeds/ 0750.
+ * Best effort (only the owner may chmod). */
+void ward_update_tighten_modes(const char *database, const char *feeds_dir);
 /* The signature of the last committed build. @return 0, WARD_ENOTFOUND, WARD_EFORMAT,
  * WARD_EIO. hex receives 64 hex digits. */
 int ward_update_sig_read(const char *feeds_dir, uint64_t *generation, char hex[65]);

@@ -8,11 +8,15 @@
  *   wardd --version
  *
  * Start-up order matters: the config is validated completely before any socket is bound,
- * every socket is bound before privileges are dropped, and workers start only after that.
+ * every socket is bound before privileges are dropped, the database is opened as the
+ * user wardd runs as (so that lock.mdb is that user's and a permission problem shows now,
+ * not at the first build), and workers start only after that. Any failure on the way
+ * closes what was opened and exits 1 with the reason.
  */
 #include <errno.h>
 #include <getopt.h>
 #include <grp.h>
+#include <netinet/in.h>
 #include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
@@ -23,6 +27,7 @@
 #include <uv.h>
 
 #include "blocklists/conf.h"
+#include "blocklists/coverage.h"
 #include "blocklists/error.h"
 #include "blocklists/log.h"
 #include "blocklists/policy.h"
@@ -46,9 +51,12 @@ struct wardd {
 	struct ward_shared shared;
 	struct ward_policy_state *retired; /* replaced by SIGHUP, freed once no worker uses them */
 	uint64_t generation;
-	bool db_warned;
+	int db_error;                      /* last failure to open the database, logged once */
+	uint64_t db_generation;            /* the build whose coverage was last reported */
 	struct ward_worker *workers;
-	unsigned n_workers;
+	unsigned n_workers;                /* initialized: sockets bound */
+	unsigned n_running;                /* of those, started */
+	bool loop_ready;
 	uv_loop_t loop;
 	uv_signal_t sigterm, sigint, sighup;
 	uv_timer_t housekeeping;
@@ -130,58 +138,94 @@ static int drop_privileges(const struct ward_conf *conf)
 		return 0;
 	struct passwd *pw = getpwnam(conf->user);
 	if (!pw) {
-		ward_log_error("%s: user: no such user \"%s\"", conf->path, conf->user);
-		return -1;
+		ward_log_error("%s: user: no such user \"%s\"", conf->path ? conf->path : "config",
+			       conf->user);
+		return WARD_ECONF;
 	}
 	if (setgroups(0, NULL) != 0 || setgid(pw->pw_gid) != 0 || setuid(pw->pw_uid) != 0) {
-		ward_log_error("cannot drop privileges to %s: %s", conf->user, strerror(errno));
-		return -1;
+		int err = ward_errno(errno);
+		ward_log_error("cannot drop privileges to %s: %s", conf->user, ward_strerror(err));
+		return err;
 	}
 	ward_log_info("running as user %s", conf->user);
 	return 0;
 }
 
-static int start_workers(struct wardd *d)
+/*
+ * Workers bind with SO_REUSEPORT, which shares an address with any other socket of the
+ * same user that set it too: a second wardd started by mistake would quietly take a
+ * share of the queries. A probe bind without SO_REUSEPORT fails while anything listens
+ * on the address (TCP: wardd always listens on TCP too; SO_REUSEADDR only lets the probe
+ * pass connections of an earlier run in TIME_WAIT). Two wardds started within the same
+ * instant could both pass; the probe is for the mistake, not the race.
+ */
+static int probe_address(const struct ward_addr *addr)
+{
+	char text[64];
+	int one = 1, rc = 0;
+	int fd = socket(addr->sa.sa_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return ward_errno(errno);
+	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) != 0 ||
+	    (addr->sa.sa_family == AF_INET6 &&
+	     setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one)) != 0) ||
+	    bind(fd, &addr->sa, addr->len) != 0)
+		rc = ward_errno(errno);
+	close(fd);
+	if (rc == WARD_EADDRINUSE)
+		ward_log_error("cannot bind TCP %s: address already in use: another process "
+			       "(another wardd?) serves it; stop it first",
+			       ward_addr_format(addr, text, sizeof(text)));
+	else if (rc != 0)
+		ward_log_error("cannot bind TCP %s: %s",
+			       ward_addr_format(addr, text, sizeof(text)), ward_strerror(rc));
+	return rc;
+}
+
+static int bind_workers(struct wardd *d)
 {
 	const struct ward_conf *conf = d->conf;
-	d->n_workers = conf->workers ? conf->workers : 1;
-	d->workers = calloc(d->n_workers, sizeof(*d->workers));
+	for (size_t i = 0; i < conf->n_listen; i++) {
+		int rc = probe_address(&conf->listen[i]);
+		if (rc != 0)
+			return rc;
+	}
+	unsigned n = conf->workers ? conf->workers : 1;
+	d->workers = calloc(n, sizeof(*d->workers));
 	if (!d->workers)
 		return WARD_ENOMEM;
-	unsigned bound = 0;
-	int rc = 0;
-	for (; bound < d->n_workers; bound++)
-		if ((rc = ward_worker_init(&d->workers[bound], bound, conf, &d->shared)) != 0)
-			goto fail;
-	if (drop_privileges(conf) != 0) {
-		rc = WARD_EINVAL;
-		goto fail;
+	for (; d->n_workers < n; d->n_workers++) {
+		int rc = ward_worker_init(&d->workers[d->n_workers], d->n_workers, conf, &d->shared);
+		if (rc != 0)
+			return rc;
 	}
-	for (unsigned i = 0; i < d->n_workers; i++) {
-		if ((rc = ward_worker_start(&d->workers[i])) != 0) {
-			/* Threads already running are stopped by the caller's normal path. */
-			d->n_workers = i;
+	return 0;
+}
+
+static int start_workers(struct wardd *d)
+{
+	for (; d->n_running < d->n_workers; d->n_running++) {
+		int rc = ward_worker_start(&d->workers[d->n_running]);
+		if (rc != 0) {
+			ward_log_error("cannot start worker %u: %s", d->n_running, ward_strerror(rc));
 			return rc;
 		}
 	}
 	return 0;
-fail:
-	for (unsigned i = 0; i < bound; i++)
-		ward_worker_destroy(&d->workers[i]);
-	d->n_workers = 0;
-	return rc;
 }
 
+/* Stops the running workers and frees every initialized one, started or not. */
 static void stop_workers(struct wardd *d)
 {
-	for (unsigned i = 0; i < d->n_workers; i++)
+	for (unsigned i = 0; i < d->n_running; i++)
 		ward_worker_request_stop(&d->workers[i]);
-	for (unsigned i = 0; i < d->n_workers; i++)
+	for (unsigned i = 0; i < d->n_running; i++)
 		ward_worker_join(&d->workers[i]);
 	for (unsigned i = 0; i < d->n_workers; i++)
 		ward_worker_destroy(&d->workers[i]);
 	free(d->workers);
 	d->workers = NULL;
+	d->n_workers = d->n_running = 0;
 }
 
 static void on_stop_signal(uv_signal_t *sig, int signum)
@@ -240,6 +284,20 @@ static void publish_local_time(struct wardd *d)
 	atomic_store(&d->shared.local_time, (uint32_t)t.wday << 16 | t.minute);
 }
 
+static void log_gap(void *ctx, const char *warning)
+{
+	ward_log_warn("%s", warning);
+}
+
+/* Say what the running config leaves unfiltered with the database as it is now. */
+static void report_coverage(struct wardd *d, const struct ward_conf *conf)
+{
+	int rc = ward_coverage_check(conf, atomic_load(&d->shared.db), log_gap, NULL);
+	if (rc < 0)
+		ward_log_warn("cannot check what the category database covers: %s",
+			      ward_strerror(rc));
+}
+
 /* Filtering (profiles, clients, block mode, allow_clients) changes live; a broken file
  * changes nothing. */
 static void on_hup(uv_signal_t *sig, int signum)
@@ -272,6 +330,7 @@ static void on_hup(uv_signal_t *sig, int signum)
 	publish_local_time(d);
 	ward_log_info("SIGHUP: %s reloaded (%zu profiles, %zu clients)", d->conf->path,
 		      fresh->n_profiles, fresh->n_clients);
+	report_coverage(d, fresh);
 	ward_notify_ready(NULL);
 }
 
@@ -295,27 +354,63 @@ static void report_status(struct wardd *d)
 	d->status_sent = true;
 }
 
-static void open_database(struct wardd *d)
+/* Each new build is checked again: a feed may have come, failed or gone. */
+static void watch_generation(struct wardd *d)
 {
-	if (atomic_load(&d->shared.db))
+	struct ward_catdb_meta meta;
+	struct ward_catdb *db = atomic_load(&d->shared.db);
+	if (!db || ward_catdb_meta_get(db, &meta) != 0 || meta.generation == d->db_generation)
 		return;
+	d->db_generation = meta.generation;
+	ward_log_info("category database generation %llu: %llu names",
+		      (unsigned long long)meta.generation, (unsigned long long)meta.domains);
+	report_coverage(d, atomic_load(&d->shared.policy)->conf);
+}
+
+/* The failures an operator has to fix, with what to fix. */
+static void log_db_error(const char *dir, int rc)
+{
+	if (rc == WARD_EROFS)
+		ward_log_error("category database %s: cannot use LMDB's lock file %s/lock.mdb: "
+			       "read-only file system. Refusing to read without it (`ward update` "
+			       "could overwrite pages wardd is still reading): the directory must "
+			       "be writable for wardd (systemd: StateDirectory= or ReadWritePaths=)",
+			       dir, dir);
+	else if (rc == WARD_EACCES)
+		ward_log_error("category database %s: permission denied: wardd (uid %u) must be "
+			       "able to read %s/data.mdb and write %s/lock.mdb", dir,
+			       (unsigned)geteuid(), dir, dir);
+	else
+		ward_log_error("cannot open the category database in %s: %s", dir,
+			       ward_strerror(rc));
+}
+
+/* @return 0 or the failure; each distinct failure is logged once, not every retry. */
+static int open_database(struct wardd *d)
+{
 	struct ward_catdb *db;
 	int rc = ward_catdb_open(d->conf->database, WARD_CATDB_READ, &db);
 	if (rc == 0) {
 		atomic_store(&d->shared.db, db);
+		d->db_error = 0;
 		ward_log_info("category database %s opened", d->conf->database);
-	} else if (!d->db_warned) {
-		ward_log_warn("no category database in %s yet (%s): answering without categories "
-			      "until `ward update` builds one", d->conf->database, ward_strerror(rc));
-		d->db_warned = true;
+		d->db_generation = UINT64_MAX;
+		watch_generation(d);
+		return 0;
 	}
+	if (rc != d->db_error && rc == WARD_ENOTFOUND)
+		report_coverage(d, atomic_load(&d->shared.policy)->conf);
+	else if (rc != d->db_error)
+		log_db_error(d->conf->database, rc);
+	d->db_error = rc;
+	return rc;
 }
 
 /* A retired policy can go once every worker has moved past its generation. */
 static void free_retired_policies(struct wardd *d)
 {
 	uint64_t oldest_seen = UINT64_MAX;
-	for (unsigned i = 0; i < d->n_workers; i++) {
+	for (unsigned i = 0; i < d->n_running; i++) {
 		uint64_t seen = atomic_load(&d->workers[i].seen_generation);
 		if (seen < oldest_seen)
 			oldest_seen = seen;
@@ -336,7 +431,10 @@ static void on_housekeeping(uv_timer_t *t)
 {
 	struct wardd *d = t->data;
 	publish_local_time(d);
-	open_database(d);
+	if (atomic_load(&d->shared.db))
+		watch_generation(d);
+	else
+		open_database(d);
 	free_retired_policies(d);
 	report_status(d);
 }
@@ -362,7 +460,6 @@ static int share_initial_state(struct wardd *d)
 		return WARD_ENOMEM;
 	atomic_store(&d->shared.policy, ps);
 	publish_local_time(d);
-	open_database(d);
 	return 0;
 }
 
@@ -393,6 +490,56 @@ static void log_start(const struct wardd *d)
 	ward_log_info("%u workers, cache %u entries", d->n_workers, d->conf->cache.max_entries);
 }
 
+static void close_handle(uv_handle_t *h, void *arg)
+{
+	if (!uv_is_closing(h))
+		uv_close(h, NULL);
+}
+
+/* libuv closes a loop only once every handle on it is closed (and its callback ran). */
+static void close_loop(struct wardd *d)
+{
+	if (!d->loop_ready)
+		return;
+	uv_walk(&d->loop, close_handle, NULL);
+	uv_run(&d->loop, UV_RUN_DEFAULT);
+	if (uv_loop_close(&d->loop) != 0)
+		ward_log_error("the main event loop still has open handles");
+	d->loop_ready = false;
+}
+
+/* Everything up to serving; on failure the caller undoes what was done (shut_down). */
+static int start_up(struct wardd *d)
+{
+	if (uv_loop_init(&d->loop) != 0)
+		return WARD_ENOMEM;
+	d->loop_ready = true;
+	/* Signals must be blocked-and-handled before workers exist, or a SIGTERM during
+	 * start-up would kill the process without draining. */
+	watch_signals(d);
+	int rc = share_initial_state(d);
+	if (rc == 0)
+		rc = bind_workers(d);
+	if (rc == 0)
+		rc = drop_privileges(d->conf);
+	if (rc == 0) {
+		rc = open_database(d);
+		if (rc == WARD_ENOTFOUND)
+			rc = 0; /* warned; the housekeeping timer opens it once it exists */
+	}
+	if (rc == 0)
+		rc = start_workers(d);
+	return rc;
+}
+
+static void shut_down(struct wardd *d)
+{
+	stop_workers(d);
+	close_loop(d);
+	release_shared_state(d);
+	ward_conf_free(d->conf);
+}
+
 int main(int argc, char **argv)
 {
 	struct wardd_options opt = {0};
@@ -410,28 +557,17 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	ward_log_set_level(d.conf->log_level);
-	uv_loop_init(&d.loop);
-	/* Signals must be blocked-and-handled before workers exist, or a SIGTERM during
-	 * start-up would kill the process without draining. */
-	watch_signals(&d);
-	int rc = share_initial_state(&d);
-	if (rc == 0)
-		rc = start_workers(&d);
+	int rc = start_up(&d);
 	if (rc != 0) {
 		ward_log_error("start-up failed: %s", ward_strerror(rc));
-		stop_workers(&d);
-		release_shared_state(&d);
-		ward_conf_free(d.conf);
+		shut_down(&d);
 		return 1;
 	}
 	log_start(&d);
 	ward_notify_ready(NULL);
 	report_status(&d);
 	uv_run(&d.loop, UV_RUN_DEFAULT);
-	stop_workers(&d);
-	uv_loop_close(&d.loop);
-	release_shared_state(&d);
+	shut_down(&d);
 	ward_log_info("stopped");
-	ward_conf_free(d.conf);
 	return 0;
 }

@@ -19,6 +19,10 @@
 #include "blocklists/log.h"
 
 #define WARD_DRAIN_MAX_MS 6000
+/* An idle worker's reader lets go of its snapshot this often (a busy one renews it per
+ * batch anyway): a snapshot held across builds makes every build add a full copy of the
+ * table to the file, because LMDB can reuse no page freed since that snapshot. */
+#define WARD_READER_RELEASE_MS 500
 
 static bool is_wildcard(const struct ward_addr *addr)
 {
@@ -74,9 +78,10 @@ static int bind_listeners(struct ward_worker *w)
 		const struct ward_addr *addr = &conf->listen[i];
 		int ufd = socket_for(addr, SOCK_DGRAM);
 		if (ufd < 0) {
+			int err = ward_errno(errno);
 			ward_log_error("cannot bind UDP %s: %s",
-				       ward_addr_format(addr, text, sizeof(text)), strerror(errno));
-			return WARD_EIO;
+				       ward_addr_format(addr, text, sizeof(text)), ward_strerror(err));
+			return err;
 		}
 		w->udp[w->n_udp].fd = ufd;
 		w->udp[w->n_udp].worker = w;
@@ -84,9 +89,10 @@ static int bind_listeners(struct ward_worker *w)
 		w->n_udp++;
 		int tfd = socket_for(addr, SOCK_STREAM);
 		if (tfd < 0) {
+			int err = ward_errno(errno);
 			ward_log_error("cannot bind TCP %s: %s",
-				       ward_addr_format(addr, text, sizeof(text)), strerror(errno));
-			return WARD_EIO;
+				       ward_addr_format(addr, text, sizeof(text)), ward_strerror(err));
+			return err;
 		}
 		w->tcp[w->n_tcp].fd = tfd;
 		w->tcp[w->n_tcp].worker = w;
@@ -395,6 +401,12 @@ static int start_listeners(struct ward_worker *w)
 	return 0;
 }
 
+static void release_reader(uv_timer_t *t)
+{
+	struct ward_worker *w = t->data;
+	ward_catdb_reader_release(w->reader);
+}
+
 static void worker_main(void *arg)
 {
 	struct ward_worker *w = arg;
@@ -407,6 +419,7 @@ int ward_worker_start(struct ward_worker *w)
 {
 	if (uv_loop_init(&w->loop) != 0)
 		return WARD_ENOMEM;
+	w->loop_ready = true;
 	w->loop.data = w;
 	uv_async_init(&w->loop, &w->wakeup, on_wakeup);
 	w->wakeup.data = w;
@@ -416,6 +429,10 @@ int ward_worker_start(struct ward_worker *w)
 	uv_unref((uv_handle_t *)&w->flush_check);
 	uv_idle_init(&w->loop, &w->flush_idle);
 	uv_timer_init(&w->loop, &w->drain_timer);
+	uv_timer_init(&w->loop, &w->reader_timer);
+	w->reader_timer.data = w;
+	uv_timer_start(&w->reader_timer, release_reader, WARD_READER_RELEASE_MS,
+		       WARD_READER_RELEASE_MS);
 	int rc = ward_fwd_init(w);
 	if (rc == 0)
 		rc = start_listeners(w);
@@ -436,12 +453,27 @@ void ward_worker_join(struct ward_worker *w)
 	uv_thread_join(&w->thread);
 }
 
+/* libuv closes a loop only once its handles are closed: a joined worker closed them
+ * itself (finish_stop), one that never ran still has them open. */
+static void close_loop(struct ward_worker *w)
+{
+	if (!w->loop_ready)
+		return;
+	uv_walk(&w->loop, close_handle, NULL);
+	uv_run(&w->loop, UV_RUN_DEFAULT);
+	for (size_t i = 0; i < w->n_udp; i++)
+		w->udp[i].polling = false; /* the poll handle is gone; the fd is still ours */
+	if (uv_loop_close(&w->loop) != 0)
+		ward_log_error("worker %u: its event loop still has open handles", w->id);
+	w->loop_ready = false;
+}
+
 void ward_worker_destroy(struct ward_worker *w)
 {
+	close_loop(w);
 	ward_fwd_destroy(w);
 	ward_catdb_reader_free(w->reader);
 	w->reader = NULL;
-	uv_loop_close(&w->loop);
 	close_listener_fds(w);
 	ward_cache_free(w->cache);
 	free(w->udp);

@@ -138,6 +138,21 @@ struct ward_fwd {
 
 struct ward_worker_stats {
 	uint64_t queries, cache_hits, forwarded, blocked, refused, formerr, dropped, servfail, stale;
+	uint64_t mac_ignored;  /* EDNS MAC options from outside trusted_forwarders */
+};
+
+/*
+ * Sources whose ignored MAC option was logged lately, so that a client sending it with
+ * every query is logged once, not once a query: direct-mapped by address, so memory is
+ * fixed and a flood from many addresses only recycles slots. On top, at most
+ * WARD_MAC_LOG_PER_S lines a second per worker, whatever the number of sources.
+ */
+#define WARD_MAC_LOG_SLOTS 64
+#define WARD_MAC_LOG_PER_S 4
+struct ward_mac_log {
+	uint8_t addr[WARD_MAC_LOG_SLOTS][16]; /* IPv6, or IPv4-mapped; all zero = empty */
+	uint64_t second;                      /* loop time / 1000 of the current budget */
+	unsigned lines;                       /* lines logged in that second */
 };
 
 struct ward_worker {
@@ -149,8 +164,9 @@ struct ward_worker {
 	struct ward_catdb_reader *reader;  /* NULL until a database exists */
 	uint64_t reader_refreshed_ms;
 	struct ward_policy_time local_time;
-	uv_prepare_t refresh_prepare;
+	uv_timer_t reader_timer;           /* lets go of the reader's snapshot when idle */
 	uv_loop_t loop;
+	bool loop_ready;                   /* loop initialized: destroy must close it */
 	uv_thread_t thread;
 	uv_async_t wakeup;
 	uv_check_t flush_check;
@@ -172,19 +188,24 @@ struct ward_worker {
 	struct ward_cache *cache;
 	struct ward_fwd fwd;
 	struct ward_worker_stats stats;
+	struct ward_mac_log mac_log;
 
 	uint8_t scratch[WARD_DNS_MSG_MAX + 2]; /* TCP answers are built here */
 };
 
 /*
  * Create a worker and bind its sockets (before privileges are dropped).
- * @return 0 or a WARD_E* code; on failure nothing is left open.
+ * @return 0 or a WARD_E* code (WARD_EADDRINUSE, WARD_EACCES, ... from bind; the error
+ *         is logged with the address); on failure nothing is left open.
  */
 int ward_worker_init(struct ward_worker *w, unsigned id, const struct ward_conf *conf,
 		     struct ward_shared *shared);
-int ward_worker_start(struct ward_worker *w);       /* run the loop in a new thread */
+/* Run the loop in a new thread. On failure the worker is not running; destroy it. */
+int ward_worker_start(struct ward_worker *w);
 void ward_worker_request_stop(struct ward_worker *w); /* thread-safe */
 void ward_worker_join(struct ward_worker *w);
+/* Free a worker that was initialized and then either joined or never started (also
+ * after a failed ward_worker_start): its loop's handles are closed first. */
 void ward_worker_destroy(struct ward_worker *w);
 
 /* Queue an answer for a client; UDP answers go out in the next sendmmsg batch. */

@@ -2,9 +2,13 @@
  * ward check [-c FILE]: validate a config file with exactly the code wardd uses.
  * Exit 0 when valid, 2 when invalid or unreadable (the message names file, field and
  * reason), 1 on a usage error.
+ * A valid config can still filter nothing: the gaps it leaves with the database as it
+ * is (none yet, empty, a blocked category no feed supplies) are warned about on stderr;
+ * they do not change the exit status.
  */
 #include <getopt.h>
 
+#include "blocklists/catdb.h"
 #include "blocklists/error.h"
 #include "tools/ward.h"
 
@@ -13,6 +17,24 @@ static const struct option long_opts[] = {
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
 };
+
+/* The database is optional here: `ward check` may run before the first update or on
+ * another machine. */
+static void warn_gaps(const struct ward_conf *conf)
+{
+	struct ward_catdb *db = NULL;
+	if (ward_tool_become_db_owner(conf, "check", true) < 0)
+		return;
+	int rc = ward_catdb_open(conf->database, WARD_CATDB_READ, &db);
+	if (rc < 0 && rc != WARD_ENOTFOUND) {
+		fprintf(stderr, "ward check: warning: cannot read the category database in %s: "
+			"%s\n", conf->database, ward_strerror(rc));
+		return;
+	}
+	ward_tool_warn_coverage(conf, db, "check");
+	if (db)
+		ward_catdb_close(db);
+}
 
 static void usage(FILE *out)
 {
@@ -49,6 +71,8 @@ int ward_cmd_check(int argc, char **argv)
 		enabled += conf->feeds[i].enabled;
 	printf("%s: ok (%zu feeds, %zu enabled; %zu profiles; %zu clients)\n", path,
 	       conf->n_feeds, enabled, conf->n_profiles, conf->n_clients);
+	fflush(stdout);
+	warn_gaps(conf);
 	ward_conf_free(conf);
 	return WARD_EXIT_OK;
 }

@@ -2,7 +2,11 @@
  * ward stats [-c FILE] [--json]: what the database holds and how fresh each feed is.
  *
  * Per-category figures add up the entries of the feeds that carry the category, so a
- * name listed by two such feeds counts twice; the database total counts it once.
+ * name listed by two such feeds counts twice; the database total counts it once. Each
+ * feed also shows why lines of its last good copy became no entry (public suffixes, IPs,
+ * URLs, ...), as `ward update` counted them. What the config leaves unfiltered (an empty
+ * database, a blocked category that no feed supplies) is warned about on stderr, and
+ * listed under "warnings" with --json.
  */
 #include <cjson/cJSON.h>
 #include <getopt.h>
@@ -11,7 +15,9 @@
 #include <time.h>
 
 #include "blocklists/catdb.h"
+#include "blocklists/coverage.h"
 #include "blocklists/error.h"
+#include "blocklists/feed.h"
 #include "blocklists/update.h"
 #include "tools/ward.h"
 
@@ -68,11 +74,26 @@ static void category_totals(const struct ward_conf *conf, const struct ward_catd
 	}
 }
 
+/* "rejected: public-suffix 125, ip 3" into buf, or "" when nothing was rejected. */
+static const char *rejects_text(const struct ward_catdb_feed_state *st, char *buf, size_t cap)
+{
+	size_t o = 0;
+	buf[0] = '\0';
+	for (int r = 0; r < WARD_REJECT_COUNT && o < cap; r++) {
+		if (!st->rejected[r])
+			continue;
+		o += (size_t)snprintf(buf + o, cap - o, "%s%s %llu", o ? ", " : "rejected: ",
+				      ward_feed_reject_name((enum ward_feed_reject)r),
+				      (unsigned long long)st->rejected[r]);
+	}
+	return buf;
+}
+
 static void print_human(const struct ward_conf *conf, const struct ward_catdb_meta *meta,
 			const struct ward_catdb_feed_state *st, const struct cat_total *tot)
 {
 	int64_t now = (int64_t)time(NULL);
-	char when[32], age[48], cats[256];
+	char when[32], age[48], cats[256], rejects[512];
 	printf("database %s: generation %llu, %llu domains, built %s", conf->database,
 	       (unsigned long long)meta->generation, (unsigned long long)meta->domains,
 	       ward_tool_time(meta->built_at, when, sizeof(when)));
@@ -100,6 +121,8 @@ static void print_human(const struct ward_conf *conf, const struct ward_catdb_me
 			printf("%-28s last error (%s): %s\n", "",
 			       ward_tool_time(st[i].last_attempt, when, sizeof(when)),
 			       st[i].last_error);
+		if (rejects_text(&st[i], rejects, sizeof(rejects))[0])
+			printf("%-28s %s\n", "", rejects);
 	}
 }
 
@@ -114,11 +137,19 @@ static cJSON *cats_array(const struct ward_cat_registry *reg, ward_catset set)
 	return a;
 }
 
-static void print_json(const struct ward_conf *conf, const struct ward_catdb_meta *meta,
+static void add_warning(void *ctx, const char *warning)
+{
+	cJSON_AddItemToArray(ctx, cJSON_CreateString(warning));
+}
+
+static void print_json(const struct ward_conf *conf, struct ward_catdb *db,
+		       const struct ward_catdb_meta *meta,
 		       const struct ward_catdb_feed_state *st, const struct cat_total *tot)
 {
 	char hex[65];
 	cJSON *o = cJSON_CreateObject();
+	if (ward_coverage_check(conf, db, add_warning, cJSON_AddArrayToObject(o, "warnings")) < 0)
+		fprintf(stderr, "ward stats: cannot check what the database covers\n");
 	cJSON_AddStringToObject(o, "database", conf->database);
 	cJSON_AddNumberToObject(o, "generation", (double)meta->generation);
 	cJSON_AddNumberToObject(o, "built_at", (double)meta->built_at);
@@ -149,9 +180,32 @@ static void print_json(const struct ward_conf *conf, const struct ward_catdb_met
 		cJSON_AddStringToObject(f, "last_modified", st[i].last_modified);
 		ward_sha256_hex(st[i].sha256, hex);
 		cJSON_AddStringToObject(f, "sha256", st[i].last_good > 0 ? hex : "");
+		cJSON *rej = cJSON_AddObjectToObject(f, "rejected");
+		for (int r = 0; r < WARD_REJECT_COUNT; r++)
+			if (st[i].rejected[r])
+				cJSON_AddNumberToObject(rej, ward_feed_reject_name((enum ward_feed_reject)r),
+							(double)st[i].rejected[r]);
 		cJSON_AddItemToArray(feeds, f);
 	}
 	ward_tool_print_json(o);
+}
+
+/* @return 0, or -1 after saying why (and, for a missing database, what that leaves
+ *         unfiltered) */
+static int open_db(const struct ward_conf *conf, struct ward_catdb **db)
+{
+	if (ward_tool_become_db_owner(conf, "stats", true) < 0)
+		return -1;
+	int rc = ward_catdb_open(conf->database, WARD_CATDB_READ, db);
+	if (rc == WARD_ENOTFOUND) {
+		fprintf(stderr, "ward: no database in %s yet: run `ward update`\n",
+			conf->database);
+		ward_tool_warn_coverage(conf, NULL, "stats");
+	} else if (rc < 0) {
+		fprintf(stderr, "ward: cannot open the database in %s: %s\n", conf->database,
+			ward_strerror(rc));
+	}
+	return rc < 0 ? -1 : 0;
 }
 
 int ward_cmd_stats(int argc, char **argv)
@@ -160,6 +214,7 @@ int ward_cmd_stats(int argc, char **argv)
 	struct ward_conf *conf = NULL;
 	struct ward_catdb *db = NULL;
 	struct ward_catdb_meta meta = { 0 };
+	struct ward_catdb_feed_state *st = NULL;
 	struct cat_total tot[WARD_CAT_MAX];
 	bool json = false;
 	int c, code = WARD_EXIT_FAIL;
@@ -178,24 +233,24 @@ int ward_cmd_stats(int argc, char **argv)
 	}
 	if (ward_tool_load_conf(conf_path, &conf) < 0)
 		return WARD_EXIT_FAIL;
-	struct ward_catdb_feed_state *st = calloc(conf->n_feeds + 1, sizeof(*st));
-	int rc = st ? ward_catdb_open(conf->database, WARD_CATDB_READ, &db) : WARD_ENOMEM;
-	if (rc < 0) {
-		fprintf(stderr, rc == WARD_ENOTFOUND ? "ward: no database in %s yet: run `ward "
-			"update`\n" : "ward: cannot open the database in %s\n", conf->database);
+	st = calloc(conf->n_feeds + 1, sizeof(*st));
+	if (!st || open_db(conf, &db) < 0)
 		goto out;
-	}
-	if ((rc = ward_catdb_meta_get(db, &meta)) < 0 && rc != WARD_ENOTFOUND) {
+	int rc = ward_catdb_meta_get(db, &meta);
+	if (rc < 0 && rc != WARD_ENOTFOUND) {
 		fprintf(stderr, "ward stats: %s\n", ward_strerror(rc));
 		goto out;
 	}
 	if (load_states(db, conf, st) < 0)
 		goto out;
 	category_totals(conf, st, tot);
-	if (json)
-		print_json(conf, &meta, st, tot);
-	else
+	if (json) {
+		print_json(conf, db, &meta, st, tot);
+	} else {
 		print_human(conf, &meta, st, tot);
+		fflush(stdout);
+		ward_tool_warn_coverage(conf, db, "stats");
+	}
 	code = WARD_EXIT_OK;
 out:
 	if (db)

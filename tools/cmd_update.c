@@ -3,6 +3,8 @@
  *
  * Exit 0 when every due feed updated (or was unchanged), 2 when some feeds failed but
  * kept their last good copy, 1 on usage/config errors or when nothing usable came out.
+ * Run as root on a database directory owned by another user (the packaged `ward`), it
+ * runs as that user, so that the files stay usable by wardd and the update timer.
  * Timing knobs come from the environment so that tests and slow links can change them
  * without new options: WARD_UPDATE_TRIES, WARD_UPDATE_BACKOFF_MS,
  * WARD_UPDATE_CONNECT_TIMEOUT_MS, WARD_UPDATE_TIMEOUT_MS, WARD_UPDATE_MAX_BYTES,
@@ -339,6 +341,10 @@ int ward_cmd_update(int argc, char **argv)
 		return prc > 0 ? WARD_EXIT_OK : WARD_EXIT_FAIL;
 	if (opts_from_env(&opts) < 0 || ward_tool_load_conf(conf_path, &conf) < 0)
 		return WARD_EXIT_FAIL;
+	if (ward_tool_become_db_owner(conf, "update", ui.mode != OUT_HUMAN) < 0) {
+		ward_conf_free(conf);
+		return WARD_EXIT_FAIL;
+	}
 	ui.total = conf->n_feeds;
 	ui.conf = conf;
 	opts.on_event = on_event;

@@ -1,10 +1,15 @@
 /* Helpers shared by the ward subcommands: config loading and human-readable figures. */
 #include <cjson/cJSON.h>
 #include <errno.h>
+#include <grp.h>
+#include <pwd.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
+#include "blocklists/coverage.h"
 #include "blocklists/error.h"
 #include "tools/ward.h"
 
@@ -15,6 +20,54 @@ int ward_tool_load_conf(const char *path, struct ward_conf **out)
 	if (rc < 0)
 		fprintf(stderr, "ward: %s\n", err[0] ? err : ward_strerror(rc));
 	return rc;
+}
+
+int ward_tool_become_db_owner(const struct ward_conf *conf, const char *cmd, bool quiet)
+{
+	struct stat st;
+	if (geteuid() != 0 || stat(conf->database, &st) != 0 || st.st_uid == 0)
+		return 0;
+	struct passwd *pw = getpwuid(st.st_uid);
+	gid_t gid = pw ? pw->pw_gid : st.st_gid;
+	char who[64];
+	if (pw)
+		snprintf(who, sizeof(who), "%s", pw->pw_name);
+	else
+		snprintf(who, sizeof(who), "uid %u", (unsigned)st.st_uid);
+	if ((pw ? initgroups(pw->pw_name, gid) : setgroups(0, NULL)) != 0 || setgid(gid) != 0 ||
+	    setuid(st.st_uid) != 0) {
+		fprintf(stderr, "ward %s: cannot switch to %s, the owner of %s (files created as "
+			"root would lock wardd out): %s\n", cmd, who, conf->database,
+			ward_strerror(ward_errno(errno)));
+		return -1;
+	}
+	if (!quiet)
+		fprintf(stderr, "ward %s: running as %s, the owner of %s\n", cmd, who,
+			conf->database);
+	return 0;
+}
+
+struct warn_ctx {
+	const char *cmd;
+	int n;
+};
+
+static void print_gap(void *ctx, const char *warning)
+{
+	struct warn_ctx *w = ctx;
+	fprintf(stderr, "ward %s: warning: %s\n", w->cmd, warning);
+	w->n++;
+}
+
+int ward_tool_warn_coverage(const struct ward_conf *conf, struct ward_catdb *db,
+			    const char *cmd)
+{
+	struct warn_ctx w = { cmd, 0 };
+	int rc = ward_coverage_check(conf, db, print_gap, &w);
+	if (rc < 0)
+		fprintf(stderr, "ward %s: warning: cannot check what the database covers: %s\n",
+			cmd, ward_strerror(rc));
+	return w.n;
 }
 
 const char *ward_tool_size(uint64_t bytes, char *buf, size_t cap)

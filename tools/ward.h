@@ -18,6 +18,8 @@
 #include "blocklists/category.h"
 #include "blocklists/conf.h"
 
+struct ward_catdb;
+
 enum ward_exit { WARD_EXIT_OK = 0, WARD_EXIT_FAIL = 1, WARD_EXIT_PARTIAL = 2 };
 
 /* Each command gets argv with argv[0] = the command's name. @return an exit code. */
@@ -28,6 +30,23 @@ int ward_cmd_check(int argc, char **argv);
 
 /* Load the config or print why not (to stderr). @return 0 or the ward_conf_load error. */
 int ward_tool_load_conf(const char *path, struct ward_conf **out);
+
+/*
+ * Started as root on a database directory that belongs to another user (the packaged
+ * `ward`): switch to that user for the rest of the command, so that every file it
+ * creates there (lock.mdb, data.mdb, raw copies, locks) stays that user's and wardd and
+ * the update timer can still use them. Nothing happens when not root, or when the
+ * directory is root's or does not exist yet.
+ * @param cmd    the command's name, for messages
+ * @param quiet  do not say which user it switched to
+ * @return 0, or -1 after printing why the switch failed
+ */
+int ward_tool_become_db_owner(const struct ward_conf *conf, const char *cmd, bool quiet);
+
+/* Print each gap ward_coverage_check() finds to stderr as "ward CMD: warning: ...".
+ * @param db  NULL when there is no database. @return the number of warnings. */
+int ward_tool_warn_coverage(const struct ward_conf *conf, struct ward_catdb *db,
+			    const char *cmd);
 
 /* "1.2 MiB" into buf. */
 const char *ward_tool_size(uint64_t bytes, char *buf, size_t cap);

@@ -27,7 +27,7 @@ s390x_sysroot() {
 	pkgs=$(apt-cache depends --recurse --no-recommends --no-suggests --no-conflicts \
 		--no-breaks --no-replaces --no-enhances libldns-dev:s390x libuv1-dev:s390x \
 		liblmdb-dev:s390x libcjson-dev:s390x libcmocka-dev:s390x \
-		libcurl4-openssl-dev:s390x 2>/dev/null | grep -v '^[ <]' | sort -u |
+		libcurl4-openssl-dev:s390x libpsl-dev:s390x 2>/dev/null | grep -v '^[ <]' | sort -u |
 		grep -v -E '^(libc6|libc6-dev|libgcc-s1|gcc-12-base|libcrypt1|libcrypt-dev|linux-libc-dev):')
 	(cd "$debs" && apt-get download -q $pkgs >/dev/null)
 	for d in "$debs"/*.deb; do dpkg-deb -x "$d" "$sysroot"; done

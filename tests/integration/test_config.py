@@ -270,7 +270,11 @@ def test_privilege_drop():
         print("  not root: the privilege drop cannot be tested here; skipped")
         return
     nobody = pwd.getpwnam("nobody")
-    w = wt.start_wardd({"user": "nobody", "workers": 2}, upstreams=[nsd], name="wardd-nobody")
+    w = wt.start_wardd({"user": "nobody", "workers": 2}, upstreams=[nsd], name="wardd-nobody",
+                       start=False)
+    # wardd opens the database as the user it runs as: its directory must be reachable.
+    os.chmod(w.dir, 0o755)
+    w.start()
     for transport in ("udp", "tcp"):
         r = w.query(wt.unique_name(), "A", transport=transport)
         wt.check(r.rcode() == 0 and r.answer, "as nobody over %s: %s" % (transport, wt.rcode_text(r)))

@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -24,6 +25,7 @@
 #include <lmdb.h>
 
 #include "blocklists/catdb.h"
+#include "blocklists/catdb_value.h"
 #include "blocklists/error.h"
 #include "blocklists/feed.h"
 
@@ -670,6 +672,8 @@ static void test_feed_state_roundtrip(void **state)
 	strcpy(st.last_error, "HTTP 503");
 	st.id = 999; /* ignored: the database assigns ids */
 	st.categories = GAMBLING | WARD_CAT(63);
+	st.rejected[WARD_REJECT_IP] = 93;
+	st.rejected[WARD_REJECT_PUBLIC_SUFFIX] = 2;
 	assert_int_equal(WARD_ENOTFOUND, ward_catdb_feed_get(f->db, "ut1-gambling", &st));
 
 	assert_int_equal(0, ward_catdb_feed_put(f->db, &st));
@@ -713,6 +717,39 @@ static void test_feed_state_roundtrip(void **state)
 	assert_int_equal(WARD_EINVAL, ward_catdb_feed_put(f->db, &st));
 	memset(st.name, 'n', sizeof(st.name));
 	assert_int_equal(WARD_EINVAL, ward_catdb_feed_put(f->db, &st));
+}
+
+/* A state stored before the rejection counters (version 1) still reads, with zeros; a
+ * version 2 record may hold fewer counters than there are reasons, never more. */
+static void test_feed_state_versions(void **state)
+{
+	(void)state;
+	struct ward_catdb_feed_state st, got;
+	uint8_t buf[WARD_CATDB_FEED_STATE_MAX];
+	memset(&st, 0, sizeof(st));
+	strcpy(st.name, "old-feed");
+	st.entries = 7;
+	int len = ward_catdb_feed_state_encode(&st, buf, sizeof(buf));
+	assert_true(len > 0);
+	assert_int_equal(buf[0], 2);
+	assert_int_equal(buf[len - 1], 0); /* no counter set: a count of zero */
+	buf[0] = 1;
+	assert_int_equal(0, ward_catdb_feed_state_decode(buf, (size_t)len - 1, &got));
+	assert_int_equal(got.entries, 7);
+	assert_string_equal(got.name, "old-feed");
+	for (int i = 0; i < WARD_CATDB_FEED_REJECTS; i++)
+		assert_int_equal(got.rejected[i], 0);
+	/* Version 1 with a tail, version 2 without one, or a count past the maximum. */
+	assert_int_equal(WARD_EFORMAT, ward_catdb_feed_state_decode(buf, (size_t)len, &got));
+	buf[0] = 2;
+	assert_int_equal(WARD_EFORMAT, ward_catdb_feed_state_decode(buf, (size_t)len - 1, &got));
+	buf[len - 1] = WARD_CATDB_FEED_REJECTS + 1;
+	assert_int_equal(WARD_EFORMAT, ward_catdb_feed_state_decode(buf, (size_t)len, &got));
+
+	st.rejected[WARD_REJECT_PUBLIC_SUFFIX] = 125;
+	len = ward_catdb_feed_state_encode(&st, buf, sizeof(buf));
+	assert_int_equal(0, ward_catdb_feed_state_decode(buf, (size_t)len, &got));
+	assert_memory_equal(&st, &got, sizeof(st));
 }
 
 /* ---- corruption ------------------------------------------------------------------- */
@@ -905,6 +942,120 @@ static void test_reader_sees_rebuild_after_refresh(void **state)
 static void test_reader_remaps_when_file_grows(void **state)
 {
 	reader_across_rebuild(*state, true, 30000);
+}
+
+/* LMDB opens a read-only environment without lock.mdb on a read-only file system (and
+ * with MDB_NOLOCK); the writer could then not see our snapshot. Refused, not read. */
+static void test_read_without_lock_refused(void **state)
+{
+	struct fixture *f = *state;
+	struct ward_catdb *db;
+	const struct entry e[] = { { "a.com", ADS, 1, 0 } };
+	build(f->db, e, 1);
+	close_db(f);
+	ward_catdb_test_set_env_flags(MDB_NOLOCK);
+	int rc = ward_catdb_open(f->dir, WARD_CATDB_READ, &db);
+	ward_catdb_test_set_env_flags(0);
+	assert_int_equal(WARD_EROFS, rc);
+	assert_null(db);
+	assert_int_equal(0, ward_catdb_open(f->dir, WARD_CATDB_READ, &db));
+	ward_catdb_close(db);
+	reopen_db(f);
+}
+
+static bool listed(struct ward_catdb_reader *r, const char *name)
+{
+	struct ward_cat_match m;
+	assert_int_equal(0, ward_cat_lookup(r, name, strlen(name), &m));
+	return m.found;
+}
+
+/* A released reader holds nothing and takes the newest build on its next use. */
+static void test_released_reader_renews(void **state)
+{
+	struct fixture *f = *state;
+	const struct entry gen1[] = { { "a.com", ADS, 1, 0 } };
+	const struct entry gen2[] = { { "b.com", ADS, 1, 0 } };
+	build(f->db, gen1, 1);
+	struct ward_catdb_reader *r;
+	assert_int_equal(0, ward_catdb_reader_new(f->db, &r));
+	assert_true(listed(r, "a.com"));
+	ward_catdb_reader_release(r);
+	ward_catdb_reader_release(r); /* twice is harmless */
+	ward_catdb_reader_release(NULL);
+	build(f->db, gen2, 1);
+	assert_true(listed(r, "b.com"));
+	assert_false(listed(r, "a.com"));
+	assert_int_equal(2, ward_catdb_reader_generation(r));
+	ward_catdb_reader_release(r);
+	char name[32];
+	assert_int_equal(WARD_ENOTFOUND, ward_catdb_feed_name(r, 9, name, sizeof(name)));
+	uint8_t wire[] = { 1, 'b', 3, 'c', 'o', 'm', 0 };
+	struct ward_cat_match m;
+	ward_catdb_reader_release(r);
+	assert_int_equal(0, ward_cat_lookup_wire(r, wire, &m));
+	assert_true(m.found);
+	ward_catdb_reader_free(r);
+}
+
+static off_t data_size(const struct fixture *f)
+{
+	char path[128];
+	struct stat st;
+	snprintf(path, sizeof(path), "%s/data.mdb", f->dir);
+	assert_int_equal(0, stat(path, &st));
+	return st.st_size;
+}
+
+static void build_generated(struct ward_catdb *db, unsigned n)
+{
+	struct ward_catdb_build *b;
+	char name[64];
+	assert_int_equal(0, ward_catdb_build_begin(db, true, &b));
+	for (unsigned i = 0; i < n; i++) {
+		size_t len = gen_name(i, name);
+		assert_int_equal(0, ward_catdb_build_add(b, name, len, ADS, 1, SUB));
+	}
+	assert_int_equal(0, ward_catdb_build_commit(b));
+}
+
+/* Rebuilds of the same list reuse the pages the last table freed as long as no reader
+ * holds an older snapshot: two copies of the table, whatever the number of builds. A
+ * reader that keeps its snapshot makes every build add a copy (the control). */
+static void rebuild_growth(struct fixture *f, bool release, double *growth)
+{
+	build_generated(f->db, 50000);
+	off_t first = data_size(f);
+	struct ward_catdb_reader *r;
+	assert_int_equal(0, ward_catdb_reader_new(f->db, &r));
+	assert_true(listed(r, "n0.com"));
+	if (release)
+		ward_catdb_reader_release(r);
+	for (int i = 0; i < 8; i++)
+		build_generated(f->db, 50000);
+	*growth = (double)data_size(f) / (double)first;
+	char name[64];
+	gen_name(4, name);
+	assert_int_equal(0, ward_catdb_reader_refresh(r));
+	assert_true(listed(r, name));
+	ward_catdb_reader_free(r);
+}
+
+static void test_released_reader_lets_pages_be_reused(void **state)
+{
+	double growth;
+	rebuild_growth(*state, true, &growth);
+	if (growth >= 2.5)
+		fail_msg("data.mdb grew %.2fx over 8 rebuilds with the reader released", growth);
+}
+
+static void test_pinned_reader_grows_file(void **state)
+{
+	double growth;
+	rebuild_growth(*state, false, &growth);
+	if (growth < 5)
+		fail_msg("control: a pinned snapshot should make every build add a copy (%.2fx)",
+			 growth);
 }
 
 static void hang_on_put(void *ctx)
@@ -1142,12 +1293,17 @@ int main(void)
 		T(test_build_grows_map),
 		T(test_real_feeds),
 		T(test_feed_state_roundtrip),
+		cmocka_unit_test(test_feed_state_versions),
 		T(test_corrupted_values),
 		T(test_reader_sees_rebuild_after_refresh),
 		T(test_reader_remaps_when_file_grows),
 		T(test_kill_during_build),
 		T(test_concurrent_builds),
 		T(test_threads_survive_remaps),
+		T(test_read_without_lock_refused),
+		T(test_released_reader_renews),
+		T(test_released_reader_lets_pages_be_reused),
+		T(test_pinned_reader_grows_file),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
