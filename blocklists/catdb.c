@@ -49,6 +49,7 @@
 #include "blocklists/catdb_value.h"
 #include "blocklists/error.h"
 #include "blocklists/feed.h"
+#include "blocklists/name.h"
 
 #define CATDB_MAX_DBS 16
 #define CATDB_MAX_READERS 1024
@@ -98,6 +99,7 @@ void ward_catdb_test_on_put(size_t after, void (*fn)(void *ctx), void *ctx)
 struct memo_slot {
 	uint32_t epoch;       /* 0 = empty */
 	uint8_t len;
+	bool wire;            /* name holds a wire name (without its root byte), not text */
 	char name[WARD_NAME_MAX];
 	struct ward_cat_match match;
 };
@@ -746,12 +748,34 @@ static void match_clear(struct ward_cat_match *m)
 	m->n_feeds = 0;
 }
 
-static struct memo_slot *memo_slot_for(struct ward_catdb_reader *r, const char *name,
-				       size_t len)
+static struct memo_slot *memo_slot_for(struct ward_catdb_reader *r, const void *name,
+				       size_t len, bool wire)
 {
 	if (len == 0 || len > WARD_NAME_MAX)
 		return NULL;
-	return &r->memo[ward_catdb_hash(name, len, false) & (CATDB_MEMO_SLOTS - 1)];
+	return &r->memo[ward_catdb_hash(name, len, wire) & (CATDB_MEMO_SLOTS - 1)];
+}
+
+static bool memo_get(const struct ward_catdb_reader *r, const struct memo_slot *slot,
+		     const void *name, size_t len, bool wire, struct ward_cat_match *m)
+{
+	if (!slot || slot->epoch != r->memo_epoch || slot->len != len || slot->wire != wire ||
+	    memcmp(slot->name, name, len) != 0)
+		return false;
+	*m = slot->match;
+	return true;
+}
+
+static void memo_put(const struct ward_catdb_reader *r, struct memo_slot *slot,
+		     const void *name, size_t len, bool wire, const struct ward_cat_match *m)
+{
+	if (!slot)
+		return;
+	slot->epoch = r->memo_epoch;
+	slot->len = (uint8_t)len;
+	slot->wire = wire;
+	memcpy(slot->name, name, len);
+	slot->match = *m;
 }
 
 int ward_cat_lookup(struct ward_catdb_reader *r, const char *name, size_t len,
@@ -762,35 +786,41 @@ int ward_cat_lookup(struct ward_catdb_reader *r, const char *name, size_t len,
 		match_clear(m);
 		return rc;
 	}
-	struct memo_slot *slot = memo_slot_for(r, name, len);
-	if (slot && slot->epoch == r->memo_epoch && slot->len == len &&
-	    memcmp(slot->name, name, len) == 0) {
-		*m = slot->match;
+	struct memo_slot *slot = memo_slot_for(r, name, len, false);
+	if (memo_get(r, slot, name, len, false, m))
 		return 0;
-	}
 	match_clear(m);
 	struct ward_catdb_key k;
 	if (ward_catdb_key_from_name(name, len, &k))
 		return WARD_EINVAL;
 	rc = lookup_key(r, &k, m);
-	if (rc == 0 && slot) {
-		slot->epoch = r->memo_epoch;
-		slot->len = (uint8_t)len;
-		memcpy(slot->name, name, len);
-		slot->match = *m;
-	}
+	if (rc == 0)
+		memo_put(r, slot, name, len, false, m);
 	return rc;
 }
 
 int ward_cat_lookup_wire(struct ward_catdb_reader *r, const uint8_t *wire,
 			 struct ward_cat_match *m)
 {
+	/* A released reader renews first: the memo is only valid for the current snapshot. */
+	int rc = reader_ready(r);
+	if (rc) {
+		match_clear(m);
+		return rc;
+	}
+	/* The memo keys on the name without its root byte: the root itself is never kept. */
+	size_t wlen = ward_name_wire_len(wire);
+	struct memo_slot *slot = wlen ? memo_slot_for(r, wire, wlen - 1, true) : NULL;
+	if (memo_get(r, slot, wire, wlen - 1, true, m))
+		return 0;
 	match_clear(m);
 	struct ward_catdb_key k;
-	if (key_from_wire(wire, &k))
+	if (!wlen || key_from_wire(wire, &k))
 		return WARD_EINVAL;
-	int rc = reader_ready(r);
-	return rc ? rc : lookup_key(r, &k, m);
+	rc = lookup_key(r, &k, m);
+	if (rc == 0)
+		memo_put(r, slot, wire, wlen - 1, true, m);
+	return rc;
 }
 
 /* ---- feeds ------------------------------------------------------------------------ */

@@ -110,6 +110,9 @@ uint64_t ward_catdb_reader_generation(struct ward_catdb_reader *r);
 
 /* ---- Writer side (ward update) --------------------------------------------------- */
 
+/* Rejection counts kept per feed: room for every enum ward_feed_reject (feed.h). */
+#define WARD_CATDB_FEED_REJECTS 16
+
 /* Per-feed state kept in the `feeds` key space. */
 struct ward_catdb_feed_state {
 	char name[64];
@@ -123,6 +126,9 @@ struct ward_catdb_feed_state {
 	char last_error[256];     /* "" when the last attempt succeeded */
 	uint16_t id;              /* stable feed id used in domain values */
 	ward_catset categories;
+	/* Candidates of the last good copy that became no entry, by enum ward_feed_reject
+	 * (public suffixes, IPs, URLs, ...); zero for a state written before they were kept. */
+	uint64_t rejected[WARD_CATDB_FEED_REJECTS];
 };
 
 /* @return 0 (st filled), WARD_ENOTFOUND, WARD_EINVAL (name not 1..63 chars),

@@ -21,7 +21,7 @@
 #define FLAGS_BLOCK ((1u << WARD_CATDB_BLOCK_SUB) | (1u << WARD_CATDB_BLOCK_EXACT))
 #define FLAGS_ALLOW ((1u << WARD_CATDB_ALLOW_SUB) | (1u << WARD_CATDB_ALLOW_EXACT))
 
-#define FEED_STATE_VERSION 1
+#define FEED_STATE_VERSION 2 /* 1: without the rejection counters, still read */
 
 static void put_le(uint8_t *p, uint64_t x, unsigned n)
 {
@@ -221,6 +221,12 @@ int ward_catdb_feed_state_encode(const struct ward_catdb_feed_state *st, uint8_t
 		memcpy(tmp + n, strs[i], len);
 		n += len;
 	}
+	unsigned n_rejected = WARD_CATDB_FEED_REJECTS;
+	while (n_rejected > 0 && st->rejected[n_rejected - 1] == 0)
+		n_rejected--;
+	put_at(tmp, &n, n_rejected, 1);
+	for (unsigned i = 0; i < n_rejected; i++)
+		put_at(tmp, &n, st->rejected[i], 8);
 	if (n > cap)
 		return WARD_ETOOBIG;
 	memcpy(buf, tmp, n);
@@ -229,12 +235,27 @@ int ward_catdb_feed_state_encode(const struct ward_catdb_feed_state *st, uint8_t
 
 #define FEED_FIXED_LEN (1 + 2 + 8 * 4 + 32)
 
+/* Version 2's tail: a count, then that many 8-byte rejection counters. */
+static int decode_rejected(const uint8_t *buf, size_t len, size_t off,
+			   struct ward_catdb_feed_state *st)
+{
+	if (len - off < 1)
+		return WARD_EFORMAT;
+	size_t n = (size_t)get_at(buf, &off, 1);
+	if (n > WARD_CATDB_FEED_REJECTS || len - off != n * 8)
+		return WARD_EFORMAT;
+	for (size_t i = 0; i < n; i++)
+		st->rejected[i] = get_at(buf, &off, 8);
+	return 0;
+}
+
 int ward_catdb_feed_state_decode(const uint8_t *buf, size_t len,
 				 struct ward_catdb_feed_state *st)
 {
 	memset(st, 0, sizeof(*st));
-	if (len < FEED_FIXED_LEN || buf[0] != FEED_STATE_VERSION)
+	if (len < FEED_FIXED_LEN || (buf[0] != FEED_STATE_VERSION && buf[0] != 1))
 		return WARD_EFORMAT;
+	unsigned version = buf[0];
 	size_t off = 1;
 	st->id = (uint16_t)get_at(buf, &off, 2);
 	st->categories = get_at(buf, &off, 8);
@@ -257,7 +278,7 @@ int ward_catdb_feed_state_decode(const uint8_t *buf, size_t len,
 		strs[i][slen] = '\0';
 		off += slen;
 	}
-	return off == len ? 0 : WARD_EFORMAT;
+	return version == 1 ? (off == len ? 0 : WARD_EFORMAT) : decode_rejected(buf, len, off, st);
 }
 
 void ward_catdb_u64_encode(uint64_t x, uint8_t out[8])

@@ -61,9 +61,10 @@ int ward_catdb_value_decode(const uint8_t *buf, size_t len, struct ward_catdb_va
  */
 int ward_catdb_value_masks(const uint8_t *buf, size_t len, ward_catset mask[WARD_CATDB_MASKS]);
 
-/* The feed state record: fixed fields, then five length-prefixed strings. */
+/* The feed state record: fixed fields, five length-prefixed strings, then (version 2)
+ * a count and that many rejection counters. */
 #define WARD_CATDB_FEED_STATE_MAX \
-	(1 + 2 + 8 * 5 + 32 + 5 * 2 + 64 + 1024 + 256 + 64 + 256)
+	(1 + 2 + 8 * 5 + 32 + 5 * 2 + 64 + 1024 + 256 + 64 + 256 + 1 + 8 * WARD_CATDB_FEED_REJECTS)
 
 /* @return the encoded length, WARD_EINVAL (a string not NUL-terminated inside its
  *         field) or WARD_ETOOBIG (cap too small). */

@@ -786,6 +786,10 @@ static const struct field schema[] = {
 	  .def = "[\"127.0.0.0/8\", \"::1/128\", \"10.0.0.0/8\", \"172.16.0.0/12\", "
 		 "\"192.168.0.0/16\", \"fc00::/7\"]" },
 	{ "allow_clients[]", STRING(1, 64), .parse = p_cidr },
+	{ "trusted_forwarders",
+	  ARRAY_OF(struct ward_cidr, struct ward_conf, trusted_forwarders, n_trusted_forwarders),
+	  .min = 0, .max = 4096, .def = "[]" },
+	{ "trusted_forwarders[]", STRING(1, 64), .parse = p_cidr },
 	{ "cache", .type = F_OBJECT, .def = "{}", .off = CONF(cache), .check = c_cache },
 	{ "cache.max_entries", .type = F_INT, .min = 0, .max = 100000000, .def = "200000",
 	  .parse = p_u32, .off = CACHE(max_entries) },
@@ -1073,9 +1077,11 @@ static int zone_file_ok(const char *name)
 static int p_timezone(struct walk *w, const struct field *f, const cJSON *v, void *dst)
 {
 	char vb[VALUE_TEXT_MAX];
-	if (!zone_name_ok(v->valuestring) || !zone_file_ok(v->valuestring))
-		return fail(w, "%s is not a time zone (e.g. \"Europe/Amsterdam\", \"UTC\")",
-			    show(v, vb, sizeof(vb)));
+	/* A zone name (a compiled file) or a POSIX TZ string, as OpenWrt stores it. */
+	if ((!zone_name_ok(v->valuestring) || !zone_file_ok(v->valuestring)) &&
+	    !ward_conf__posix_tz(v->valuestring))
+		return fail(w, "%s is not a time zone (e.g. \"Europe/Amsterdam\", \"UTC\", "
+			    "\"CET-1CEST,M3.5.0,M10.5.0/3\")", show(v, vb, sizeof(vb)));
 	return store_string(w, v->valuestring, dst);
 }
 
@@ -1717,6 +1723,7 @@ void ward_conf_free(struct ward_conf *conf)
 	free(conf->listen);
 	free(conf->upstreams);
 	free(conf->allow_clients);
+	free(conf->trusted_forwarders);
 	free(conf->database);
 	free(conf->user);
 	for (size_t i = 0; conf->feeds && i < conf->n_feeds; i++) {

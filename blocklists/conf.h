@@ -31,7 +31,7 @@ struct ward_addr {
 	socklen_t len;
 };
 
-/* An address prefix: allow_clients, clients[].match. */
+/* An address prefix: allow_clients, trusted_forwarders, clients[].match. */
 struct ward_cidr {
 	int family;        /* AF_INET or AF_INET6 */
 	uint8_t addr[16];  /* network address, host bits zeroed; v4 uses the first 4 bytes */
@@ -152,6 +152,9 @@ struct ward_conf {
 	uint32_t upstream_timeout_ms;    /* default 1500, 50..30000 */
 	struct ward_cidr *allow_clients; /* default: loopback and the private ranges */
 	size_t n_allow_clients;
+	struct ward_cidr *trusted_forwarders; /* whose EDNS MAC option (65001) is believed;
+						 default none */
+	size_t n_trusted_forwarders;
 	struct ward_conf_cache cache;
 	char *database;                  /* default /var/lib/ward */
 	char *user;                      /* default "ward"; "" = never drop privileges */

@@ -56,6 +56,10 @@ void ward_feed_parser_free(struct ward_feed_parser *p)
 
 int ward_feed__emit(struct ward_feed_parser *p, const char *name, size_t len, unsigned flags)
 {
+	if (ward_feed_is_public_suffix(name, len)) {
+		ward_feed__reject(p, WARD_REJECT_PUBLIC_SUFFIX);
+		return 0;
+	}
 	if (flags & WARD_ENTRY_ALLOW)
 		p->stats.allows++;
 	else
@@ -194,6 +198,7 @@ const char *ward_feed_reject_name(enum ward_feed_reject reason)
 	case WARD_REJECT_TOO_LONG: return "too-long";
 	case WARD_REJECT_SYNTAX: return "syntax";
 	case WARD_REJECT_UNSUPPORTED: return "unsupported";
+	case WARD_REJECT_PUBLIC_SUFFIX: return "public-suffix";
 	case WARD_REJECT_COUNT: break;
 	}
 	return "unknown";

@@ -7,7 +7,7 @@
  *
  * Names handed to the callback are normalized: BOM/CR stripped, lower-case, no trailing
  * dot, U-labels converted to A-labels (punycode), underscores allowed, 1..253 chars,
- * labels 1..63. Whole-TLD entries ("actor") are legal.
+ * labels 1..63. No entry is a public suffix (see WARD_REJECT_PUBLIC_SUFFIX).
  *
  * The rules, per format (tests/feeds/reference_count.py implements the same rules
  * independently; tests/unit/test_feed*.c quote a real line for each hazard):
@@ -56,6 +56,16 @@
  * empty, "#" or an IP -> block. Each domain is a candidate and always covers subdomains;
  * "" (unqualified names) and "#" (all domains) -> WILDCARD. Other keys -> SYNTAX.
  *
+ * Every format, last: an entry that is a public suffix -> PUBLIC_SUFFIX, whether it blocks
+ * or allows. That is any single-label name (a TLD, listed or not), and any name that
+ * libpsl's built-in copy of the Public Suffix List, ICANN section, calls a public suffix:
+ * a rule ("co.uk", "bet.br"), a name a wildcard rule covers and no exception lifts
+ * ("x.kawasaki.jp"), or the base of a wildcard rule ("kawasaki.jp", as libpsl counts it).
+ * Such an entry would block (or lift) every registrant below it: "com", "*.org" and
+ * "||co.uk^" are never what a family list means. The PRIVATE section (blogspot.com,
+ * duckdns.org, github.io) is accepted: those are single operators whose whole service a
+ * dyndns or hoster category deliberately blocks.
+ *
  * rpz: a master file read with ldns. ';' comments, multi-line "( )" records, $TTL and
  * $ORIGIN; $INCLUDE and $GENERATE -> UNSUPPORTED (a feed never opens files). The apex is
  * the first SOA owner (else $ORIGIN, else the root); owners are taken relative to it
@@ -99,6 +109,7 @@ enum ward_feed_reject {
 	WARD_REJECT_SYNTAX,        /* a line the format cannot read at all */
 	WARD_REJECT_UNSUPPORTED,   /* valid, but not a block ward can store: dnsmasq upstream
 				    * servers, RPZ rpz-nsdname/rpz-tcp-only, $INCLUDE */
+	WARD_REJECT_PUBLIC_SUFFIX, /* a TLD or public suffix ("com", "*.org", "co.uk") */
 	WARD_REJECT_COUNT,
 };
 
@@ -166,7 +177,13 @@ int ward_feed_parse(enum ward_feed_format format, bool subdomains, const char *d
  */
 int ward_feed_normalize_name(const char *in, size_t len, char *out, size_t cap);
 
-/* Short stable names: "ip", "invalid-name", "idn", ..., "unsupported". */
+/*
+ * Is a normalized name (lower case, A-labels, no trailing dot, NUL-terminated) a public
+ * suffix in the sense above? Thread-safe, allocation-free (libpsl's built-in list).
+ */
+bool ward_feed_is_public_suffix(const char *name, size_t len);
+
+/* Short stable names: "ip", "invalid-name", "idn", ..., "public-suffix". */
 const char *ward_feed_reject_name(enum ward_feed_reject reason);
 const char *ward_feed_format_name(enum ward_feed_format format);
 /* @return 0 and the format for "hosts", "domains", "adblock", "dnsmasq", "rpz". */

@@ -1,9 +1,11 @@
 /*
  * Names: normalization (case, trailing dot, label rules), U-label to A-label conversion
- * (RFC 3492 punycode, written here so that ward needs no libidn), IP literal detection
- * and the classification of a name candidate shared by the line formats.
+ * (RFC 3492 punycode, written here so that ward needs no libidn), IP literal detection,
+ * the classification of a name candidate shared by the line formats, and the public
+ * suffix check (libpsl).
  */
 #include <arpa/inet.h>
+#include <libpsl.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -393,4 +395,19 @@ int ward_feed__candidate(struct ward_feed_parser *p, const char *s, size_t n, un
 		return 0;
 	}
 	return ward_feed__emit(p, p->name, (size_t)len, flags | (sub ? WARD_ENTRY_SUBDOMAINS : 0));
+}
+
+/*
+ * The built-in list rather than psl_latest(): it needs no file (wardd's sandbox, a
+ * chroot), and every run of `ward update` on a machine refuses the same entries, which
+ * the feed tests rely on. A TLD newer than the built-in copy is still caught by the
+ * single-label rule; only a newer multi-label ICANN suffix could slip through.
+ */
+bool ward_feed_is_public_suffix(const char *name, size_t len)
+{
+	if (!memchr(name, '.', len))
+		return true;
+	const psl_ctx_t *psl = psl_builtin();
+	/* No star rule: an unlisted TLD is single-label and refused above already. */
+	return psl && psl_is_public_suffix2(psl, name, PSL_TYPE_ICANN | PSL_TYPE_NO_STAR_RULE);
 }

@@ -8,82 +8,110 @@
 #include "blocklists/error.h"
 
 #define EDE_NONE (-1)
+/* A lookup that failed, or a CNAME chain that could not be checked, is answered SERVFAIL
+ * with EDE 0 (Other Error) and a text that says so. 15-17 (Blocked, Censored, Filtered)
+ * would claim a verdict that was never reached, 18 (Prohibited) is about the client
+ * (our REFUSED for allow_clients), 14 (Not Ready) about a server that is not up yet;
+ * RFC 8914 4.1 asks for 0 with EXTRA-TEXT when no code describes the error. */
+#define EDE_OTHER 0
 #define EDE_BLOCKED 15
 #define EDE_CENSORED 16
 #define EDE_FILTERED 17
+#define EDE_PROHIBITED 18
 
-/* ---- a small string set: exact lookups of lower-case names ------------------------------ */
+/* ---- a small set of names: exact lookups of lower-case wire names ------------------------- */
 
 struct name_set {
-	const char **slots; /* NULL = empty; strings owned elsewhere (the config or static) */
+	const uint8_t **slots; /* NULL = empty; else a length byte and a wire name, in `store` */
 	const void **values;
+	uint8_t *store;        /* every name added, each preceded by its wire length */
+	size_t store_used, store_cap;
 	size_t mask;
-	size_t count;       /* an empty set answers without hashing */
+	size_t count;          /* an empty set answers without hashing */
 };
 
-static uint32_t name_hash(const char *s, size_t len)
+static uint32_t name_hash(const uint8_t *s, size_t len)
 {
 	uint32_t h = 2166136261u;
 	for (size_t i = 0; i < len; i++)
-		h = (h ^ (uint8_t)s[i]) * 16777619u;
+		h = (h ^ s[i]) * 16777619u;
 	return h;
 }
 
-static int set_init(struct name_set *set, size_t expected)
+/* Room for `expected` names of at most `text_bytes` characters in all (a plain name's
+ * wire form is two bytes longer than its text, plus the length byte). */
+static int set_init(struct name_set *set, size_t expected, size_t text_bytes)
 {
 	size_t cap = 8;
 	while (cap < expected * 2 + 1)
 		cap <<= 1;
 	set->slots = calloc(cap, sizeof(*set->slots));
 	set->values = calloc(cap, sizeof(*set->values));
+	set->store_cap = text_bytes + 3 * expected;
+	set->store = malloc(set->store_cap ? set->store_cap : 1);
 	set->mask = cap - 1;
-	return set->slots && set->values ? 0 : WARD_ENOMEM;
+	return set->slots && set->values && set->store ? 0 : WARD_ENOMEM;
 }
 
 static void set_free(struct name_set *set)
 {
 	free(set->slots);
 	free(set->values);
+	free(set->store);
 }
 
-static void set_add(struct name_set *set, const char *name, const void *value)
+/* @return the slot of a wire name of `len` bytes: its own, or the empty one to fill. */
+static size_t set_slot(const struct name_set *set, const uint8_t *name, size_t len)
 {
-	size_t len = strlen(name);
-	for (size_t i = name_hash(name, len) & set->mask;; i = (i + 1) & set->mask) {
-		if (!set->slots[i] || strcmp(set->slots[i], name) == 0) {
-			set->count += !set->slots[i];
-			set->slots[i] = name;
-			set->values[i] = value;
-			return;
-		}
-	}
+	size_t i = name_hash(name, len) & set->mask;
+	for (; set->slots[i]; i = (i + 1) & set->mask)
+		if (set->slots[i][0] == len && memcmp(set->slots[i] + 1, name, len) == 0)
+			break;
+	return i;
 }
 
-static size_t set_find(const struct name_set *set, const char *name, size_t len)
+/* Add a name from the config or the static tables (valid presentation text).
+ * @return 0, or WARD_EINVAL when it is not a name. */
+static int set_add(struct name_set *set, const char *text, const void *value)
+{
+	uint8_t *entry = set->store + set->store_used;
+	if (set->store_cap - set->store_used < 2)
+		return WARD_EINVAL;
+	size_t len = ward_name_from_text(text, entry + 1, set->store_cap - set->store_used - 1);
+	if (!len)
+		return WARD_EINVAL;
+	ward_name_lower(entry + 1);
+	entry[0] = (uint8_t)len;
+	size_t i = set_slot(set, entry + 1, len);
+	if (!set->slots[i]) {
+		set->slots[i] = entry;
+		set->store_used += 1 + len;
+		set->count++;
+	}
+	set->values[i] = value;
+	return 0;
+}
+
+static size_t set_find(const struct name_set *set, const uint8_t *name, size_t len)
 {
 	if (!set->count)
 		return SIZE_MAX;
-	for (size_t i = name_hash(name, len) & set->mask; set->slots[i]; i = (i + 1) & set->mask)
-		if (strncmp(set->slots[i], name, len) == 0 && set->slots[i][len] == '\0')
-			return i;
-	return SIZE_MAX;
+	size_t i = set_slot(set, name, len);
+	return set->slots[i] ? i : SIZE_MAX;
 }
 
-/* The name itself, then each parent: "a.b.c", "b.c", "c". @return the entry or NULL. */
-static const char *set_match_suffix(const struct name_set *set, const char *name, size_t len)
+/* The name itself, then each parent: "a.b.c", "b.c", "c" (never the root).
+ * @return the entry's value or NULL. */
+static const void *set_match_suffix(const struct name_set *set, const uint8_t *name, size_t len)
 {
-	size_t off = 0;
 	if (!set->count)
 		return NULL;
-	for (;;) {
+	for (size_t off = 0; name[off] != 0; off += name[off] + 1u) {
 		size_t i = set_find(set, name + off, len - off);
 		if (i != SIZE_MAX)
-			return set->slots[i];
-		const char *dot = memchr(name + off, '.', len - off);
-		if (!dot)
-			return NULL;
-		off = (size_t)(dot - name) + 1;
+			return set->values[i];
 	}
+	return NULL;
 }
 
 /* ---- safe search (facts from shared/data/feeds/safesearch.md) ----------------------------- */
@@ -170,7 +198,6 @@ struct ward_policy {
 	const struct ward_conf *conf;
 	struct profile_sets *profiles;
 	struct name_set safe;          /* exact host -> struct safe_rule */
-	char *safe_names;              /* storage for generated google/yandex names */
 	size_t *clients_by_prefix;     /* CIDR client indexes, longest prefix first */
 	size_t n_cidr_clients;
 	bool fixed_time;
@@ -180,26 +207,44 @@ struct ward_policy {
 static int build_safe_table(struct ward_policy *p)
 {
 	const size_t slot = 40;
-	size_t n_generated = N_GOOGLE + 2 * N_YANDEX;
-	p->safe_names = calloc(n_generated, slot);
-	if (!p->safe_names || set_init(&p->safe, n_generated + N_PLAIN) != 0)
-		return WARD_ENOMEM;
-	char *next = p->safe_names;
-	for (size_t i = 0; i < N_GOOGLE; i++, next += slot) {
-		snprintf(next, slot, "www.google.%s", google_suffixes[i]);
-		set_add(&p->safe, next, &rule_google);
-	}
-	for (size_t i = 0; i < N_YANDEX; i++) {
-		snprintf(next, slot, "yandex.%s", yandex_suffixes[i]);
-		set_add(&p->safe, next, &rule_yandex);
-		next += slot;
-		snprintf(next, slot, "www.yandex.%s", yandex_suffixes[i]);
-		set_add(&p->safe, next, &rule_yandex);
-		next += slot;
-	}
+	size_t n_generated = N_GOOGLE + 2 * N_YANDEX, text_bytes = n_generated * slot;
 	for (size_t i = 0; i < N_PLAIN; i++)
-		set_add(&p->safe, plain_rules_names[i], plain_rules[i]);
-	return 0;
+		text_bytes += strlen(plain_rules_names[i]);
+	char *names = calloc(n_generated, slot);
+	int rc = names ? set_init(&p->safe, n_generated + N_PLAIN, text_bytes) : WARD_ENOMEM;
+	char *next = names;
+	for (size_t i = 0; rc == 0 && i < N_GOOGLE; i++, next += slot) {
+		snprintf(next, slot, "www.google.%s", google_suffixes[i]);
+		rc = set_add(&p->safe, next, &rule_google);
+	}
+	for (size_t i = 0; rc == 0 && i < N_YANDEX; i++, next += 2 * slot) {
+		snprintf(next, slot, "yandex.%s", yandex_suffixes[i]);
+		snprintf(next + slot, slot, "www.yandex.%s", yandex_suffixes[i]);
+		rc = set_add(&p->safe, next, &rule_yandex);
+		if (rc == 0)
+			rc = set_add(&p->safe, next + slot, &rule_yandex);
+	}
+	for (size_t i = 0; rc == 0 && i < N_PLAIN; i++)
+		rc = set_add(&p->safe, plain_rules_names[i], plain_rules[i]);
+	free(names); /* the set keeps wire forms of its own */
+	return rc;
+}
+
+static size_t text_bytes(char *const *names, size_t n)
+{
+	size_t total = 0;
+	for (size_t i = 0; i < n; i++)
+		total += strlen(names[i]);
+	return total;
+}
+
+/* A deny or allow list; each entry's value is its config text, for explanations. */
+static int build_list(struct name_set *set, char *const *names, size_t n)
+{
+	int rc = set_init(set, n, text_bytes(names, n));
+	for (size_t i = 0; rc == 0 && i < n; i++)
+		rc = set_add(set, names[i], names[i]);
+	return rc;
 }
 
 static int build_profile_sets(struct ward_policy *p)
@@ -210,14 +255,11 @@ static int build_profile_sets(struct ward_policy *p)
 		return WARD_ENOMEM;
 	for (size_t i = 0; i < conf->n_profiles; i++) {
 		const struct ward_conf_profile *prof = &conf->profiles[i];
-		struct profile_sets *sets = &p->profiles[i];
-		if (set_init(&sets->deny, prof->n_deny) != 0 ||
-		    set_init(&sets->allow, prof->n_allow) != 0)
-			return WARD_ENOMEM;
-		for (size_t j = 0; j < prof->n_deny; j++)
-			set_add(&sets->deny, prof->deny[j], prof->deny[j]);
-		for (size_t j = 0; j < prof->n_allow; j++)
-			set_add(&sets->allow, prof->allow[j], prof->allow[j]);
+		int rc = build_list(&p->profiles[i].deny, prof->deny, prof->n_deny);
+		if (rc == 0)
+			rc = build_list(&p->profiles[i].allow, prof->allow, prof->n_allow);
+		if (rc != 0)
+			return rc;
 	}
 	return 0;
 }
@@ -302,25 +344,65 @@ void ward_policy_free(struct ward_policy *p)
 	}
 	free(p->profiles);
 	set_free(&p->safe);
-	free(p->safe_names);
 	free(p->clients_by_prefix);
 	free(p);
 }
 
 /* ---- who is asking ---------------------------------------------------------------------------- */
 
-size_t ward_policy_profile_for(const struct ward_policy *p, const struct sockaddr *addr,
-			       const uint8_t *mac)
+static bool in_prefixes(const struct ward_cidr *list, size_t n, const struct sockaddr *addr)
+{
+	for (size_t i = 0; i < n; i++)
+		if (ward_cidr_contains(&list[i], addr))
+			return true;
+	return false;
+}
+
+bool ward_policy_admit(const struct ward_policy *p, const struct sockaddr *addr,
+		       struct ward_policy_verdict *v)
 {
 	const struct ward_conf *conf = p->conf;
+	if (in_prefixes(conf->allow_clients, conf->n_allow_clients, addr))
+		return true;
+	memset(v, 0, sizeof(*v));
+	v->action = WARD_POLICY_REFUSED;
+	v->reason = WARD_REASON_ACL;
+	v->ede_code = EDE_PROHIBITED;
+	v->profile = (size_t)-1;
+	return false;
+}
+
+static bool mac_matches(const struct ward_conf *conf, const uint8_t *mac, size_t *profile)
+{
+	for (size_t i = 0; i < conf->n_clients; i++) {
+		if (conf->clients[i].kind == WARD_CLIENT_MAC &&
+		    memcmp(conf->clients[i].mac, mac, 6) == 0) {
+			*profile = conf->clients[i].profile;
+			return true;
+		}
+	}
+	return false;
+}
+
+size_t ward_policy_profile_for(const struct ward_policy *p, const struct sockaddr *addr,
+			       const uint8_t *mac, bool *mac_ignored)
+{
+	const struct ward_conf *conf = p->conf;
+	size_t profile;
+	if (mac_ignored)
+		*mac_ignored = false;
 	if (conf->n_profiles == 0)
 		return (size_t)-1;
-	if (mac) {
-		for (size_t i = 0; i < conf->n_clients; i++)
-			if (conf->clients[i].kind == WARD_CLIENT_MAC &&
-			    memcmp(conf->clients[i].mac, mac, 6) == 0)
-				return conf->clients[i].profile;
+	/* Only the router can vouch for a MAC: from anyone else the option is a claim the
+	 * client made about itself, and would let a child's device pick the parent's
+	 * profile. */
+	if (mac && !in_prefixes(conf->trusted_forwarders, conf->n_trusted_forwarders, addr)) {
+		if (mac_ignored)
+			*mac_ignored = true;
+		mac = NULL;
 	}
+	if (mac && mac_matches(conf, mac, &profile))
+		return profile;
 	for (size_t i = 0; i < p->n_cidr_clients; i++) {
 		const struct ward_conf_client *c = &conf->clients[p->clients_by_prefix[i]];
 		if (ward_cidr_contains(&c->cidr, addr))
@@ -426,6 +508,10 @@ void ward_policy_explain(const struct ward_policy *p, struct ward_catdb_reader *
 		snprintf(v->text, sizeof(v->text), "ward: resolver bypass disabled (profile %s)",
 			 v->profile_name);
 		break;
+	case WARD_REASON_LOOKUP_FAILED:
+		snprintf(v->text, sizeof(v->text), "ward: policy check failed (%s)",
+			 ward_strerror(v->error));
+		break;
 	default:
 		v->text[0] = '\0';
 		break;
@@ -452,7 +538,7 @@ static bool step_enforced(const struct ward_policy *p, struct ward_catdb_reader 
 	return true;
 }
 
-static bool step_deny(const struct profile_sets *sets, const char *name, size_t len,
+static bool step_deny(const struct profile_sets *sets, const uint8_t *name, size_t len,
 		      struct ward_policy_verdict *v)
 {
 	v->rule = set_match_suffix(&sets->deny, name, len);
@@ -462,7 +548,7 @@ static bool step_deny(const struct profile_sets *sets, const char *name, size_t 
 	return true;
 }
 
-static bool step_allow(const struct profile_sets *sets, const char *name, size_t len,
+static bool step_allow(const struct profile_sets *sets, const uint8_t *name, size_t len,
 		       struct ward_policy_verdict *v)
 {
 	const char *rule = set_match_suffix(&sets->allow, name, len);
@@ -506,7 +592,7 @@ static bool step_schedules_and_categories(const struct ward_policy *p,
 }
 
 static void step_rewrite(const struct ward_policy *p, const struct ward_conf_profile *prof,
-			 const char *name, size_t len, struct ward_policy_verdict *v)
+			 const uint8_t *name, size_t len, struct ward_policy_verdict *v)
 {
 	size_t i = set_find(&p->safe, name, len);
 	if (i == SIZE_MAX)
@@ -538,8 +624,21 @@ static void step_rewrite(const struct ward_policy *p, const struct ward_conf_pro
 	v->reason = WARD_REASON_SAFE_SEARCH;
 }
 
+/* Step 0: fail closed. Nothing about the name is known, not even whether an enforced
+ * category lists it, so no allow entry can vouch for it either. */
+static int fail_closed(struct ward_policy_verdict *v, int rc)
+{
+	v->action = WARD_POLICY_SERVFAIL;
+	v->reason = WARD_REASON_LOOKUP_FAILED;
+	v->ede_code = EDE_OTHER;
+	v->error = rc;
+	return rc;
+}
+
+/* @param len  receives the wire length of name
+ * @return 0, or the failed lookup's code (v then says SERVFAIL) */
 static int begin_verdict(const struct ward_policy *p, struct ward_catdb_reader *reader,
-			 size_t profile, const char *name, size_t len,
+			 size_t profile, const uint8_t *name, size_t *len,
 			 struct ward_policy_verdict *v)
 {
 	memset(v, 0, sizeof(*v));
@@ -548,47 +647,54 @@ static int begin_verdict(const struct ward_policy *p, struct ward_catdb_reader *
 	v->profile = profile;
 	if (profile < p->conf->n_profiles)
 		v->profile_name = p->conf->profiles[profile].name;
-	if (!reader)
-		return 0;
-	return ward_cat_lookup(reader, name, len, &v->match);
+	*len = ward_name_wire_len(name);
+	if (!*len)
+		return fail_closed(v, WARD_EINVAL);
+	int rc = reader ? ward_cat_lookup_wire(reader, name, &v->match) : 0;
+	return rc < 0 ? fail_closed(v, rc) : 0;
 }
 
 int ward_policy_decide(const struct ward_policy *p, struct ward_catdb_reader *reader,
-		       size_t profile, const char *name, size_t len,
-		       const struct ward_policy_time *now, struct ward_policy_verdict *v)
+		       size_t profile, const uint8_t *name, const struct ward_policy_time *now,
+		       struct ward_policy_verdict *v)
 {
-	int rc = begin_verdict(p, reader, profile, name, len, v);
-	if (step_enforced(p, reader, v))
+	size_t len;
+	int rc = begin_verdict(p, reader, profile, name, &len, v);
+	if (rc < 0 || step_enforced(p, reader, v))
 		return rc;
 	if (profile >= p->conf->n_profiles)
-		return rc;
+		return 0;
 	const struct ward_conf_profile *prof = &p->conf->profiles[profile];
 	const struct profile_sets *sets = &p->profiles[profile];
 	if (step_deny(sets, name, len, v))
-		return rc;
-	if (step_allow(sets, name, len, v))
-		return rc;
-	if (step_schedules_and_categories(p, reader, prof, now, true, v))
-		return rc;
+		return 0;
+	/* An allow entry lifts steps 4 and 5 only: the rewrites of step 6 are the profile's
+	 * settings, not blocks, and only the profile's own settings turn them off. */
+	if (!step_allow(sets, name, len, v) &&
+	    step_schedules_and_categories(p, reader, prof, now, true, v))
+		return 0;
 	step_rewrite(p, prof, name, len, v);
-	return rc;
+	return 0;
 }
 
-bool ward_policy_blocks_target(const struct ward_policy *p, struct ward_catdb_reader *reader,
-			       size_t profile, const char *name, size_t len,
-			       const struct ward_policy_time *now, struct ward_policy_verdict *v)
+int ward_policy_blocks_target(const struct ward_policy *p, struct ward_catdb_reader *reader,
+			      size_t profile, const uint8_t *name,
+			      const struct ward_policy_time *now, struct ward_policy_verdict *v)
 {
-	begin_verdict(p, reader, profile, name, len, v);
+	size_t len;
+	int rc = begin_verdict(p, reader, profile, name, &len, v);
+	if (rc < 0)
+		return rc;
 	if (step_enforced(p, reader, v))
-		return true;
+		return 1;
 	if (profile >= p->conf->n_profiles)
-		return false;
+		return 0;
 	const struct ward_conf_profile *prof = &p->conf->profiles[profile];
 	const struct profile_sets *sets = &p->profiles[profile];
 	if (step_deny(sets, name, len, v))
-		return true;
+		return 1;
 	if (step_allow(sets, name, len, v))
-		return false;
+		return 0;
 	/* The asked name was already let through, so a bedtime "all" does not apply again to
 	 * where it points; categories do, or a CNAME would launder a blocked name. */
 	return step_schedules_and_categories(p, reader, prof, now, false, v);
@@ -601,8 +707,9 @@ const char *ward_policy_reason_name(enum ward_policy_reason reason)
 		[WARD_REASON_DENY] = "deny",         [WARD_REASON_ALLOW] = "allow",
 		[WARD_REASON_SCHEDULE_ALL] = "schedule", [WARD_REASON_CATEGORY] = "category",
 		[WARD_REASON_CANARY] = "canary",     [WARD_REASON_SAFE_SEARCH] = "safe-search",
+		[WARD_REASON_LOOKUP_FAILED] = "lookup-failed", [WARD_REASON_ACL] = "allow_clients",
 	};
-	return reason <= WARD_REASON_SAFE_SEARCH ? names[reason] : "unknown";
+	return reason <= WARD_REASON_ACL ? names[reason] : "unknown";
 }
 
 const char *ward_policy_action_name(enum ward_policy_action action)
@@ -610,7 +717,8 @@ const char *ward_policy_action_name(enum ward_policy_action action)
 	static const char *const names[] = {
 		[WARD_POLICY_FORWARD] = "forward",   [WARD_POLICY_BLOCK] = "block",
 		[WARD_POLICY_NXDOMAIN] = "nxdomain", [WARD_POLICY_CNAME] = "cname",
-		[WARD_POLICY_ADDRESS] = "address",
+		[WARD_POLICY_ADDRESS] = "address",   [WARD_POLICY_SERVFAIL] = "servfail",
+		[WARD_POLICY_REFUSED] = "refused",
 	};
-	return action <= WARD_POLICY_ADDRESS ? names[action] : "unknown";
+	return action <= WARD_POLICY_REFUSED ? names[action] : "unknown";
 }

@@ -3,14 +3,28 @@
  *
  * A struct ward_policy is built once from a config (and again on SIGHUP) and is then
  * read-only, so every wardd worker and `ward lookup --client` can share it without locks.
+ *
+ * Who is asking, before any name is looked at:
+ *   a. a client outside allow_clients      -> REFUSED (ward_policy_admit)
+ *   b. its profile: the MAC of EDNS option 65001, only from a trusted_forwarders address,
+ *      then the longest matching client prefix, then default_profile
+ *      (ward_policy_profile_for)
+ *
  * ward_policy_decide() is the decision order of one query, written as a visible sequence:
- *   1. enforced categories          -> block (no allow list lifts them)
- *   2. profile deny (name/parent)   -> block
- *   3. profile allow (name/parent)  -> forward
- *   4. active schedule "all"        -> block
+ *   0. the category lookup fails           -> SERVFAIL (fail closed, never a forward)
+ *   1. enforced categories                 -> block (no allow list lifts them)
+ *   2. profile deny (name/parent)          -> block
+ *   3. profile allow (name/parent)         -> skip 4 and 5
+ *   4. active schedule "all"               -> block
  *   5. categories blocked by the profile or an active schedule -> block
  *   6. anti-circumvention canaries, safe search, YouTube       -> rewrite
+ *      (also for an allowed name: an allow entry lifts blocks, it does not switch off
+ *      what the profile asks for; the profile's own settings do that)
  *   7. forward
+ *
+ * Names are lower-cased wire names (blocklists/name.h), matched label by label, so every
+ * byte a client can put in a label is seen exactly as the category database, the allow
+ * and deny lists and the safe-search table store it.
  */
 #ifndef WARD_POLICY_H
 #define WARD_POLICY_H
@@ -23,6 +37,7 @@
 
 #include "blocklists/catdb.h"
 #include "blocklists/conf.h"
+#include "blocklists/name.h"
 
 struct ward_policy;
 
@@ -32,6 +47,8 @@ enum ward_policy_action {
 	WARD_POLICY_NXDOMAIN,      /* canary names: NXDOMAIN regardless of block mode */
 	WARD_POLICY_CNAME,         /* safe search: CNAME to rewrite_target + its addresses */
 	WARD_POLICY_ADDRESS,       /* safe search by fixed address (Yandex family) */
+	WARD_POLICY_SERVFAIL,      /* the policy could not be checked: fail closed */
+	WARD_POLICY_REFUSED,       /* the client is outside allow_clients */
 };
 
 enum ward_policy_reason {
@@ -43,6 +60,8 @@ enum ward_policy_reason {
 	WARD_REASON_CATEGORY,
 	WARD_REASON_CANARY,
 	WARD_REASON_SAFE_SEARCH,
+	WARD_REASON_LOOKUP_FAILED,  /* the category database could not answer */
+	WARD_REASON_ACL,            /* allow_clients */
 };
 
 /* Local time as the schedules see it. */
@@ -60,6 +79,7 @@ struct ward_policy_verdict {
 	const char *rule;           /* the deny/allow entry that matched, or NULL */
 	ward_catset categories;     /* the categories behind a category block */
 	int ede_code;               /* RFC 8914 code for a block, WARD_EDE_NONE (-1) otherwise */
+	int error;                  /* the WARD_E* code behind WARD_POLICY_SERVFAIL, else 0 */
 	const char *rewrite_target; /* CNAME target, presentation form (static) */
 	uint8_t rewrite_ipv4[4];    /* WARD_POLICY_ADDRESS */
 	struct ward_cat_match match;  /* what the database said about the name */
@@ -74,11 +94,25 @@ struct ward_policy_verdict {
 int ward_policy_new(const struct ward_conf *conf, struct ward_policy **out);
 void ward_policy_free(struct ward_policy *p);
 
-/* The profile for a client: MAC match first (when the query carried one), then the
- * longest matching prefix, then default_profile. @return a profile index, or (size_t)-1
- * when the config has no profiles. */
+/*
+ * Step a: may this client ask at all (allow_clients)? wardd checks it before it answers
+ * anything, `ward lookup --client` before it decides. When not, v says REFUSED with EDE
+ * 18 (Prohibited: RFC 8914 4.19 names exactly this case) and nothing else applies.
+ * @return true when the client is inside allow_clients (v untouched).
+ */
+bool ward_policy_admit(const struct ward_policy *p, const struct sockaddr *addr,
+		       struct ward_policy_verdict *v);
+
+/*
+ * Step b: the profile for a client. A MAC (EDNS option 65001, as dnsmasq --add-mac adds
+ * it) is believed only from an address in trusted_forwarders: any client can put the
+ * option in its own query, and a MAC match beats the address match. From anyone else it
+ * is ignored and *mac_ignored (may be NULL) is set, so the caller can count and log it.
+ * Then the longest matching client prefix, then default_profile.
+ * @return a profile index, or (size_t)-1 when the config has no profiles.
+ */
 size_t ward_policy_profile_for(const struct ward_policy *p, const struct sockaddr *addr,
-			       const uint8_t *mac);
+			       const uint8_t *mac, bool *mac_ignored);
 
 /* Local time in the config's timezone for `now`. Test builds honour WARD_TEST_NOW
  * ("sun 21:30": day and local HH:MM) so schedules can be tested at any hour.
@@ -89,12 +123,13 @@ void ward_policy_local_time(const struct ward_policy *p, time_t now, struct ward
 /*
  * Decide what one query gets.
  * @param reader  category database reader, or NULL when there is no database yet
- * @param name    lower-case presentation name without trailing dot ("" for the root)
- * @return 0 (v filled), or a WARD_E* code from the database (v then says forward).
+ * @param name    the question's name, lower-case wire form (the root is "\0")
+ * @return 0 (v filled), or the WARD_E* code of a failed lookup: v then says
+ *         WARD_POLICY_SERVFAIL with an EDE, and the query must not be forwarded.
  */
 int ward_policy_decide(const struct ward_policy *p, struct ward_catdb_reader *reader,
-		       size_t profile, const char *name, size_t len,
-		       const struct ward_policy_time *now, struct ward_policy_verdict *v);
+		       size_t profile, const uint8_t *name, const struct ward_policy_time *now,
+		       struct ward_policy_verdict *v);
 
 /*
  * Fill v->text, the EDE EXTRA-TEXT, for a verdict from ward_policy_decide() or
@@ -106,15 +141,17 @@ void ward_policy_explain(const struct ward_policy *p, struct ward_catdb_reader *
 			 struct ward_policy_verdict *v);
 
 /*
- * Would this profile block `name` when it appears inside an answer (a CNAME target)?
- * Steps 1, 2, 3 and 5 apply in that order (an allow entry for the target lifts 5). Step 4,
- * a schedule's "all", does not: the asked name was already let through (it is on the
- * allow list), and its CDN targets must stay reachable for the allow list to mean anything.
- * @return true and v filled when blocked.
+ * Would this profile block `name` (lower-case wire form) when it appears inside an answer
+ * (a CNAME target)? Steps 0, 1, 2, 3 and 5 apply in that order (an allow entry for the
+ * target lifts 5). Step 4, a schedule's "all", does not: the asked name was already let
+ * through (it is on the allow list), and its CDN targets must stay reachable for the
+ * allow list to mean anything. Step 6 does not either: a rewrite is for the asked name.
+ * @return 1 and v filled when blocked, 0 when not, or a negative WARD_E* code when the
+ *         lookup failed (v says WARD_POLICY_SERVFAIL: the answer must not go out).
  */
-bool ward_policy_blocks_target(const struct ward_policy *p, struct ward_catdb_reader *reader,
-			       size_t profile, const char *name, size_t len,
-			       const struct ward_policy_time *now, struct ward_policy_verdict *v);
+int ward_policy_blocks_target(const struct ward_policy *p, struct ward_catdb_reader *reader,
+			      size_t profile, const uint8_t *name,
+			      const struct ward_policy_time *now, struct ward_policy_verdict *v);
 
 /* Short stable words for reasons and actions, for `ward lookup` and logs. */
 const char *ward_policy_reason_name(enum ward_policy_reason reason);

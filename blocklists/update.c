@@ -24,6 +24,9 @@
 
 #define READ_CHUNK (256 * 1024)
 
+_Static_assert(WARD_REJECT_COUNT <= WARD_CATDB_FEED_REJECTS,
+	       "the feed state keeps a counter for every rejection reason");
+
 struct run {
 	const struct ward_conf *conf;
 	const struct ward_update_opts *opts;
@@ -221,6 +224,10 @@ static void judge_body(struct run *R, struct ward_fetch *f, const char *raw)
 		set_status(fr, WARD_UPDATE_FAILED, rc, msg);
 		return;
 	}
+	/* The copy in use from now on (also an unchanged one: a state written before the
+	 * counters were kept gets them): `ward stats` shows why lines became no entry. */
+	for (int r = 0; r < WARD_REJECT_COUNT; r++)
+		st->rejected[r] = f->stats.rejected[r];
 	if (fr->has_copy && memcmp(f->sha256, st->sha256, 32) == 0) {
 		set_status(fr, WARD_UPDATE_UNCHANGED, 0, "same content");
 		return;

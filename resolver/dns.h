@@ -12,6 +12,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "blocklists/name.h" /* presentation <-> wire form: ward_name_to_text() */
+
 #define WARD_DNS_HEADER_LEN 12
 #define WARD_DNS_NAME_MAX 255     /* wire form, including the root label */
 #define WARD_DNS_EDNS_SIZE 1232   /* what we advertise, and our UDP answer ceiling */
@@ -206,7 +208,10 @@ size_t ward_dns_write_answer(uint8_t *out, size_t cap, const uint8_t *msg, size_
  * 86400 ttl" with TTL ttl, so resolvers downstream cache the block for ttl (RFC 2308).
  * Answer records have TTL ttl (capped at 2^31-1). AA=0, RA=1, RD and CD echoed. When the
  * query had EDNS, an OPT record carries the EDE (ede_code >= 0) as in write_rcode.
- * @return bytes written, 0 if cap is too small, mode is unknown or q has no question.
+ * cap is also the size limit of the answer (pass ward_dns_udp_limit() for UDP): the EDE
+ * text is shortened to fit it, and when even the answer without text does not fit, the
+ * answer is header + question (+ OPT with the bare EDE code) with TC=1.
+ * @return bytes written, 0 if not even that fits, mode is unknown or q has no question.
  */
 size_t ward_dns_write_block(uint8_t *out, size_t cap, const struct ward_dns_query *q, int mode,
 			    const uint8_t ipv4[4], const uint8_t ipv6[16], uint32_t ttl,
@@ -224,18 +229,5 @@ size_t ward_dns_write_block(uint8_t *out, size_t cap, const struct ward_dns_quer
  */
 int ward_dns_foreach_chain_name(const uint8_t *msg, size_t len,
 				int (*fn)(void *ctx, const uint8_t *wire_lname), void *ctx);
-
-/*
- * Presentation form of a wire name ("www.example.com", "." for the root), with
- * non-printable bytes escaped as \DDD and '.' or '\' in a label as \. and \\. Output
- * that does not fit is cut before the character that does not fit.
- * @return length written (buf always terminated when cap > 0).
- */
-size_t ward_dns_name_to_text(const uint8_t *wire, char *buf, size_t cap);
-
-/* Wire form of a presentation name (with or without trailing dot; case kept; \DDD and
- * \X escapes understood; "." is the root, "" is invalid).
- * @return wire length, or 0 if invalid (label > 63, name > 255, empty label). */
-size_t ward_dns_name_from_text(const char *text, uint8_t *wire, size_t cap);
 
 #endif

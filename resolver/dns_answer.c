@@ -169,6 +169,18 @@ static size_t write_soa(uint8_t *p, const struct ward_dns_query *q, uint32_t ttl
 	return n + 4;
 }
 
+/* A block answer that does not fit even without its EDE text: header + question (+ OPT
+ * with the code), TC=1, so the client asks again over TCP instead of getting nothing. */
+static size_t block_truncated(uint8_t *out, size_t cap, const struct ward_dns_query *q,
+			      unsigned rcode, int ede_code)
+{
+	if (cap < WARD_DNS_HEADER_LEN + q->qname_len + 4u)
+		return 0;
+	size_t n = ward_dns__write_reply_start(out, q, rcode, 0, 0);
+	ward_dns__wr16(out + 2, ward_dns__rd16(out + 2) | WARD_DNS_F_TC);
+	return ward_dns__finish_reply(out, cap, n, q, rcode, ede_code, NULL);
+}
+
 size_t ward_dns_write_block(uint8_t *out, size_t cap, const struct ward_dns_query *q, int mode,
 			    const uint8_t ipv4[4], const uint8_t ipv6[16], uint32_t ttl,
 			    int ede_code, const char *ede_text)
@@ -202,9 +214,10 @@ size_t ward_dns_write_block(uint8_t *out, size_t cap, const struct ward_dns_quer
 	}
 	ttl = ttl31(ttl);
 	size_t rr_len = addr ? 12 + addr_len : SOA_RR_LEN;
-	size_t need = WARD_DNS_HEADER_LEN + q->qname_len + 4u + rr_len;
+	size_t need = WARD_DNS_HEADER_LEN + q->qname_len + 4u + rr_len +
+		      (q->edns ? WARD_DNS_OPT_FIXED + (ede_code >= 0 ? WARD_DNS_EDE_FIXED : 0) : 0);
 	if (cap < need)
-		return 0;
+		return block_truncated(out, cap, q, rcode, ede_code);
 	size_t n = ward_dns__write_reply_start(out, q, rcode, addr ? 1 : 0, addr ? 0 : 1);
 	if (addr) {
 		n += write_rr_head(out + n, q, q->qtype, ttl, addr_len);

@@ -1,12 +1,15 @@
 /*
  * The path of one query, as a plain list of stages:
- *   parse -> refuse unknown networks -> policy -> cache -> forward.
- * Each stage either answers and stops, or hands on. The policy runs before the cache, so
- * a blocked name never reaches the cache or an upstream, and the cache only ever holds
- * upstream answers keyed by the name asked upstream: nothing one profile is allowed can
- * leak to another through it (answers are checked against the asker's profile on the way
- * out, see ward_query_answer_stored).
+ *   parse -> refuse unknown networks -> answer bad queries -> policy -> cache -> forward.
+ * Each stage either answers and stops, or hands on. allow_clients is checked before any
+ * answer is made, so a client outside it gets REFUSED (or nothing) and never a FORMERR,
+ * NOTIMP or BADVERS that would tell it about the server. The policy runs before the
+ * cache, so a blocked name never reaches the cache or an upstream, and the cache only
+ * ever holds upstream answers keyed by the name asked upstream: nothing one profile is
+ * allowed can leak to another through it (answers are checked against the asker's
+ * profile on the way out, see ward_query_answer_stored).
  */
+#include <arpa/inet.h>
 #include <string.h>
 
 #include "blocklists/error.h"
@@ -15,6 +18,11 @@
 #include "resolver/worker.h"
 
 #define READER_REFRESH_MS 100 /* how stale a worker's view of the database may get */
+
+/* EDE 0 (Other Error) with this text: the answer's CNAME chain could not be checked
+ * against the policy. Why 0 and not a filtering code: see EDE_OTHER in policy.c. */
+#define CHAIN_UNCHECKED_TEXT "ward: CNAME chain too long or malformed to check"
+#define EDE_OTHER 0
 
 size_t ward_query_answer_limit(const struct ward_client_ref *to, const struct ward_dns_query *q)
 {
@@ -58,24 +66,29 @@ static void refresh_views(struct ward_worker *w)
 
 /* ---- answers made here -------------------------------------------------------------------- */
 
-static void answer_rcode(struct ward_worker *w, const struct ward_client_ref *to,
-			 const struct ward_dns_query *q, unsigned rcode)
+static void answer_rcode(struct ward_worker *w, const struct ward_query_ctx *ctx, unsigned rcode,
+			 int ede_code, const char *ede_text)
 {
-	uint8_t buf[WARD_DNS_HEADER_LEN + WARD_DNS_NAME_MAX + 4 + 64];
-	size_t len = ward_dns_write_rcode(buf, sizeof(buf), q, rcode, WARD_EDE_NONE, NULL);
+	size_t cap = ward_query_answer_limit(&ctx->client, &ctx->q);
+	if (cap > sizeof(w->scratch))
+		cap = sizeof(w->scratch);
+	size_t len = ward_dns_write_rcode(w->scratch, cap, &ctx->q, rcode, ede_code, ede_text);
 	if (len)
-		ward_worker_send(w, to, buf, len);
+		ward_worker_send(w, &ctx->client, w->scratch, len);
 	else
-		ward_worker_drop(w, to);
+		ward_worker_drop(w, &ctx->client);
 }
 
 static void answer_block(struct ward_worker *w, const struct ward_query_ctx *ctx, int mode,
 			 const uint8_t ipv4[4], const struct ward_policy_verdict *v)
 {
 	const struct ward_conf_block *b = &w->ps->conf->block;
-	size_t len = ward_dns_write_block(w->scratch, sizeof(w->scratch), &ctx->q, mode, ipv4,
-					  b->ipv6, b->ttl, v ? v->ede_code : WARD_EDE_NONE,
-					  v ? v->text : NULL);
+	/* The client's UDP size bounds the answer: the EDE text gives way first, then TC. */
+	size_t cap = ward_query_answer_limit(&ctx->client, &ctx->q);
+	if (cap > sizeof(w->scratch))
+		cap = sizeof(w->scratch);
+	size_t len = ward_dns_write_block(w->scratch, cap, &ctx->q, mode, ipv4, b->ipv6, b->ttl,
+					  v ? v->ede_code : WARD_EDE_NONE, v ? v->text : NULL);
 	if (len)
 		ward_worker_send(w, &ctx->client, w->scratch, len);
 	else
@@ -86,22 +99,30 @@ static void answer_verdict(struct ward_worker *w, const struct ward_query_ctx *c
 			   struct ward_policy_verdict *v)
 {
 	const struct ward_conf_block *b = &w->ps->conf->block;
-	w->stats.blocked++;
 	/* The text costs string formatting and maybe a database read: only when it can be
 	 * carried, i.e. the client speaks EDNS. */
 	if (ctx->q.edns && v->ede_code != WARD_EDE_NONE)
 		ward_policy_explain(w->ps->policy, w->reader, v);
-	if (v->action == WARD_POLICY_NXDOMAIN) {
+	switch (v->action) {
+	case WARD_POLICY_SERVFAIL:
+		w->stats.servfail++;
+		answer_rcode(w, ctx, WARD_RCODE_SERVFAIL, v->ede_code, v->text);
+		return;
+	case WARD_POLICY_NXDOMAIN:
+		w->stats.blocked++;
 		answer_block(w, ctx, WARD_BLOCK_NXDOMAIN, b->ipv4, v);
 		return;
-	}
-	if (v->action == WARD_POLICY_ADDRESS) {
+	case WARD_POLICY_ADDRESS: {
 		/* A fixed IPv4 address: A gets it, every other type gets NODATA. */
 		int mode = ctx->q.qtype == WARD_TYPE_A ? WARD_BLOCK_SINKHOLE : WARD_BLOCK_NODATA;
+		w->stats.blocked++;
 		answer_block(w, ctx, mode, v->rewrite_ipv4, NULL);
 		return;
 	}
-	answer_block(w, ctx, (int)b->mode, b->ipv4, v);
+	default:
+		w->stats.blocked++;
+		answer_block(w, ctx, (int)b->mode, b->ipv4, v);
+	}
 }
 
 /* ---- CNAME cloaking ---------------------------------------------------------------------------- */
@@ -112,29 +133,37 @@ struct cloak_check {
 	struct ward_policy_verdict verdict;
 };
 
+/* @return 1 when the chain must not go out as it is (a block, or a failed lookup: the
+ * verdict says which), 0 to go on. */
 static int check_chain_name(void *arg, const uint8_t *wire_lname)
 {
 	struct cloak_check *c = arg;
-	char name[WARD_DNS_NAME_MAX * 4 + 1];
-	size_t len = ward_dns_name_to_text(wire_lname, name, sizeof(name));
-	if (len == 1 && name[0] == '.')
-		len = 0;
-	return ward_policy_blocks_target(c->w->ps->policy, c->w->reader, c->ctx->profile, name,
-					 len, &c->w->local_time, &c->verdict);
+	int rc = ward_policy_blocks_target(c->w->ps->policy, c->w->reader, c->ctx->profile,
+					   wire_lname, &c->w->local_time, &c->verdict);
+	return rc != 0;
 }
 
-/* @return true when a name the answer leads through is blocked for this client. */
-static bool answer_is_cloaked(struct ward_worker *w, const struct ward_query_ctx *ctx,
-			      const struct ward_stored_answer *a, struct ward_policy_verdict *v)
+enum chain_check {
+	CHAIN_CLEAN,     /* every name the answer leads through may be passed on */
+	CHAIN_VERDICT,   /* one is blocked for this client, or its lookup failed: v says */
+	CHAIN_UNCHECKED, /* the chain could not be followed to its end: longer than
+			    WARD_DNS_CHAIN_MAX (a loop included), or malformed */
+};
+
+static enum chain_check check_chain(struct ward_worker *w, const struct ward_query_ctx *ctx,
+				    const struct ward_stored_answer *a,
+				    struct ward_policy_verdict *v)
 {
 	if (!w->ps || !a->has_cname)
-		return false;
+		return CHAIN_CLEAN;
 	struct cloak_check c = {.w = w, .ctx = ctx};
-	/* Negative (a chain too long to follow) is not a verdict: the answer goes out as is. */
-	if (ward_dns_foreach_chain_name(a->msg, a->len, check_chain_name, &c) <= 0)
-		return false;
+	int rc = ward_dns_foreach_chain_name(a->msg, a->len, check_chain_name, &c);
+	if (rc == 0)
+		return CHAIN_CLEAN;
+	if (rc < 0)
+		return CHAIN_UNCHECKED;
 	*v = c.verdict;
-	return true;
+	return CHAIN_VERDICT;
 }
 
 bool ward_query_answer_stored(struct ward_worker *w, const struct ward_query_ctx *ctx,
@@ -144,14 +173,22 @@ bool ward_query_answer_stored(struct ward_worker *w, const struct ward_query_ctx
 	size_t out_len;
 	struct ward_policy_verdict v;
 	/* A safe-search target's answer is checked too: its chain may lead anywhere. */
-	if (answer_is_cloaked(w, ctx, a, &v)) {
+	switch (check_chain(w, ctx, a, &v)) {
+	case CHAIN_VERDICT:
 		answer_verdict(w, ctx, &v);
 		return true;
+	case CHAIN_UNCHECKED:
+		/* Names nobody checked are never passed on: fail closed. */
+		w->stats.servfail++;
+		answer_rcode(w, ctx, WARD_RCODE_SERVFAIL, EDE_OTHER, CHAIN_UNCHECKED_TEXT);
+		return true;
+	case CHAIN_CLEAN:
+		break;
 	}
 	if (ctx->rewrite_target) {
 		uint8_t target[WARD_DNS_NAME_MAX];
 		struct ward_rewrite_source src = {a->msg, a->len, a->age_s, a->stale};
-		if (!ward_dns_name_from_text(ctx->rewrite_target, target, sizeof(target)))
+		if (!ward_name_from_text(ctx->rewrite_target, target, sizeof(target)))
 			return false;
 		out_len = ward_rewrite_cname_answer(w->scratch, sizeof(w->scratch), &ctx->q, target,
 						    w->ps ? w->ps->conf->block.ttl : 60, &src, limit);
@@ -173,25 +210,47 @@ bool ward_query_answer_stored(struct ward_worker *w, const struct ward_query_ctx
 
 /* ---- the stages ------------------------------------------------------------------------------- */
 
-/* @return true when the query was answered (or dropped) here. */
-static bool stage_parse(struct ward_worker *w, const uint8_t *pkt, size_t len,
-			struct ward_query_ctx *ctx)
+/*
+ * allow_clients, decided as Unbound's worker does (its ACL comes before
+ * worker_check_request): a client outside gets REFUSED when its header could be read and
+ * it is a query, and nothing at all otherwise (shorter than a header, or a response: a
+ * reply to those would make wardd a reflector). It never gets the FORMERR, NOTIMP or
+ * BADVERS that the query itself would earn.
+ * @return true when the query was answered (or dropped) here.
+ */
+static bool stage_acl(struct ward_worker *w, struct ward_query_ctx *ctx, int parsed)
 {
-	switch (ward_dns_parse_query(pkt, len, &ctx->q)) {
+	struct ward_policy_verdict v;
+	if (w->ps && ward_policy_admit(w->ps->policy, &ctx->client.addr.sa, &v))
+		return false;
+	w->stats.refused++;
+	if (parsed == WARD_DNS_DROP) {
+		w->stats.dropped++;
+		ward_worker_drop(w, &ctx->client);
+		return true;
+	}
+	answer_rcode(w, ctx, WARD_RCODE_REFUSED, w->ps ? v.ede_code : WARD_EDE_NONE, NULL);
+	return true;
+}
+
+/* A query that cannot be answered as asked. @return true when answered (or dropped). */
+static bool stage_bad_query(struct ward_worker *w, const struct ward_query_ctx *ctx, int parsed)
+{
+	switch (parsed) {
 	case WARD_DNS_OK:
 		return false;
 	case WARD_DNS_FORMERR:
 		w->stats.formerr++;
-		answer_rcode(w, &ctx->client, &ctx->q, WARD_RCODE_FORMERR);
+		answer_rcode(w, ctx, WARD_RCODE_FORMERR, WARD_EDE_NONE, NULL);
 		return true;
 	case WARD_DNS_NOTIMP:
-		answer_rcode(w, &ctx->client, &ctx->q, WARD_RCODE_NOTIMP);
+		answer_rcode(w, ctx, WARD_RCODE_NOTIMP, WARD_EDE_NONE, NULL);
 		return true;
 	case WARD_DNS_BADVERS:
-		answer_rcode(w, &ctx->client, &ctx->q, WARD_RCODE_BADVERS);
+		answer_rcode(w, ctx, WARD_RCODE_BADVERS, WARD_EDE_NONE, NULL);
 		return true;
 	case WARD_DNS_REFUSED:
-		answer_rcode(w, &ctx->client, &ctx->q, WARD_RCODE_REFUSED);
+		answer_rcode(w, ctx, WARD_RCODE_REFUSED, WARD_EDE_NONE, NULL);
 		return true;
 	default:
 		w->stats.dropped++;
@@ -200,28 +259,53 @@ static bool stage_parse(struct ward_worker *w, const uint8_t *pkt, size_t len,
 	}
 }
 
-static bool client_allowed(const struct ward_conf *conf, const struct ward_addr *addr)
+/* IPv6 form of a client address (IPv4 as ::ffff:a.b.c.d), the key of the MAC log. */
+static void addr_key(const struct ward_addr *a, uint8_t key[16])
 {
-	for (size_t i = 0; i < conf->n_allow_clients; i++)
-		if (ward_cidr_contains(&conf->allow_clients[i], &addr->sa))
-			return true;
-	return false;
+	if (a->sa.sa_family == AF_INET6) {
+		memcpy(key, &a->v6.sin6_addr, 16);
+		return;
+	}
+	memset(key, 0, 10);
+	key[10] = key[11] = 0xFF;
+	memcpy(key + 12, &a->v4.sin_addr, 4);
 }
 
-static bool stage_acl(struct ward_worker *w, const struct ward_query_ctx *ctx)
+/* A client that is not a trusted forwarder sent a MAC: count it, and log it the first
+ * time this source is seen (see struct ward_mac_log). */
+static void note_mac_ignored(struct ward_worker *w, const struct ward_query_ctx *ctx)
 {
-	const struct ward_conf *conf = w->ps ? w->ps->conf : w->conf;
-	if (client_allowed(conf, &ctx->client.addr))
-		return false;
-	w->stats.refused++;
-	answer_rcode(w, &ctx->client, &ctx->q, WARD_RCODE_REFUSED);
-	return true;
+	struct ward_mac_log *log = &w->mac_log;
+	uint8_t key[16];
+	char text[INET6_ADDRSTRLEN];
+	w->stats.mac_ignored++;
+	addr_key(&ctx->client.addr, key);
+	uint32_t h = 2166136261u;
+	for (int i = 0; i < 16; i++)
+		h = (h ^ key[i]) * 16777619u;
+	uint8_t *slot = log->addr[h % WARD_MAC_LOG_SLOTS];
+	uint64_t second = ward_worker_now(w) / 1000;
+	if (memcmp(slot, key, 16) == 0)
+		return;
+	if (second != log->second) {
+		log->second = second;
+		log->lines = 0;
+	}
+	if (log->lines >= WARD_MAC_LOG_PER_S)
+		return;
+	log->lines++;
+	memcpy(slot, key, 16);
+	bool v4 = ctx->client.addr.sa.sa_family == AF_INET;
+	inet_ntop(v4 ? AF_INET : AF_INET6, v4 ? key + 12 : key, text, sizeof(text));
+	ward_log_warn("worker %u: ignoring the MAC option (EDNS 65001) from %s: not in "
+		      "trusted_forwarders (%llu ignored so far; logged once per source)",
+		      w->id, text, (unsigned long long)w->stats.mac_ignored);
 }
 
 /* Point `ask` at the rewrite target: same type, class and flags, another name. */
 static bool retarget(struct ward_dns_query *ask, const char *target)
 {
-	size_t n = ward_dns_name_from_text(target, ask->lname, sizeof(ask->lname));
+	size_t n = ward_name_from_text(target, ask->lname, sizeof(ask->lname));
 	if (!n)
 		return false;
 	memcpy(ask->qname, ask->lname, n);
@@ -237,14 +321,13 @@ static bool stage_policy(struct ward_worker *w, struct ward_query_ctx *ctx,
 	if (!w->ps)
 		return false;
 	const struct ward_dns_query *q = &ctx->q;
+	bool mac_ignored;
 	ctx->profile = ward_policy_profile_for(w->ps->policy, &ctx->client.addr.sa,
-					       q->has_mac ? q->mac : NULL);
-	char name[WARD_DNS_NAME_MAX * 4 + 1];
-	size_t len = ward_dns_name_to_text(q->lname, name, sizeof(name));
-	if (len == 1 && name[0] == '.')
-		len = 0;
+					       q->has_mac ? q->mac : NULL, &mac_ignored);
+	if (mac_ignored)
+		note_mac_ignored(w, ctx);
 	struct ward_policy_verdict v;
-	ward_policy_decide(w->ps->policy, w->reader, ctx->profile, name, len, &w->local_time, &v);
+	ward_policy_decide(w->ps->policy, w->reader, ctx->profile, q->lname, &w->local_time, &v);
 	switch (v.action) {
 	case WARD_POLICY_FORWARD:
 		return false;
@@ -287,9 +370,10 @@ void ward_query_handle(struct ward_worker *w, const uint8_t *pkt, size_t len,
 	const struct ward_dns_query *ask = &ctx.q;
 	w->stats.queries++;
 	refresh_views(w);
-	if (stage_parse(w, pkt, len, &ctx))
+	int parsed = ward_dns_parse_query(pkt, len, &ctx.q);
+	if (stage_acl(w, &ctx, parsed))
 		return;
-	if (stage_acl(w, &ctx))
+	if (stage_bad_query(w, &ctx, parsed))
 		return;
 	if (stage_policy(w, &ctx, &rewritten, &ask))
 		return;

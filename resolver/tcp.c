@@ -420,10 +420,15 @@ static bool is_idle(const struct ward_tcp_conn *c)
 	return c->inflight == 0 && c->queued == 0;
 }
 
-static bool peer_allowed(const struct ward_conf *conf, const struct ward_addr *peer)
+/* The same ACL as every query's (ward_policy_admit); before this worker's first query has
+ * loaded the policy, the boot config's list, which that policy was built from. */
+static bool peer_allowed(const struct ward_worker *w, const struct ward_addr *peer)
 {
-	for (size_t i = 0; i < conf->n_allow_clients; i++)
-		if (ward_cidr_contains(&conf->allow_clients[i], &peer->sa))
+	struct ward_policy_verdict v;
+	if (w->ps)
+		return ward_policy_admit(w->ps->policy, &peer->sa, &v);
+	for (size_t i = 0; i < w->conf->n_allow_clients; i++)
+		if (ward_cidr_contains(&w->conf->allow_clients[i], &peer->sa))
 			return true;
 	return false;
 }
@@ -433,7 +438,7 @@ static bool peer_allowed(const struct ward_conf *conf, const struct ward_addr *p
 static bool admit(struct ward_worker *w, struct ward_tcp_conn *c)
 {
 	const struct ward_conf *conf = ward_worker_conf(w);
-	if (!peer_allowed(conf, &c->peer)) {
+	if (!peer_allowed(w, &c->peer)) {
 		w->stats.tcp_refused_acl++;
 		return false;
 	}

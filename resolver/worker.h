@@ -162,6 +162,21 @@ struct ward_worker_stats {
 	uint64_t upstream_down;      /* an upstream was marked down */
 	uint64_t rrl_dropped;        /* UDP answers not sent: client prefix over rate_limit */
 	uint64_t rrl_slipped;        /* ... sent as TC=1 instead (rate_limit.slip) */
+	uint64_t mac_ignored;  /* EDNS MAC options from outside trusted_forwarders */
+};
+
+/*
+ * Sources whose ignored MAC option was logged lately, so that a client sending it with
+ * every query is logged once, not once a query: direct-mapped by address, so memory is
+ * fixed and a flood from many addresses only recycles slots. On top, at most
+ * WARD_MAC_LOG_PER_S lines a second per worker, whatever the number of sources.
+ */
+#define WARD_MAC_LOG_SLOTS 64
+#define WARD_MAC_LOG_PER_S 4
+struct ward_mac_log {
+	uint8_t addr[WARD_MAC_LOG_SLOTS][16]; /* IPv6, or IPv4-mapped; all zero = empty */
+	uint64_t second;                      /* loop time / 1000 of the current budget */
+	unsigned lines;                       /* lines logged in that second */
 };
 
 struct ward_worker {
@@ -200,6 +215,7 @@ struct ward_worker {
 	struct ward_cache *cache;
 	struct ward_fwd fwd;
 	struct ward_worker_stats stats;
+	struct ward_mac_log mac_log;
 
 	uint8_t scratch[WARD_DNS_MSG_MAX + 2]; /* TCP answers are built here */
 };

@@ -5,11 +5,17 @@
  * stored entry that matched (the name itself or a parent that covers subdomains) and the
  * feeds that listed it.
  *
- * With --client: the verdict that client would get from wardd right now, and why. The
+ * With --client: the verdict that client would get from wardd right now, and why. Whether
+ * it may ask at all (allow_clients), whether its MAC counts (trusted_forwarders), the
  * profile, the local time and the decision come from blocklists/policy.h, the code wardd
  * runs, so the explanation cannot drift from what the daemon does: action, reason,
  * profile, the categories behind a block, the deny/allow rule or schedule, the Extended
  * DNS Error code and text, and for safe search the rewrite target.
+ *
+ * NAME is presentation text as dig and kdig take it: "\255" and "\." escapes give any
+ * byte, so a name wardd can receive can be asked about here. It is turned into the wire
+ * form wardd decides on (blocklists/name.h); a UTF-8 name is first converted to its
+ * xn-- form, as a browser would before asking.
  */
 #include <arpa/inet.h>
 #include <cjson/cJSON.h>
@@ -22,6 +28,7 @@
 #include "blocklists/catdb.h"
 #include "blocklists/error.h"
 #include "blocklists/feed.h"
+#include "blocklists/name.h"
 #include "blocklists/policy.h"
 #include "tools/ward.h"
 
@@ -32,6 +39,9 @@ struct client {
 	bool has_mac;
 	uint8_t mac[6];
 	const char *mac_text;
+	bool mac_ignored;          /* not from a trusted forwarder: wardd ignores it */
+	bool refused;              /* outside allow_clients */
+	struct ward_policy_verdict refusal;
 };
 
 struct lookup_ctx {
@@ -60,9 +70,11 @@ static void usage(FILE *out)
 static const char *ede_name(int code)
 {
 	switch (code) {
+	case 0: return "Other Error";
 	case 15: return "Blocked";
 	case 16: return "Censored";
 	case 17: return "Filtered";
+	case 18: return "Prohibited";
 	default: return "Other";
 	}
 }
@@ -213,6 +225,12 @@ static cJSON *answer_json(const struct ward_conf *conf, const struct ward_policy
 		cJSON_AddStringToObject(o, "a", inet_ntop(AF_INET, v->rewrite_ipv4, addr,
 							  sizeof(addr)));
 		break;
+	case WARD_POLICY_SERVFAIL:
+		cJSON_AddStringToObject(o, "rcode", "SERVFAIL");
+		break;
+	case WARD_POLICY_REFUSED:
+		cJSON_AddStringToObject(o, "rcode", "REFUSED");
+		break;
 	default:
 		cJSON_AddStringToObject(o, "mode", "upstream");
 	}
@@ -226,6 +244,7 @@ static void add_verdict_json(struct lookup_ctx *L, cJSON *o, const struct ward_p
 		 L->now.minute % 60u);
 	cJSON_AddStringToObject(o, "client", L->client.text);
 	add_string_or_null(o, "mac", L->client.has_mac ? L->client.mac_text : NULL);
+	cJSON_AddBoolToObject(o, "mac_ignored", L->client.mac_ignored);
 	add_string_or_null(o, "profile", v->profile_name);
 	cJSON_AddStringToObject(o, "local_time", when);
 	cJSON_AddStringToObject(o, "action", ward_policy_action_name(v->action));
@@ -264,6 +283,12 @@ static void print_human_answer(const struct ward_conf *conf, const struct ward_p
 		printf("  answer: A %s, other types NODATA\n",
 		       inet_ntop(AF_INET, v->rewrite_ipv4, addr, sizeof(addr)));
 		break;
+	case WARD_POLICY_SERVFAIL:
+		printf("  answer: SERVFAIL (the policy could not be checked: never forwarded)\n");
+		break;
+	case WARD_POLICY_REFUSED:
+		printf("  answer: REFUSED (the client is outside allow_clients)\n");
+		break;
 	default:
 		printf("  answer: from upstream (or the cache)\n");
 	}
@@ -278,7 +303,9 @@ static void print_human_verdict(struct lookup_ctx *L, const char *name,
 	       rewrite ? "safe-search rewrite" : ward_policy_action_name(v->action),
 	       L->client.text);
 	if (L->client.has_mac)
-		printf(" (MAC %s)", L->client.mac_text);
+		printf(" (MAC %s%s)", L->client.mac_text,
+		       L->client.mac_ignored ? ", ignored: not from a trusted_forwarders address"
+					     : "");
 	printf(", profile %s, %s %02u:%02u\n", v->profile_name ? v->profile_name : "(none)",
 	       day_name(L->now.wday), L->now.minute / 60u, L->now.minute % 60u);
 	printf("  reason: %s", ward_policy_reason_name(v->reason));
@@ -306,11 +333,11 @@ static void print_human_verdict(struct lookup_ctx *L, const char *name,
 
 /* ---- one name ------------------------------------------------------------------------------- */
 
-static int lookup_match(struct lookup_ctx *L, const char *name, size_t len)
+static int lookup_match(struct lookup_ctx *L, const char *name, const uint8_t *wire)
 {
 	char feeds[WARD_CATDB_MATCH_FEEDS][64];
 	struct ward_cat_match m;
-	int rc = ward_cat_lookup(L->reader, name, len, &m);
+	int rc = ward_cat_lookup_wire(L->reader, wire, &m);
 	if (rc < 0) {
 		fprintf(stderr, "ward lookup: %s: %s\n", name, ward_strerror(rc));
 		return -1;
@@ -323,17 +350,16 @@ static int lookup_match(struct lookup_ctx *L, const char *name, size_t len)
 	return 0;
 }
 
-static int lookup_verdict(struct lookup_ctx *L, const char *name, size_t len)
+static int lookup_verdict(struct lookup_ctx *L, const char *name, const uint8_t *wire)
 {
 	char feeds[WARD_CATDB_MATCH_FEEDS][64];
 	struct ward_policy_verdict v;
-	int rc = ward_policy_decide(L->policy, L->reader, L->profile, name, len, &L->now, &v);
+	int rc = 0;
+	if (L->client.refused)
+		v = L->client.refusal;
+	else
+		rc = ward_policy_decide(L->policy, L->reader, L->profile, wire, &L->now, &v);
 	ward_policy_explain(L->policy, L->reader, &v);
-	if (rc < 0) {
-		/* wardd forwards when the database fails; say so rather than guess. */
-		fprintf(stderr, "ward lookup: %s: %s\n", name, ward_strerror(rc));
-		return -1;
-	}
 	feed_names(L->reader, &v.match, feeds);
 	if (L->json) {
 		cJSON *o = match_json(L, name, &v.match, feeds);
@@ -342,22 +368,42 @@ static int lookup_verdict(struct lookup_ctx *L, const char *name, size_t len)
 	} else {
 		print_human_verdict(L, name, &v, feeds);
 	}
-	return 0;
+	/* wardd answers SERVFAIL here; the lookup did not work either. */
+	if (rc < 0)
+		fprintf(stderr, "ward lookup: %s: %s\n", name, ward_strerror(rc));
+	return rc < 0 ? -1 : 0;
+}
+
+/*
+ * NAME as wardd would receive it: lower-cased wire form. A name the feed rules accept
+ * (which turns UTF-8 labels into xn-- labels) is taken in that form; anything else is
+ * read as presentation text with escapes.
+ * @return the wire length, or 0 when NAME is not a name at all.
+ */
+static size_t name_to_wire(const char *arg, uint8_t wire[WARD_WIRE_NAME_MAX])
+{
+	char norm[WARD_NAME_MAX + 1];
+	int len = ward_feed_normalize_name(arg, strlen(arg), norm, sizeof(norm));
+	size_t n = ward_name_from_text(len > 0 ? norm : arg, wire, WARD_WIRE_NAME_MAX);
+	if (n)
+		ward_name_lower(wire);
+	return n;
 }
 
 /* @return 0, or -1 when the name is invalid or the lookup failed. */
 static int lookup_one(struct lookup_ctx *L, const char *arg)
 {
-	char name[WARD_NAME_MAX + 1];
-	int len = ward_feed_normalize_name(arg, strlen(arg), name, sizeof(name));
-	if (len < 0) {
-		fprintf(stderr, "ward lookup: '%s' is not a domain name (%s)\n", arg,
-			ward_feed_reject_name((enum ward_feed_reject)(-len - 1)));
+	uint8_t wire[WARD_WIRE_NAME_MAX];
+	char name[WARD_NAME_TEXT_MAX];
+	if (!name_to_wire(arg, wire)) {
+		fprintf(stderr, "ward lookup: '%s' is not a domain name (an empty label, a label "
+			"over 63 bytes or a name over 255)\n", arg);
 		return -1;
 	}
+	ward_name_to_text(wire, name, sizeof(name));
 	if (L->policy)
-		return lookup_verdict(L, name, (size_t)len);
-	return lookup_match(L, name, (size_t)len);
+		return lookup_verdict(L, name, wire);
+	return lookup_match(L, name, wire);
 }
 
 /* ---- setup ---------------------------------------------------------------------------------- */
@@ -445,8 +491,11 @@ static int prepare_client(struct lookup_ctx *L)
 		fprintf(stderr, "ward lookup: cannot build the policy: %s\n", ward_strerror(rc));
 		return rc;
 	}
-	L->profile = ward_policy_profile_for(L->policy, (const struct sockaddr *)&L->client.addr,
-					     L->client.has_mac ? L->client.mac : NULL);
+	const struct sockaddr *addr = (const struct sockaddr *)&L->client.addr;
+	L->client.refused = !ward_policy_admit(L->policy, addr, &L->client.refusal);
+	L->profile = ward_policy_profile_for(L->policy, addr,
+					     L->client.has_mac ? L->client.mac : NULL,
+					     &L->client.mac_ignored);
 	ward_policy_local_time(L->policy, time(NULL), &L->now);
 	return 0;
 }

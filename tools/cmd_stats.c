@@ -2,9 +2,11 @@
  * ward stats [-c FILE] [--json]: what the database holds and how fresh each feed is.
  *
  * Per-category figures add up the entries of the feeds that carry the category, so a
- * name listed by two such feeds counts twice; the database total counts it once.
- * What the config leaves unfiltered (an empty database, a blocked category that no feed
- * supplies) is warned about on stderr, and listed under "warnings" with --json.
+ * name listed by two such feeds counts twice; the database total counts it once. Each
+ * feed also shows why lines of its last good copy became no entry (public suffixes, IPs,
+ * URLs, ...), as `ward update` counted them. What the config leaves unfiltered (an empty
+ * database, a blocked category that no feed supplies) is warned about on stderr, and
+ * listed under "warnings" with --json.
  */
 #include <cjson/cJSON.h>
 #include <getopt.h>
@@ -15,6 +17,7 @@
 #include "blocklists/catdb.h"
 #include "blocklists/coverage.h"
 #include "blocklists/error.h"
+#include "blocklists/feed.h"
 #include "blocklists/update.h"
 #include "tools/ward.h"
 
@@ -71,11 +74,26 @@ static void category_totals(const struct ward_conf *conf, const struct ward_catd
 	}
 }
 
+/* "rejected: public-suffix 125, ip 3" into buf, or "" when nothing was rejected. */
+static const char *rejects_text(const struct ward_catdb_feed_state *st, char *buf, size_t cap)
+{
+	size_t o = 0;
+	buf[0] = '\0';
+	for (int r = 0; r < WARD_REJECT_COUNT && o < cap; r++) {
+		if (!st->rejected[r])
+			continue;
+		o += (size_t)snprintf(buf + o, cap - o, "%s%s %llu", o ? ", " : "rejected: ",
+				      ward_feed_reject_name((enum ward_feed_reject)r),
+				      (unsigned long long)st->rejected[r]);
+	}
+	return buf;
+}
+
 static void print_human(const struct ward_conf *conf, const struct ward_catdb_meta *meta,
 			const struct ward_catdb_feed_state *st, const struct cat_total *tot)
 {
 	int64_t now = (int64_t)time(NULL);
-	char when[32], age[48], cats[256];
+	char when[32], age[48], cats[256], rejects[512];
 	printf("database %s: generation %llu, %llu domains, built %s", conf->database,
 	       (unsigned long long)meta->generation, (unsigned long long)meta->domains,
 	       ward_tool_time(meta->built_at, when, sizeof(when)));
@@ -103,6 +121,8 @@ static void print_human(const struct ward_conf *conf, const struct ward_catdb_me
 			printf("%-28s last error (%s): %s\n", "",
 			       ward_tool_time(st[i].last_attempt, when, sizeof(when)),
 			       st[i].last_error);
+		if (rejects_text(&st[i], rejects, sizeof(rejects))[0])
+			printf("%-28s %s\n", "", rejects);
 	}
 }
 
@@ -160,6 +180,11 @@ static void print_json(const struct ward_conf *conf, struct ward_catdb *db,
 		cJSON_AddStringToObject(f, "last_modified", st[i].last_modified);
 		ward_sha256_hex(st[i].sha256, hex);
 		cJSON_AddStringToObject(f, "sha256", st[i].last_good > 0 ? hex : "");
+		cJSON *rej = cJSON_AddObjectToObject(f, "rejected");
+		for (int r = 0; r < WARD_REJECT_COUNT; r++)
+			if (st[i].rejected[r])
+				cJSON_AddNumberToObject(rej, ward_feed_reject_name((enum ward_feed_reject)r),
+							(double)st[i].rejected[r]);
 		cJSON_AddItemToArray(feeds, f);
 	}
 	ward_tool_print_json(o);

@@ -25,13 +25,16 @@ import zlib
 MAX_LINE = 64 * 1024
 SUB, ALLOW = 1, 2
 REASONS = ["ip", "invalid-name", "idn", "system", "modifier", "badfilter", "url", "cosmetic",
-           "regex", "wildcard", "too-long", "syntax", "unsupported"]
+           "regex", "wildcard", "too-long", "syntax", "unsupported", "public-suffix"]
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 FEEDS = os.path.join(os.environ.get("WARD_SHARED_DATA",
                                     os.path.join(HERE, "..", "..", "..", "shared", "data")),
                      "feeds")
 TABLE = os.path.join(HERE, "..", "data", "feeds", "expected_counts.tsv")
+# The Public Suffix List as Debian 12 ships it (package publicsuffix 20230209.2326-1), the
+# same data libpsl 0.21.2 has built in: ward refuses entries that are public suffixes.
+PSL = os.path.join(FEEDS, "debian", "public_suffix_list.dat")
 
 # Every data file in the feeds folder, with the format it is and whether its plain entries
 # cover subdomains. Left out: MANIFEST.md, safesearch.md, the PSL files, JSON, UT1's
@@ -253,12 +256,55 @@ def classify(tok):
     return name, sub
 
 
+def alabel(label):
+    return label if label.isascii() else b"xn--" + label.decode().encode("punycode")
+
+
+def load_psl(path):
+    """ICANN rules -> (names that are suffixes, bases of wildcard rules, exceptions), each a
+    set of A-label names. libpsl also counts the base of "*.x" as a suffix."""
+    exact, wild, excepted, icann = set(), set(), set(), False
+    with open(path, "rb") as f:
+        for line in f:
+            line = line.strip()
+            if b"===BEGIN ICANN DOMAINS===" in line:
+                icann = True
+            elif b"===END ICANN DOMAINS===" in line:
+                break
+            if not icann or not line or line.startswith(b"//"):
+                continue
+            rule = line.split()[0].lower()
+            if rule.startswith(b"!"):
+                excepted.add(b".".join(alabel(x) for x in rule[1:].split(b".")))
+            elif rule.startswith(b"*."):
+                wild.add(b".".join(alabel(x) for x in rule[2:].split(b".")))
+            else:
+                exact.add(b".".join(alabel(x) for x in rule.split(b".")))
+    return exact | wild, wild, excepted
+
+
+SUFFIXES, WILDCARDS, EXCEPTIONS = load_psl(PSL)
+
+
+def public_suffix(name):
+    """Any single label (a TLD, listed or not), else an ICANN rule, a wildcard's base, or a
+    name under a wildcard rule that no exception lifts."""
+    if b"." not in name:
+        return True
+    if name in EXCEPTIONS:
+        return False
+    return name in SUFFIXES or name.partition(b".")[2] in WILDCARDS
+
+
 class Result:
     def __init__(self):
         self.entries = []
         self.rejects = []
 
     def add(self, name, flags):
+        if public_suffix(name):
+            self.reject("public-suffix", name)
+            return
         self.entries.append((flags, name))
 
     def reject(self, reason, what):

@@ -41,11 +41,11 @@ static void check_question(const struct ward_dns_query *q)
 	}
 	CHECK(pos + 1 == q->qname_len && labels == q->labels);
 	char text[4 * WARD_DNS_NAME_MAX + 1];
-	size_t n = ward_dns_name_to_text(q->qname, text, sizeof(text));
+	size_t n = ward_name_to_text(q->qname, text, sizeof(text));
 	CHECK(n < sizeof(text) && strlen(text) == n);
 	/* Presentation form goes back to the same wire name. */
 	uint8_t wire[WARD_DNS_NAME_MAX];
-	CHECK(ward_dns_name_from_text(text, wire, sizeof(wire)) == q->qname_len);
+	CHECK(ward_name_from_text(text, wire, sizeof(wire)) == q->qname_len);
 	CHECK(memcmp(wire, q->qname, q->qname_len) == 0);
 }
 

@@ -3,7 +3,9 @@
 clients: 127.0.0.0/8 -> cidr8, 127.0.5.0/24 -> cidr24, 127.0.5.7 -> host, a MAC -> mac;
 anything else (::1 here) -> default_profile. The longest matching prefix wins, whatever
 the order in the file; a MAC (EDNS option 65001 with 6 bytes, as dnsmasq --add-mac sends)
-wins over the address; an option of another length is ignored. Queries are sent from
+wins over the address; an option of another length is ignored. Every source here is a
+trusted forwarder, so the MAC counts (test_filter_mac.py tests the trust boundary itself).
+Queries are sent from
 127.0.5.7, 127.0.5.8 and 127.0.9.9 by binding the client socket (all of 127/8 is local on
 Linux). Each profile denies probe.family.test, so the EDE text names the profile.
 `ward lookup --client IP [--mac MAC]` names the same profile with the same verdict.
@@ -53,6 +55,9 @@ def setup():
                     {"match": MAC, "profile": "mac"},
                     {"match": "127.0.5.0/24", "profile": "cidr24"}],
         "default_profile": "fallback",
+        "trusted_forwarders": ["127.0.0.0/8", "::1"],
+        # ward lookup --client from these must get the default profile, not REFUSED.
+        "allow_clients": ["127.0.0.0/8", "::1", "10.0.0.0/8", "2001:db8::/32"],
     }, addr=addr, port=port)
 
 

@@ -7,7 +7,7 @@ a real NSD, with a category database built by `ward update` from feed files.
   4 active schedule "all" -> block, except the allow list
   5 categories blocked by the profile or an active schedule -> block (17, or 15 for
     malware/phishing/scam), the EDE text naming category, feed and profile
-  6 safe search -> rewrite (allow beats it)
+  6 safe search -> rewrite (also for an allowed name: allow lifts blocks, not rewrites)
   7 forward
 A blocked name never reaches the upstream; without EDNS there is no EDE. `ward lookup
 --client` explains every one of these exactly as wardd answered it.
@@ -202,7 +202,7 @@ def test_5_text_names_the_feed_of_the_blocked_category():
     fl.assert_lookup_matches(ward.conf_path, "mixed.family.test", KIDS, r)
 
 
-def test_6_safe_search_rewrite_and_allow_beats_it():
+def test_6_safe_search_rewrite_also_for_allowed_names():
     r, up = ask_counted("www.google.com", KIDS)
     wt.check(fl.cnames(r) == [("www.google.com", "forcesafesearch.google.com")]
              and fl.addresses(r) == ["192.0.2.21"] and fl.ede(r) is None and up == 1,
@@ -211,12 +211,15 @@ def test_6_safe_search_rewrite_and_allow_beats_it():
     wt.check(lk["action"] == "cname" and lk["reason"] == "safe-search"
              and lk["answer"] == {"cname": "forcesafesearch.google.com"},
              "ward lookup: safe search rewrite target: %s" % lk)
-    # kids allow www.bing.com: step 3 forwards before step 6 can rewrite.
+    # kids allow www.bing.com: the allow entry lifts blocks only, so step 6 still
+    # rewrites it (an allowed search engine must not come back without SafeSearch).
     r = fl.ask(ward, "www.bing.com", source=KIDS)
-    wt.check(not fl.cnames(r) and fl.addresses(r) == ["198.51.100.1"],
-             "kids: allowed www.bing.com answered plainly: %s" % r.answer)
+    wt.check(fl.cnames(r) == [("www.bing.com", "strict.bing.com")]
+             and fl.addresses(r) == ["198.51.100.2"] and fl.ede(r) is None,
+             "kids: allowed www.bing.com is still rewritten: %s" % r.answer)
     lk = fl.lookup(ward.conf_path, "www.bing.com", KIDS)
-    wt.check(lk["action"] == "forward" and lk["reason"] == "allow", "ward lookup: %s" % lk)
+    wt.check(lk["action"] == "cname" and lk["reason"] == "safe-search"
+             and lk["answer"] == {"cname": "strict.bing.com"}, "ward lookup: %s" % lk)
 
 
 def test_7_forward():

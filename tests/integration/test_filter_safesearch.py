@@ -8,7 +8,9 @@ address 213.180.193.56. YouTube: strict -> restrict.youtube.com, moderate ->
 restrictmoderate.youtube.com, off -> the plain answer. Adults get the plain answers, also
 right after a child's rewritten one (nothing rewritten is cached under the asked name).
 The canaries (use-application-dns.net, mask.icloud.com, mask-h2.icloud.com) are NXDOMAIN
-for child profiles and resolve normally for the adult preset.
+for child profiles and resolve normally for the adult preset. An allow entry for the engine
+(google.com, youtube.com, bing.com) or the canary lifts blocks only: the rewrites stay, as
+only the profile's own safe_search, youtube and anti_circumvention turn them off.
 """
 import os
 import sys
@@ -23,6 +25,7 @@ import filterlib as fl  # noqa: E402
 import wardtest as wt  # noqa: E402
 
 KIDS, ADULTS, TEEN, GOOGLEONLY = fl.KIDS, fl.ADULTS, fl.TEEN, "127.0.3.4"
+ALLOWING = "127.0.3.5"
 CNAME_TTL = 60  # block.ttl (the default)
 
 ENGINES = [  # (asked names, safe target)
@@ -52,10 +55,14 @@ def setup():
             "adults": {"preset": "adult"},
             "googleonly": {"safe_search": ["google"], "youtube": "off",
                            "anti_circumvention": False},
+            "allowing": {"preset": "child",
+                         "allow": ["youtube.com", "google.com", "bing.com",
+                                   "use-application-dns.net"]},
         },
         "clients": [{"match": KIDS, "profile": "kids"}, {"match": ADULTS, "profile": "adults"},
                     {"match": TEEN, "profile": "teen"},
-                    {"match": GOOGLEONLY, "profile": "googleonly"}],
+                    {"match": GOOGLEONLY, "profile": "googleonly"},
+                    {"match": ALLOWING, "profile": "allowing"}],
         "default_profile": "adults",
     })
 
@@ -188,6 +195,24 @@ def test_per_profile_switching():
     # Only www.google.<tld>: the bare name is not a safe-search name.
     r = fl.ask(ward, "google.com", "A", source=KIDS)
     wt.check(not fl.cnames(r), "google.com is not rewritten: %s" % r.answer)
+
+
+def test_allow_entries_keep_the_rewrites():
+    """A parent who allows youtube.com or google.com has not asked for Restricted Mode or
+    SafeSearch to go: the allow entry covers the names, and the rewrites still apply."""
+    for name, target, rule in (("www.youtube.com", "restrict.youtube.com", "youtube.com"),
+                               ("m.youtube.com", "restrict.youtube.com", "youtube.com"),
+                               ("www.google.com", "forcesafesearch.google.com", "google.com"),
+                               ("www.bing.com", "strict.bing.com", "bing.com")):
+        expect_rewrite(name, target, ALLOWING)
+        lk = fl.lookup(ward.conf_path, name, ALLOWING)
+        wt.check(lk["action"] == "cname" and lk["answer"] == {"cname": target}
+                 and lk["rule"] == rule, "ward lookup %s (allowed by %s): %s" % (name, rule, lk))
+    r = fl.ask(ward, "use-application-dns.net", source=ALLOWING)
+    wt.check(r.rcode() == dns.rcode.NXDOMAIN and not r.answer,
+             "allowed canary: still NXDOMAIN, got %s %s" % (wt.rcode_text(r), r.answer))
+    # The allow entry does what it is for: names under it that are not rewritten resolve.
+    expect_plain("youtube.com", ALLOWING)
 
 
 def test_canaries():

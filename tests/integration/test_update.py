@@ -327,6 +327,40 @@ def scenario(tmp, server):
          "format": "domains", "categories": ["adult"]}])
     p = Ward(conf2, env).run("update", "-c", conf2)
     check(p.returncode == 1, "total failure: exit 1, got %d" % p.returncode)
+    public_suffixes(tmp, env)
+
+
+def public_suffixes(tmp, env):
+    """A feed that lists whole TLDs and registry suffixes: those lines become no entry,
+    the rest does, and `ward stats` counts them per feed (real lines from the shared
+    feeds: gob.mx in a porn list, game.tw in UT1 games, sch.uk in the Umbrella list)."""
+    listed = os.path.join(tmp, "suffixes.domains")
+    with open(listed, "w") as f:
+        f.write("com\n*.org\n.co.uk\ngob.mx\ngame.tw\nsch.uk\nbad-site.example\n")
+    conf = os.path.join(tmp, "suffixes.json")
+    write_config(conf, os.path.join(tmp, "db3"), [
+        {"name": "tlds", "url": "file://" + listed, "format": "domains", "categories": ["adult"]},
+        {"name": "porn", "url": "file://" + os.path.join(
+            FEEDS, "stevenblack/extensions_porn_sinfonietta.hosts"), "format": "hosts",
+         "categories": ["adult"]}])
+    w = Ward(conf, env)
+    code, out = w.update()
+    check(code == 0, "public suffixes: update exit 0, got %d %s" % (code, out))
+    check(feed(out, "tlds").get("entries") == 1, "public suffixes: 1 entry: %s" % feed(out, "tlds"))
+    res = w.lookup(["bad-site.example", "www.example.com", "x.example.org", "a.b.co.uk",
+                    "www.gob.mx"])
+    check(res["bad-site.example"]["listed"], "the registrable name is listed")
+    for n in ("www.example.com", "x.example.org", "a.b.co.uk", "www.gob.mx"):
+        check(not res[n]["listed"], "%s must not be blocked by a suffix entry: %s" % (n, res[n]))
+    p = w.run("stats", "-c", conf, "--json")
+    check(p.returncode == 0, "stats exit 0: %s" % p.stderr)
+    stats = {f["name"]: f for f in json.loads(p.stdout)["feeds"]}
+    check(stats["tlds"]["rejected"] == {"public-suffix": 6},
+          "stats counts 6 public suffixes for tlds: %s" % stats["tlds"].get("rejected"))
+    check(stats["porn"]["rejected"].get("public-suffix") == 1,
+          "stats counts gob.mx in the real porn list: %s" % stats["porn"].get("rejected"))
+    p = w.run("stats", "-c", conf)
+    check("rejected: public-suffix 6" in p.stdout, "human stats show it:\n%s" % p.stdout)
 
 
 if __name__ == "__main__":

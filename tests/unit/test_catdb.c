@@ -25,6 +25,7 @@
 #include <lmdb.h>
 
 #include "blocklists/catdb.h"
+#include "blocklists/catdb_value.h"
 #include "blocklists/error.h"
 #include "blocklists/feed.h"
 
@@ -671,6 +672,8 @@ static void test_feed_state_roundtrip(void **state)
 	strcpy(st.last_error, "HTTP 503");
 	st.id = 999; /* ignored: the database assigns ids */
 	st.categories = GAMBLING | WARD_CAT(63);
+	st.rejected[WARD_REJECT_IP] = 93;
+	st.rejected[WARD_REJECT_PUBLIC_SUFFIX] = 2;
 	assert_int_equal(WARD_ENOTFOUND, ward_catdb_feed_get(f->db, "ut1-gambling", &st));
 
 	assert_int_equal(0, ward_catdb_feed_put(f->db, &st));
@@ -714,6 +717,39 @@ static void test_feed_state_roundtrip(void **state)
 	assert_int_equal(WARD_EINVAL, ward_catdb_feed_put(f->db, &st));
 	memset(st.name, 'n', sizeof(st.name));
 	assert_int_equal(WARD_EINVAL, ward_catdb_feed_put(f->db, &st));
+}
+
+/* A state stored before the rejection counters (version 1) still reads, with zeros; a
+ * version 2 record may hold fewer counters than there are reasons, never more. */
+static void test_feed_state_versions(void **state)
+{
+	(void)state;
+	struct ward_catdb_feed_state st, got;
+	uint8_t buf[WARD_CATDB_FEED_STATE_MAX];
+	memset(&st, 0, sizeof(st));
+	strcpy(st.name, "old-feed");
+	st.entries = 7;
+	int len = ward_catdb_feed_state_encode(&st, buf, sizeof(buf));
+	assert_true(len > 0);
+	assert_int_equal(buf[0], 2);
+	assert_int_equal(buf[len - 1], 0); /* no counter set: a count of zero */
+	buf[0] = 1;
+	assert_int_equal(0, ward_catdb_feed_state_decode(buf, (size_t)len - 1, &got));
+	assert_int_equal(got.entries, 7);
+	assert_string_equal(got.name, "old-feed");
+	for (int i = 0; i < WARD_CATDB_FEED_REJECTS; i++)
+		assert_int_equal(got.rejected[i], 0);
+	/* Version 1 with a tail, version 2 without one, or a count past the maximum. */
+	assert_int_equal(WARD_EFORMAT, ward_catdb_feed_state_decode(buf, (size_t)len, &got));
+	buf[0] = 2;
+	assert_int_equal(WARD_EFORMAT, ward_catdb_feed_state_decode(buf, (size_t)len - 1, &got));
+	buf[len - 1] = WARD_CATDB_FEED_REJECTS + 1;
+	assert_int_equal(WARD_EFORMAT, ward_catdb_feed_state_decode(buf, (size_t)len, &got));
+
+	st.rejected[WARD_REJECT_PUBLIC_SUFFIX] = 125;
+	len = ward_catdb_feed_state_encode(&st, buf, sizeof(buf));
+	assert_int_equal(0, ward_catdb_feed_state_decode(buf, (size_t)len, &got));
+	assert_memory_equal(&st, &got, sizeof(st));
 }
 
 /* ---- corruption ------------------------------------------------------------------- */
@@ -1257,6 +1293,7 @@ int main(void)
 		T(test_build_grows_map),
 		T(test_real_feeds),
 		T(test_feed_state_roundtrip),
+		cmocka_unit_test(test_feed_state_versions),
 		T(test_corrupted_values),
 		T(test_reader_sees_rebuild_after_refresh),
 		T(test_reader_remaps_when_file_grows),

@@ -181,6 +181,8 @@ static void test_packaging_example_loads(void **state)
 		fail_msg("%s", err);
 	assert_int_equal(conf->n_profiles, 3);
 	assert_int_equal(conf->n_custom_categories, 1);
+	assert_int_equal(conf->n_trusted_forwarders, 1);
+	assert_cidr(&conf->trusted_forwarders[0], AF_INET, "192.168.1.1", 32);
 	assert_string_equal(conf->profiles[conf->default_profile].name, "adults");
 	ward_conf_free(conf);
 }
@@ -203,6 +205,7 @@ static void assert_documented_defaults(const struct ward_conf *c)
 	assert_cidr(&c->allow_clients[3], AF_INET, "172.16.0.0", 12);
 	assert_cidr(&c->allow_clients[4], AF_INET, "192.168.0.0", 16);
 	assert_cidr(&c->allow_clients[5], AF_INET6, "fc00::", 7);
+	assert_int_equal(c->n_trusted_forwarders, 0);
 	assert_int_equal(c->cache.max_entries, 200000);
 	assert_int_equal(c->cache.min_ttl, 0);
 	assert_int_equal(c->cache.max_ttl, 86400);

@@ -1337,7 +1337,7 @@ static void test_block_modes(void **state)
 	assert_int_equal(ldns_pkt_edns_udp_size(p), 1232);
 	ldns_pkt_free(p);
 
-	/* Unknown mode, no question, no room. */
+	/* Unknown mode, no question, no room even for header + question + OPT. */
 	assert_int_equal(ward_dns_write_block(answer, sizeof(answer), &q, 9, NULL, NULL, 1, -1,
 					      NULL),
 			 0);
@@ -1358,6 +1358,45 @@ static void test_block_modes(void **state)
 	assert_int_equal(get_u32(answer + w - 10), 0x7FFFFFFFu);
 }
 
+/* cap is the client's size limit too: the EDE text gives way first, then the records. */
+static void test_block_fits_the_limit(void **state)
+{
+	(void)state;
+	struct ward_dns_query q;
+	static const char text[] = "ward: gambling (feed some-feed, profile kids)";
+	make_query(&q, "ads.example.com", WARD_TYPE_A, true, false);
+	size_t full = ward_dns_write_block(answer, sizeof(answer), &q, WARD_BLOCK_NXDOMAIN, NULL,
+					   NULL, 60, WARD_EDE_FILTERED, text);
+	size_t bare = full - (sizeof(text) - 1);
+
+	/* Ten bytes short: the text loses ten bytes, the SOA stays. */
+	size_t w = ward_dns_write_block(answer, full - 10, &q, WARD_BLOCK_NXDOMAIN, NULL, NULL, 60,
+					WARD_EDE_FILTERED, text);
+	assert_int_equal(w, full - 10);
+	ldns_pkt *p = ldns_parse(answer, w);
+	assert_false(ldns_pkt_tc(p));
+	check_soa(p, 60);
+	ldns_pkt_free(p);
+	assert_memory_equal(answer + w - (sizeof(text) - 11), text, sizeof(text) - 11);
+
+	/* No text at all fits: still the whole answer with the bare code. */
+	assert_int_equal(ward_dns_write_block(answer, bare, &q, WARD_BLOCK_NXDOMAIN, NULL, NULL,
+					      60, WARD_EDE_FILTERED, text),
+			 bare);
+
+	/* One byte less: header + question + OPT with the code, TC=1, the rcode kept. */
+	w = ward_dns_write_block(answer, bare - 1, &q, WARD_BLOCK_NXDOMAIN, NULL, NULL, 60,
+				 WARD_EDE_FILTERED, text);
+	assert_int_equal(w, 12 + 17 + 4 + 11 + 6);
+	p = ldns_parse(answer, w);
+	assert_true(ldns_pkt_tc(p));
+	assert_int_equal(ldns_pkt_get_rcode(p), LDNS_RCODE_NXDOMAIN);
+	assert_int_equal(ldns_pkt_ancount(p) + ldns_pkt_nscount(p), 0);
+	assert_int_equal(ldns_pkt_qdcount(p), 1);
+	ldns_pkt_free(p);
+	assert_int_equal(get_u16(answer + w - 2), WARD_EDE_FILTERED);
+}
+
 /* ---------------------------------------------------------------- CNAME chain */
 
 struct chain_seen {
@@ -1369,7 +1408,7 @@ struct chain_seen {
 static int collect(void *ctx, const uint8_t *wire_lname)
 {
 	struct chain_seen *c = ctx;
-	ward_dns_name_to_text(wire_lname, c->names[c->n % 8], sizeof(c->names[0]));
+	ward_name_to_text(wire_lname, c->names[c->n % 8], sizeof(c->names[0]));
 	c->n++;
 	return c->n == c->stop_at ? 42 : 0;
 }
@@ -1462,7 +1501,7 @@ static void test_names(void **state)
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		print_message("name: %s\n", cases[i].text);
-		size_t n = ward_dns_name_from_text(cases[i].text, w, sizeof(w));
+		size_t n = ward_name_from_text(cases[i].text, w, sizeof(w));
 		if (!cases[i].wire) {
 			assert_int_equal(n, 0);
 			continue;
@@ -1471,7 +1510,7 @@ static void test_names(void **state)
 		size_t wn = hex(cases[i].wire, want, sizeof(want));
 		assert_int_equal(n, wn);
 		assert_memory_equal(w, want, wn);
-		size_t tn = ward_dns_name_to_text(w, t, sizeof(t));
+		size_t tn = ward_name_to_text(w, t, sizeof(t));
 		assert_string_equal(t, cases[i].back);
 		assert_int_equal(tn, strlen(cases[i].back));
 	}
@@ -1480,33 +1519,33 @@ static void test_names(void **state)
 	char text[400];
 	memset(text, 'a', 63);
 	text[63] = 0;
-	assert_int_equal(ward_dns_name_from_text(text, w, sizeof(w)), 65);
+	assert_int_equal(ward_name_from_text(text, w, sizeof(w)), 65);
 	memset(text, 'a', 64);
 	text[64] = 0;
-	assert_int_equal(ward_dns_name_from_text(text, w, sizeof(w)), 0);
+	assert_int_equal(ward_name_from_text(text, w, sizeof(w)), 0);
 	/* 3 x 63 + 61 characters with 3 dots: wire 64*3 + 62 + 1 = 255. */
 	memset(text, 'a', sizeof(text));
 	text[63] = text[127] = text[191] = '.';
 	text[253] = 0;
-	assert_int_equal(ward_dns_name_from_text(text, w, sizeof(w)), 255);
+	assert_int_equal(ward_name_from_text(text, w, sizeof(w)), 255);
 	text[253] = 'a';
 	text[254] = 0;
-	assert_int_equal(ward_dns_name_from_text(text, w, sizeof(w)), 0);
+	assert_int_equal(ward_name_from_text(text, w, sizeof(w)), 0);
 	/* cap too small */
-	assert_int_equal(ward_dns_name_from_text("abc", w, 4), 0);
-	assert_int_equal(ward_dns_name_from_text("abc", w, 5), 5);
+	assert_int_equal(ward_name_from_text("abc", w, 4), 0);
+	assert_int_equal(ward_name_from_text("abc", w, 5), 5);
 
 	/* to_text cuts at cap, never mid-escape, always terminated. */
-	ward_dns_name_from_text("ab.c\\009d", w, sizeof(w));
-	assert_int_equal(ward_dns_name_to_text(w, t, 4), 3);
+	ward_name_from_text("ab.c\\009d", w, sizeof(w));
+	assert_int_equal(ward_name_to_text(w, t, 4), 3);
 	assert_string_equal(t, "ab.");
-	assert_int_equal(ward_dns_name_to_text(w, t, 7), 4);
+	assert_int_equal(ward_name_to_text(w, t, 7), 4);
 	assert_string_equal(t, "ab.c");
-	assert_int_equal(ward_dns_name_to_text(w, t, 10), 9);
+	assert_int_equal(ward_name_to_text(w, t, 10), 9);
 	assert_string_equal(t, "ab.c\\009d");
-	assert_int_equal(ward_dns_name_to_text(w, t, 1), 0);
+	assert_int_equal(ward_name_to_text(w, t, 1), 0);
 	assert_string_equal(t, "");
-	assert_int_equal(ward_dns_name_to_text((const uint8_t *)"", t, 1), 0);
+	assert_int_equal(ward_name_to_text((const uint8_t *)"", t, 1), 0);
 }
 
 int main(void)
@@ -1532,6 +1571,7 @@ int main(void)
 		cmocka_unit_test(test_answer_no_edns_and_bad_input),
 		cmocka_unit_test(test_answer_truncation),
 		cmocka_unit_test(test_block_modes),
+		cmocka_unit_test(test_block_fits_the_limit),
 		cmocka_unit_test(test_chain),
 		cmocka_unit_test(test_names),
 	};

@@ -542,12 +542,13 @@ static void test_hazard_19_trailing_dot(void **state)
 			 "0.0.0.0 cast.porngo.com.");
 	assert_real_line("dandelionsprout/AntiMalwareHosts.txt", 10610, "127.0.0.1 dhl-commx.");
 	check(WARD_FEED_HOSTS, false, "0.0.0.0 cast.porngo.com.\n", "0 cast.porngo.com\n");
-	/* In a hosts file a trailing dot means "absolute": the literal single label, exact.
-	 * It was an adblock "any TLD" pattern, but an exact block of a name that does not
-	 * exist is harmless, and a hosts parser must not guess adblock intent. */
-	check(WARD_FEED_HOSTS, false, "127.0.0.1 dhl-commx.\n", "0 dhl-commx\n");
+	/* In a hosts file a trailing dot means "absolute": the literal single label. It was
+	 * an adblock "any TLD" pattern; read literally it is a top-level name, and no feed
+	 * entry may be one (a public suffix). */
+	struct ward_feed_stats st = check(WARD_FEED_HOSTS, false, "127.0.0.1 dhl-commx.\n", "");
+	assert_int_equal(st.rejected[WARD_REJECT_PUBLIC_SUFFIX], 1);
 	/* In adblock syntax a trailing dot is a pattern: never a name, never a TLD. */
-	struct ward_feed_stats st = check(WARD_FEED_ADBLOCK, false,
+	st = check(WARD_FEED_ADBLOCK, false,
 					  "||free-discordnitro.\n://popupblockergold.\n", "");
 	assert_int_equal(st.rejected[WARD_REJECT_WILDCARD], 2);
 	st = check(WARD_FEED_ADBLOCK, false, "||cacheserve.*/promodisplay/\n", "");
@@ -585,7 +586,9 @@ static void test_hazard_21_wildcards(void **state)
 	struct ward_feed_stats st = check(WARD_FEED_ADBLOCK, false,
 					  "||*.africa^$denyallow=nation.africa\n", "");
 	assert_int_equal(st.rejected[WARD_REJECT_MODIFIER], 1);
-	check(WARD_FEED_ADBLOCK, false, "||*.africa^\n", "1 africa\n");
+	/* "*.africa" with subdomains is the whole TLD: refused as a public suffix. */
+	st = check(WARD_FEED_ADBLOCK, false, "||*.africa^\n", "");
+	assert_int_equal(st.rejected[WARD_REJECT_PUBLIC_SUFFIX], 1);
 	st = check(WARD_FEED_ADBLOCK, false, "|*app1e*^\n@@||masto*.top^\n", "");
 	assert_int_equal(st.rejected[WARD_REJECT_WILDCARD], 2);
 	st = check(WARD_FEED_DOMAINS, false, "apple-relay.*\na.*.example\n*\n", "");
@@ -646,7 +649,8 @@ static void test_hazard_24_idn(void **state)
 	      "\xD0\xB3\xD0\xBE\xD1\x81\xD1\x83\xD1\x81\xD0\xBF\xD1\x83\xD0\xB3\xD0\xB8.\xD1\x80\xD1\x84\n",
 	      "0 xn--c1aapwflapc.xn--p1ai\n");
 	check(WARD_FEED_RPZ, false, "xn--80aa3agb.cc CNAME .\n", "0 xn--80aa3agb.cc\n");
-	check(WARD_FEED_ADBLOCK, false, "||xn--p1acf^\n", "1 xn--p1acf\n");
+	struct ward_feed_stats st = check(WARD_FEED_ADBLOCK, false, "||xn--p1acf^\n", "");
+	assert_int_equal(st.rejected[WARD_REJECT_PUBLIC_SUFFIX], 1); /* .рус, a TLD */
 	check(WARD_FEED_DOMAINS, false, "aak.xn--90acpdvs9eta.xn--p1ai\n",
 	      "0 aak.xn--90acpdvs9eta.xn--p1ai\n");
 	check(WARD_FEED_ADBLOCK, false, "||sportfogad\xC3\xA1s.com^\n", "1 xn--sportfogads-t7a.com\n");
@@ -654,7 +658,7 @@ static void test_hazard_24_idn(void **state)
 	      "1 xn--sportfogads-t7a.com\n");
 	check(WARD_FEED_RPZ, false, "sportfogad\xC3\xA1s.com CNAME .\n", "0 xn--sportfogads-t7a.com\n");
 	/* Bytes that are not UTF-8, and code points no name may hold. */
-	struct ward_feed_stats st = check(WARD_FEED_DOMAINS, false,
+	st = check(WARD_FEED_DOMAINS, false,
 					  "sportfogad\xE1s.com\nbad\xC0\xAF.example\n"
 					  "zero\xE2\x80\x8Bwidth.example\n",
 					  "");
@@ -665,19 +669,69 @@ static void test_hazard_25_single_label_tld(void **state)
 {
 	(void)state;
 	assert_real_line("hagezi/adblock_spam-tlds-adblock.txt", 19, "||actor^");
-	struct ward_feed_stats st;
-	check(WARD_FEED_ADBLOCK, false, "||actor^\n", "1 actor\n");
-	check(WARD_FEED_ADBLOCK, false, "actor^\n|actor|\n", "0 actor\n0 actor\n");
+	/* A whole TLD would block every name under it: refused, and counted. */
+	struct ward_feed_stats st = check(WARD_FEED_ADBLOCK, false, "||actor^\n", "");
+	assert_int_equal(st.rejected[WARD_REJECT_PUBLIC_SUFFIX], 1);
+	st = check(WARD_FEED_ADBLOCK, false, "actor^\n|actor|\n", "");
+	assert_int_equal(st.rejected[WARD_REJECT_PUBLIC_SUFFIX], 2);
 	/* Without a terminator a single label is a prefix or a URL substring, not a TLD. */
 	assert_real_line("dandelionsprout/AntiMalwareAdGuardHome.txt", 12094, "||postnord-order-");
 	st = check(WARD_FEED_ADBLOCK, true, "||postnord-order-\nads\n", "");
 	assert_int_equal(st.rejected[WARD_REJECT_WILDCARD], 2);
-	check(WARD_FEED_DOMAINS, true, "actor\n", "1 actor\n");
+	st = check(WARD_FEED_DOMAINS, true, "actor\n", "");
+	assert_int_equal(st.rejected[WARD_REJECT_PUBLIC_SUFFIX], 1);
 	char *got = parse_feed("hagezi/adblock_spam-tlds-adblock.txt", WARD_FEED_ADBLOCK, &st);
-	/* The header says 132 latin TLDs; every one is an entry. */
-	assert_int_equal(st.blocks, 132);
-	assert_int_equal(rejected_total(&st), 0);
+	/* The header says 132 latin TLDs; 125 are whole TLDs (refused), the other 7 are
+	 * registrable names under private suffixes ("||qzz.io^", "||sa.com^"). */
+	assert_int_equal(st.blocks, 7);
+	assert_int_equal(st.rejected[WARD_REJECT_PUBLIC_SUFFIX], 125);
+	assert_int_equal(rejected_total(&st), 125);
 	free(got);
+}
+
+/* Not a numbered hazard: entries that are public suffixes (MANIFEST.md, "Public-suffix
+ * entries"). A registry suffix blocks every registrant under it; refused in every format,
+ * blocks and exceptions alike. The PSL's private section is accepted. */
+static void test_public_suffix_entries(void **state)
+{
+	(void)state;
+	assert_real_line("stevenblack/extensions_porn_sinfonietta.hosts", 5558, "0.0.0.0 gob.mx");
+	assert_real_line("stevenblack/extensions_porn_sinfonietta.hosts", 296,
+			 "0.0.0.0 a1.defensoria-nsjp.gob.mx");
+	struct ward_feed_stats st = check(WARD_FEED_HOSTS, false,
+					  "0.0.0.0 gob.mx\n0.0.0.0 a1.defensoria-nsjp.gob.mx\n",
+					  "0 a1.defensoria-nsjp.gob.mx\n");
+	assert_int_equal(st.rejected[WARD_REJECT_PUBLIC_SUFFIX], 1);
+	assert_int_equal(st.blocks, 1);
+	assert_real_line("ut1/games.domains", 10435, "game.tw");
+	assert_real_line("ut1/agressif.domains", 193, "fpp.co.uk");
+	st = check(WARD_FEED_DOMAINS, true, "game.tw\nfpp.co.uk\nco.uk\n", "1 fpp.co.uk\n");
+	assert_int_equal(st.rejected[WARD_REJECT_PUBLIC_SUFFIX], 2);
+	/* A wildcard rule (*.sch.uk): its base, as libpsl counts it, and the names it
+	 * covers; an exception (!city.kawasaki.jp) is a registrable name. */
+	assert_real_line("popular/umbrella-top-100k.txt", 34362, "sch.uk");
+	st = check(WARD_FEED_DOMAINS, false, "sch.uk\nx.sch.uk\nkawasaki.jp\nx.kawasaki.jp\n"
+		   "city.kawasaki.jp\nwww.x.sch.uk\n", "0 city.kawasaki.jp\n0 www.x.sch.uk\n");
+	assert_int_equal(st.rejected[WARD_REJECT_PUBLIC_SUFFIX], 4);
+	/* Every format, and exceptions too: "@@||com^" would lift a whole TLD. */
+	st = check(WARD_FEED_DOMAINS, false, "*.org\n.com\n", "");
+	assert_int_equal(st.rejected[WARD_REJECT_PUBLIC_SUFFIX], 2);
+	st = check(WARD_FEED_ADBLOCK, false, "||co.uk^\n@@||com^\n||*.org^\n", "");
+	assert_int_equal(st.rejected[WARD_REJECT_PUBLIC_SUFFIX], 3);
+	assert_int_equal(st.allows, 0);
+	st = check(WARD_FEED_DNSMASQ, false, "address=/com/\nserver=/org/#\n", "");
+	assert_int_equal(st.rejected[WARD_REJECT_PUBLIC_SUFFIX], 2);
+	st = check(WARD_FEED_RPZ, false, "$ORIGIN rpz.\ncom CNAME .\n*.co.uk CNAME .\n"
+		   "ok.co.uk CNAME .\n", "0 ok.co.uk\n");
+	assert_int_equal(st.rejected[WARD_REJECT_PUBLIC_SUFFIX], 2);
+	/* The private section: dynamic-DNS and hosting services a category blocks whole. */
+	assert_real_line("hagezi/adblock_dyndns.txt", 363, "||duckdns.org^");
+	check(WARD_FEED_ADBLOCK, false, "||duckdns.org^\n", "1 duckdns.org\n");
+	assert_true(ward_feed_is_public_suffix("com", 3));
+	assert_true(ward_feed_is_public_suffix("zzz-no-such-tld", 15));
+	assert_true(ward_feed_is_public_suffix("xn--p1ai", 8));
+	assert_false(ward_feed_is_public_suffix("example.com", 11));
+	assert_false(ward_feed_is_public_suffix("blogspot.com", 12));
 }
 
 static void test_hazard_26_malformed_benign_names(void **state)
@@ -1053,6 +1107,7 @@ int main(void)
 		cmocka_unit_test(test_hazard_23_hyphens_at_label_ends),
 		cmocka_unit_test(test_hazard_24_idn),
 		cmocka_unit_test(test_hazard_25_single_label_tld),
+		cmocka_unit_test(test_public_suffix_entries),
 		cmocka_unit_test(test_hazard_26_malformed_benign_names),
 		cmocka_unit_test(test_hazard_27_bare_ips_in_domain_lists),
 		cmocka_unit_test(test_hazard_28_ip_range_regexes),
