@@ -61,7 +61,7 @@ static const char *const type_names[] = {
 /* The rows directly inside one object row; computed once per load, not once per object,
  * so a 65536-entry client list does not rescan the schema 65536 times. */
 #define CHILDREN_MAX 32
-#define OBJECT_KINDS_MAX 8
+#define OBJECT_KINDS_MAX 16
 struct children {
 	const char *schema_path; /* identity: the row's path pointer ("" for the top) */
 	size_t n;
@@ -764,6 +764,8 @@ static const char *const block_modes[] = { "sinkhole", "nxdomain", "nodata", "re
 #define CLIENT(m) offsetof(struct ward_conf_client, m)
 #define BLOCK(m) offsetof(struct ward_conf_block, m)
 #define WEB(m) offsetof(struct ward_conf_web, m)
+#define RATE(m) offsetof(struct ward_conf_rate_limit, m)
+#define LIMITS(m) offsetof(struct ward_conf_limits, m)
 #define ARRAY_OF(elem, rec, member, count) \
 	.type = F_ARRAY, .off = offsetof(rec, member), .n_off = offsetof(rec, count), \
 	.size = sizeof(elem)
@@ -909,6 +911,22 @@ static const struct field schema[] = {
 	{ "web.hotline_url", STRING(1, 2048),
 	  .def = "\"https://www.inhope.org/EN#hotlineReferral\"", .parse = p_url,
 	  .off = WEB(hotline_url) },
+
+	{ "rate_limit", .type = F_OBJECT, .def = "{}", .off = CONF(rate_limit) },
+	{ "rate_limit.responses_per_second", .type = F_INT, .min = 0, .max = 1000000,
+	  .def = "0", .parse = p_u32, .off = RATE(responses_per_second) },
+	{ "rate_limit.slip", .type = F_INT, .min = 0, .max = 10, .def = "2", .parse = p_u32,
+	  .off = RATE(slip) },
+	{ "rate_limit.ipv4_prefix", .type = F_INT, .min = 0, .max = 32, .def = "24",
+	  .parse = p_u32, .off = RATE(ipv4_prefix) },
+	{ "rate_limit.ipv6_prefix", .type = F_INT, .min = 0, .max = 128, .def = "56",
+	  .parse = p_u32, .off = RATE(ipv6_prefix) },
+	{ "limits", .type = F_OBJECT, .def = "{}", .off = CONF(limits) },
+	/* The maxima are wardd's per-worker slots: WARD_TCP_MAX_CONNS, WARD_FWD_MAX_WAITERS. */
+	{ "limits.tcp_connections_per_client", .type = F_INT, .min = 1, .max = 256,
+	  .def = "64", .parse = p_u32, .off = LIMITS(tcp_connections_per_client) },
+	{ "limits.upstream_queries_per_client", .type = F_INT, .min = 1, .max = 4096,
+	  .def = "256", .parse = p_u32, .off = LIMITS(upstream_queries_per_client) },
 };
 static const size_t schema_len = sizeof(schema) / sizeof(schema[0]);
 
@@ -1132,9 +1150,11 @@ static int zone_file_ok(const char *name)
 static int p_timezone(struct walk *w, const struct field *f, const cJSON *v, void *dst)
 {
 	char vb[VALUE_TEXT_MAX];
-	if (!zone_name_ok(v->valuestring) || !zone_file_ok(v->valuestring))
-		return fail(w, "%s is not a time zone (e.g. \"Europe/Amsterdam\", \"UTC\")",
-			    show(v, vb, sizeof(vb)));
+	/* A zone name (a compiled file) or a POSIX TZ string, as OpenWrt stores it. */
+	if ((!zone_name_ok(v->valuestring) || !zone_file_ok(v->valuestring)) &&
+	    !ward_conf__posix_tz(v->valuestring))
+		return fail(w, "%s is not a time zone (e.g. \"Europe/Amsterdam\", \"UTC\", "
+			    "\"CET-1CEST,M3.5.0,M10.5.0/3\")", show(v, vb, sizeof(vb)));
 	return store_string(w, v->valuestring, dst);
 }
 

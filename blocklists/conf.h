@@ -143,6 +143,20 @@ struct ward_conf_web {
 	char *hotline_url;               /* where to report child sexual abuse material */
 };
 
+/* UDP response rate limiting (see docs/config.md, "Limits"). */
+struct ward_conf_rate_limit {
+	uint32_t responses_per_second; /* per client prefix; 0 (the default) = off */
+	uint32_t slip;                 /* every slip-th limited answer goes out as TC=1; 0 never */
+	uint32_t ipv4_prefix;          /* default 24 */
+	uint32_t ipv6_prefix;          /* default 56 */
+};
+
+/* Per-client caps, per worker: what one client address (IPv6: one /64) may hold. */
+struct ward_conf_limits {
+	uint32_t tcp_connections_per_client; /* default 64 */
+	uint32_t upstream_queries_per_client; /* queries waiting on upstreams; default 256 */
+};
+
 struct ward_conf {
 	char *path;                      /* the file it came from, for messages */
 
@@ -177,6 +191,9 @@ struct ward_conf {
 	struct ward_conf_block block;
 	ward_catset enforced;            /* default csam */
 	struct ward_conf_web web;        /* web.enabled false: no web listener */
+
+	struct ward_conf_rate_limit rate_limit;
+	struct ward_conf_limits limits;
 };
 
 /*
@@ -219,6 +236,15 @@ int ward_cidr_parse(const char *text, struct ward_cidr *out);
 
 /* Format an address as "1.2.3.4:53" or "[::1]:53" into buf. */
 const char *ward_addr_format(const struct ward_addr *addr, char *buf, size_t cap);
+
+/*
+ * Warnings about a valid config that is probably not what the operator wants (today: an
+ * open resolver, i.e. allow_clients includes public address space while rate_limit is
+ * off). emit is called once per warning with a one-line text "FILE: FIELD: REASON".
+ * @return the number of warnings.
+ */
+size_t ward_conf_warnings(const struct ward_conf *conf,
+			  void (*emit)(void *arg, const char *text), void *arg);
 
 /* One key of the config schema, for `ward check --keys` and the documentation test. */
 struct ward_conf_key {

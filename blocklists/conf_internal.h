@@ -6,6 +6,7 @@
 #ifndef WARD_CONF_INTERNAL_H
 #define WARD_CONF_INTERNAL_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -53,6 +54,9 @@ enum ward_conf__name_why {
 /* Normalize a domain name (lower-case, no trailing dot) into out (cap >= 254).
  * Labels 1..63 of [a-z0-9_-], total 1..253. */
 enum ward_conf__name_why ward_conf__domain(const char *text, char *out, size_t cap);
+
+/* A POSIX TZ string such as "CET-1CEST,M3.5.0,M10.5.0/3" (syntax only, see conf_tz.c). */
+bool ward_conf__posix_tz(const char *text);
 
 /* Levenshtein distance, giving up (returning a large value) for long strings. */
 size_t ward_conf__distance(const char *a, const char *b);

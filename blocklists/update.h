@@ -159,7 +159,8 @@ bool ward_update_content_type_html(const char *value);
 int ward_update_check_counts(uint64_t entries, uint32_t min_entries, uint64_t prev_entries,
 			     bool allow_shrink, char *buf, size_t cap);
 
-/* Is a feed due at `now`? last_good 0 = never downloaded. */
+/* Is a feed due at `now`? last_good 0 = never downloaded. Due up to a tenth of
+ * refresh_s (at most 30 s) early, so a timer with the same period never skips it. */
 bool ward_update_is_due(int64_t last_good, uint32_t refresh_s, int64_t now);
 
 /* "<dir>/feeds/<name>.raw" into buf. @return 0, WARD_EINVAL (bad name), WARD_ETOOBIG. */

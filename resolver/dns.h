@@ -53,6 +53,7 @@ enum ward_dns_type {
 /* Extended DNS Error codes (RFC 8914) that ward sends. */
 enum ward_ede {
 	WARD_EDE_NONE = -1,
+	WARD_EDE_OTHER = 0,
 	WARD_EDE_STALE_ANSWER = 3,
 	WARD_EDE_BLOCKED = 15,
 	WARD_EDE_CENSORED = 16,

@@ -9,6 +9,19 @@
  * A try ends in an answer, a truncation (retry the same upstream over TCP), or a failure
  * (next upstream). Closing libuv handles is asynchronous, so a slot moves on only from
  * its close callback: after_close says where to.
+ *
+ * Which upstream a try goes to, and when one counts as down, is upstream.c's business:
+ * this file reports each answer and each failure that is the upstream's, never one of
+ * ours (no descriptor, no buffer, a full socket: see local_failure).
+ *
+ * Caps, so that no client can take every slot (all per worker):
+ * - limits.upstream_queries_per_client: a client's queries waiting on upstreams (shared
+ *   questions included); one more is answered SERVFAIL at once.
+ * - WARD_FWD_MAX_PENDING live slots. When they are all taken, the oldest one that has run
+ *   for WARD_FWD_JOSTLE_MS is dropped for the new query (Unbound's "jostle"); its clients
+ *   get a stale answer when the cache has one, SERVFAIL otherwise. When none is that old,
+ *   the new query is answered SERVFAIL. A dropped slot still closes its socket
+ *   asynchronously: WARD_FWD_SPARE_SLOTS more slots cover that.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -17,9 +30,13 @@
 #include "blocklists/log.h"
 #include "resolver/worker.h"
 
-#define DEAD_AFTER_FAILURES 3
 #define PROBE_INTERVAL_MS 1000
 #define TCP_BUF_MAX (WARD_DNS_MSG_MAX + 2)
+#define N_SLOTS (WARD_FWD_MAX_PENDING + WARD_FWD_SPARE_SLOTS)
+#define LOG_EVERY_MS 60000 /* up/down and local-error lines: at most one a minute each */
+#define LOCAL_RETRIES 1    /* tries that fail on our side, per query, before giving up */
+
+_Static_assert(WARD_FWD_MAX_WAITERS == 4096, "limits.upstream_queries_per_client max");
 
 enum after_close { AFTER_NOTHING, AFTER_NEXT_TRY, AFTER_TCP, AFTER_RELEASE };
 
@@ -30,11 +47,18 @@ struct ward_pending {
 	uint32_t hash;
 	bool in_use;
 	bool indexed;
+	bool live;                   /* resolving, in the oldest..newest list; may be jostled */
+	struct ward_pending *older, *newer;
 	int probe_upstream;          /* >= 0: a health probe for that upstream, no waiters */
 	struct ward_dns_query q;
 	struct ward_waiter *waiters;
 	unsigned attempts;
+	unsigned local_errors;
 	unsigned cur;                /* upstream of the current try */
+	uint64_t tried;              /* upstreams tried in this round (bit per upstream) */
+	uint64_t refused;            /* upstreams that refused this query: not tried again */
+	uint64_t started;            /* when the query started (jostling) */
+	uint64_t try_started;        /* when the current try was sent (RTT, health) */
 	int fail_ede;                /* what to tell clients if every try fails */
 	uint16_t id;
 	uint64_t deadline;
@@ -111,27 +135,62 @@ static void index_remove(struct ward_fwd *f, struct ward_pending *p)
 
 /* ---- slots and waiters ------------------------------------------------------------------ */
 
+static void live_link(struct ward_fwd *f, struct ward_pending *p)
+{
+	p->live = true;
+	p->older = f->newest;
+	p->newer = NULL;
+	if (f->newest)
+		f->newest->newer = p;
+	else
+		f->oldest = p;
+	f->newest = p;
+	f->n_live++;
+}
+
+static void live_unlink(struct ward_fwd *f, struct ward_pending *p)
+{
+	if (!p->live)
+		return;
+	p->live = false;
+	if (p->older)
+		p->older->newer = p->newer;
+	else
+		f->oldest = p->newer;
+	if (p->newer)
+		p->newer->older = p->older;
+	else
+		f->newest = p->older;
+	f->n_live--;
+}
+
+/* A free slot, if fewer than WARD_FWD_MAX_PENDING are live (see pending_get). */
 static struct ward_pending *pending_alloc(struct ward_worker *w)
 {
 	struct ward_fwd *f = &w->fwd;
 	struct ward_pending *p = f->free_pending;
-	if (!p)
+	if (!p || f->n_live >= WARD_FWD_MAX_PENDING)
 		return NULL;
 	f->free_pending = p->next_free;
 	f->n_pending++;
 	p->in_use = true;
 	p->waiters = NULL;
 	p->attempts = 0;
+	p->local_errors = 0;
+	p->tried = p->refused = 0;
+	p->started = ward_worker_now(w);
 	p->probe_upstream = -1;
 	p->fail_ede = WARD_EDE_NO_REACHABLE_AUTHORITY;
 	p->after_close = AFTER_NOTHING;
 	p->closing = 0;
+	live_link(f, p);
 	return p;
 }
 
 static void pending_release(struct ward_pending *p)
 {
 	struct ward_fwd *f = &p->worker->fwd;
+	live_unlink(f, p);
 	if (p->probe_upstream >= 0)
 		f->upstreams[p->probe_upstream].probing = false;
 	p->in_use = false;
@@ -140,14 +199,16 @@ static void pending_release(struct ward_pending *p)
 	f->n_pending--;
 }
 
+/* key is already counted in per_client; it is given back when the waiter is freed. */
 static bool add_waiter(struct ward_worker *w, struct ward_pending *p,
-		       const struct ward_query_ctx *ctx)
+		       const struct ward_query_ctx *ctx, const struct ward_client_key *key)
 {
 	struct ward_waiter *wt = w->fwd.free_waiters;
 	if (!wt)
 		return false;
 	w->fwd.free_waiters = wt->next;
 	wt->ctx = *ctx;
+	wt->key = *key;
 	wt->next = p->waiters;
 	p->waiters = wt;
 	return true;
@@ -158,6 +219,7 @@ static void free_waiters(struct ward_worker *w, struct ward_pending *p)
 	struct ward_waiter *wt = p->waiters;
 	while (wt) {
 		struct ward_waiter *next = wt->next;
+		ward_client_counts_put(w->fwd.per_client, &wt->key);
 		wt->next = w->fwd.free_waiters;
 		w->fwd.free_waiters = wt;
 		wt = next;
@@ -188,6 +250,8 @@ static void on_handle_closed(uv_handle_t *h)
 		after_transport_closed(p);
 }
 
+/* Also valid while an earlier close is still in progress: `then` replaces what was
+ * planned, and runs once every handle has closed. */
 static void close_transport(struct ward_pending *p, enum after_close then)
 {
 	p->after_close = then;
@@ -206,27 +270,43 @@ static void close_transport(struct ward_pending *p, enum after_close then)
 		after_transport_closed(p);
 }
 
-/* ---- outcomes ---------------------------------------------------------------------------- */
+/* ---- upstream health ----------------------------------------------------------------------- */
 
-static void note_upstream_result(struct ward_worker *w, unsigned idx, bool ok)
+static void note_answer(struct ward_pending *p)
 {
-	struct ward_upstream *u = &w->fwd.upstreams[idx];
+	struct ward_worker *w = p->worker;
+	struct ward_upstream *u = &w->fwd.upstreams[p->cur];
+	uint64_t now = ward_worker_now(w);
 	char text[64];
-	if (ok) {
-		if (u->dead)
-			ward_log_info("worker %u: upstream %s is back", w->id,
-				      ward_addr_format(&u->addr, text, sizeof(text)));
-		u->consecutive_failures = 0;
-		u->dead = false;
-		return;
-	}
-	u->failures++;
-	if (++u->consecutive_failures >= DEAD_AFTER_FAILURES && !u->dead) {
-		u->dead = true;
-		ward_log_warn("worker %u: upstream %s is not answering; skipping it until a probe "
-			      "succeeds", w->id, ward_addr_format(&u->addr, text, sizeof(text)));
+	if (ward_upstream_answered(u, now, (uint32_t)(now - p->try_started)) && u->down_logged) {
+		u->down_logged = false;
+		ward_log_info("worker %u: upstream %s is answering again", w->id,
+			      ward_addr_format(&u->addr, text, sizeof(text)));
 	}
 }
+
+/* @param definite  the upstream refused or reset (see ward_upstream_failed) */
+static void note_failure(struct ward_pending *p, bool definite)
+{
+	struct ward_worker *w = p->worker;
+	struct ward_upstream *u = &w->fwd.upstreams[p->cur];
+	uint64_t now = ward_worker_now(w), slow = u->slow_timeouts;
+	char text[64];
+	bool went_down = ward_upstream_failed(u, now, p->try_started, definite);
+	w->stats.fwd_slow_timeouts += u->slow_timeouts - slow;
+	if (!went_down)
+		return;
+	w->stats.upstream_down++;
+	/* A line per minute at most: an upstream asked only unanswerable names flaps. */
+	if (u->logged_ms && now - u->logged_ms < LOG_EVERY_MS)
+		return;
+	u->logged_ms = now;
+	u->down_logged = true;
+	ward_log_warn("worker %u: upstream %s is not answering; the others go first until it "
+		      "answers again", w->id, ward_addr_format(&u->addr, text, sizeof(text)));
+}
+
+/* ---- outcomes ---------------------------------------------------------------------------- */
 
 static void reply_all(struct ward_pending *p, const struct ward_stored_answer *a)
 {
@@ -235,21 +315,31 @@ static void reply_all(struct ward_pending *p, const struct ward_stored_answer *a
 			ward_worker_drop(p->worker, &wt->ctx.client);
 }
 
-static void reply_servfail(struct ward_pending *p, int ede)
+static void answer_servfail(struct ward_worker *w, const struct ward_query_ctx *ctx, int ede,
+			    const char *text)
 {
-	struct ward_worker *w = p->worker;
-	static const char *const why[] = {[0] = "ward: no upstream answered in time",
-					  [1] = "ward: upstreams unreachable"};
-	const char *text = ede == WARD_EDE_NETWORK_ERROR ? why[1] : why[0];
-	for (struct ward_waiter *wt = p->waiters; wt; wt = wt->next) {
-		size_t len = ward_dns_write_rcode(w->scratch, sizeof(w->scratch), &wt->ctx.q,
-						  WARD_RCODE_SERVFAIL, ede, text);
-		w->stats.servfail++;
-		if (len)
-			ward_worker_send(w, &wt->ctx.client, w->scratch, len);
-		else
-			ward_worker_drop(w, &wt->ctx.client);
+	size_t len = ward_dns_write_rcode(w->scratch, sizeof(w->scratch), &ctx->q,
+					  WARD_RCODE_SERVFAIL, ede, text);
+	w->stats.servfail++;
+	if (len)
+		ward_worker_send(w, &ctx->client, w->scratch, len);
+	else
+		ward_worker_drop(w, &ctx->client);
+}
+
+static const char *failure_text(int ede)
+{
+	switch (ede) {
+	case WARD_EDE_NETWORK_ERROR: return "ward: upstreams unreachable";
+	case WARD_EDE_OTHER: return "ward: could not send the query upstream";
+	default: return "ward: no upstream answered in time";
 	}
+}
+
+static void reply_servfail(struct ward_pending *p, int ede, const char *text)
+{
+	for (struct ward_waiter *wt = p->waiters; wt; wt = wt->next)
+		answer_servfail(p->worker, &wt->ctx, ede, text);
 }
 
 static bool try_stale(struct ward_pending *p)
@@ -273,6 +363,7 @@ static bool try_stale(struct ward_pending *p)
 
 static void conclude(struct ward_pending *p)
 {
+	live_unlink(&p->worker->fwd, p);
 	index_remove(&p->worker->fwd, p);
 	free_waiters(p->worker, p);
 	close_transport(p, AFTER_RELEASE);
@@ -281,7 +372,7 @@ static void conclude(struct ward_pending *p)
 static void finish_failure(struct ward_pending *p)
 {
 	if (p->probe_upstream < 0 && !try_stale(p))
-		reply_servfail(p, p->fail_ede);
+		reply_servfail(p, p->fail_ede, failure_text(p->fail_ede));
 	conclude(p);
 }
 
@@ -289,7 +380,7 @@ static void deliver(struct ward_pending *p, size_t len, const struct ward_dns_re
 {
 	struct ward_worker *w = p->worker;
 	const uint8_t *msg = w->fwd.resp_store;
-	note_upstream_result(w, p->cur, true);
+	note_answer(p);
 	if (p->probe_upstream >= 0) {
 		conclude(p);
 		return;
@@ -310,12 +401,56 @@ static void deliver(struct ward_pending *p, size_t len, const struct ward_dns_re
 	conclude(p);
 }
 
+/* The upstream failed this try: a timeout (ede NO_REACHABLE_AUTHORITY), or a refusal or
+ * reset (NETWORK_ERROR), after which this query does not ask that upstream again. */
 static void try_failed(struct ward_pending *p, int ede)
 {
-	note_upstream_result(p->worker, p->cur, false);
-	if (ede == WARD_EDE_NETWORK_ERROR)
+	bool definite = ede == WARD_EDE_NETWORK_ERROR;
+	note_failure(p, definite);
+	if (definite) {
 		p->fail_ede = ede;
+		p->refused |= 1ULL << p->cur;
+	}
 	close_transport(p, AFTER_NEXT_TRY);
+}
+
+/* Errors about the upstream or the way to it. Everything else (EMFILE, ENFILE, ENOBUFS,
+ * ENOMEM, EAGAIN, EADDRINUSE, EADDRNOTAVAIL...) is ours and says nothing about it. */
+static bool upstream_error(int err)
+{
+	return err == UV_ECONNREFUSED || err == UV_ECONNRESET || err == UV_EHOSTUNREACH ||
+	       err == UV_ENETUNREACH || err == UV_ETIMEDOUT || err == UV_EHOSTDOWN ||
+	       err == UV_EPIPE || err == UV_EOF;
+}
+
+/* This try failed on our side: not held against the upstream. One more try, then the
+ * clients get SERVFAIL (or a stale answer): retrying while descriptors or buffers are
+ * exhausted would only spin. */
+static void local_failure(struct ward_pending *p, int err)
+{
+	struct ward_worker *w = p->worker;
+	struct ward_fwd *f = &w->fwd;
+	uint64_t now = ward_worker_now(w);
+	w->stats.fwd_local_errors++;
+	if (!f->local_error_logged_ms || now - f->local_error_logged_ms >= LOG_EVERY_MS) {
+		f->local_error_logged_ms = now;
+		ward_log_warn("worker %u: cannot send a query upstream: %s (not held against the "
+			      "upstream; logged once a minute)", w->id, uv_strerror(err));
+	}
+	if (p->local_errors++ < LOCAL_RETRIES) {
+		close_transport(p, AFTER_NEXT_TRY);
+		return;
+	}
+	p->fail_ede = WARD_EDE_OTHER;
+	finish_failure(p);
+}
+
+static void transport_error(struct ward_pending *p, int err)
+{
+	if (upstream_error(err))
+		try_failed(p, WARD_EDE_NETWORK_ERROR);
+	else
+		local_failure(p, err);
 }
 
 /* ---- answers arriving -------------------------------------------------------------------- */
@@ -350,7 +485,7 @@ static void udp_on_read(uv_udp_t *h, ssize_t nread, const uv_buf_t *buf,
 		return;
 	if (nread < 0) {
 		/* ICMP port unreachable on a connected socket: the upstream is down now. */
-		try_failed(p, WARD_EDE_NETWORK_ERROR);
+		transport_error(p, (int)nread);
 		return;
 	}
 	if (flags & UV_UDP_PARTIAL) {
@@ -392,7 +527,7 @@ static void tcp_on_write(uv_write_t *req, int status)
 {
 	struct ward_pending *p = req->data;
 	if (status < 0 && p->tcp_open)
-		try_failed(p, WARD_EDE_NETWORK_ERROR);
+		transport_error(p, status);
 }
 
 static void tcp_on_connect(uv_connect_t *req, int status)
@@ -401,14 +536,16 @@ static void tcp_on_connect(uv_connect_t *req, int status)
 	if (!p->tcp_open)
 		return;
 	if (status < 0) {
-		try_failed(p, WARD_EDE_NETWORK_ERROR);
+		transport_error(p, status);
 		return;
 	}
 	uv_buf_t b = uv_buf_init((char *)p->query, (unsigned)(p->query_len + 2));
 	p->write_req.data = p;
-	if (uv_write(&p->write_req, (uv_stream_t *)&p->tcp, &b, 1, tcp_on_write) != 0 ||
-	    uv_read_start((uv_stream_t *)&p->tcp, tcp_alloc, tcp_on_read) != 0)
-		try_failed(p, WARD_EDE_NETWORK_ERROR);
+	int rc = uv_write(&p->write_req, (uv_stream_t *)&p->tcp, &b, 1, tcp_on_write);
+	if (rc == 0)
+		rc = uv_read_start((uv_stream_t *)&p->tcp, tcp_alloc, tcp_on_read);
+	if (rc != 0)
+		transport_error(p, rc);
 }
 
 /* ---- starting a try ---------------------------------------------------------------------- */
@@ -432,28 +569,33 @@ static void open_tcp(struct ward_pending *p)
 {
 	struct ward_worker *w = p->worker;
 	if (!p->tcp_buf && !(p->tcp_buf = malloc(TCP_BUF_MAX))) {
-		try_failed(p, WARD_EDE_NETWORK_ERROR);
+		local_failure(p, UV_ENOMEM);
 		return;
 	}
 	p->tcp_len = 0;
-	if (uv_tcp_init(&w->loop, &p->tcp) != 0) {
-		finish_failure(p);
+	int rc = uv_tcp_init(&w->loop, &p->tcp);
+	if (rc != 0) {
+		local_failure(p, rc);
 		return;
 	}
 	p->tcp.data = p;
 	p->tcp_open = true;
 	p->connect.data = p;
+	p->try_started = ward_worker_now(w);
 	arm_timer(p);
-	if (uv_tcp_connect(&p->connect, &p->tcp, &w->fwd.upstreams[p->cur].addr.sa,
-			   tcp_on_connect) != 0)
-		try_failed(p, WARD_EDE_NETWORK_ERROR);
+	rc = uv_tcp_connect(&p->connect, &p->tcp, &w->fwd.upstreams[p->cur].addr.sa,
+			    tcp_on_connect);
+	if (rc != 0)
+		transport_error(p, rc);
 }
 
 /* A random source port from the whole unprivileged range (RFC 5452 section 9.2); the
- * kernel's own choice is narrower. Falls back to the kernel after a few collisions. */
+ * kernel's own choice is narrower. Falls back to the kernel after a few collisions.
+ * @return 0 or the last libuv error. */
 static int bind_random_port(uv_udp_t *udp, int family)
 {
 	struct ward_addr local;
+	int rc = 0;
 	memset(&local, 0, sizeof(local));
 	for (int i = 0; i < 8; i++) {
 		uint16_t port = (uint16_t)(1024 + arc4random_uniform(65536 - 1024));
@@ -468,55 +610,61 @@ static int bind_random_port(uv_udp_t *udp, int family)
 			local.v4.sin_addr.s_addr = htonl(INADDR_ANY);
 			local.v4.sin_port = htons(port);
 		}
-		if (uv_udp_bind(udp, &local.sa, 0) == 0)
+		if ((rc = uv_udp_bind(udp, &local.sa, 0)) == 0)
 			return 0;
 	}
-	return -1;
+	return rc;
 }
 
-static bool open_udp(struct ward_pending *p)
+/* @return 0 when the query is on its way, or the libuv error. */
+static int open_udp(struct ward_pending *p)
 {
 	struct ward_worker *w = p->worker;
 	const struct ward_addr *up = &w->fwd.upstreams[p->cur].addr;
-	if (uv_udp_init(&w->loop, &p->udp) != 0)
-		return false;
+	int rc = uv_udp_init(&w->loop, &p->udp);
+	if (rc != 0)
+		return rc;
 	p->udp.data = p;
 	p->udp_open = true;
-	if (bind_random_port(&p->udp, up->sa.sa_family) != 0 ||
-	    uv_udp_connect(&p->udp, &up->sa) != 0 ||
-	    uv_udp_recv_start(&p->udp, udp_alloc, udp_on_read) != 0)
-		return false;
+	if ((rc = bind_random_port(&p->udp, up->sa.sa_family)) != 0 ||
+	    (rc = uv_udp_connect(&p->udp, &up->sa)) != 0 ||
+	    (rc = uv_udp_recv_start(&p->udp, udp_alloc, udp_on_read)) != 0)
+		return rc;
 	uv_buf_t b = uv_buf_init((char *)p->query + 2, (unsigned)p->query_len);
-	return uv_udp_try_send(&p->udp, &b, 1, NULL) == (int)p->query_len;
+	rc = uv_udp_try_send(&p->udp, &b, 1, NULL);
+	if (rc == (int)p->query_len)
+		return 0;
+	return rc < 0 ? rc : UV_EAGAIN;
 }
 
-/* Upstreams in configured order, skipping dead ones; attempt k takes the k-th live one,
- * wrapping around, so a single upstream gets retried until the deadline. */
+/* A probe asks only its upstream, once. A query asks the best upstream it has not tried in
+ * this round and that has not refused it (see ward_upstream_pick); once every one has been
+ * tried, a new round starts, so a single upstream gets retried until the deadline. */
 static int pick_upstream(struct ward_pending *p)
 {
 	struct ward_fwd *f = &p->worker->fwd;
 	if (p->probe_upstream >= 0)
 		return p->attempts == 0 ? p->probe_upstream : -1;
-	unsigned live[64], n_live = 0;
-	for (unsigned i = 0; i < f->n_upstreams && n_live < 64; i++)
-		if (!f->upstreams[i].dead)
-			live[n_live++] = i;
-	if (n_live == 0)
-		return -1;
-	return (int)live[p->attempts % n_live];
+	int idx = ward_upstream_pick(f->upstreams, f->n_upstreams, p->refused, p->tried);
+	if (idx >= 0 && (p->tried >> idx & 1))
+		p->tried = 0;
+	return idx;
 }
 
 static void start_next_try(struct ward_pending *p)
 {
 	struct ward_worker *w = p->worker;
+	uint64_t now = ward_worker_now(w);
 	int idx = pick_upstream(p);
-	if (idx < 0 || ward_worker_now(w) >= p->deadline) {
+	if (idx < 0 || now >= p->deadline) {
 		finish_failure(p);
 		return;
 	}
 	p->cur = (unsigned)idx;
+	p->tried |= 1ULL << idx;
 	p->attempts++;
 	w->fwd.upstreams[idx].queries++;
+	w->fwd.upstreams[idx].last_sent_ms = p->try_started = now;
 	p->id = (uint16_t)arc4random_uniform(65536);
 	p->query_len = ward_dns_write_upstream_query(p->query + 2, sizeof(p->query) - 2, &p->q,
 						     p->id);
@@ -527,8 +675,9 @@ static void start_next_try(struct ward_pending *p)
 		return;
 	}
 	arm_timer(p);
-	if (!open_udp(p))
-		try_failed(p, WARD_EDE_NETWORK_ERROR);
+	int rc = open_udp(p);
+	if (rc != 0)
+		transport_error(p, rc);
 }
 
 static uint64_t resolution_deadline(struct ward_worker *w)
@@ -541,40 +690,79 @@ static uint64_t resolution_deadline(struct ward_worker *w)
 	return ward_worker_now(w) + budget;
 }
 
-static void answer_servfail_now(struct ward_worker *w, const struct ward_query_ctx *ctx)
+/* ---- taking a query ------------------------------------------------------------------------ */
+
+/* Drop the oldest live query for a new one, if it has run long enough that it is likely
+ * stuck on a slow authority. Its clients get a stale answer or SERVFAIL now. */
+static bool jostle_oldest(struct ward_worker *w)
 {
-	size_t len = ward_dns_write_rcode(w->scratch, sizeof(w->scratch), &ctx->q,
-					  WARD_RCODE_SERVFAIL, WARD_EDE_NONE, NULL);
-	w->stats.servfail++;
-	if (len)
-		ward_worker_send(w, &ctx->client, w->scratch, len);
-	else
-		ward_worker_drop(w, &ctx->client);
+	struct ward_pending *p = w->fwd.oldest;
+	if (!p || ward_worker_now(w) - p->started < WARD_FWD_JOSTLE_MS)
+		return false;
+	w->stats.fwd_jostled++;
+	if (p->probe_upstream < 0 && !try_stale(p))
+		reply_servfail(p, WARD_EDE_OTHER,
+			       "ward: dropped for a newer query (too many queries in flight)");
+	conclude(p);
+	return true;
+}
+
+static struct ward_pending *pending_get(struct ward_worker *w)
+{
+	struct ward_pending *p = NULL;
+	if (w->fwd.n_live < WARD_FWD_MAX_PENDING || jostle_oldest(w))
+		p = pending_alloc(w);
+	if (!p)
+		w->stats.fwd_full++;
+	return p;
+}
+
+/* Count ctx against its client's quota. @return false when the client is at it. */
+static bool quota_take(struct ward_worker *w, const struct ward_query_ctx *ctx,
+		       struct ward_client_key *key)
+{
+	uint32_t limit = ward_worker_conf(w)->limits.upstream_queries_per_client;
+	ward_client_key_make(key, &ctx->client.addr.sa, WARD_CLIENT_V4_PREFIX,
+			     WARD_CLIENT_V6_PREFIX);
+	if (ward_client_counts_take(w->fwd.per_client, key, limit))
+		return true;
+	w->stats.fwd_client_quota++;
+	return false;
+}
+
+static void refuse_now(struct ward_worker *w, const struct ward_query_ctx *ctx,
+		       const struct ward_client_key *key, const char *why)
+{
+	if (key)
+		ward_client_counts_put(w->fwd.per_client, key);
+	answer_servfail(w, ctx, WARD_EDE_OTHER, why);
 }
 
 void ward_fwd_submit(struct ward_worker *w, const struct ward_dns_query *ask,
 		     const struct ward_query_ctx *ctx)
 {
 	struct ward_fwd *f = &w->fwd;
+	struct ward_client_key key;
+	if (!quota_take(w, ctx, &key)) {
+		refuse_now(w, ctx, NULL, "ward: too many queries in flight from this client");
+		return;
+	}
 	uint32_t hash = question_hash(ask);
 	struct ward_pending *p = index_find(f, ask, hash);
 	if (p) {
-		if (!add_waiter(w, p, ctx))
-			answer_servfail_now(w, ctx);
+		if (!add_waiter(w, p, ctx, &key))
+			refuse_now(w, ctx, &key, "ward: too many queries in flight");
 		return;
 	}
-	p = pending_alloc(w);
-	if (!p) {
-		answer_servfail_now(w, ctx);
+	p = pending_get(w);
+	if (!p || !add_waiter(w, p, ctx, &key)) {
+		if (p)
+			pending_release(p);
+		refuse_now(w, ctx, &key, "ward: too many queries in flight");
 		return;
 	}
 	p->q = *ask;
 	p->hash = hash;
-	if (!add_waiter(w, p, ctx)) {
-		pending_release(p);
-		answer_servfail_now(w, ctx);
-		return;
-	}
 	index_insert(f, p);
 	p->deadline = resolution_deadline(w);
 	start_next_try(p);
@@ -598,14 +786,20 @@ static void start_probe(struct ward_worker *w, unsigned idx)
 	start_next_try(p);
 }
 
+/* Down upstreams are probed every interval, and so are weak ones that queries have left
+ * alone for an interval: their success rate would otherwise never recover. */
 static void on_probe_timer(uv_timer_t *t)
 {
 	struct ward_worker *w = t->data;
+	uint64_t now = ward_worker_now(w);
 	if (w->stopping)
 		return;
-	for (unsigned i = 0; i < w->fwd.n_upstreams; i++)
-		if (w->fwd.upstreams[i].dead && !w->fwd.upstreams[i].probing)
+	for (unsigned i = 0; i < w->fwd.n_upstreams; i++) {
+		struct ward_upstream *u = &w->fwd.upstreams[i];
+		bool unused = now - u->last_sent_ms >= PROBE_INTERVAL_MS;
+		if (!u->probing && (u->down || (ward_upstream_weak(u) && unused)))
 			start_probe(w, i);
+	}
 }
 
 /* ---- lifecycle ----------------------------------------------------------------------------- */
@@ -616,17 +810,18 @@ int ward_fwd_init(struct ward_worker *w)
 	const struct ward_conf *conf = w->conf;
 	f->n_upstreams = (unsigned)conf->n_upstreams;
 	f->upstreams = calloc(f->n_upstreams, sizeof(*f->upstreams));
-	f->pending = calloc(WARD_FWD_MAX_PENDING, sizeof(*f->pending));
+	f->pending = calloc(N_SLOTS, sizeof(*f->pending));
 	f->n_buckets = WARD_FWD_MAX_PENDING * 2;
 	f->buckets = malloc(f->n_buckets * sizeof(*f->buckets));
 	f->waiters = calloc(WARD_FWD_MAX_WAITERS, sizeof(*f->waiters));
-	if (!f->upstreams || !f->pending || !f->buckets || !f->waiters)
+	f->per_client = ward_client_counts_new(WARD_FWD_MAX_WAITERS);
+	if (!f->upstreams || !f->pending || !f->buckets || !f->waiters || !f->per_client)
 		return WARD_ENOMEM;
 	for (unsigned i = 0; i < f->n_upstreams; i++)
-		f->upstreams[i].addr = conf->upstreams[i];
+		ward_upstream_init(&f->upstreams[i], &conf->upstreams[i]);
 	for (unsigned i = 0; i < f->n_buckets; i++)
 		f->buckets[i] = -1;
-	for (unsigned i = WARD_FWD_MAX_PENDING; i-- > 0;) {
+	for (unsigned i = N_SLOTS; i-- > 0;) {
 		struct ward_pending *p = &f->pending[i];
 		p->worker = w;
 		uv_timer_init(&w->loop, &p->timer);
@@ -647,7 +842,7 @@ int ward_fwd_init(struct ward_worker *w)
 unsigned ward_fwd_busy(const struct ward_worker *w)
 {
 	unsigned busy = 0;
-	for (unsigned i = 0; i < WARD_FWD_MAX_PENDING; i++)
+	for (unsigned i = 0; i < N_SLOTS; i++)
 		if (w->fwd.pending[i].in_use && w->fwd.pending[i].waiters)
 			busy++;
 	return busy;
@@ -662,11 +857,12 @@ void ward_fwd_destroy(struct ward_worker *w)
 {
 	struct ward_fwd *f = &w->fwd;
 	if (f->pending)
-		for (unsigned i = 0; i < WARD_FWD_MAX_PENDING; i++)
+		for (unsigned i = 0; i < N_SLOTS; i++)
 			free(f->pending[i].tcp_buf);
 	free(f->pending);
 	free(f->upstreams);
 	free(f->buckets);
 	free(f->waiters);
+	ward_client_counts_free(f->per_client);
 	memset(f, 0, sizeof(*f));
 }

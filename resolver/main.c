@@ -1,9 +1,11 @@
 /*
  * wardd: the ward DNS daemon.
  *
- *   wardd -c FILE            run in the foreground, log to stderr
+ *   wardd [-c FILE]          run in the foreground (default FILE /etc/ward/ward.json); log
+ *                            to stderr, the journal when stderr is one, or syslog (--syslog)
  *   wardd -c FILE --check    validate the config and exit (0 ok, 2 invalid)
  *   wardd --default          run on the built-in default config (make run)
+ *   wardd --version
  *
  * Start-up order matters: the config is validated completely before any socket is bound,
  * every socket is bound before privileges are dropped, the database is opened as the
@@ -30,6 +32,7 @@
 #include "blocklists/log.h"
 #include "blocklists/policy.h"
 #include "resolver/live.h"
+#include "resolver/notify.h"
 #include "resolver/web.h"
 #include "resolver/worker.h"
 
@@ -40,6 +43,7 @@ struct wardd_options {
 	const char *database;
 	bool check_only;
 	bool use_default;
+	bool use_syslog;
 };
 
 #define HOUSEKEEPING_MS 500 /* also the resolution of schedule boundaries */
@@ -60,18 +64,30 @@ struct wardd {
 	uv_timer_t housekeeping;
 	struct ward_live live;             /* the clock and the overrides, for the workers */
 	struct ward_web *web;              /* NULL without a "web" section */
+	uint64_t status_key;               /* database generation + 1 last told, 0: none */
+	bool status_sent;
 };
 
 static void usage(FILE *out)
 {
-	fprintf(out, "usage: wardd -c FILE [--check]\n"
+	fprintf(out, "usage: wardd [-c FILE] [--check] [--syslog]\n"
 		     "       wardd --default [--database DIR]\n"
-		     "  -c, --config FILE   configuration file (JSON)\n"
+		     "  -c, --config FILE   configuration file (JSON, default "
+		     WARD_CONF_DEFAULT_PATH ")\n"
 		     "      --check         validate the configuration and exit (0 ok, 2 invalid)\n"
 		     "      --default       use the built-in config: 127.0.0.1/::1 port 5353,\n"
 		     "                      upstreams from /etc/resolv.conf\n"
 		     "      --database DIR  database directory for --default\n"
+		     "      --syslog        log to syslog (facility daemon) instead of stderr\n"
+		     "  -V, --version       print the version and exit\n"
 		     "  -h, --help          this text\n");
+}
+
+static void version(void)
+{
+	printf("wardd %s\n%s\n", WARD_VERSION,
+	       ward_notify_supported() ? "built with libsystemd: sd_notify (Type=notify)"
+				       : "built without libsystemd: no sd_notify");
 }
 
 static int parse_options(int argc, char **argv, struct wardd_options *opt)
@@ -79,24 +95,39 @@ static int parse_options(int argc, char **argv, struct wardd_options *opt)
 	static const struct option longopts[] = {
 		{"config", required_argument, NULL, 'c'}, {"check", no_argument, NULL, 'k'},
 		{"default", no_argument, NULL, 'd'},      {"database", required_argument, NULL, 'D'},
-		{"help", no_argument, NULL, 'h'},         {NULL, 0, NULL, 0},
+		{"help", no_argument, NULL, 'h'},         {"version", no_argument, NULL, 'V'},
+		{"syslog", no_argument, NULL, 's'},       {NULL, 0, NULL, 0},
 	};
 	int ch;
-	while ((ch = getopt_long(argc, argv, "c:h", longopts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "c:hV", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'c': opt->config_path = optarg; break;
 		case 'k': opt->check_only = true; break;
 		case 'd': opt->use_default = true; break;
 		case 'D': opt->database = optarg; break;
+		case 's': opt->use_syslog = true; break;
 		case 'h': usage(stdout); exit(0);
+		case 'V': version(); exit(0);
 		default: usage(stderr); return -1;
 		}
 	}
-	if (optind != argc || (!opt->config_path && !opt->use_default)) {
+	if (optind != argc) {
 		usage(stderr);
 		return -1;
 	}
+	if (!opt->use_default && !opt->config_path)
+		opt->config_path = WARD_CONF_DEFAULT_PATH;
 	return 0;
+}
+
+static void print_warning(void *arg, const char *text)
+{
+	fprintf(stderr, "wardd: warning: %s\n", text);
+}
+
+static void log_warning(void *arg, const char *text)
+{
+	ward_log_warn("%s", text);
 }
 
 static int load_config(const struct wardd_options *opt, struct ward_conf **conf)
@@ -217,6 +248,7 @@ static void on_stop_signal(uv_signal_t *sig, int signum)
 {
 	struct wardd *d = sig->data;
 	ward_log_info("signal %d: finishing in-flight queries and exiting", signum);
+	ward_notify_stopping();
 	uv_close((uv_handle_t *)&d->sigterm, NULL);
 	uv_close((uv_handle_t *)&d->sigint, NULL);
 	uv_close((uv_handle_t *)&d->sighup, NULL);
@@ -307,18 +339,22 @@ static void on_hup(uv_signal_t *sig, int signum)
 		ward_log_error("SIGHUP: the built-in config has no file to re-read");
 		return;
 	}
+	ward_notify_reloading();
 	if (ward_conf_load(d->conf->path, &fresh, err, sizeof(err)) != 0) {
 		ward_log_error("SIGHUP: keeping the running configuration: %s", err);
+		ward_notify_ready(NULL);
 		return;
 	}
 	struct ward_policy_state *ps = policy_state_new(d, fresh);
 	if (!ps) {
 		ward_log_error("SIGHUP: out of memory building the new policy; keeping the old one");
 		ward_conf_free(fresh);
+		ward_notify_ready(NULL);
 		return;
 	}
 	warn_restart_needed(d->conf, fresh);
 	ward_log_set_level(fresh->log_level);
+	ward_conf_warnings(fresh, log_warning, NULL);
 	struct ward_policy_state *old = atomic_exchange(&d->shared.policy, ps);
 	old->retired_next = d->retired;
 	d->retired = old;
@@ -327,6 +363,27 @@ static void on_hup(uv_signal_t *sig, int signum)
 	ward_log_info("SIGHUP: %s reloaded (%zu profiles, %zu clients)", d->conf->path,
 		      fresh->n_profiles, fresh->n_clients);
 	report_coverage(d, fresh);
+	ward_notify_ready(NULL);
+}
+
+/* The service manager's status line follows the database: told at start and whenever
+ * `ward update` commits a new generation (checked with the housekeeping timer). */
+static void report_status(struct wardd *d)
+{
+	if (!ward_notify_enabled())
+		return;
+	struct ward_catdb *db = atomic_load(&d->shared.db);
+	struct ward_catdb_meta meta = {0};
+	if (db && ward_catdb_meta_get(db, &meta) != 0)
+		return;
+	uint64_t key = db ? meta.generation + 1 : 0;
+	if (d->status_sent && key == d->status_key)
+		return;
+	char text[128];
+	ward_notify_status(ward_notify_status_text(text, sizeof(text), db != NULL, meta.domains,
+						   meta.generation));
+	d->status_key = key;
+	d->status_sent = true;
 }
 
 /* Each new build is checked again: a feed may have come, failed or gone. */
@@ -417,6 +474,7 @@ static void on_housekeeping(uv_timer_t *t)
 		open_database(d);
 	refresh_live(d, false);
 	free_retired_policies(d);
+	report_status(d);
 }
 
 static void watch_signals(struct wardd *d)
@@ -533,14 +591,18 @@ int main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	if (parse_options(argc, argv, &opt) != 0)
 		return EXIT_CONFIG;
+	ward_log_open("wardd", opt.use_syslog);
 	if (load_config(&opt, &d.conf) != 0)
 		return EXIT_CONFIG;
 	if (opt.check_only) {
+		ward_conf_warnings(d.conf, print_warning, NULL);
 		printf("%s: ok\n", d.conf->path ? d.conf->path : "built-in config");
 		ward_conf_free(d.conf);
 		return 0;
 	}
 	ward_log_set_level(d.conf->log_level);
+	ward_conf_warnings(d.conf, log_warning, NULL);
+	ward_worker_raise_fd_limit(d.conf);
 	int rc = start_up(&d);
 	if (rc != 0) {
 		ward_log_error("start-up failed: %s", ward_strerror(rc));
@@ -548,6 +610,8 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	log_start(&d);
+	ward_notify_ready(NULL);
+	report_status(&d);
 	uv_run(&d.loop, UV_RUN_DEFAULT);
 	shut_down(&d);
 	ward_log_info("stopped");

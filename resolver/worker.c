@@ -13,6 +13,7 @@
 #include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include "blocklists/error.h"
@@ -130,9 +131,10 @@ int ward_worker_init(struct ward_worker *w, unsigned id, const struct ward_conf 
 		goto fail;
 	}
 	w->conns = ward_tcp_conns_new();
+	w->rrl = ward_rrl_new();
 	if (conf->web.enabled)
 		w->records = ward_ring_new(); /* the web listener reads this worker's blocks */
-	if (!w->conns || (conf->web.enabled && !w->records)) {
+	if (!w->conns || !w->rrl || (conf->web.enabled && !w->records)) {
 		rc = WARD_ENOMEM;
 		goto fail;
 	}
@@ -143,6 +145,7 @@ fail:
 	free(w->udp);
 	free(w->tcp);
 	free(w->conns);
+	ward_rrl_free(w->rrl);
 	ward_cache_free(w->cache);
 	memset(w, 0, sizeof(*w));
 	return rc;
@@ -266,6 +269,48 @@ void ward_worker_drop(struct ward_worker *w, const struct ward_client_ref *to)
 		ward_tcp_drop(w, to->conn, to->conn_gen);
 }
 
+/* A TC=1 answer with the question only: a real client retries over TCP, where a spoofed
+ * source cannot follow. */
+static void send_slip(struct ward_udp_listener *l, const struct ward_client_ref *to,
+		      const uint8_t *pkt, size_t len)
+{
+	struct ward_dns_query q;
+	uint8_t buf[WARD_DNS_HEADER_LEN + WARD_DNS_NAME_MAX + 4 + 64];
+	if (ward_dns_parse_query(pkt, len, &q) != WARD_DNS_OK)
+		return;
+	size_t n = ward_dns_write_rcode(buf, sizeof(buf), &q, WARD_RCODE_NOERROR, WARD_EDE_NONE,
+					NULL);
+	if (!n)
+		return;
+	buf[2] |= 0x02; /* TC */
+	udp_queue(l, to, buf, n);
+}
+
+/* Response rate limiting (rate_limit): answers per second per client prefix, taken when
+ * the query arrives, before any work, so a flood costs little more than its reads.
+ * @return true when the query is not answered normally (dropped, or a TC slip). */
+static bool rate_limited(struct ward_worker *w, struct ward_udp_listener *l,
+			 const struct ward_client_ref *from, const uint8_t *pkt, size_t len)
+{
+	const struct ward_conf_rate_limit *rl = &ward_worker_conf(w)->rate_limit;
+	if (!rl->responses_per_second)
+		return false;
+	struct ward_client_key key;
+	ward_client_key_make(&key, &from->addr.sa, rl->ipv4_prefix, rl->ipv6_prefix);
+	switch (ward_rrl_check(w->rrl, &key, ward_worker_now(w), rl->responses_per_second,
+			       rl->slip)) {
+	case WARD_RRL_PASS:
+		return false;
+	case WARD_RRL_SLIP:
+		w->stats.rrl_slipped++;
+		send_slip(l, from, pkt, len);
+		return true;
+	default:
+		w->stats.rrl_dropped++;
+		return true;
+	}
+}
+
 /* Receive buffers live on the worker's stack frame of this callback only: the query
  * pipeline copies what it keeps (the question) before returning. */
 static void udp_on_readable(uv_poll_t *poll, int status, int events)
@@ -308,7 +353,8 @@ static void udp_on_readable(uv_poll_t *poll, int status, int events)
 			ref.addr.len = msgs[i].msg_hdr.msg_namelen;
 			if (l->pktinfo)
 				read_local(&msgs[i].msg_hdr, &ref.local);
-			ward_query_handle(w, bufs[i], msgs[i].msg_len, &ref);
+			if (!rate_limited(w, l, &ref, bufs[i], msgs[i].msg_len))
+				ward_query_handle(w, bufs[i], msgs[i].msg_len, &ref);
 		}
 		if (n < WARD_UDP_BATCH)
 			break;
@@ -479,8 +525,42 @@ void ward_worker_destroy(struct ward_worker *w)
 	w->reader = NULL;
 	close_listener_fds(w);
 	ward_cache_free(w->cache);
+	ward_rrl_free(w->rrl);
 	free(w->udp);
 	free(w->tcp);
 	free(w->conns);
 	ward_ring_free(w->records);
+}
+
+/* Descriptors one worker may hold at its caps: a socket per live upstream query, one per
+ * open TCP connection, its listeners, and a few for its loop. */
+static unsigned long long fds_per_worker(const struct ward_conf *conf)
+{
+	return WARD_FWD_MAX_PENDING + WARD_TCP_MAX_CONNS + 2ull * conf->n_listen + 8;
+}
+
+void ward_worker_raise_fd_limit(const struct ward_conf *conf)
+{
+	struct rlimit rl;
+	unsigned workers = conf->workers ? conf->workers : 1;
+	unsigned long long need = workers * fds_per_worker(conf) + 64;
+	if (getrlimit(RLIMIT_NOFILE, &rl) != 0) {
+		ward_log_warn("cannot read the open file limit: %s", strerror(errno));
+		return;
+	}
+	unsigned long long was = rl.rlim_cur;
+	if (rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		if (setrlimit(RLIMIT_NOFILE, &rl) != 0) {
+			ward_log_warn("cannot raise the open file limit to %llu: %s",
+				      (unsigned long long)rl.rlim_max, strerror(errno));
+			rl.rlim_cur = was;
+		}
+	}
+	ward_log_info("open file limit %llu (was %llu); %u workers use at most %llu",
+		      (unsigned long long)rl.rlim_cur, was, workers, need);
+	if (rl.rlim_cur < need)
+		ward_log_warn("open file limit %llu is below the %llu that %u workers use at their "
+			      "caps: queries will fail under load; raise LimitNOFILE (systemd) or "
+			      "ulimit -n", (unsigned long long)rl.rlim_cur, need, workers);
 }

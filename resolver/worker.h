@@ -21,17 +21,26 @@
 #include "blocklists/policy.h"
 #include "resolver/cache.h"
 #include "resolver/dns.h"
+#include "resolver/limit.h"
 #include "resolver/records.h"
+#include "resolver/upstream.h"
 
 #define WARD_UDP_BATCH 32          /* datagrams per recvmmsg/sendmmsg */
 #define WARD_UDP_RECV_MAX 4096     /* larger client datagrams are dropped */
 #define WARD_UDP_SEND_MAX 4096
 #define WARD_UDP_CTRL_MAX 64       /* room for one IP_PKTINFO / IPV6_PKTINFO cmsg */
-#define WARD_TCP_MAX_CONNS 256     /* per worker */
+#define WARD_TCP_MAX_CONNS 256     /* open client connections per worker */
+#define WARD_TCP_SPARE_CONNS 32    /* slots for connections still closing (see tcp.c) */
 #define WARD_TCP_IDLE_MS 10000     /* RFC 7766 suggests seconds, not minutes */
+#define WARD_TCP_MSG_MS 2000       /* a query must arrive whole within this of its first byte */
+#define WARD_TCP_WRITE_MS 5000     /* a queued answer must leave within this, or reset */
+#define WARD_TCP_QUEUE_SOFT 16384  /* queued answer bytes above which a conn stops reading */
+#define WARD_TCP_QUEUE_HARD 262144 /* queued answer bytes above which a conn is reset */
 #define WARD_TCP_QUERY_MAX 4096    /* a client query larger than this closes the conn */
 #define WARD_FWD_MAX_PENDING 1024  /* distinct upstream queries in flight per worker */
+#define WARD_FWD_SPARE_SLOTS 256   /* slots for queries dropped but still closing (fwd.c) */
 #define WARD_FWD_MAX_WAITERS 4096  /* clients waiting on them per worker */
+#define WARD_FWD_JOSTLE_MS 200     /* a query in flight this long may be dropped for a new one */
 #define WARD_FWD_RECV_MAX 1500     /* we advertise 1232; anything larger retries on TCP */
 #define WARD_FWD_DEADLINE_MS 4000  /* a client hears back within this, whatever the upstreams do */
 
@@ -83,14 +92,6 @@ struct ward_tcp_listener {
 	bool open;
 };
 
-struct ward_upstream {
-	struct ward_addr addr;
-	unsigned consecutive_failures;
-	bool dead;
-	bool probing;
-	uint64_t queries, failures;
-};
-
 /* Everything needed to answer one client once the data is there. */
 struct ward_query_ctx {
 	struct ward_client_ref client;
@@ -101,6 +102,7 @@ struct ward_query_ctx {
 
 struct ward_waiter {
 	struct ward_waiter *next;
+	struct ward_client_key key;  /* counted in ward_fwd.per_client while waiting */
 	struct ward_query_ctx ctx;
 };
 
@@ -136,9 +138,13 @@ struct ward_pending;
 struct ward_fwd {
 	struct ward_upstream *upstreams;
 	unsigned n_upstreams;
-	struct ward_pending *pending;      /* WARD_FWD_MAX_PENDING slots */
+	struct ward_pending *pending;      /* WARD_FWD_MAX_PENDING + SPARE_SLOTS slots */
 	struct ward_pending *free_pending;
 	unsigned n_pending;                /* slots in use, including ones still closing */
+	unsigned n_live;                   /* slots still resolving: at most MAX_PENDING */
+	struct ward_pending *oldest, *newest; /* live slots in the order they started */
+	struct ward_client_counts *per_client; /* waiters per client (the quota) */
+	uint64_t local_error_logged_ms;
 	int32_t *buckets;                  /* in-flight index: head slot per bucket, -1 = none */
 	unsigned n_buckets;
 	struct ward_waiter *waiters;
@@ -149,6 +155,24 @@ struct ward_fwd {
 
 struct ward_worker_stats {
 	uint64_t queries, cache_hits, forwarded, blocked, refused, formerr, dropped, servfail, stale;
+	/* Resource limits (issue 7): every time a limit acted. */
+	uint64_t tcp_refused_acl;    /* connections from outside allow_clients, closed at accept */
+	uint64_t tcp_client_cap;     /* connections closed at accept: client at its cap, none idle */
+	uint64_t tcp_full;           /* connections closed at accept: every slot busy, none idle */
+	uint64_t tcp_evicted;        /* idle connections closed to make room for a new one */
+	uint64_t tcp_idle_closed;    /* connections closed after WARD_TCP_IDLE_MS without a query */
+	uint64_t tcp_read_timeouts;  /* a query did not arrive whole within WARD_TCP_MSG_MS */
+	uint64_t tcp_write_timeouts; /* queued answers did not leave within WARD_TCP_WRITE_MS */
+	uint64_t tcp_write_overflow; /* queued answers passed WARD_TCP_QUEUE_HARD: reset */
+	uint64_t tcp_read_paused;    /* reading paused: queued answers above WARD_TCP_QUEUE_SOFT */
+	uint64_t fwd_client_quota;   /* queries refused: the client had its quota waiting */
+	uint64_t fwd_jostled;        /* queries in flight dropped for newer ones (slots full) */
+	uint64_t fwd_full;           /* queries refused: slots full, none old enough to drop */
+	uint64_t fwd_local_errors;   /* upstream tries that failed on our side (fds, buffers) */
+	uint64_t fwd_slow_timeouts;  /* timeouts not held against the upstream (it answered others) */
+	uint64_t upstream_down;      /* an upstream was marked down */
+	uint64_t rrl_dropped;        /* UDP answers not sent: client prefix over rate_limit */
+	uint64_t rrl_slipped;        /* ... sent as TC=1 instead (rate_limit.slip) */
 	uint64_t mac_ignored;  /* EDNS MAC options from outside trusted_forwarders */
 };
 
@@ -196,8 +220,11 @@ struct ward_worker {
 	struct ward_tcp_listener *tcp;
 	size_t n_tcp;
 
-	struct ward_tcp_conn *conns;       /* WARD_TCP_MAX_CONNS slots */
-	unsigned n_conns;
+	struct ward_tcp_conn *conns;       /* WARD_TCP_MAX_CONNS + WARD_TCP_SPARE_CONNS slots */
+	unsigned n_conns;                  /* slots in use, including ones still closing */
+	unsigned n_open;                   /* connections not closing: at most MAX_CONNS */
+
+	struct ward_rrl *rrl;              /* UDP response rate limiting (rate_limit) */
 
 	struct ward_cache *cache;
 	struct ward_fwd fwd;
@@ -228,6 +255,20 @@ void ward_worker_send(struct ward_worker *w, const struct ward_client_ref *to,
 
 /* The query from `to` gets no answer (dropped): a TCP connection stops waiting for it. */
 void ward_worker_drop(struct ward_worker *w, const struct ward_client_ref *to);
+
+/*
+ * Raise the soft limit on open files to the hard limit (every upstream query in flight
+ * and every TCP connection holds a descriptor) and log both. Warns when the result is
+ * below what conf's workers can use at their caps. Call once, before the workers start.
+ */
+void ward_worker_raise_fd_limit(const struct ward_conf *conf);
+
+/* The config in force for this loop iteration: the reloaded one once a query has seen
+ * it, the boot one before. */
+static inline const struct ward_conf *ward_worker_conf(const struct ward_worker *w)
+{
+	return w->ps ? w->ps->conf : w->conf;
+}
 
 /* Milliseconds on the loop's monotonic clock (cached per loop iteration). */
 static inline uint64_t ward_worker_now(struct ward_worker *w)
@@ -276,7 +317,7 @@ void ward_fwd_stop(struct ward_worker *w);
 
 /* ---- tcp.c: DNS over TCP for clients (RFC 7766) ------------------------------------- */
 
-struct ward_tcp_conn *ward_tcp_conns_new(void); /* WARD_TCP_MAX_CONNS slots */
+struct ward_tcp_conn *ward_tcp_conns_new(void); /* MAX_CONNS + SPARE_CONNS slots */
 int ward_tcp_listener_start(struct ward_worker *w, struct ward_tcp_listener *l);
 void ward_tcp_send(struct ward_worker *w, struct ward_tcp_conn *conn, uint32_t gen,
 		   const uint8_t *msg, size_t len);

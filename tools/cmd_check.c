@@ -18,6 +18,11 @@ static const struct option long_opts[] = {
 	{ NULL, 0, NULL, 0 },
 };
 
+static void print_warning(void *arg, const char *text)
+{
+	fprintf(stderr, "ward check: warning: %s\n", text);
+}
+
 /* The database is optional here: `ward check` may run before the first update or on
  * another machine. */
 static void warn_gaps(const struct ward_conf *conf)
@@ -66,6 +71,7 @@ int ward_cmd_check(int argc, char **argv)
 	}
 	if (ward_tool_load_conf(path, &conf) < 0)
 		return WARD_EXIT_PARTIAL;
+	ward_conf_warnings(conf, print_warning, NULL);
 	size_t enabled = 0;
 	for (size_t i = 0; i < conf->n_feeds; i++)
 		enabled += conf->feeds[i].enabled;

@@ -5,9 +5,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "blocklists/log.h"
 #include "tools/ward.h"
-
-#define WARD_VERSION "0.1.0"
 
 struct command {
 	const char *name;
@@ -38,6 +37,7 @@ static void usage(FILE *out)
 
 int main(int argc, char **argv)
 {
+	ward_log_open("ward", false);
 	if (argc < 2) {
 		usage(stderr);
 		return WARD_EXIT_FAIL;

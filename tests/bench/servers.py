@@ -134,6 +134,9 @@ class Wardd(Server):
             "user": "",
             "log_level": "warn",
         }
+        # BENCH_WARDD_CONF: a JSON object of keys to set on top, e.g. to measure what
+        # rate limiting costs: '{"rate_limit": {"responses_per_second": 1000000}}'.
+        conf.update(json.loads(os.environ.get("BENCH_WARDD_CONF") or "{}"))
         if feed:
             path, fmt, category = feed
             conf["feeds"] = [{"name": "bench-list", "url": "file://" + path, "format": fmt,

@@ -108,7 +108,8 @@ def test_check_missing_file():
 
 
 def test_bad_usage():
-    for args in ([], ["-c"], ["--no-such-option"], ["-c", "x.json", "extra"]):
+    # No arguments at all means the default config (test_cli.py).
+    for args in (["-c"], ["--no-such-option"], ["-c", "x.json", "extra"]):
         rc, out, err = wt.run_wardd(args)
         wt.check(rc != 0, "wardd %s: exit 0" % args)
         wt.check("usage" in (out + err).lower(), "wardd %s: no usage text" % args)

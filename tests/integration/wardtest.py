@@ -23,7 +23,8 @@ test_* and ends with `wardtest.main(globals(), setup=setup)`:
 Helpers: make_query(), raw_udp()/raw_tcp() for hand-built packets, assert_same_answer()
 (rcode and RRsets, TTLs ignored), ede_list(), unique_name() (fresh names under the
 example.test wildcards), Nsd.pause()/resume() (SIGSTOP: a silent upstream), Nsd.stop()/
-restart() (a dead one, then back on the same port), Wardd.terminate().
+restart() (a dead one, then back on the same port), SilentUpstream (an upstream that never
+answers one subtree), rss_kb(), Wardd.terminate().
 
 Rules the harness keeps so that tests stay independent and leave nothing behind:
 - everything listens on loopback only, on a random 127.x.y.z address and a free port,
@@ -658,6 +659,41 @@ def start_nsd(zones=("example.test", "other.test", "signed.test"), **kw):
     return Nsd(list(zones) if not isinstance(zones, dict) else zones, **kw)
 
 
+class SilentUpstream(_Server):
+    """An upstream that relays to `nsd` but never answers names under `silent`
+    (tests/integration/silent_upstream.py): authorities that are down, as a resolver
+    upstream shows them. Answers the rest as NSD does."""
+
+    def __init__(self, nsd, silent, *, name="silent-upstream"):
+        self.name = name
+        self.dir = tmpdir("wardtest-silent-")
+        self.addr = free_addr()
+        self.port = free_port(self.addr)
+        self.log = os.path.join(self.dir, "silent.log")
+        script = os.path.join(os.path.dirname(os.path.abspath(__file__)), "silent_upstream.py")
+        self.proc = spawn([sys.executable, script, self.addr, str(self.port), nsd.addr,
+                           str(nsd.port), silent], self.log)
+        _record_pids(self.dir, [self.proc.pid])
+        _log_sources.append(self)
+        probe = make_query(nsd.zones[0], "SOA")
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            check(self.proc.poll() is None, "silent upstream exited:\n%s" % self.log_text())
+            try:
+                udp(probe, self.server, timeout=0.2)
+                return
+            except Exception:
+                time.sleep(0.05)
+        raise RuntimeError("silent upstream did not answer:\n%s" % self.log_text())
+
+    def log_text(self):
+        try:
+            with open(self.log, errors="replace") as f:
+                return f.read()
+        except OSError:
+            return ""
+
+
 # ---- wardd ------------------------------------------------------------------------------------
 
 def _merge(base, extra):
@@ -747,6 +783,15 @@ class Wardd(_Server):
 
 def start_wardd(config=None, upstreams=(), **kw):
     return Wardd(config, upstreams=upstreams, **kw)
+
+
+def rss_kb(pid):
+    """Resident memory of a process (VmRSS), in KiB."""
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    raise RuntimeError("no VmRSS for %d" % pid)
 
 
 def run_wardd(args, timeout=10.0):

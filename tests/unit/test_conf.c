@@ -225,6 +225,12 @@ static void assert_documented_defaults(const struct ward_conf *c)
 	assert_int_equal(c->block.ttl, 60);
 	assert_true(c->enforced == WARD_CAT(WARD_CAT_CSAM));
 	assert_non_null(c->categories);
+	assert_int_equal(c->rate_limit.responses_per_second, 0);
+	assert_int_equal(c->rate_limit.slip, 2);
+	assert_int_equal(c->rate_limit.ipv4_prefix, 24);
+	assert_int_equal(c->rate_limit.ipv6_prefix, 56);
+	assert_int_equal(c->limits.tcp_connections_per_client, 64);
+	assert_int_equal(c->limits.upstream_queries_per_client, 256);
 }
 
 /* The defaults in docs/config.md, written out in a file, must equal the built-in ones. */

@@ -84,8 +84,16 @@ static void test_counts(void **state)
 static void test_due(void **state)
 {
 	assert_true(ward_update_is_due(0, 43200, 1000));
-	assert_false(ward_update_is_due(1000, 43200, 1000 + 43199));
+	assert_false(ward_update_is_due(1000, 43200, 1000 + 43200 - 31));
+	assert_true(ward_update_is_due(1000, 43200, 1000 + 43200 - 30));
 	assert_true(ward_update_is_due(1000, 43200, 1000 + 43200));
+	/* "5m" under a 5-minute timer: a run whose clock reads one second short of the
+	 * interval (the previous run read its clock late in a second) still fetches. */
+	assert_true(ward_update_is_due(1000, 300, 1000 + 299));
+	assert_true(ward_update_is_due(1000, 300, 1000 + 270));
+	assert_false(ward_update_is_due(1000, 300, 1000 + 269));
+	assert_false(ward_update_is_due(1000, 60, 1000 + 53));
+	assert_true(ward_update_is_due(1000, 60, 1000 + 54));
 	assert_true(ward_update_is_due(1000, 0, 1000));
 	/* A clock that went backwards does not make a feed due early. */
 	assert_false(ward_update_is_due(5000, 60, 1000));
