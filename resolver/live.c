@@ -67,6 +67,8 @@ void ward_live_retire(struct ward_live *l, uint64_t oldest_seen)
 		struct ward_override_state *st = *link;
 		if (st->seq < oldest_seen) {
 			*link = st->retired_next;
+			ward_log_debug("freed the retired override table %llu",
+				       (unsigned long long)st->seq);
 			state_free(st);
 		} else {
 			link = &st->retired_next;

@@ -277,6 +277,28 @@ static void policy_state_free(struct wardd *d, struct ward_policy_state *ps)
 	free(ps);
 }
 
+static bool same_text(const char *a, const char *b)
+{
+	return (!a && !b) || (a && b && strcmp(a, b) == 0);
+}
+
+/* The web listener is built from the boot config: any change to it waits for a restart. */
+static bool web_same(const struct ward_conf_web *a, const struct ward_conf_web *b)
+{
+	if (a->enabled != b->enabled || a->n_listen != b->n_listen ||
+	    a->max_connections != b->max_connections ||
+	    a->request_timeout_s != b->request_timeout_s ||
+	    a->reports_per_hour != b->reports_per_hour || !same_text(a->hostname, b->hostname) ||
+	    !same_text(a->admin_token_file, b->admin_token_file) ||
+	    !same_text(a->hotline_url, b->hotline_url))
+		return false;
+	for (size_t i = 0; i < a->n_listen; i++)
+		if (a->listen[i].len != b->listen[i].len ||
+		    memcmp(&a->listen[i].ss, &b->listen[i].ss, a->listen[i].len) != 0)
+			return false;
+	return true;
+}
+
 static void warn_restart_needed(const struct ward_conf *old, const struct ward_conf *fresh)
 {
 	bool same = old->n_listen == fresh->n_listen && old->n_upstreams == fresh->n_upstreams &&
@@ -290,6 +312,8 @@ static void warn_restart_needed(const struct ward_conf *old, const struct ward_c
 	if (!same)
 		ward_log_warn("SIGHUP: listen, upstreams, workers and cache size changes take "
 			      "effect at the next restart");
+	if (!web_same(&old->web, &fresh->web))
+		ward_log_warn("SIGHUP: changes to the web section take effect at the next restart");
 }
 
 static void publish_local_time(struct wardd *d)
@@ -376,11 +400,14 @@ static void report_status(struct wardd *d)
 	struct ward_catdb_meta meta = {0};
 	if (db && ward_catdb_meta_get(db, &meta) != 0)
 		return;
-	uint64_t key = db ? meta.generation + 1 : 0;
+	/* With a web listener wardd creates the database itself (for reports and
+	 * overrides): until `ward update` built it (generation 0), it has no categories. */
+	bool built = db && meta.generation > 0;
+	uint64_t key = built ? meta.generation + 1 : 0;
 	if (d->status_sent && key == d->status_key)
 		return;
 	char text[128];
-	ward_notify_status(ward_notify_status_text(text, sizeof(text), db != NULL, meta.domains,
+	ward_notify_status(ward_notify_status_text(text, sizeof(text), built, meta.domains,
 						   meta.generation));
 	d->status_key = key;
 	d->status_sent = true;
@@ -457,6 +484,8 @@ static void free_retired_policies(struct wardd *d)
 		struct ward_policy_state *ps = *link;
 		if (ps->generation < oldest_seen) {
 			*link = ps->retired_next;
+			ward_log_debug("freed the retired policy of generation %llu",
+				       (unsigned long long)ps->generation);
 			policy_state_free(d, ps);
 		} else {
 			link = &ps->retired_next;

@@ -46,7 +46,7 @@ static void refresh_reader(struct ward_worker *w)
 		w->reader = NULL;
 }
 
-static void refresh_views(struct ward_worker *w)
+void ward_query_sync_views(struct ward_worker *w)
 {
 	struct ward_policy_state *ps =
 		atomic_load_explicit(&w->shared->policy, memory_order_acquire);
@@ -61,6 +61,11 @@ static void refresh_views(struct ward_worker *w)
 		w->ov = ov;
 		atomic_store_explicit(&w->seen_overrides, ov ? ov->seq : 0, memory_order_release);
 	}
+}
+
+static void refresh_views(struct ward_worker *w)
+{
+	ward_query_sync_views(w);
 	uint64_t now = ward_worker_now(w);
 	if (now - w->reader_refreshed_ms < READER_REFRESH_MS && w->reader_refreshed_ms)
 		return;

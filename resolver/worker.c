@@ -450,10 +450,13 @@ static int start_listeners(struct ward_worker *w)
 	return 0;
 }
 
+/* Idle housekeeping: let go of the database snapshot, and of a policy or override table
+ * the main thread has replaced (it frees them only once every worker moved on). */
 static void release_reader(uv_timer_t *t)
 {
 	struct ward_worker *w = t->data;
 	ward_catdb_reader_release(w->reader);
+	ward_query_sync_views(w);
 }
 
 static void worker_main(void *arg)

@@ -283,6 +283,13 @@ void ward_query_handle(struct ward_worker *w, const uint8_t *pkt, size_t len,
 		       const struct ward_client_ref *from);
 
 /*
+ * Take the policy and override table now in force (and tell the main thread which ones
+ * this worker holds, so it can free the ones it retired). Every query does; the
+ * worker's idle timer does too, so that an idle worker does not keep retired tables.
+ */
+void ward_query_sync_views(struct ward_worker *w);
+
+/*
  * Answer ctx from a stored upstream message (a cache hit, a fresh upstream answer or a
  * stale one), applying what the policy says about names inside it (CNAME cloaking) and
  * the safe-search rewrite. @return false when nothing could be written.

@@ -12,6 +12,7 @@
 """
 import json
 import os
+import signal
 import sys
 import time
 
@@ -190,6 +191,57 @@ def test_overrides_survive_update():
     wt.check(not blocked(web, "slots.family.test") and not blocked(plain, "slots.family.test"),
              "still allowed after the rebuild")
     wt.check(blocked(web, "casino.family.test"), "the rebuilt table is in force")
+
+
+def test_idle_workers_free_retired_tables():
+    """Retired override tables and policies are freed while no query arrives: every
+    worker's idle timer takes the ones in force, so none waits for a query."""
+    cfg = wl.config(0, "127.0.0.1", workers=2)
+    cfg.pop("web")
+    cfg.pop("block")
+    idle = fl.start_wardd(nsd, db, cfg, name="wardd-idle")  # one probe query: one worker
+    try:
+        at = len(idle.log_text())
+        out = ok("allow", "kids", "idle.family.test")
+        oid = int(out.split()[0])
+        wt.check(fl.wait_log(idle, "overrides changed", at, timeout=3.0),
+                 "wardd saw the new override")
+        wt.check(fl.wait_log(idle, "freed the retired override table", at, timeout=3.0),
+                 "an idle wardd freed the replaced override table")
+        at = len(idle.log_text())
+        idle.signal(signal.SIGHUP)
+        wt.check(fl.wait_log(idle, "freed the retired policy of generation 1", at,
+                             timeout=3.0),
+                 "an idle wardd freed the policy SIGHUP replaced")
+        ok("overrides", "remove", str(oid))
+    finally:
+        rc = idle.terminate()
+        wt.check(rc == 0, "wardd exit status %s after SIGTERM" % rc)
+
+
+def test_web_changes_wait_for_a_restart():
+    """The web listener runs on the boot config: SIGHUP says a web change needs a restart,
+    and says nothing when the web section is unchanged."""
+    with open(web.conf_path) as f:
+        original = f.read()
+    cfg = json.loads(original)
+    try:
+        at = len(web.log_text())
+        web.signal(signal.SIGHUP)
+        wt.check(fl.wait_log(web, "reloaded", at), "SIGHUP reloaded")
+        wt.check("web section" not in web.log_text()[at:], "no warning without a change")
+        cfg["web"]["reports_per_hour"] += 1
+        fl.write_json(web.conf_path, cfg)
+        at = len(web.log_text())
+        web.signal(signal.SIGHUP)
+        wt.check(fl.wait_log(web, "changes to the web section take effect at the next "
+                             "restart", at), "SIGHUP warns about the web change")
+    finally:
+        with open(web.conf_path, "w") as f:
+            f.write(original)
+        at = len(web.log_text())
+        web.signal(signal.SIGHUP)
+        fl.wait_log(web, "reloaded", at)
 
 
 def test_print_timings():
