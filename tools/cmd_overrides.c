@@ -34,23 +34,59 @@ struct cli {
 	struct ward_admin admin;
 };
 
+#define HELP_CONFIG "  -c, --config FILE  config file (default " WARD_CONF_DEFAULT_PATH ")\n"
+#define HELP_FOR "      --for D        how long: 30m, 1h, 1h30m, 2d (at most 366d)"
+
+/* Each command's --help names exactly the options it takes (ward(8) and the bash
+ * completion are checked against it), and `takes` is what parse() accepts. */
+static const struct command_help {
+	const char *cmd;
+	const char *takes; /* c --config, f --for, C --category, j --json */
+	const char *text;
+} helps[] = {
+	{ "allow", "cf",
+	  "usage: ward allow PROFILE NAME [--for DURATION] [-c FILE]\n"
+	  "  PROFILE            a profile of the config, or \"everyone\"\n"
+	  HELP_FOR "; default until removed\n" HELP_CONFIG },
+	{ "deny", "cfC",
+	  "usage: ward deny PROFILE NAME --category C [--for DURATION] [-c FILE]\n"
+	  "  PROFILE            a profile of the config, or \"everyone\"\n"
+	  "      --category C   the category it is blocked as (the block answer names it)\n"
+	  HELP_FOR "; default until removed\n" HELP_CONFIG },
+	{ "pause", "cf",
+	  "usage: ward pause PROFILE --for DURATION [-c FILE]\n"
+	  "  PROFILE            a profile of the config: all but its allow list is blocked\n"
+	  HELP_FOR "; needed\n" HELP_CONFIG },
+	{ "resume", "c",
+	  "usage: ward resume PROFILE [-c FILE]\n"
+	  "  PROFILE            the paused profile\n" HELP_CONFIG },
+	{ "overrides", "cj",
+	  "usage: ward overrides [--json] [-c FILE]\n"
+	  "       ward overrides remove ID [-c FILE]\n"
+	  "      --json         machine-readable output\n" HELP_CONFIG },
+};
+
+static const struct command_help *help_for(const char *cmd)
+{
+	for (size_t i = 0; i < sizeof(helps) / sizeof(helps[0]); i++)
+		if (strcmp(helps[i].cmd, cmd) == 0)
+			return &helps[i];
+	return &helps[sizeof(helps) / sizeof(helps[0]) - 1];
+}
+
 static void usage(FILE *out, const char *cmd)
 {
-	if (strcmp(cmd, "allow") == 0)
-		fprintf(out, "usage: ward allow PROFILE NAME [--for DURATION] [-c FILE]\n");
-	else if (strcmp(cmd, "deny") == 0)
-		fprintf(out, "usage: ward deny PROFILE NAME --category C [--for DURATION] [-c FILE]\n");
-	else if (strcmp(cmd, "pause") == 0)
-		fprintf(out, "usage: ward pause PROFILE --for DURATION [-c FILE]\n");
-	else if (strcmp(cmd, "resume") == 0)
-		fprintf(out, "usage: ward resume PROFILE [-c FILE]\n");
-	else
-		fprintf(out, "usage: ward overrides [--json] [-c FILE]\n"
-			     "       ward overrides remove ID [-c FILE]\n");
-	fprintf(out, "  PROFILE    a profile of the config, or \"everyone\" (allow, deny)\n"
-		     "  --for D    how long: 30m, 1h, 1h30m, 2d (allow, deny: default until "
-		     "removed)\n"
-		     "  -c FILE    config file (default " WARD_CONF_DEFAULT_PATH ")\n");
+	fputs(help_for(cmd)->text, out);
+}
+
+/* An option the command does not take is an error, not silently ignored. */
+static int takes(const struct cli *c, int ch, const char *name)
+{
+	if (strchr(help_for(c->cmd)->takes, ch))
+		return 0;
+	fprintf(stderr, "ward %s: --%s does not apply here\n", c->cmd, name);
+	usage(stderr, c->cmd);
+	return -1;
 }
 
 static int parse(int argc, char **argv, struct cli *c)
@@ -60,9 +96,12 @@ static int parse(int argc, char **argv, struct cli *c)
 		{"category", required_argument, NULL, 'C'}, {"json", no_argument, NULL, 'j'},
 		{"help", no_argument, NULL, 'h'},         {NULL, 0, NULL, 0},
 	};
-	int ch;
+	int ch, idx = -1;
 	optind = 0;
-	while ((ch = getopt_long(argc, argv, "c:h", opts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "c:h", opts, &idx)) != -1) {
+		if (ch != 'h' && ch != '?' && takes(c, ch, idx >= 0 ? opts[idx].name : "config"))
+			return -1;
+		idx = -1;
 		switch (ch) {
 		case 'c': c->conf_path = optarg; break;
 		case 'f': c->duration = optarg; break;

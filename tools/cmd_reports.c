@@ -35,14 +35,18 @@ struct cli {
 static void usage(FILE *out)
 {
 	fprintf(out, "usage: ward reports [--json] [-c FILE]\n"
-		     "       ward reports accept ID [--profile P | --everyone] [--for DURATION]\n"
-		     "       ward reports reject ID\n"
-		     "  accept        wrongly-blocked: allow the name; should-be-blocked: deny it\n"
-		     "                as the suggested category. For the report's profile unless\n"
-		     "                --profile or --everyone says otherwise.\n"
-		     "  --for D       how long the override lasts: 30m, 1h, 2d (default: until "
-		     "removed)\n"
-		     "  -c FILE       config file (default " WARD_CONF_DEFAULT_PATH ")\n");
+		     "       ward reports accept ID [--profile P | --everyone] [--for DURATION] "
+		     "[-c FILE]\n"
+		     "       ward reports reject ID [-c FILE]\n"
+		     "  accept             wrongly-blocked: allow the name; should-be-blocked: deny\n"
+		     "                     it as the suggested category. For the report's profile\n"
+		     "                     unless --profile or --everyone says otherwise.\n"
+		     "      --profile P    accept: the override is for this profile\n"
+		     "      --everyone     accept: the override is for every client\n"
+		     "      --for D        accept: how long the override lasts: 30m, 1h, 2d\n"
+		     "                     (default: until removed)\n"
+		     "      --json         list: machine-readable output\n"
+		     "  -c, --config FILE  config file (default " WARD_CONF_DEFAULT_PATH ")\n");
 }
 
 static int parse(int argc, char **argv, struct cli *c)
