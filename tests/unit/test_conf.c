@@ -184,6 +184,9 @@ static void test_packaging_example_loads(void **state)
 	assert_int_equal(conf->n_trusted_forwarders, 1);
 	assert_cidr(&conf->trusted_forwarders[0], AF_INET, "192.168.1.1", 32);
 	assert_string_equal(conf->profiles[conf->default_profile].name, "adults");
+	assert_true(conf->web.enabled);
+	assert_int_equal(conf->web.n_listen, 2);
+	assert_addr(&conf->web.listen[1], "[::1]:80");
 	ward_conf_free(conf);
 }
 
