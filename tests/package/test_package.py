@@ -279,7 +279,7 @@ def exercise_web(addr):
     st = os.stat(token_file) if os.path.exists(token_file) else None
     check(st is not None and oct(st.st_mode & 0o777) == "0o600" and
           st.st_uid == pwd.getpwnam("ward").pw_uid,
-          "admin token: %s" % (st and (oct(st.st_mode), st.st_uid)))
+          "admin token: %r" % ((st and (oct(st.st_mode), st.st_uid)),))
     token = open(token_file).read().strip() if st else ""
     status, page = web_request(addr, "GET", "/")
     check(status == 200 and "<html" in page.lower(), "GET /: %s %s" % (status, page[:200]))
