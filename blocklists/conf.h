@@ -211,6 +211,39 @@ int ward_conf_load(const char *path, struct ward_conf **out, char *err, size_t e
 int ward_conf_parse(const char *name, const char *json, size_t len, struct ward_conf **out,
 		    char *err, size_t errlen);
 
+/* Every error of a file, each with its field, for `ward check` and the config API. */
+#define WARD_CONF_ERRORS_MAX 64
+#define WARD_CONF_FIELD_MAX 256
+struct ward_conf_error {
+	char field[WARD_CONF_FIELD_MAX]; /* "profiles.kids.schedules[0].from"; "" when the
+					    file as a whole failed (unreadable, JSON syntax) */
+	char reason[WARD_CONF_ERR_MAX];  /* "\"25:00\" is not a time (HH:MM)" */
+};
+struct ward_conf_errors {
+	size_t n;
+	bool truncated;                  /* the list is full: the walk stopped there, and
+					    there may be more */
+	struct ward_conf_error list[WARD_CONF_ERRORS_MAX];
+};
+
+/*
+ * As ward_conf_parse, but collects every error instead of stopping at the first: a value
+ * that fails is skipped and the walk goes on with the next (a check that needs a whole
+ * record runs only when nothing in it failed). The errors come in the order the schema
+ * visits the values (an object's unknown keys first), the first being the one
+ * ward_conf_parse reports, with the same texts.
+ * @param out   receives the config when valid (NULL: validate only)
+ * @param errs  filled (cleared first); errs->n is 0 on success
+ * @return as ward_conf_parse (WARD_ECONF with at least one error recorded)
+ */
+int ward_conf_parse_all(const char *name, const char *json, size_t len, struct ward_conf **out,
+			struct ward_conf_errors *errs);
+/* As ward_conf_load with every error (WARD_EIO: one error "cannot read: ..."). */
+int ward_conf_load_all(const char *path, struct ward_conf **out, struct ward_conf_errors *errs);
+/* "FILE: FIELD: REASON" (or "FILE: REASON" for the whole file) into buf. */
+const char *ward_conf_error_text(const char *name, const struct ward_conf_error *e,
+				 char *buf, size_t cap);
+
 /*
  * The built-in default config used by `wardd --default` / `make run`: listens on
  * 127.0.0.1:5353 and [::1]:5353, forwards to the nameservers in resolv_conf (fallback
