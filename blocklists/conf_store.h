@@ -52,7 +52,8 @@ int ward_conf_store_read(const char *path, size_t max, char **text, size_t *len,
  * @param err       receives a sentence on failure ("cannot write /etc/ward/.ward.json.tmp:
  *                  Permission denied")
  * @return 0, WARD_ESTALE (the file changed since if_match: nothing written),
- *         WARD_EACCES, WARD_EROFS, WARD_ENOSPC, WARD_EIO, WARD_ENOMEM
+ *         WARD_ENOTFOUND (no such directory), WARD_EACCES, WARD_EROFS, WARD_ENOSPC,
+ *         WARD_EIO, WARD_ENOMEM
  */
 int ward_conf_store_write(const char *path, const char *text, size_t len, const char *if_match,
 			  char etag[WARD_CONF_ETAG_SIZE], char *err, size_t errlen);
