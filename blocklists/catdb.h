@@ -101,6 +101,15 @@ int ward_cat_lookup(struct ward_catdb_reader *r, const char *name, size_t len,
 int ward_cat_lookup_wire(struct ward_catdb_reader *r, const uint8_t *wire,
 			 struct ward_cat_match *m);
 
+/*
+ * A listed name that one of `cats` blocks, for showing a parent that filtering works
+ * (the setup wizard's test): the first such entry in key order, within the first
+ * max_scan entries.
+ * @return 0 (name filled, lower-case presentation form), WARD_ENOTFOUND, WARD_EDB.
+ */
+int ward_catdb_sample(struct ward_catdb_reader *r, ward_catset cats, size_t max_scan,
+		      char *name, size_t cap);
+
 /* The name of a feed id, copied into buf (always NUL-terminated).
  * @return 0, WARD_ENOTFOUND, WARD_ETOOBIG (truncated to fit cap). */
 int ward_catdb_feed_name(struct ward_catdb_reader *r, uint16_t feed_id, char *buf, size_t cap);

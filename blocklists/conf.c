@@ -1230,6 +1230,25 @@ static const struct preset {
 	{ "adult", SECURITY, 0, WARD_YOUTUBE_OFF, false },
 };
 
+int ward_conf_preset(size_t i, struct ward_conf_preset *out)
+{
+	if (i >= sizeof(presets) / sizeof(presets[0]) || !out)
+		return WARD_ENOTFOUND;
+	out->name = presets[i].name;
+	out->blocked = presets[i].blocked;
+	out->safe_search = presets[i].safe_search;
+	out->youtube = presets[i].youtube;
+	out->anti_circumvention = presets[i].anti_circumvention;
+	return 0;
+}
+
+size_t ward_conf_nameservers(const char *resolv_conf,
+			     char ns[WARD_CONF_NAMESERVERS_MAX][INET6_ADDRSTRLEN])
+{
+	_Static_assert(WARD_CONF_NAMESERVERS_MAX == WARD_CONF__MAX_NS, "one limit");
+	return ward_conf__resolv(resolv_conf, ns);
+}
+
 static int p_profile_name(struct walk *w, const struct field *f, const cJSON *v, void *dst)
 {
 	struct ward_conf_profile *p = dst;

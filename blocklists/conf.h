@@ -9,6 +9,7 @@
 #ifndef WARD_CONF_H
 #define WARD_CONF_H
 
+#include <arpa/inet.h>
 #include <netinet/in.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -278,6 +279,38 @@ const char *ward_addr_format(const struct ward_addr *addr, char *buf, size_t cap
  */
 size_t ward_conf_warnings(const struct ward_conf *conf,
 			  void (*emit)(void *arg, const char *text), void *arg);
+
+/* Warnings about the config file's permissions: world-writable (or in a world-writable
+ * directory without the sticky bit), so that anyone could change what is filtered.
+ * @return the number of warnings (emit called once per warning, "FILE: REASON"). */
+size_t ward_conf_file_warnings(const char *path, void (*emit)(void *arg, const char *text),
+			       void *arg);
+
+/*
+ * The top-level keys whose change a reload (SIGHUP, the config API) does not apply: wardd
+ * reads them at start only (sockets, upstreams, cache size, database, user, the web
+ * listener). Fills keys[] with up to cap static names, in a fixed order.
+ * @return how many differ between the running config and the fresh one.
+ */
+size_t ward_conf_restart_needed(const struct ward_conf *running, const struct ward_conf *fresh,
+				const char **keys, size_t cap);
+
+/* An age preset as the schema applies it (docs/config.md, "Age presets"). */
+struct ward_conf_preset {
+	const char *name;           /* "young-child", "child", "teen", "adult" (static) */
+	ward_catset blocked;
+	unsigned safe_search;       /* enum ward_safe_engine bits */
+	enum ward_youtube_level youtube;
+	bool anti_circumvention;
+};
+/* @return 0 and fills *out while i is below the number of presets, then WARD_ENOTFOUND. */
+int ward_conf_preset(size_t i, struct ward_conf_preset *out);
+
+/* The nameservers of a resolv.conf (plain addresses, in order; none when the file is
+ * missing), as `wardd --default` takes its upstreams. @return how many. */
+#define WARD_CONF_NAMESERVERS_MAX 3
+size_t ward_conf_nameservers(const char *resolv_conf,
+			     char ns[WARD_CONF_NAMESERVERS_MAX][INET6_ADDRSTRLEN]);
 
 /* One key of the config schema, for `ward check --keys` and the documentation test. */
 struct ward_conf_key {

@@ -60,7 +60,7 @@ struct conn {
 
 struct request {
 	char *body;
-	size_t len;
+	size_t len, limit;
 	bool too_big;
 };
 
@@ -104,8 +104,8 @@ static int bind_one(struct listener *l)
 	return 0;
 }
 
-int ward_web_new(const struct ward_conf *conf, struct ward_shared *shared,
-		 struct ward_web **out)
+int ward_web_new(const struct ward_conf *conf, const char *config_file,
+		 struct ward_shared *shared, struct ward_web **out)
 {
 	*out = NULL;
 	struct ward_web *web = calloc(1, sizeof(*web));
@@ -120,6 +120,7 @@ int ward_web_new(const struct ward_conf *conf, struct ward_shared *shared,
 	if (!rc)
 		rc = ward_web_app_init(&web->app, conf, shared);
 	web->app_ready = rc == 0;
+	web->app.config_file = config_file;
 	for (size_t i = 0; rc == 0 && i < conf->web.n_listen; i++, web->n_listeners++) {
 		struct listener *l = &web->listeners[i];
 		l->web = web;
@@ -281,30 +282,40 @@ static enum MHD_Result send_response(struct listener *l, struct MHD_Connection *
 		MHD_add_response_header(r, "Allow", resp->allow);
 	if (resp->www_authenticate)
 		MHD_add_response_header(r, "WWW-Authenticate", "Bearer realm=\"ward\"");
+	if (resp->etag[0])
+		MHD_add_response_header(r, "ETag", resp->etag);
 	enum MHD_Result ok = MHD_queue_response(c, resp->status, r);
 	MHD_destroy_response(r);
 	return ok;
 }
 
-/* 413 before the body is read, when Content-Length already says it is too large. */
-static bool declared_too_big(struct MHD_Connection *c)
+/* How large this request's body may be: a config for the token holder, else small. */
+static size_t body_limit(struct listener *l, struct MHD_Connection *c, const char *method,
+			 const char *url)
 {
-	const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Length");
-	return cl && strtoull(cl, NULL, 10) > WARD_WEB_BODY_MAX;
+	const char *auth = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Authorization");
+	return web_body_limit(&l->web->app, method, url, auth);
 }
 
-static enum MHD_Result too_big(struct listener *l, struct MHD_Connection *c)
+/* 413 before the body is read, when Content-Length already says it is too large. */
+static bool declared_too_big(struct MHD_Connection *c, size_t limit)
+{
+	const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Length");
+	return cl && strtoull(cl, NULL, 10) > limit;
+}
+
+static enum MHD_Result too_big(struct listener *l, struct MHD_Connection *c, size_t limit)
 {
 	struct ward_web_response resp = {0};
 	web_buf_init(&resp.body, 256);
-	web_json_error(&resp, 413, "the body is larger than %d bytes", WARD_WEB_BODY_MAX);
+	web_json_error(&resp, 413, "the body is larger than %zu bytes", limit);
 	return send_response(l, c, &resp);
 }
 
 /* Collect the body; false when it grew past the limit. */
 static bool take_upload(struct request *r, const char *data, size_t *size)
 {
-	if (r->len + *size > WARD_WEB_BODY_MAX) {
+	if (r->len + *size > r->limit) {
 		r->too_big = true;
 	} else {
 		char *body = realloc(r->body, r->len + *size + 1);
@@ -326,9 +337,12 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 	struct listener *l = cls;
 	struct request *r = *con_cls;
 	if (!r) {
-		if (declared_too_big(c))
-			return too_big(l, c);
+		size_t limit = body_limit(l, c, method, url);
+		if (declared_too_big(c, limit))
+			return too_big(l, c, limit);
 		*con_cls = r = calloc(1, sizeof(*r));
+		if (r)
+			r->limit = limit;
 		return r ? MHD_YES : MHD_NO;
 	}
 	if (*upload_size)
@@ -340,6 +354,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 		.host = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Host"),
 		.authorization = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Authorization"),
 		.content_type = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Type"),
+		.if_match = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "If-Match"),
 		.arg = arg_lookup, .arg_ctx = c, .body = r->body, .body_len = r->len,
 		.port = ntohs(l->addr.sa.sa_family == AF_INET ? l->addr.v4.sin_port
 							      : l->addr.v6.sin6_port),
@@ -504,6 +519,23 @@ void ward_web_free(struct ward_web *web)
 	free(web->listeners);
 	free(web->conns);
 	free(web);
+}
+
+void ward_web_set_reloader(struct ward_web *web, void (*request)(void *ctx), void *ctx)
+{
+	if (web)
+		web_app_set_reloader(&web->app, request, ctx);
+}
+
+uint64_t ward_web_reload_begin(struct ward_web *web)
+{
+	return web ? web_app_reload_begin(&web->app) : 0;
+}
+
+void ward_web_reload_end(struct ward_web *web, uint64_t n, int rc)
+{
+	if (web)
+		web_app_reload_end(&web->app, n, rc);
 }
 
 uint64_t ward_web_seen_generation(const struct ward_web *web)
