@@ -238,10 +238,14 @@ static int bind_workers(struct wardd *d)
 	}
 	if (!conf->web.enabled)
 		return 0;
+	/* DNS goes on without the web listener (port 80 taken by a web server, say). */
 	int rc = ward_web_new(conf, d->config_file, &d->shared, &d->web);
 	if (rc == 0)
 		ward_web_set_reloader(d->web, request_reload, &d->reload);
-	return rc;
+	else
+		ward_log_error("the web listener is off (block page, admin pages) until wardd "
+			       "restarts: %s", ward_strerror(rc));
+	return 0;
 }
 
 static int start_workers(struct wardd *d)
@@ -631,8 +635,13 @@ static int start_up(struct wardd *d)
 		refresh_live(d, true);
 		rc = start_workers(d);
 	}
-	if (rc == 0 && d->web)
-		rc = ward_web_start(d->web, d->workers, d->n_workers);
+	if (rc == 0 && d->web && (rc = ward_web_start(d->web, d->workers, d->n_workers)) != 0) {
+		ward_log_error("the web listener is off (block page, admin pages) until wardd "
+			       "restarts: %s", ward_strerror(rc));
+		ward_web_free(d->web);
+		d->web = NULL;
+		rc = 0;
+	}
 	return rc;
 }
 

@@ -28,7 +28,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
-#include <sys/random.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -37,6 +36,7 @@
 
 #include "blocklists/error.h"
 #include "blocklists/log.h"
+#include "blocklists/token.h"
 #include "resolver/web_internal.h"
 
 #define WEB_POOL_BYTES (16 * 1024)
@@ -137,65 +137,24 @@ int ward_web_new(const struct ward_conf *conf, const char *config_file,
 
 /* ---- the admin token ------------------------------------------------------------------------ */
 
-static int read_token(struct ward_web *web, int fd, const char *path)
-{
-	struct stat st;
-	char buf[WARD_WEB_TOKEN_MAX + 2];
-	ssize_t n = read(fd, buf, sizeof(buf) - 1);
-	if (fstat(fd, &st) == 0 && (st.st_mode & 077))
-		ward_log_warn("%s: the admin token is readable by other users (chmod 600 it)", path);
-	while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r' || buf[n - 1] == ' '))
-		n--;
-	bool ok = n >= 16 && n <= WARD_WEB_TOKEN_MAX;
-	for (ssize_t i = 0; ok && i < n; i++)
-		ok = buf[i] > ' ' && buf[i] < 0x7f;
-	if (!ok) {
-		ward_log_error("%s: not an admin token (16-%d printable characters); remove it and "
-			       "wardd creates a new one", path, WARD_WEB_TOKEN_MAX);
-		return WARD_EFORMAT;
-	}
-	memcpy(web->app.token, buf, (size_t)n);
-	web->app.token[n] = '\0';
-	web->app.token_len = (size_t)n;
-	return 0;
-}
-
-static int create_token(struct ward_web *web, const char *path)
-{
-	uint8_t raw[32];
-	if (getrandom(raw, sizeof(raw), 0) != (ssize_t)sizeof(raw))
-		return ward_errno(errno);
-	for (size_t i = 0; i < sizeof(raw); i++)
-		snprintf(web->app.token + 2 * i, 3, "%02x", raw[i]);
-	web->app.token_len = 2 * sizeof(raw);
-	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-	if (fd < 0)
-		return ward_errno(errno);
-	char line[2 * sizeof(raw) + 2];
-	int len = snprintf(line, sizeof(line), "%s\n", web->app.token);
-	int rc = write(fd, line, (size_t)len) == len && fsync(fd) == 0 ? 0 : ward_errno(errno);
-	close(fd);
-	if (rc)
-		unlink(path);
-	else
-		ward_log_info("created the admin token in %s (mode 0600)", path);
-	return rc;
-}
-
 static int load_token(struct ward_web *web)
 {
 	const char *path = web->conf->web.admin_token_file;
-	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-	int rc;
-	if (fd >= 0) {
-		rc = read_token(web, fd, path);
-		close(fd);
+	struct ward_token t;
+	char err[512];
+	int rc = ward_token_get(path, true, &t, err, sizeof(err));
+	if (rc) {
+		ward_log_error("web.admin_token_file: %s", err);
 		return rc;
 	}
-	rc = errno == ENOENT ? create_token(web, path) : ward_errno(errno);
-	if (rc)
-		ward_log_error("web.admin_token_file %s: %s", path, ward_strerror(rc));
-	return rc;
+	if (t.created)
+		ward_log_info("created the admin token in %s (mode 0600)", path);
+	if (t.exposed)
+		ward_log_warn("%s: the admin token is readable by other users (chmod 600 it)", path);
+	_Static_assert(WARD_TOKEN_MAX <= WARD_WEB_TOKEN_MAX, "the app holds any token");
+	memcpy(web->app.token, t.text, t.len + 1);
+	web->app.token_len = t.len;
+	return 0;
 }
 
 /* ---- MHD callbacks ---------------------------------------------------------------------------- */

@@ -25,13 +25,14 @@ static const struct command commands[] = {
 	{ "resume", ward_cmd_overrides, "end a profile's pause" },
 	{ "overrides", ward_cmd_overrides, "list the overrides in force, or remove one" },
 	{ "reports", ward_cmd_reports, "the review queue: list, accept or reject reports" },
+	{ "admin-token", ward_cmd_admin_token, "print the admin token of the web pages" },
 };
 
 static void usage(FILE *out)
 {
 	fprintf(out, "usage: ward [--version] COMMAND [OPTIONS]\n\ncommands:\n");
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
-		fprintf(out, "  %-10s %s\n", commands[i].name, commands[i].summary);
+		fprintf(out, "  %-12s %s\n", commands[i].name, commands[i].summary);
 	fprintf(out, "\nRun `ward COMMAND --help` for a command's options.\n");
 }
 
