@@ -879,6 +879,7 @@ static const struct field schema[] = {
 	{ "clients[].match", STRING(1, 64), .required = true, .parse = p_match },
 	{ "clients[].profile", STRING(1, 63), .required = true, .parse = p_profile_ref,
 	  .off = CLIENT(profile) },
+	{ "clients[].name", STRING(1, 63), .parse = p_string, .off = CLIENT(name) },
 	{ "default_profile", STRING(1, 63), .parse = p_default_profile,
 	  .off = CONF(default_profile) },
 	{ "timezone", STRING(1, 255), .parse = p_timezone, .off = CONF(timezone) },
@@ -1812,6 +1813,8 @@ void ward_conf_free(struct ward_conf *conf)
 	for (size_t i = 0; conf->profiles && i < conf->n_profiles; i++)
 		free_profile(&conf->profiles[i]);
 	free(conf->profiles);
+	for (size_t i = 0; conf->clients && i < conf->n_clients; i++)
+		free(conf->clients[i].name);
 	free(conf->clients);
 	free(conf->timezone);
 	free(conf->web.listen);

@@ -111,6 +111,8 @@ struct ward_conf_client {
 	struct ward_cidr cidr;      /* a plain IP is a /32 or /128 */
 	uint8_t mac[6];
 	size_t profile;             /* index into ward_conf.profiles */
+	char *name;                 /* "Emma's tablet": how pages and stats call the device;
+				       NULL when the entry has none */
 };
 
 enum ward_block_mode {
