@@ -28,6 +28,7 @@
 
 #include "blocklists/error.h"
 #include "blocklists/log.h"
+#include "resolver/stats.h"
 #include "resolver/worker.h"
 
 #define PROBE_INTERVAL_MS 1000
@@ -310,9 +311,12 @@ static void note_failure(struct ward_pending *p, bool definite)
 
 static void reply_all(struct ward_pending *p, const struct ward_stored_answer *a)
 {
-	for (struct ward_waiter *wt = p->waiters; wt; wt = wt->next)
-		if (!ward_query_answer_stored(p->worker, &wt->ctx, a))
-			ward_worker_drop(p->worker, &wt->ctx.client);
+	for (struct ward_waiter *wt = p->waiters; wt; wt = wt->next) {
+		if (ward_query_answer_stored(p->worker, &wt->ctx, a))
+			continue;
+		ward_stats_query(p->worker, &wt->ctx, WARD_VERDICT_DROPPED, 0, NULL);
+		ward_worker_drop(p->worker, &wt->ctx.client);
+	}
 }
 
 static void answer_servfail(struct ward_worker *w, const struct ward_query_ctx *ctx, int ede,
@@ -321,6 +325,7 @@ static void answer_servfail(struct ward_worker *w, const struct ward_query_ctx *
 	size_t len = ward_dns_write_rcode(w->scratch, sizeof(w->scratch), &ctx->q,
 					  WARD_RCODE_SERVFAIL, ede, text);
 	w->stats.servfail++;
+	ward_stats_query(w, ctx, WARD_VERDICT_SERVFAIL, WARD_RCODE_SERVFAIL, NULL);
 	if (len)
 		ward_worker_send(w, &ctx->client, w->scratch, len);
 	else
@@ -356,7 +361,7 @@ static bool try_stale(struct ward_pending *p)
 		return false;
 	w->stats.stale++;
 	struct ward_stored_answer a = {hit.msg, hit.msg_len, hit.ttl_off, hit.n_ttls,
-				       hit.age_s, true, hit.has_cname};
+				       hit.age_s, true, hit.has_cname, true};
 	reply_all(p, &a);
 	return true;
 }
@@ -396,7 +401,8 @@ static void deliver(struct ward_pending *p, size_t len, const struct ward_dns_re
 	};
 	ward_cache_clamp_ttls(w->cache, w->fwd.resp_store, len, r);
 	ward_cache_store(w->cache, &k, msg, len, r, ward_worker_now(w));
-	struct ward_stored_answer a = {msg, len, r->ttl_off, r->n_ttls, 0, false, r->has_cname};
+	struct ward_stored_answer a = {msg, len, r->ttl_off, r->n_ttls, 0, false, r->has_cname,
+				       false};
 	reply_all(p, &a);
 	conclude(p);
 }

@@ -33,6 +33,7 @@
 #include "blocklists/policy.h"
 #include "resolver/live.h"
 #include "resolver/notify.h"
+#include "resolver/stats.h"
 #include "resolver/web.h"
 #include "resolver/worker.h"
 
@@ -66,6 +67,7 @@ struct wardd {
 	uv_timer_t housekeeping;
 	struct ward_live live;             /* the clock and the overrides, for the workers */
 	struct ward_web *web;              /* NULL without a "web" section */
+	struct ward_stats_slots slots;     /* profile names -> statistics slots, for good */
 	uint64_t status_key;               /* database generation + 1 last told, 0: none */
 	bool status_sent;
 };
@@ -298,6 +300,12 @@ static struct ward_policy_state *policy_state_new(struct wardd *d, struct ward_c
 		free(ps);
 		return NULL;
 	}
+	ps->stat_slots = ward_stats_slots_map(&d->slots, conf);
+	if (conf->n_profiles && !ps->stat_slots) {
+		ward_policy_free(ps->policy);
+		free(ps);
+		return NULL;
+	}
 	ps->conf = conf;
 	ps->generation = ++d->generation;
 	return ps;
@@ -306,6 +314,7 @@ static struct ward_policy_state *policy_state_new(struct wardd *d, struct ward_c
 static void policy_state_free(struct wardd *d, struct ward_policy_state *ps)
 {
 	ward_policy_free(ps->policy);
+	free(ps->stat_slots);
 	if (ps->conf != d->conf)
 		ward_conf_free(ps->conf);
 	free(ps);
@@ -559,6 +568,8 @@ static void watch_signals(struct wardd *d)
 
 static int share_initial_state(struct wardd *d)
 {
+	ward_stats_slots_init(&d->slots);
+	d->shared.slots = &d->slots;
 	struct ward_policy_state *ps = policy_state_new(d, d->conf);
 	if (!ps)
 		return WARD_ENOMEM;

@@ -15,6 +15,7 @@
 #include "blocklists/error.h"
 #include "blocklists/log.h"
 #include "resolver/rewrite.h"
+#include "resolver/stats.h"
 #include "resolver/web.h"
 #include "resolver/worker.h"
 
@@ -113,6 +114,12 @@ static void answer_block(struct ward_worker *w, const struct ward_query_ctx *ctx
 		ward_worker_drop(w, &ctx->client);
 }
 
+static unsigned block_rcode(enum ward_block_mode mode)
+{
+	return mode == WARD_BLOCK_NXDOMAIN ? WARD_RCODE_NXDOMAIN
+	       : mode == WARD_BLOCK_REFUSED ? WARD_RCODE_REFUSED : WARD_RCODE_NOERROR;
+}
+
 static void answer_verdict(struct ward_worker *w, const struct ward_query_ctx *ctx,
 			   struct ward_policy_verdict *v)
 {
@@ -121,26 +128,28 @@ static void answer_verdict(struct ward_worker *w, const struct ward_query_ctx *c
 	 * carried, i.e. the client speaks EDNS. */
 	if (ctx->q.edns && v->ede_code != WARD_EDE_NONE)
 		ward_policy_explain(w->ps->policy, w->reader, v);
-	if (w->records)
-		ward_web_record(w, ctx, v);
 	switch (v->action) {
 	case WARD_POLICY_SERVFAIL:
 		w->stats.servfail++;
+		ward_stats_query(w, ctx, WARD_VERDICT_SERVFAIL, WARD_RCODE_SERVFAIL, v);
 		answer_rcode(w, ctx, WARD_RCODE_SERVFAIL, v->ede_code, v->text);
 		return;
 	case WARD_POLICY_NXDOMAIN:
 		w->stats.blocked++;
+		ward_stats_query(w, ctx, WARD_VERDICT_BLOCKED, WARD_RCODE_NXDOMAIN, v);
 		answer_block(w, ctx, WARD_BLOCK_NXDOMAIN, b->ipv4, v);
 		return;
 	case WARD_POLICY_ADDRESS: {
 		/* A fixed IPv4 address: A gets it, every other type gets NODATA. */
 		int mode = ctx->q.qtype == WARD_TYPE_A ? WARD_BLOCK_SINKHOLE : WARD_BLOCK_NODATA;
 		w->stats.blocked++;
+		ward_stats_query(w, ctx, WARD_VERDICT_REWRITTEN, WARD_RCODE_NOERROR, v);
 		answer_block(w, ctx, mode, v->rewrite_ipv4, NULL);
 		return;
 	}
 	default:
 		w->stats.blocked++;
+		ward_stats_query(w, ctx, WARD_VERDICT_BLOCKED, block_rcode(b->mode), v);
 		answer_block(w, ctx, (int)b->mode, b->ipv4, v);
 	}
 }
@@ -201,6 +210,7 @@ bool ward_query_answer_stored(struct ward_worker *w, const struct ward_query_ctx
 	case CHAIN_UNCHECKED:
 		/* Names nobody checked are never passed on: fail closed. */
 		w->stats.servfail++;
+		ward_stats_query(w, ctx, WARD_VERDICT_SERVFAIL, WARD_RCODE_SERVFAIL, NULL);
 		answer_rcode(w, ctx, WARD_RCODE_SERVFAIL, EDE_OTHER, CHAIN_UNCHECKED_TEXT);
 		return true;
 	case CHAIN_CLEAN:
@@ -225,6 +235,9 @@ bool ward_query_answer_stored(struct ward_worker *w, const struct ward_query_ctx
 	}
 	if (!out_len)
 		return false;
+	ward_stats_query(w, ctx, ctx->rewrite_target ? WARD_VERDICT_REWRITTEN
+			 : a->cached ? WARD_VERDICT_CACHED : WARD_VERDICT_FORWARDED,
+			 a->msg[3] & 0x0F, NULL);
 	ward_worker_send(w, &ctx->client, w->scratch, out_len);
 	return true;
 }
@@ -245,6 +258,7 @@ static bool stage_acl(struct ward_worker *w, struct ward_query_ctx *ctx, int par
 	if (w->ps && ward_policy_admit(w->ps->policy, &ctx->client.addr.sa, &v))
 		return false;
 	w->stats.refused++;
+	ward_stats_query(w, ctx, WARD_VERDICT_REFUSED, WARD_RCODE_REFUSED, NULL);
 	if (parsed == WARD_DNS_DROP) {
 		w->stats.dropped++;
 		ward_worker_drop(w, &ctx->client);
@@ -254,9 +268,29 @@ static bool stage_acl(struct ward_worker *w, struct ward_query_ctx *ctx, int par
 	return true;
 }
 
+static enum ward_verdict parsed_verdict(int parsed)
+{
+	return parsed == WARD_DNS_FORMERR || parsed == WARD_DNS_NOTIMP ||
+			       parsed == WARD_DNS_BADVERS || parsed == WARD_DNS_REFUSED
+		       ? WARD_VERDICT_INVALID : WARD_VERDICT_DROPPED;
+}
+
+static unsigned parsed_rcode(int parsed)
+{
+	switch (parsed) {
+	case WARD_DNS_FORMERR: return WARD_RCODE_FORMERR;
+	case WARD_DNS_NOTIMP: return WARD_RCODE_NOTIMP;
+	case WARD_DNS_REFUSED: return WARD_RCODE_REFUSED;
+	case WARD_DNS_BADVERS: return WARD_RCODE_BADVERS;
+	default: return WARD_RCODE_NOERROR;
+	}
+}
+
 /* A query that cannot be answered as asked. @return true when answered (or dropped). */
 static bool stage_bad_query(struct ward_worker *w, const struct ward_query_ctx *ctx, int parsed)
 {
+	if (parsed != WARD_DNS_OK)
+		ward_stats_query(w, ctx, parsed_verdict(parsed), parsed_rcode(parsed), NULL);
 	switch (parsed) {
 	case WARD_DNS_OK:
 		return false;
@@ -377,7 +411,7 @@ static bool stage_cache(struct ward_worker *w, const struct ward_query_ctx *ctx,
 	if (ward_cache_lookup(w->cache, &key, ward_worker_now(w), false, &hit) != 0)
 		return false;
 	struct ward_stored_answer a = {hit.msg, hit.msg_len, hit.ttl_off, hit.n_ttls,
-				       hit.age_s, false, hit.has_cname};
+				       hit.age_s, false, hit.has_cname, true};
 	if (!ward_query_answer_stored(w, ctx, &a))
 		return false;
 	w->stats.cache_hits++;
@@ -387,18 +421,21 @@ static bool stage_cache(struct ward_worker *w, const struct ward_query_ctx *ctx,
 void ward_query_handle(struct ward_worker *w, const uint8_t *pkt, size_t len,
 		       const struct ward_client_ref *from)
 {
-	struct ward_query_ctx ctx = {.client = *from};
+	struct ward_query_ctx ctx = {.client = *from, .profile = (size_t)-1};
 	struct ward_dns_query rewritten;
 	const struct ward_dns_query *ask = &ctx.q;
 	w->stats.queries++;
 	refresh_views(w);
+	ctx.start_ms = (uint32_t)ward_worker_now(w);
 	int parsed = ward_dns_parse_query(pkt, len, &ctx.q);
 	if (stage_acl(w, &ctx, parsed))
 		return;
 	if (stage_bad_query(w, &ctx, parsed))
 		return;
-	if (w->conf->web.enabled && ward_web_dns_answer(w, &ctx))
+	if (w->conf->web.enabled && ward_web_dns_answer(w, &ctx)) {
+		ward_stats_query(w, &ctx, WARD_VERDICT_LOCAL, WARD_RCODE_NOERROR, NULL);
 		return;
+	}
 	if (stage_policy(w, &ctx, &rewritten, &ask))
 		return;
 	if (stage_cache(w, &ctx, ask))

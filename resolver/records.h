@@ -2,10 +2,9 @@
  * Query records: what a worker hands to a consumer on another thread about a query it
  * answered, over a bounded single-producer single-consumer ring per worker.
  *
- * Today the workers record their blocks, and the web listener's thread (resolver/web.c)
- * consumes them for the "why was this blocked" page. The record says everything a query
- * log or statistics would need about any answer (who, when, what, the verdict), so a
- * later consumer can take every query from the same rings.
+ * The workers record their blocks, and every query the query log wants
+ * (resolver/stats.c decides); one consumer, the observer thread (resolver/obs.h), takes
+ * them for the "why was this blocked" page, the top blocked names and the query log.
  *
  * Cost on the query path: no lock, no allocation, no syscall. The worker writes the
  * record straight into the ring's next slot (ward_ring_reserve) and publishes it with
@@ -21,7 +20,11 @@
 
 #include "blocklists/category.h"
 
-#define WARD_RING_SLOTS 1024 /* per worker; a power of two */
+#define WARD_RING_SLOTS 2048 /* per worker; a power of two */
+
+/* ward_record.flags */
+#define WARD_RECORD_LOG 0x01       /* the query log wants it (query_log.mode) */
+#define WARD_RECORD_ANONYMIZE 0x02 /* query_log.anonymize_clients: zero the host part */
 
 struct ward_record {
 	int64_t unix_s;            /* when, from the worker's cached clock */
@@ -30,13 +33,20 @@ struct ward_record {
 	int64_t until;             /* a pause or timed deny: unix seconds it ends, else 0 */
 	ward_catset categories;    /* the categories behind a block */
 	uint32_t profile;          /* UINT32_MAX: none */
+	uint32_t latency_ms;       /* from the query's arrival to its answer */
 	uint16_t qtype;
+	uint16_t feed;             /* id of the feed behind a category block, 0: none */
 	uint8_t client[16];        /* IPv6, IPv4 as ::ffff:a.b.c.d */
 	uint8_t mac[6];
-	bool has_mac;              /* mac came from a trusted forwarder */
+	bool has_mac;              /* the query carried a MAC option */
+	bool mac_trusted;          /* ... from a trusted forwarder */
 	uint8_t action;            /* enum ward_policy_action */
 	uint8_t reason;            /* enum ward_policy_reason */
 	uint8_t schedule;          /* index of the schedule behind it in the profile, 255 none */
+	uint8_t verdict;           /* enum ward_verdict (stats.h) */
+	uint8_t rcode;             /* the answer's response code */
+	uint8_t slot;              /* the profile's stats slot (stats.h): a name for good */
+	uint8_t flags;             /* WARD_RECORD_* */
 	uint8_t name[255];         /* the asked name, lower-case wire form */
 };
 

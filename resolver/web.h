@@ -67,8 +67,4 @@ uint64_t ward_web_seen_overrides(const struct ward_web *web);
  * listener's address. @return true when answered. */
 bool ward_web_dns_answer(struct ward_worker *w, const struct ward_query_ctx *ctx);
 
-/* Hand a block to the web thread (a ring slot; dropped and counted when full). */
-void ward_web_record(struct ward_worker *w, const struct ward_query_ctx *ctx,
-		     const struct ward_policy_verdict *v);
-
 #endif

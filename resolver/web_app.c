@@ -18,6 +18,7 @@
 #include "blocklists/clock.h"
 #include "blocklists/error.h"
 #include "blocklists/log.h"
+#include "resolver/stats.h"
 #include "resolver/web_internal.h"
 
 #define WARD_VERSION_TEXT "0.1.0"
@@ -73,30 +74,16 @@ void web_app_reload_end(struct ward_web_app *app, uint64_t n, int rc)
 	atomic_store(&app->reload_done, n);
 }
 
-/* A MAC in a record counts only when the query came from a trusted forwarder. */
-static bool trusted_mac(const struct ward_conf *conf, const struct ward_record *rec)
-{
-	struct ward_addr a = {0};
-	if (!rec->has_mac || !conf)
-		return false;
-	a.v6.sin6_family = AF_INET6;
-	memcpy(&a.v6.sin6_addr, rec->client, 16);
-	a.len = sizeof(a.v6);
-	for (size_t i = 0; i < conf->n_trusted_forwarders; i++)
-		if (ward_cidr_contains(&conf->trusted_forwarders[i], &a.sa))
-			return true;
-	return false;
-}
-
 static void drain_rings(struct ward_web_app *app)
 {
 	struct ward_record rec;
-	const struct ward_conf *conf = app->ps ? app->ps->conf : NULL;
 	for (unsigned i = 0; i < app->n_workers; i++) {
 		struct ward_record_ring *ring = app->workers[i].records;
 		/* A bounded batch per turn, so a flood of blocks cannot starve the requests. */
 		for (int n = 0; ring && n < WARD_RING_SLOTS && ward_ring_pop(ring, &rec); n++) {
-			web_recent_add(app->recent, &rec, trusted_mac(conf, &rec));
+			if (rec.verdict != WARD_VERDICT_BLOCKED)
+				continue;
+			web_recent_add(app->recent, &rec, rec.mac_trusted);
 			app->records++;
 		}
 	}

@@ -18,6 +18,7 @@
 
 #include "blocklists/error.h"
 #include "blocklists/log.h"
+#include "resolver/stats.h"
 
 #define WARD_DRAIN_MAX_MS 6000
 /* An idle worker's reader lets go of its snapshot this often (a busy one renews it per
@@ -132,15 +133,16 @@ int ward_worker_init(struct ward_worker *w, unsigned id, const struct ward_conf 
 	}
 	w->conns = ward_tcp_conns_new();
 	w->rrl = ward_rrl_new();
-	if (conf->web.enabled)
-		w->records = ward_ring_new(); /* the web listener reads this worker's blocks */
-	if (!w->conns || !w->rrl || (conf->web.enabled && !w->records)) {
+	w->records = ward_ring_new(); /* the observer thread reads them (obs.h) */
+	w->qstats = ward_stats_new();
+	if (!w->conns || !w->rrl || !w->records || !w->qstats) {
 		rc = WARD_ENOMEM;
 		goto fail;
 	}
 	return 0;
 fail:
 	ward_ring_free(w->records);
+	ward_stats_free(w->qstats);
 	close_listener_fds(w);
 	free(w->udp);
 	free(w->tcp);
@@ -451,12 +453,14 @@ static int start_listeners(struct ward_worker *w)
 }
 
 /* Idle housekeeping: let go of the database snapshot, and of a policy or override table
- * the main thread has replaced (it frees them only once every worker moved on). */
+ * the main thread has replaced (it frees them only once every worker moved on); copy the
+ * cache's and upstreams' figures where the statistics read them. */
 static void release_reader(uv_timer_t *t)
 {
 	struct ward_worker *w = t->data;
 	ward_catdb_reader_release(w->reader);
 	ward_query_sync_views(w);
+	ward_stats_publish(w);
 }
 
 static void worker_main(void *arg)
@@ -533,6 +537,7 @@ void ward_worker_destroy(struct ward_worker *w)
 	free(w->tcp);
 	free(w->conns);
 	ward_ring_free(w->records);
+	ward_stats_free(w->qstats);
 }
 
 /* Descriptors one worker may hold at its caps: a socket per live upstream query, one per

@@ -46,6 +46,8 @@
 
 struct ward_worker;
 struct ward_tcp_conn;
+struct ward_stats;
+struct ward_stats_slots;
 
 enum ward_transport { WARD_TRANSPORT_UDP, WARD_TRANSPORT_TCP };
 
@@ -98,6 +100,7 @@ struct ward_query_ctx {
 	struct ward_dns_query q;     /* as the client asked it */
 	size_t profile;              /* policy profile, (size_t)-1 when none */
 	const char *rewrite_target;  /* safe search: answer as CNAME to this (static) */
+	uint32_t start_ms;           /* loop time it arrived (low bits), for its latency */
 };
 
 struct ward_waiter {
@@ -111,6 +114,7 @@ struct ward_policy_state {
 	struct ward_conf *conf;
 	struct ward_policy *policy;
 	uint64_t generation;
+	uint8_t *stat_slots;         /* profile index -> statistics slot (stats.h) */
 	struct ward_policy_state *retired_next;
 };
 
@@ -131,6 +135,7 @@ struct ward_shared {
 	/* Local time for schedules, computed by the main thread (localtime and TZ changes are
 	 * not safe to run concurrently): wday << 16 | minute of the day. */
 	_Atomic uint32_t local_time;
+	struct ward_stats_slots *slots;    /* statistics' profile slots (stats.h), fixed */
 };
 
 struct ward_pending;
@@ -198,7 +203,8 @@ struct ward_worker {
 	_Atomic uint64_t seen_generation;  /* lets the main thread free retired policies */
 	struct ward_override_state *ov;    /* this loop iteration's overrides */
 	_Atomic uint64_t seen_overrides;   /* ... and retired override tables */
-	struct ward_record_ring *records;  /* blocks for the web listener, NULL without one */
+	struct ward_record_ring *records;  /* records for the observer thread (obs.h) */
+	struct ward_stats *qstats;         /* per-query counters and devices (stats.h) */
 	struct ward_catdb_reader *reader;  /* NULL until a database exists */
 	uint64_t reader_refreshed_ms;
 	struct ward_policy_time local_time;
@@ -302,6 +308,7 @@ struct ward_stored_answer {
 	uint32_t age_s;
 	bool stale;
 	bool has_cname;            /* only then can the answer be cloaking a blocked name */
+	bool cached;               /* from the cache (statistics: cached, not forwarded) */
 };
 
 bool ward_query_answer_stored(struct ward_worker *w, const struct ward_query_ctx *ctx,

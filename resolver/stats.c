@@ -1,0 +1,397 @@
+/*
+ * Statistics on the query path and their sums (stats.h). The read side (sums, devices)
+ * lives in stats_read.c.
+ */
+#include "resolver/stats.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+
+#include "resolver/records.h"
+#include "resolver/worker.h"
+
+static const char *const verdict_names[WARD_VERDICT_COUNT] = {
+	[WARD_VERDICT_FORWARDED] = "forwarded", [WARD_VERDICT_CACHED] = "cached",
+	[WARD_VERDICT_BLOCKED] = "blocked",     [WARD_VERDICT_REWRITTEN] = "rewritten",
+	[WARD_VERDICT_REFUSED] = "refused",     [WARD_VERDICT_SERVFAIL] = "servfail",
+	[WARD_VERDICT_INVALID] = "invalid",     [WARD_VERDICT_LOCAL] = "local",
+	[WARD_VERDICT_DROPPED] = "dropped",
+};
+
+const char *ward_verdict_name(unsigned verdict)
+{
+	return verdict < WARD_VERDICT_COUNT ? verdict_names[verdict] : NULL;
+}
+
+int ward_verdict_parse(const char *name)
+{
+	for (unsigned i = 0; name && i < WARD_VERDICT_COUNT; i++)
+		if (strcmp(name, verdict_names[i]) == 0)
+			return (int)i;
+	return -1;
+}
+
+struct ward_stats *ward_stats_new(void)
+{
+	struct ward_stats *s = calloc(1, sizeof(struct ward_stats));
+	if (s && getrandom(&s->seed, sizeof(s->seed), 0) != (ssize_t)sizeof(s->seed))
+		s->seed = (uint64_t)(uintptr_t)s * 0x9E3779B97F4A7C15ull;
+	return s;
+}
+
+void ward_stats_free(struct ward_stats *s)
+{
+	free(s);
+}
+
+/* ---- profile slots ------------------------------------------------------------------------- */
+
+void ward_stats_slots_init(struct ward_stats_slots *s)
+{
+	memset(s, 0, sizeof(*s));
+	atomic_store(&s->n, 1);
+	snprintf(s->names[WARD_STATS_SLOT_OTHER], sizeof(s->names[0]), "(other)");
+}
+
+static unsigned slot_for(struct ward_stats_slots *s, const char *name)
+{
+	unsigned n = atomic_load_explicit(&s->n, memory_order_relaxed);
+	for (unsigned i = 1; i < n; i++)
+		if (strcmp(s->names[i], name) == 0)
+			return i;
+	if (n >= WARD_STATS_SLOT_OTHER)
+		return WARD_STATS_SLOT_OTHER;
+	snprintf(s->names[n], sizeof(s->names[n]), "%s", name);
+	/* The name is in place before a reader can see the slot. */
+	atomic_store_explicit(&s->n, n + 1, memory_order_release);
+	return n;
+}
+
+uint8_t *ward_stats_slots_map(struct ward_stats_slots *s, const struct ward_conf *conf)
+{
+	uint8_t *map = conf->n_profiles ? malloc(conf->n_profiles) : NULL;
+	for (size_t i = 0; map && i < conf->n_profiles; i++)
+		map[i] = (uint8_t)slot_for(s, conf->profiles[i].name);
+	return map;
+}
+
+const char *ward_stats_slot_name(const struct ward_stats_slots *s, unsigned slot)
+{
+	if (slot == WARD_STATS_SLOT_OTHER)
+		return s->names[slot];
+	if (slot >= atomic_load_explicit(&s->n, memory_order_acquire))
+		return "";
+	return s->names[slot];
+}
+
+/* ---- keys and days --------------------------------------------------------------------------- */
+
+void ward_stats_addr_key(const struct sockaddr *sa, uint8_t key[16])
+{
+	if (sa->sa_family == AF_INET6) {
+		memcpy(key, &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr, 16);
+		return;
+	}
+	memset(key, 0, 10);
+	key[10] = key[11] = 0xFF;
+	memcpy(key + 12, &((const struct sockaddr_in *)(const void *)sa)->sin_addr, 4);
+}
+
+/* ff00::/16 is multicast: no client address looks like this. The web listener keys the
+ * devices of its pages the same way (web_mac_key). */
+void ward_stats_mac_key(const uint8_t mac[6], uint8_t key[16])
+{
+	memset(key, 0, 16);
+	key[0] = 0xFF;
+	key[2] = 'm';
+	memcpy(key + 10, mac, 6);
+}
+
+uint32_t ward_stats_local_day(int64_t unix_s, unsigned local_minute)
+{
+	int64_t utc_min = unix_s / 60;
+	/* The zone's offset, in (-12h, +12h]: a zone ahead by more (+13, +14) comes out a day
+	 * behind, which moves the day number, never where it changes. */
+	int64_t off = ((int64_t)local_minute - utc_min % 1440 + 1440 + 720) % 1440 - 720;
+	return (uint32_t)((utc_min + off) / 1440);
+}
+
+/* ---- the query path ---------------------------------------------------------------------------- */
+
+static inline void row_inc32(_Atomic uint32_t *c)
+{
+	atomic_store_explicit(c, atomic_load_explicit(c, memory_order_relaxed) + 1,
+			      memory_order_relaxed);
+}
+
+static inline void row_inc64(_Atomic uint64_t *c)
+{
+	atomic_store_explicit(c, atomic_load_explicit(c, memory_order_relaxed) + 1,
+			      memory_order_relaxed);
+}
+
+#define RELAXED memory_order_relaxed
+
+/* Bracket a change of a row's identity or day: readers retry or skip meanwhile. */
+static void row_begin(struct ward_stats_device_row *r)
+{
+	atomic_store_explicit(&r->seq, atomic_load_explicit(&r->seq, RELAXED) + 1, RELAXED);
+	atomic_thread_fence(memory_order_release);
+}
+
+static void row_end(struct ward_stats_device_row *r)
+{
+	atomic_store_explicit(&r->seq, atomic_load_explicit(&r->seq, RELAXED) + 1,
+			      memory_order_release);
+}
+
+static void row_reset_day(struct ward_stats_device_row *r, uint32_t day)
+{
+	atomic_store_explicit(&r->day, day, RELAXED);
+	atomic_store_explicit(&r->queries_today, 0, RELAXED);
+	atomic_store_explicit(&r->blocked_today, 0, RELAXED);
+	for (int i = 0; i < WARD_STATS_DEVICE_CATS; i++)
+		atomic_store_explicit(&r->cats[i], 0, RELAXED);
+}
+
+static void row_claim(struct ward_stats_device_row *r, const uint64_t key[2], int64_t now,
+		      uint32_t day)
+{
+	row_begin(r);
+	atomic_store_explicit(&r->key[0], key[0], RELAXED);
+	atomic_store_explicit(&r->key[1], key[1], RELAXED);
+	atomic_store_explicit(&r->first_seen, now, RELAXED);
+	atomic_store_explicit(&r->queries, 0, RELAXED);
+	atomic_store_explicit(&r->blocked, 0, RELAXED);
+	row_reset_day(r, day);
+	row_end(r);
+}
+
+/* MurmurHash3's finalizer over both halves and the table's random seed: IPv4 keys differ
+ * only in their top bytes, and a client picking addresses must not aim at one row. */
+static uint32_t key_hash(const struct ward_stats *s, const uint64_t key[2])
+{
+	uint64_t x = (key[0] * 0x9E3779B97F4A7C15ull) ^ key[1] ^ s->seed;
+	x ^= x >> 33;
+	x *= 0xFF51AFD7ED558CCDull;
+	x ^= x >> 33;
+	x *= 0xC4CEB9FE1A85EC53ull;
+	return (uint32_t)(x ^ x >> 33);
+}
+
+/* The device's row: its own, an empty one, or the least recently seen candidate. */
+static struct ward_stats_device_row *row_for(struct ward_stats *s, const uint64_t key[2],
+					     int64_t now)
+{
+	uint32_t h = key_hash(s, key);
+	struct ward_stats_device_row *oldest = NULL;
+	for (uint32_t i = 0; i < WARD_STATS_PROBES; i++) {
+		struct ward_stats_device_row *r = &s->devices[(h + i) & (WARD_STATS_DEVICES - 1)];
+		uint64_t k0 = atomic_load_explicit(&r->key[0], RELAXED);
+		uint64_t k1 = atomic_load_explicit(&r->key[1], RELAXED);
+		if (k0 == key[0] && k1 == key[1])
+			return r;
+		if ((k0 | k1) == 0) {
+			row_claim(r, key, now, s->day);
+			return r;
+		}
+		if (!oldest || atomic_load_explicit(&r->last_seen, RELAXED) <
+				       atomic_load_explicit(&oldest->last_seen, RELAXED))
+			oldest = r;
+	}
+	ward_counter_add(&s->devices_evicted, 1);
+	row_claim(oldest, key, now, s->day);
+	return oldest;
+}
+
+/* Today's count of a category in the row's few category cells (others go uncounted
+ * by category; blocked_today still has them). */
+static void row_category(struct ward_stats_device_row *r, unsigned bit)
+{
+	uint64_t tag = (uint64_t)(bit + 1) << 32;
+	for (int i = 0; i < WARD_STATS_DEVICE_CATS; i++) {
+		uint64_t c = atomic_load_explicit(&r->cats[i], RELAXED);
+		if (c == 0 || (c & ~0xFFFFFFFFull) == tag) {
+			atomic_store_explicit(&r->cats[i], (c ? c : tag) + 1, RELAXED);
+			return;
+		}
+	}
+}
+
+static bool mac_trusted(const struct ward_worker *w, const struct ward_query_ctx *ctx)
+{
+	const struct ward_conf *conf = ward_worker_conf(w);
+	for (size_t i = 0; i < conf->n_trusted_forwarders; i++)
+		if (ward_cidr_contains(&conf->trusted_forwarders[i], &ctx->client.addr.sa))
+			return true;
+	return false;
+}
+
+static void note_device(struct ward_stats *s, struct ward_worker *w,
+			const struct ward_query_ctx *ctx, bool trusted_mac, unsigned slot,
+			bool blocked, ward_catset blocked_by)
+{
+	uint8_t bytes[16];
+	uint64_t key[2], addr[2];
+	int64_t now = w->local_time.unix_s;
+	ward_stats_addr_key(&ctx->client.addr.sa, bytes);
+	memcpy(addr, bytes, 16);
+	if (trusted_mac)
+		ward_stats_mac_key(ctx->q.mac, bytes);
+	memcpy(key, bytes, 16);
+	if (now != s->day_of_s) {
+		s->day_of_s = now;
+		s->day = ward_stats_local_day(now, w->local_time.minute);
+	}
+	struct ward_stats_device_row *r = row_for(s, key, now);
+	if (atomic_load_explicit(&r->day, RELAXED) != s->day) {
+		row_begin(r);
+		row_reset_day(r, s->day);
+		row_end(r);
+	}
+	atomic_store_explicit(&r->addr[0], addr[0], RELAXED);
+	atomic_store_explicit(&r->addr[1], addr[1], RELAXED);
+	if (trusted_mac) {
+		uint64_t mac = 1ull << 48;
+		for (int i = 0; i < 6; i++)
+			mac |= (uint64_t)ctx->q.mac[i] << (8 * (5 - i));
+		atomic_store_explicit(&r->mac, mac, RELAXED);
+	}
+	atomic_store_explicit(&r->last_seen, now, RELAXED);
+	atomic_store_explicit(&r->slot, slot, RELAXED);
+	row_inc32(&r->queries_today);
+	row_inc64(&r->queries);
+	if (!blocked)
+		return;
+	row_inc32(&r->blocked_today);
+	row_inc64(&r->blocked);
+	for (ward_catset c = blocked_by; c; c &= c - 1)
+		row_category(r, (unsigned)__builtin_ctzll(c));
+}
+
+static uint8_t schedule_index(const struct ward_conf *conf, size_t profile, const char *name)
+{
+	if (!name || profile >= conf->n_profiles)
+		return UINT8_MAX;
+	const struct ward_conf_profile *p = &conf->profiles[profile];
+	for (size_t i = 0; i < p->n_schedules && i < UINT8_MAX; i++)
+		if (p->schedules[i].name == name)
+			return (uint8_t)i;
+	return UINT8_MAX;
+}
+
+#define RECORD_WANTED 0x80
+
+/* Does the ring want this query? Blocks always (the web listener's pages and the top
+ * names); the rest as query_log.mode says. @return 0 or RECORD_WANTED | WARD_RECORD_*. */
+static uint8_t record_flags(const struct ward_worker *w, enum ward_verdict verdict)
+{
+	const struct ward_conf_query_log *ql = &ward_worker_conf(w)->query_log;
+	bool log = ql->mode == WARD_QLOG_ALL ||
+		   (ql->mode == WARD_QLOG_BLOCKED &&
+		    (verdict == WARD_VERDICT_BLOCKED || verdict == WARD_VERDICT_REWRITTEN));
+	if (!log && verdict != WARD_VERDICT_BLOCKED)
+		return 0;
+	return (uint8_t)((log ? WARD_RECORD_LOG : 0) |
+			 (log && ql->anonymize_clients ? WARD_RECORD_ANONYMIZE : 0) | RECORD_WANTED);
+}
+
+static void fill_verdict(struct ward_record *r, const struct ward_worker *w,
+			 const struct ward_query_ctx *ctx, const struct ward_policy_verdict *v)
+{
+	r->override_id = v ? v->override_id : 0;
+	r->until = v ? v->until : 0;
+	r->categories = v ? v->categories : 0;
+	r->feed = v && v->match.n_feeds ? v->match.feeds[0] : 0;
+	r->action = (uint8_t)(v ? v->action : WARD_POLICY_FORWARD);
+	r->reason = (uint8_t)(v ? v->reason : WARD_REASON_NONE);
+	r->schedule = v && w->ps ? schedule_index(w->ps->conf, ctx->profile, v->schedule_name)
+				 : UINT8_MAX;
+}
+
+static void hand_record(struct ward_worker *w, const struct ward_query_ctx *ctx,
+			enum ward_verdict verdict, unsigned rcode,
+			const struct ward_policy_verdict *v, unsigned slot, bool trusted_mac,
+			uint8_t flags)
+{
+	struct ward_record *r = ward_ring_reserve(w->records);
+	if (!r)
+		return;
+	r->unix_s = w->local_time.unix_s;
+	r->policy_generation = w->ps ? w->ps->generation : 0;
+	r->profile = ctx->profile < UINT32_MAX ? (uint32_t)ctx->profile : UINT32_MAX;
+	r->latency_ms = (uint32_t)ward_worker_now(w) - ctx->start_ms;
+	r->qtype = ctx->q.qtype;
+	ward_stats_addr_key(&ctx->client.addr.sa, r->client);
+	r->has_mac = ctx->q.has_mac;
+	r->mac_trusted = trusted_mac;
+	memcpy(r->mac, ctx->q.mac, sizeof(r->mac));
+	fill_verdict(r, w, ctx, v);
+	r->verdict = (uint8_t)verdict;
+	r->rcode = (uint8_t)rcode;
+	r->slot = (uint8_t)slot;
+	r->flags = flags & (WARD_RECORD_LOG | WARD_RECORD_ANONYMIZE);
+	size_t n = ctx->q.has_question && ctx->q.qname_len <= sizeof(r->name) ? ctx->q.qname_len
+									       : 0;
+	memcpy(r->name, ctx->q.lname, n);
+	if (!n)
+		r->name[0] = 0;
+	ward_ring_commit(w->records);
+}
+
+void ward_stats_query(struct ward_worker *w, const struct ward_query_ctx *ctx,
+		      enum ward_verdict verdict, unsigned rcode,
+		      const struct ward_policy_verdict *v)
+{
+	struct ward_stats *s = w->qstats;
+	const struct ward_policy_state *ps = w->ps;
+	unsigned slot = WARD_STATS_SLOT_NONE;
+	if (ps && ctx->profile < ps->conf->n_profiles && ps->stat_slots)
+		slot = ps->stat_slots[ctx->profile];
+	ward_counter_add(&s->verdicts[slot][verdict], 1);
+	bool blocked = verdict == WARD_VERDICT_BLOCKED;
+	ward_catset blocked_by = blocked && v ? v->categories : 0;
+	for (ward_catset c = blocked_by; c; c &= c - 1)
+		ward_counter_add(&s->categories[slot][__builtin_ctzll(c)], 1);
+	if (verdict == WARD_VERDICT_REFUSED)
+		return; /* outside allow_clients: no device of ours, no record */
+	bool trusted_mac = ctx->q.has_mac && mac_trusted(w, ctx);
+	note_device(s, w, ctx, trusted_mac, slot, blocked, blocked_by);
+	uint8_t flags = w->records ? record_flags(w, verdict) : 0;
+	if (flags)
+		hand_record(w, ctx, verdict, rcode, v, slot, trusted_mac, flags);
+}
+
+/* ---- the idle timer's copy of cache and upstream figures ------------------------------------------ */
+
+void ward_stats_publish(struct ward_worker *w)
+{
+	struct ward_stats *s = w->qstats;
+	struct ward_cache_stats cs;
+	if (!s)
+		return;
+	ward_cache_get_stats(w->cache, &cs);
+	ward_counter_set(&s->cache_hits, cs.hits);
+	ward_counter_set(&s->cache_misses, cs.misses);
+	ward_counter_set(&s->cache_stale, cs.stale_hits);
+	ward_counter_set(&s->cache_entries, cs.entries);
+	ward_counter_set(&s->cache_bytes, cs.bytes);
+	ward_counter_set(&s->cache_evictions, cs.evictions);
+	unsigned n = w->fwd.upstreams ? w->fwd.n_upstreams : 0;
+	for (unsigned i = 0; i < n && i < WARD_UPSTREAM_MAX; i++) {
+		const struct ward_upstream *u = &w->fwd.upstreams[i];
+		struct ward_stats_upstream *o = &s->upstreams[i];
+		ward_counter_set(&o->queries, u->queries);
+		ward_counter_set(&o->answers, u->answers);
+		ward_counter_set(&o->timeouts, u->timeouts);
+		ward_counter_set(&o->failures, u->failures);
+		ward_counter_set(&o->srtt_ms, u->srtt_ms);
+		ward_counter_set(&o->down, u->down);
+		ward_counter_set(&o->rtt_sum_ms, u->rtt_sum_ms);
+		for (unsigned b = 0; b < WARD_UPSTREAM_RTT_BUCKETS; b++)
+			ward_counter_set(&o->rtt[b], u->rtt_hist[b]);
+	}
+	ward_counter_set(&s->n_upstreams, n);
+}
