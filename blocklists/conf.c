@@ -934,6 +934,7 @@ static const struct field schema[] = {
 	{ "default_profile", STRING(1, 63), .parse = p_default_profile,
 	  .off = CONF(default_profile) },
 	{ "timezone", STRING(1, 255), .parse = p_timezone, .off = CONF(timezone) },
+	{ "dhcp_leases", STRING(1, 4095), .parse = p_string, .off = CONF(dhcp_leases) },
 
 	{ "block", .type = F_OBJECT, .def = "{}", .off = CONF(block) },
 	{ "block.mode", STRING(1, 16), .def = "\"sinkhole\"", .parse = p_enum,
@@ -2033,6 +2034,7 @@ void ward_conf_free(struct ward_conf *conf)
 		free(conf->clients[i].name);
 	free(conf->clients);
 	free(conf->timezone);
+	free(conf->dhcp_leases);
 	free(conf->web.listen);
 	free(conf->web.hostname);
 	free(conf->web.admin_token_file);

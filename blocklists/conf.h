@@ -206,6 +206,7 @@ struct ward_conf {
 	size_t n_clients;
 	size_t default_profile;          /* index into profiles; valid when n_profiles > 0 */
 	char *timezone;                  /* default NULL = the system's local time */
+	char *dhcp_leases;               /* a dnsmasq leases file naming devices; NULL none */
 	struct ward_conf_block block;
 	ward_catset enforced;            /* default csam */
 	struct ward_conf_web web;        /* web.enabled false: no web listener */
