@@ -519,6 +519,10 @@ static void admin_route(struct ward_web_app *app, const struct ward_web_request 
 			reports_get(app, req, resp);
 	} else if (strncmp(p, "reports/", 8) == 0) {
 		report_route(app, req, p + 8, resp);
+	} else if (strcmp(p, "devices") == 0) {
+		web_api_devices(app, req, NULL, resp);
+	} else if (strncmp(p, "devices/", 8) == 0) {
+		web_api_devices(app, req, p + 8, resp);
 	} else if (strcmp(p, "config") == 0) {
 		web_api_config(app, req, resp);
 	} else if (strcmp(p, "setup") == 0) {

@@ -151,12 +151,11 @@ static void collect_warning(void *arg, const char *text)
 	cJSON_AddItemToArray(arg, cJSON_CreateString(text));
 }
 
-static void written(struct ward_web_app *app, const struct ward_conf *fresh,
+static void written(struct ward_web_app *app, const struct ward_conf *fresh, cJSON *o,
 		    struct ward_web_response *resp)
 {
 	const char *keys[16];
 	int rc = apply(app);
-	cJSON *o = cJSON_CreateObject();
 	cJSON_AddStringToObject(o, "etag", resp->etag);
 	cJSON_AddBoolToObject(o, "applied", rc == 0);
 	if (rc)
@@ -173,31 +172,37 @@ static void written(struct ward_web_app *app, const struct ward_conf *fresh,
 	web_json(resp, 200, o);
 }
 
+/* 412 (with the ETag the file has now) or 500, with the store's sentence. */
+static void not_written(struct ward_web_app *app, int rc, const char *err,
+			struct ward_web_response *resp)
+{
+	char now[WARD_CONF_ETAG_SIZE] = "";
+	char *cur = NULL;
+	size_t cur_len;
+	if (ward_conf_store_read(app->config_file, WARD_WEB_CONFIG_MAX, &cur, &cur_len, now) == 0)
+		free(cur);
+	resp->etag[0] = '\0';
+	cJSON *o = cJSON_CreateObject();
+	cJSON_AddStringToObject(o, "error", err);
+	cJSON_AddStringToObject(o, "etag", now);
+	web_json(resp, rc == WARD_ESTALE ? 412 : 500, o);
+}
+
 bool web_config_replace(struct ward_web_app *app, const char *text, size_t len,
-			const char *if_match, struct ward_web_response *resp)
+			const char *if_match, void *answer, struct ward_web_response *resp)
 {
 	char err[512];
-	if (!have_file(app, resp))
-		return false;
-	struct ward_conf *fresh = validate(app, text, len, resp);
-	if (!fresh)
-		return false;
-	int rc = ward_conf_store_write(app->config_file, text, len, if_match, resp->etag, err,
-				       sizeof(err));
+	cJSON *o = answer ? answer : cJSON_CreateObject();
+	struct ward_conf *fresh = have_file(app, resp) ? validate(app, text, len, resp) : NULL;
+	int rc = fresh ? ward_conf_store_write(app->config_file, text, len, if_match, resp->etag,
+					       err, sizeof(err))
+		       : WARD_ECONF;
 	if (rc == 0) {
-		written(app, fresh, resp);
+		written(app, fresh, o, resp);
 	} else {
-		char now[WARD_CONF_ETAG_SIZE] = "";
-		char *cur = NULL;
-		size_t cur_len;
-		if (ward_conf_store_read(app->config_file, WARD_WEB_CONFIG_MAX, &cur, &cur_len,
-					 now) == 0)
-			free(cur);
-		resp->etag[0] = '\0';
-		cJSON *o = cJSON_CreateObject();
-		cJSON_AddStringToObject(o, "error", err);
-		cJSON_AddStringToObject(o, "etag", now);
-		web_json(resp, rc == WARD_ESTALE ? 412 : 500, o);
+		cJSON_Delete(o);
+		if (fresh)
+			not_written(app, rc, err, resp);
 	}
 	ward_conf_free(fresh);
 	return rc == 0;
@@ -216,7 +221,8 @@ static void config_put(struct ward_web_app *app, const struct ward_web_request *
 		web_json_error(resp, 400, "the body must be JSON (Content-Type: application/json)");
 		return;
 	}
-	web_config_replace(app, req->body ? req->body : "", req->body_len, req->if_match, resp);
+	web_config_replace(app, req->body ? req->body : "", req->body_len, req->if_match, NULL,
+			   resp);
 }
 
 void web_api_config(struct ward_web_app *app, const struct ward_web_request *req,

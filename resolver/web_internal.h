@@ -202,10 +202,14 @@ void web_api_test(struct ward_web_app *app, const struct ward_web_request *req,
  * NULL for none) and apply it; resp gets 200 with the new ETag, or the failure
  * (400 with every error and its field, 412 stale, 409 no file, 500). The device API's
  * changes go through here too.
+ * @param answer  a cJSON object the success answer is added to (taken; NULL: a new one)
  * @return true when written.
  */
 bool web_config_replace(struct ward_web_app *app, const char *text, size_t len,
-			const char *if_match, struct ward_web_response *resp);
+			const char *if_match, void *answer, struct ward_web_response *resp);
+/* GET /api/v1/devices, PUT and DELETE /api/v1/devices/ID (web_devices.c). */
+void web_api_devices(struct ward_web_app *app, const struct ward_web_request *req,
+		     const char *id, struct ward_web_response *resp);
 /* The config file as it is now (free *text): false with resp filled (404/409/500). */
 bool web_config_read(struct ward_web_app *app, char **text, size_t *len,
 		     char etag[WARD_WEB_ETAG_SIZE], struct ward_web_response *resp);
