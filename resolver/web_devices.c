@@ -215,9 +215,13 @@ static void add_str(cJSON *o, const char *key, const char *value)
 
 static void add_seen(cJSON *o, const struct ward_device *s)
 {
+	char addr[INET6_ADDRSTRLEN];
 	cJSON_AddBoolToObject(o, "seen", s != NULL);
 	if (!s)
 		return;
+	/* Where its queries come from: its own address, or the router's for a device known
+	 * by the MAC the router adds (what ward lookup --client / the test endpoint take). */
+	cJSON_AddStringToObject(o, "asks_from", addr_text(s->addr, addr, sizeof(addr)));
 	cJSON_AddNumberToObject(o, "first_seen", (double)s->first_seen);
 	cJSON_AddNumberToObject(o, "last_seen", (double)s->last_seen);
 	cJSON_AddNumberToObject(o, "queries_today", (double)s->queries_today);

@@ -6,8 +6,9 @@
  *                       this machine uses now (the router's, by default the wizard's
  *                       choice), whether the config file can be written, and whether this
  *                       is a first run (no profiles yet)
- *   GET /api/v1/test?client=IP[&name=N]   a listed name the device's profile blocks and
- *                       the verdict wardd gives that device for it now
+ *   GET /api/v1/test?client=IP[&mac=MAC][&name=N]   a listed name the device's profile
+ *                       blocks and the verdict wardd gives that device for it now (a MAC
+ *                       counts when IP is a trusted forwarder, as in a query)
  *
  * The feed catalog (blocklists/catalog.json, with licences) is served as
  * /static/catalog.json, built into the binary like the pages.
@@ -32,7 +33,7 @@ static const char *const descriptions[WARD_CAT_BUILTIN_COUNT] = {
 	"Sites that spread viruses and other harmful software.",
 	"Fake sites that imitate banks, shops or games to steal passwords.",
 	"Fraud: fake shops, fake prizes, get-rich-quick schemes.",
-	"Child sexual abuse material. Always blocked, for everyone.",
+	"Material that shows the sexual abuse of children.",
 	"Pornography and other sexual content.",
 	"Betting, casinos, lotteries and poker.",
 	"Gore, violent and shocking content.",
@@ -203,22 +204,28 @@ void web_api_setup(struct ward_web_app *app, const struct ward_web_request *req,
 /* ---- the wizard's test -------------------------------------------------------------------------- */
 
 /* A listed name the profile blocks: preferably one a parent can look at without
- * wincing (gambling, security), never an enforced category (child abuse material). */
+ * wincing (gambling, then security), never an enforced category (child abuse material). */
 static bool sample_name(struct ward_catdb_reader *r, const struct ward_conf *conf,
 			size_t profile, char *name, size_t cap)
 {
 	ward_catset blocked = conf->profiles[profile].blocked & ~conf->enforced;
-	ward_catset mild = WARD_CAT(WARD_CAT_GAMBLING) | WARD_CAT(WARD_CAT_MALWARE) |
-			   WARD_CAT(WARD_CAT_PHISHING) | WARD_CAT(WARD_CAT_SCAM);
-	if ((blocked & mild) && ward_catdb_sample(r, blocked & mild, SAMPLE_SCAN, name, cap) == 0)
-		return true;
-	return blocked && ward_catdb_sample(r, blocked, SAMPLE_SCAN, name, cap) == 0;
+	const ward_catset tries[] = {
+		WARD_CAT(WARD_CAT_GAMBLING),
+		WARD_CAT(WARD_CAT_MALWARE) | WARD_CAT(WARD_CAT_PHISHING) | WARD_CAT(WARD_CAT_SCAM),
+		blocked,
+	};
+	for (size_t i = 0; i < sizeof(tries) / sizeof(tries[0]); i++)
+		if ((blocked & tries[i]) &&
+		    ward_catdb_sample(r, blocked & tries[i], SAMPLE_SCAN, name, cap) == 0)
+			return true;
+	return false;
 }
 
 static bool test_lookup(struct ward_web_app *app, const struct ward_web_request *req,
 			struct ward_lookup *L, struct ward_web_response *resp)
 {
 	const char *client = req->arg ? req->arg(req->arg_ctx, "client") : NULL;
+	const char *mac = req->arg ? req->arg(req->arg_ctx, "mac") : NULL;
 	if (!app->ps) {
 		web_json_error(resp, 503, "no configuration loaded yet");
 		return false;
@@ -227,6 +234,12 @@ static bool test_lookup(struct ward_web_app *app, const struct ward_web_request 
 		web_json_error(resp, 400, "client: an IP address is needed (?client=IP)");
 		return false;
 	}
+	if (mac && ward_lookup_parse_mac(mac, L->mac) != 0) {
+		web_json_error(resp, 400, "mac: not a MAC address (aa:bb:cc:dd:ee:ff)");
+		return false;
+	}
+	L->has_mac = mac != NULL;
+	L->mac_text = mac;
 	L->client_text = client;
 	L->conf = app->ps->conf;
 	L->policy = app->ps->policy;
@@ -264,6 +277,12 @@ void web_api_test(struct ward_web_app *app, const struct ward_web_request *req,
 	int rc = ward_lookup_verdict(&L, wire, &v);
 	cJSON *o = ward_lookup_result_json(&L, name, &v);
 	cJSON_AddBoolToObject(o, "sampled", given == NULL);
+	cJSON *words = cJSON_AddArrayToObject(o, "block_words");
+	char text[128];
+	for (unsigned bit = 0; bit < WARD_CAT_MAX; bit++)
+		if (v.categories & WARD_CAT(bit))
+			cJSON_AddItemToArray(words, cJSON_CreateString(
+				web_category_words(L.conf, bit, text, sizeof(text))));
 	if (rc < 0)
 		cJSON_AddStringToObject(o, "error", ward_strerror(rc));
 	web_json(resp, 200, o);
