@@ -31,7 +31,24 @@ async function loadSettings() {
 	settings.cfg = res.data;
 	settings.etag = res.etag;
 	settings.setup = setup;
+	readOnlyNotice(!setup.writable, setup.config_file);
 	return settings.cfg;
+}
+
+// wardd cannot replace the file (its directory is not writable for it): say so once,
+// above the tabs' content, rather than let every change fail.
+function readOnlyNotice(show, file) {
+	let p = $("settings-readonly");
+	if (!p && show) {
+		p = el("p", null, "error");
+		p.id = "settings-readonly";
+		$("tabs").insertAdjacentElement("afterend", p);
+	}
+	if (!p) return;
+	p.textContent = "wardd cannot write " + (file || "its config file") + ", so changes made " +
+		"here cannot be saved: give its directory to the group ward (see ward.json(5), " +
+		"\"Changing the file from the admin page\").";
+	p.hidden = !show;
 }
 
 function onSettingsChanged(fn) { settings.listeners.push(fn); }
