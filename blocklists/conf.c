@@ -1190,7 +1190,7 @@ static int c_web(struct walk *w, const struct field *f, void *rec)
 static int c_query_log(struct walk *w, const struct field *f, void *rec)
 {
 	struct ward_conf *conf = rec;
-	if (conf->query_log.path)
+	if (conf->query_log.path || !conf->database) /* no database: its error is out */
 		return 0;
 	size_t n = strlen(conf->database) + sizeof("/querylog");
 	conf->query_log.path = malloc(n);
