@@ -233,10 +233,20 @@ def put_in_thread(text, etag, out):
         out.append(e)
 
 
+def wait_for_file(path, timeout):
+    deadline = time.monotonic() + timeout
+    while not os.path.exists(path):
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.001)
+    return True
+
+
 def test_kill9_during_writes_never_breaks_the_file():
-    """wardd is killed with SIGKILL while PUTs are being written (each step of the write
-    slowed to 15 ms by a test hook, so the kill lands inside one): the file always parses,
-    passes `ward check`, and is the old version or the new one."""
+    """wardd is killed with SIGKILL in the middle of PUTs (each step of the write slowed
+    to 15 ms by a test hook; the kill comes a growing time after the write's temporary
+    file appears, so it lands inside the write whatever the machine's load): the file
+    always parses, passes `ward check`, and is the old version or the new one."""
     w = ward
     os.environ["WARD_TEST_CONF_WRITE_MS"] = "15"
     try:
@@ -246,37 +256,53 @@ def test_kill9_during_writes_never_breaks_the_file():
     restore()
 
 
+def kill_once(w, i, delay):
+    """One PUT killed `delay` s after its temporary file appeared: "old" or "new"."""
+    tmp = os.path.join(os.path.dirname(w.conf_path), ".ward.json.tmp")
+    if os.path.exists(tmp):
+        os.unlink(tmp)  # a killed write's leftover: the next write starts it again
+    old = read_file(w.conf_path)
+    cfg = json.loads(old)
+    cfg["profiles"]["adults"]["deny"] = ["kill%d.example.com" % i]
+    new = (json.dumps(cfg, indent="\t") + "\n").encode()
+    out = []
+    th = threading.Thread(target=put_in_thread, args=(new, etag_of(old), out))
+    th.start()
+    wt.check(wait_for_file(tmp, 30), "the write %d began" % i)
+    time.sleep(delay)
+    w.stopped_on_purpose = True
+    w.signal(signal.SIGKILL)
+    w.proc.wait(timeout=5)
+    th.join(timeout=10)
+    now = read_file(w.conf_path)
+    wt.check(now in (old, new), "after kill %d (%.3f s into the write) the file is the old "
+             "or the new version (%d bytes)" % (i, delay, len(now)))
+    p = fl.run_ward("check", "-c", w.conf_path)
+    wt.check(p.returncode == 0, "ward check after kill %d: %s" % (i, p.stderr))
+    for n in range(1, 6):
+        b = "%s.%d" % (w.conf_path, n)
+        if os.path.exists(b):
+            json.loads(read_file(b))  # every backup is whole
+    fl.restart(w, probe_source=KIDS)
+    wt.check(wt.wait_tcp_listening(w.addr, w.web_port, 5.0, w.proc), "web up again")
+    return "old" if now == old else "new"
+
+
 def kill_during_writes(w):
     fl.restart(w, probe_source=KIDS)
     wt.check(wt.wait_tcp_listening(w.addr, w.web_port, 5.0, w.proc), "web up")
     outcomes = {"old": 0, "new": 0}
-    rng = random.Random(13)
-    for i in range(12):
-        old = read_file(w.conf_path)
-        cfg = json.loads(old)
-        cfg["profiles"]["adults"]["deny"] = ["kill%d.example.com" % i]
-        new = (json.dumps(cfg, indent="\t") + "\n").encode()
-        out = []
-        th = threading.Thread(target=put_in_thread, args=(new, etag_of(old), out))
-        th.start()
-        time.sleep(rng.uniform(0.0, 0.2))
-        w.stopped_on_purpose = True
-        w.signal(signal.SIGKILL)
-        w.proc.wait(timeout=5)
-        th.join(timeout=10)
-        now = read_file(w.conf_path)
-        wt.check(now in (old, new), "after kill %d the file is the old or the new version "
-                 "(%d bytes)" % (i, len(now)))
-        outcomes["old" if now == old else "new"] += 1
-        p = fl.run_ward("check", "-c", w.conf_path)
-        wt.check(p.returncode == 0, "ward check after kill %d: %s" % (i, p.stderr))
-        for n in range(1, 6):
-            b = "%s.%d" % (w.conf_path, n)
-            if os.path.exists(b):
-                json.loads(read_file(b))  # every backup is whole
-        fl.restart(w, probe_source=KIDS)
-        wt.check(wt.wait_tcp_listening(w.addr, w.web_port, 5.0, w.proc), "web up again")
-    print("  outcomes of 12 kills: %s" % outcomes)
+    delays = [0.0, 0.02, 0.04, 0.06, 0.08, 0.1, 0.12, 0.15, 0.2, 0.3, 0.5, 1.0]
+    # A loaded machine writes more slowly: longer delays follow until a kill has also
+    # landed after the rename.
+    longer = [2.0, 4.0, 8.0, 16.0, 30.0]
+    i = 0
+    for delay in delays + longer:
+        if i >= len(delays) and outcomes["new"]:
+            break
+        outcomes[kill_once(w, i, delay)] += 1
+        i += 1
+    print("  outcomes of %d kills: %s" % (i, outcomes))
     wt.check(outcomes["old"] and outcomes["new"], "kills landed before and after the rename")
 
 
