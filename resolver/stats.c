@@ -12,27 +12,6 @@
 #include "resolver/records.h"
 #include "resolver/worker.h"
 
-static const char *const verdict_names[WARD_VERDICT_COUNT] = {
-	[WARD_VERDICT_FORWARDED] = "forwarded", [WARD_VERDICT_CACHED] = "cached",
-	[WARD_VERDICT_BLOCKED] = "blocked",     [WARD_VERDICT_REWRITTEN] = "rewritten",
-	[WARD_VERDICT_REFUSED] = "refused",     [WARD_VERDICT_SERVFAIL] = "servfail",
-	[WARD_VERDICT_INVALID] = "invalid",     [WARD_VERDICT_LOCAL] = "local",
-	[WARD_VERDICT_DROPPED] = "dropped",
-};
-
-const char *ward_verdict_name(unsigned verdict)
-{
-	return verdict < WARD_VERDICT_COUNT ? verdict_names[verdict] : NULL;
-}
-
-int ward_verdict_parse(const char *name)
-{
-	for (unsigned i = 0; name && i < WARD_VERDICT_COUNT; i++)
-		if (strcmp(name, verdict_names[i]) == 0)
-			return (int)i;
-	return -1;
-}
-
 struct ward_stats *ward_stats_new(void)
 {
 	struct ward_stats *s = calloc(1, sizeof(struct ward_stats));

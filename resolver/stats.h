@@ -33,29 +33,11 @@
 #include "blocklists/category.h"
 #include "blocklists/conf.h"
 #include "blocklists/policy.h"
+#include "blocklists/qlog.h"
 #include "resolver/upstream.h"
 
 struct ward_worker;
 struct ward_query_ctx;
-
-/* What a query came to. Every query a worker reads counts as exactly one. */
-enum ward_verdict {
-	WARD_VERDICT_FORWARDED, /* answered from upstream */
-	WARD_VERDICT_CACHED,    /* answered from the cache (a stale answer too) */
-	WARD_VERDICT_BLOCKED,   /* the policy blocked it */
-	WARD_VERDICT_REWRITTEN, /* safe search: answered for another name or address */
-	WARD_VERDICT_REFUSED,   /* the client is outside allow_clients */
-	WARD_VERDICT_SERVFAIL,  /* no answer could be had (upstreams, a failed lookup) */
-	WARD_VERDICT_INVALID,   /* malformed or unsupported (FORMERR, NOTIMP, ...) */
-	WARD_VERDICT_LOCAL,     /* ward's own name (web.hostname) */
-	WARD_VERDICT_DROPPED,   /* no answer was sent */
-	WARD_VERDICT_COUNT
-};
-
-/* "forwarded", ...; NULL past the end. */
-const char *ward_verdict_name(unsigned verdict);
-/* @return the verdict for a name, or -1. */
-int ward_verdict_parse(const char *name);
 
 #define WARD_STATS_SLOTS 64         /* profile slots: 0 none, 1..62 named, 63 the rest */
 #define WARD_STATS_SLOT_NONE 0

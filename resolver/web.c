@@ -3,8 +3,8 @@
  *
  * One MHD daemon per listen address, all in external-polling mode with epoll, driven by
  * one thread of ours: it polls the daemons' epoll descriptors and an eventfd (to stop),
- * runs MHD, takes the current policy and overrides, drains the workers' record rings and
- * closes connections past their deadline. The thread runs at nice 19: on a core the DNS
+ * runs MHD, takes the current policy and overrides and closes connections past their
+ * deadline. Blocks reach it from the observer thread (obs.h) through a sink. The thread runs at nice 19: on a core the DNS
  * workers keep busy it gets about 1.5% of the time (CFS weights 15 against 1024), so
  * HTTP load cannot take more than that from DNS; it never makes a worker wait.
  *
@@ -447,10 +447,18 @@ static void *web_main(void *arg)
 	return NULL;
 }
 
-int ward_web_start(struct ward_web *web, struct ward_worker *workers, unsigned n_workers)
+void ward_web_note_block(void *ctx, const struct ward_record *r)
+{
+	struct ward_web *web = ctx;
+	ward_web_app_note_block(&web->app, r);
+}
+
+int ward_web_start(struct ward_web *web, struct ward_worker *workers, unsigned n_workers,
+		   struct ward_obs *obs)
 {
 	web->app.workers = workers;
 	web->app.n_workers = n_workers;
+	web->app.obs = obs;
 	int rc = load_token(web);
 	if (rc)
 		return rc;

@@ -19,6 +19,7 @@
 #include "blocklists/admin.h"
 #include "blocklists/error.h"
 #include "blocklists/lookup.h"
+#include "resolver/obs.h"
 #include "resolver/web_internal.h"
 
 #define MINUTES_MAX (WARD_OVERRIDE_SECONDS_MAX / 60)
@@ -395,11 +396,11 @@ static void add_profiles(struct ward_web_app *app, cJSON *o, int64_t now)
 
 static uint64_t records_dropped(const struct ward_web_app *app)
 {
-	uint64_t n = 0;
-	for (unsigned i = 0; i < app->n_workers; i++)
-		if (app->workers[i].records)
-			n += ward_ring_dropped(app->workers[i].records);
-	return n;
+	struct ward_obs_counts c;
+	if (!app->obs)
+		return 0;
+	ward_obs_counts(app->obs, &c);
+	return c.dropped_ring;
 }
 
 static void status_get(struct ward_web_app *app, const struct ward_web_request *req,
@@ -426,7 +427,7 @@ static void status_get(struct ward_web_app *app, const struct ward_web_request *
 	add_profiles(app, o, a.now);
 	cJSON *web = cJSON_AddObjectToObject(o, "web");
 	cJSON_AddNumberToObject(web, "requests", (double)app->requests);
-	cJSON_AddNumberToObject(web, "blocks_seen", (double)app->records);
+	cJSON_AddNumberToObject(web, "blocks_seen", (double)atomic_load(&app->records));
 	cJSON_AddNumberToObject(web, "blocks_dropped", (double)records_dropped(app));
 	web_json(resp, 200, o);
 }

@@ -52,19 +52,10 @@ void ward_web_app_free(struct ward_web_app *app)
 	memset(app, 0, sizeof(*app));
 }
 
-static void drain_rings(struct ward_web_app *app)
+void ward_web_app_note_block(struct ward_web_app *app, const struct ward_record *rec)
 {
-	struct ward_record rec;
-	for (unsigned i = 0; i < app->n_workers; i++) {
-		struct ward_record_ring *ring = app->workers[i].records;
-		/* A bounded batch per turn, so a flood of blocks cannot starve the requests. */
-		for (int n = 0; ring && n < WARD_RING_SLOTS && ward_ring_pop(ring, &rec); n++) {
-			if (rec.verdict != WARD_VERDICT_BLOCKED)
-				continue;
-			web_recent_add(app->recent, &rec, rec.mac_trusted);
-			app->records++;
-		}
-	}
+	web_recent_add(app->recent, rec, rec->mac_trusted);
+	atomic_fetch_add_explicit(&app->records, 1, memory_order_relaxed);
 }
 
 void ward_web_app_refresh(struct ward_web_app *app)
@@ -73,7 +64,6 @@ void ward_web_app_refresh(struct ward_web_app *app)
 	app->ov = atomic_load_explicit(&app->shared->overrides, memory_order_acquire);
 	atomic_store(&app->seen_generation, app->ps ? app->ps->generation : 0);
 	atomic_store(&app->seen_overrides, app->ov ? app->ov->seq : 0);
-	drain_rings(app);
 }
 
 /* ---- helpers the pages and the API share -------------------------------------------------- */

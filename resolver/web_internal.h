@@ -21,6 +21,8 @@
 #include "resolver/records.h"
 #include "resolver/worker.h"
 
+struct ward_obs;
+
 #define WARD_WEB_BODY_MAX (16 * 1024)     /* a request body; more is 413 */
 #define WARD_WEB_PAGE_MAX (1024 * 1024)   /* the largest response built */
 #define WARD_WEB_TOKEN_MAX 256
@@ -85,19 +87,23 @@ struct ward_web_app {
 	size_t token_len;
 	struct web_recent *recent;
 	struct web_limiter *report_limit, *auth_limit;
-	struct ward_worker *workers;         /* their record rings */
+	struct ward_worker *workers;         /* their statistics */
 	unsigned n_workers;
+	struct ward_obs *obs;                /* counts, top names, today, the query log */
 	int64_t started;                     /* unix seconds */
-	uint64_t requests, records;
+	uint64_t requests;
+	_Atomic uint64_t records;            /* blocks the observer handed over */
 	char version[16];
 };
 
 int ward_web_app_init(struct ward_web_app *app, const struct ward_conf *boot,
 		      struct ward_shared *shared);
 void ward_web_app_free(struct ward_web_app *app);
-/* Take the policy and overrides in force now (and say so for retiring); drain the
- * workers' rings into the recent-block store. Called by web.c each loop turn. */
+/* Take the policy and overrides in force now (and say so for retiring). Called by web.c
+ * each loop turn. */
 void ward_web_app_refresh(struct ward_web_app *app);
+/* A block the observer thread hands over (its thread): into the recent-block store. */
+void ward_web_app_note_block(struct ward_web_app *app, const struct ward_record *rec);
 
 /* A request as web.c hands it over. */
 struct ward_web_request {

@@ -1,0 +1,153 @@
+/*
+ * The query log's store: an LMDB environment of its own (docs/config.md, "The query
+ * log"), written in batches by wardd's log writer thread and read by the API and by
+ * `ward log`.
+ *
+ * Key space (the one unnamed database):
+ *   key:   8 bytes big-endian: unix seconds << 24 | a sequence number, so records are in
+ *          time order, --since is a cursor seek and the oldest are at the front. Keys
+ *          only grow: the writer continues from the last key even if the clock steps back.
+ *   value: version 1: verdict, rcode, reason, flags (has MAC, anonymized), qtype,
+ *          latency in ms, category bits, client address (16 bytes, IPv4 mapped), the MAC
+ *          when present, then the profile and feed names (a length byte each, at most 63)
+ *          and the asked name in lower-case wire form (a length byte, at most 255). Layout
+ *          and checks in ward_qlog_decode(); anything else is refused (WARD_EFORMAT).
+ */
+#ifndef WARD_QLOG_H
+#define WARD_QLOG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "blocklists/category.h"
+#include "blocklists/name.h"
+
+/* What a query came to. Every query a worker reads counts as exactly one. */
+enum ward_verdict {
+	WARD_VERDICT_FORWARDED, /* answered from upstream */
+	WARD_VERDICT_CACHED,    /* answered from the cache (a stale answer too) */
+	WARD_VERDICT_BLOCKED,   /* the policy blocked it */
+	WARD_VERDICT_REWRITTEN, /* safe search: answered for another name or address */
+	WARD_VERDICT_REFUSED,   /* the client is outside allow_clients */
+	WARD_VERDICT_SERVFAIL,  /* no answer could be had (upstreams, a failed lookup) */
+	WARD_VERDICT_INVALID,   /* malformed or unsupported (FORMERR, NOTIMP, ...) */
+	WARD_VERDICT_LOCAL,     /* ward's own name (web.hostname) */
+	WARD_VERDICT_DROPPED,   /* no answer was sent */
+	WARD_VERDICT_COUNT
+};
+
+/* "forwarded", ...; NULL past the end. */
+const char *ward_verdict_name(unsigned verdict);
+/* @return the verdict for a name, or -1. */
+int ward_verdict_parse(const char *name);
+
+#define WARD_QLOG_TEXT_MAX 64          /* profile and feed names, NUL included */
+#define WARD_QLOG_VALUE_MAX 384        /* the largest encoded record */
+#define WARD_QLOG_RESULTS_MAX 10000    /* entries one query returns at most */
+#define WARD_QLOG_SCAN_MAX 2000000     /* records one query looks at at most */
+
+#define WARD_QLOG_HAS_MAC 0x01
+#define WARD_QLOG_ANONYMIZED 0x02
+
+struct ward_qlog_entry {
+	uint64_t id;                 /* the key: unix seconds << 24 | sequence */
+	int64_t time;                /* unix seconds */
+	uint8_t verdict;             /* enum ward_verdict */
+	uint8_t rcode;
+	uint8_t reason;              /* enum ward_policy_reason */
+	uint8_t flags;               /* WARD_QLOG_* */
+	uint16_t qtype;
+	uint32_t latency_ms;
+	ward_catset categories;
+	uint8_t client[16];          /* IPv6; IPv4 as ::ffff:a.b.c.d */
+	uint8_t mac[6];
+	char profile[WARD_QLOG_TEXT_MAX]; /* "" = none */
+	char feed[WARD_QLOG_TEXT_MAX];    /* "" = none */
+	uint8_t name[WARD_WIRE_NAME_MAX]; /* lower-case wire form */
+};
+
+/* Zero the host part of a client address: the last octet of IPv4, the last 80 bits of
+ * IPv6 (query_log.anonymize_clients). */
+void ward_qlog_anonymize(uint8_t client[16]);
+
+/* Encode e (e->id and e->time are the key's business) into buf.
+ * @return the length, or 0 when e does not fit (a name that is no wire name). */
+size_t ward_qlog_encode(const struct ward_qlog_entry *e, uint8_t *buf, size_t cap);
+
+/* Decode one stored value; e->id and e->time are left alone.
+ * @return 0 or WARD_EFORMAT (another version, a length past the end, a name that is
+ *         no wire name, text with a NUL or control byte, trailing bytes). */
+int ward_qlog_decode(const uint8_t *val, size_t len, struct ward_qlog_entry *e);
+
+/* ---- the store --------------------------------------------------------------------------- */
+
+struct ward_qlog;
+
+/*
+ * Open the log in directory `dir` (created 0750 when writing and missing).
+ * @param max_bytes  writing: the map size, the most the file may take; reading: 0
+ * @return 0, WARD_ENOTFOUND (reading, no log yet), WARD_EACCES, WARD_EROFS, WARD_ENOSPC,
+ *         WARD_EDB, WARD_EIO.
+ */
+int ward_qlog_open(const char *dir, bool write, size_t max_bytes, struct ward_qlog **out);
+void ward_qlog_close(struct ward_qlog *log);
+
+struct ward_qlog_write {
+	int64_t now;                 /* unix seconds, for retention */
+	uint32_t retention_days;
+	uint64_t written;            /* out: records stored */
+	uint64_t dropped;            /* out: records the log could not take (counted) */
+	uint64_t expired;            /* out: records deleted for retention */
+	uint64_t evicted;            /* out: records deleted to stay within the size */
+};
+
+/*
+ * Append n records (times from e[i].time) in one write transaction, after deleting what
+ * retention and the size bound say must go (see docs/config.md, "The query log").
+ * @return 0 (st says what happened), or the LMDB failure (the batch is dropped).
+ */
+int ward_qlog_append(struct ward_qlog *log, const struct ward_qlog_entry *e, size_t n,
+		     struct ward_qlog_write *st);
+
+struct ward_qlog_filter {
+	int64_t since;               /* unix seconds; 0: from the oldest */
+	int64_t until;               /* unix seconds, exclusive; 0: to the newest */
+	bool has_client;
+	uint8_t client[16];          /* exact match (an anonymized client matches x.x.x.0) */
+	int verdict;                 /* -1: any */
+	const char *profile;         /* NULL: any */
+	size_t limit;                /* newest first; 0 or above WARD_QLOG_RESULTS_MAX: the max */
+};
+
+struct ward_qlog_result {
+	struct ward_qlog_entry *entries; /* malloc'ed, newest first */
+	size_t n;
+	bool truncated;              /* more matched than the limit, or the scan stopped */
+	uint64_t total;              /* records in the log */
+	uint64_t bytes;              /* bytes its records take (LMDB pages in use) */
+	uint64_t max_bytes;          /* the map size */
+};
+
+/* @return 0 (r filled; free r->entries), WARD_ENOMEM, WARD_EDB. */
+int ward_qlog_query(struct ward_qlog *log, const struct ward_qlog_filter *f,
+		    struct ward_qlog_result *r);
+
+/* Records in the log, bytes in use and the map size. @return 0 or WARD_EDB. */
+int ward_qlog_usage(struct ward_qlog *log, uint64_t *records, uint64_t *bytes,
+		    uint64_t *max_bytes);
+
+/* The entry as a JSON object (struct cJSON *; the caller owns it): time, client, mac,
+ * profile, name, type, verdict, category names, feed, rcode, latency_ms. */
+struct ward_cat_registry;
+void *ward_qlog_entry_json(const struct ward_qlog_entry *e, const struct ward_cat_registry *reg);
+
+/* "192.168.1.20", "2001:db8::1" from a 16-byte (IPv4-mapped) address. */
+const char *ward_qlog_client_text(const uint8_t client[16], char *buf, size_t cap);
+/* Parse an address into the 16-byte form. @return 0 or WARD_EINVAL. */
+int ward_qlog_client_parse(const char *text, uint8_t client[16]);
+
+/* "A", "AAAA", ..., "TYPE99" (RFC 3597) into buf. */
+const char *ward_qlog_type_text(uint16_t qtype, char *buf, size_t cap);
+
+#endif

@@ -1,0 +1,107 @@
+/*
+ * The observer: everything wardd learns from its queries after they are answered, on two
+ * threads of its own so that no DNS worker ever waits for it.
+ *
+ * - The observer thread empties the workers' record rings (records.h) every
+ *   WARD_OBS_TICK_MS: blocks go to the web listener's recent-block store (a sink) and
+ *   into the top-blocked-names sketch (topnames.h); records the query log wants go to a
+ *   bounded queue for the writer. It also takes the day's baseline of the counters at
+ *   local midnight, so "today" is the counters minus that baseline.
+ * - The log writer thread takes the queue once a second (sooner when it fills) and writes
+ *   it to the query log (blocklists/qlog.h) in one transaction, deleting what retention
+ *   and the size bound say must go. It opens the log on the first record the log wants, so
+ *   with query_log.mode "off" nothing is ever written.
+ *
+ * A full ring or queue, or a failed write, drops records and counts them (struct
+ * ward_obs_counts); queries never notice. Readers on other threads (the web listener) use
+ * the functions below, which lock what they read.
+ */
+#ifndef WARD_OBS_H
+#define WARD_OBS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "blocklists/conf.h"
+#include "blocklists/qlog.h"
+#include "resolver/records.h"
+#include "resolver/stats.h"
+#include "resolver/topnames.h"
+
+#define WARD_OBS_TICK_MS 10          /* how often the rings are emptied */
+#define WARD_OBS_QUEUE 8192          /* records waiting for the writer at most */
+#define WARD_OBS_BATCH 4096          /* records per write transaction at most */
+#define WARD_OBS_WRITE_MS 1000       /* the writer writes at least this often */
+#define WARD_OBS_REOPEN_MS 10000     /* after a failed open, the next try */
+
+struct ward_obs;
+struct ward_worker;
+struct ward_shared;
+
+/* Called on the observer thread for every blocked query's record. */
+typedef void (*ward_obs_block_fn)(void *ctx, const struct ward_record *r);
+
+/* @return 0 or WARD_ENOMEM. Nothing runs until ward_obs_start. */
+int ward_obs_new(const struct ward_conf *boot, struct ward_shared *shared,
+		 struct ward_obs **out);
+
+/* Before ward_obs_start: where blocks go (the web listener's recent blocks). */
+void ward_obs_set_sink(struct ward_obs *o, ward_obs_block_fn fn, void *ctx);
+
+/* Start both threads reading the workers' rings. The workers must outlive the observer.
+ * @return 0 or WARD_ENOMEM. */
+int ward_obs_start(struct ward_obs *o, struct ward_worker *workers, unsigned n_workers);
+
+/* The settings that change on SIGHUP: retention_days (the mode and anonymize_clients
+ * travel with each record). Main thread. */
+void ward_obs_configure(struct ward_obs *o, const struct ward_conf_query_log *ql);
+
+/* Stop both threads; the writer writes what is queued first. Then free. */
+void ward_obs_stop(struct ward_obs *o);
+void ward_obs_free(struct ward_obs *o);
+
+/* ---- reading (any thread) ------------------------------------------------------------------ */
+
+struct ward_obs_counts {
+	uint64_t records;            /* records taken from the rings */
+	uint64_t dropped_ring;       /* lost to a full ring (the workers' counts) */
+	uint64_t dropped_queue;      /* lost to a full writer queue */
+	uint64_t dropped_write;      /* lost to a failed or refused write */
+	uint64_t written;            /* stored in the query log */
+	uint64_t expired, evicted;   /* deleted for retention / for the size bound */
+	uint64_t batches;            /* write transactions */
+	uint64_t log_records, log_bytes, log_max_bytes; /* the log now (0 when not open) */
+	bool log_open;
+	char log_error[160];         /* why the log cannot be written, "" when it can */
+};
+
+void ward_obs_counts(struct ward_obs *o, struct ward_obs_counts *c);
+
+/* Top blocked names of the last 24 hours for a slot (-1: every slot), most first.
+ * @return how many were written to out. */
+size_t ward_obs_top(struct ward_obs *o, int slot, struct ward_top_item *out, size_t cap);
+
+/* Today's counts (since local midnight, or since wardd started if later): the workers'
+ * sums minus the day's baseline. Allocates nothing; out is large (~40 KiB). */
+void ward_obs_today(struct ward_obs *o, struct ward_stats_sum *out);
+
+/* The workers' stats, for ward_stats_sum() and ward_stats_devices(). */
+unsigned ward_obs_stats(struct ward_obs *o, struct ward_stats *per_worker[], unsigned cap);
+
+/* The local day number now (ward_stats_local_day) from the main thread's clocks. */
+uint32_t ward_obs_local_day(const struct ward_obs *o);
+
+/*
+ * Read the query log (the writer's own environment, or a read-only one when the writer
+ * has not opened it yet).
+ * @return 0 (r filled: free r->entries), WARD_ENOTFOUND (no log yet), or the failure.
+ */
+int ward_obs_query(struct ward_obs *o, const struct ward_qlog_filter *f,
+		   struct ward_qlog_result *r);
+
+#ifdef WARD_TEST_HOOKS
+/* Tests only: while the file $WARD_TEST_QLOG_STALL names exists, the writer writes
+ * nothing (a stalled disk), so the queue fills and records are dropped and counted. */
+#endif
+
+#endif
