@@ -217,7 +217,8 @@ static int bind_workers(struct wardd *d)
 		if (rc != 0)
 			return rc;
 	}
-	int rc = conf->web.enabled ? ward_web_new(conf, &d->shared, &d->web) : 0;
+	int rc = conf->web.enabled || conf->n_metrics_listen
+		 ? ward_web_new(conf, &d->shared, &d->web) : 0;
 	if (rc == 0)
 		rc = ward_obs_new(conf, &d->shared, &d->obs);
 	if (rc == 0 && d->web)

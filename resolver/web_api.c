@@ -36,8 +36,8 @@ static bool token_matches(const struct ward_web_app *app, const char *sent)
 	return app->token_len > 0 && diff == 0;
 }
 
-static bool authorized(struct ward_web_app *app, const struct ward_web_request *req,
-		       struct ward_web_response *resp)
+bool web_authorized(struct ward_web_app *app, const struct ward_web_request *req,
+		    struct ward_web_response *resp)
 {
 	uint8_t key[16];
 	int64_t now = atomic_load(&app->shared->unix_now);
@@ -502,6 +502,12 @@ static void admin_route(struct ward_web_app *app, const struct ward_web_request 
 			reports_get(app, req, resp);
 	} else if (strncmp(p, "reports/", 8) == 0) {
 		report_route(app, req, p + 8, resp);
+	} else if (strcmp(p, "stats") == 0) {
+		if (method(req, "GET", resp, "GET"))
+			web_api_stats(app, req, resp);
+	} else if (strcmp(p, "log") == 0) {
+		if (method(req, "GET", resp, "GET"))
+			web_api_log(app, req, resp);
 	} else {
 		web_json_error(resp, 404, "no such endpoint");
 	}
@@ -541,7 +547,7 @@ void web_api(struct ward_web_app *app, const struct ward_web_request *req,
 		web_api_report(app, req, resp);
 		return;
 	}
-	if (!authorized(app, req, resp))
+	if (!web_authorized(app, req, resp))
 		return;
 	if (pause_path(p, profile, sizeof(profile))) {
 		if (method(req, strcmp(req->method, "DELETE") == 0 ? "DELETE" : "POST", resp,

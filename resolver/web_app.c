@@ -291,6 +291,11 @@ static void route_ward(struct ward_web_app *app, const struct ward_web_request *
 		web_page_home(app, req, resp);
 		return;
 	}
+	if (strcmp(p, "/metrics") == 0) {
+		if (web_authorized(app, req, resp))
+			web_metrics(app, resp);
+		return;
+	}
 	if (strcmp(p, "/admin") == 0 || strcmp(p, "/admin/") == 0)
 		p = "/admin.html";
 	if (!web_static(p, resp))
@@ -305,7 +310,15 @@ void ward_web_handle(struct ward_web_app *app, const struct ward_web_request *re
 	resp->status = 200;
 	resp->cache = "no-store";
 	app->requests++;
-	if (web_is_ward_host(app, req->host))
+	if (req->metrics_only) {
+		/* metrics_listen: nothing but the metrics, for a scraper without the token. */
+		if (strcmp(req->path, "/metrics") != 0)
+			not_found(resp);
+		else if (strcmp(req->method, "GET") != 0 && strcmp(req->method, "HEAD") != 0)
+			method_not_allowed(resp, "GET, HEAD");
+		else
+			web_metrics(app, resp);
+	} else if (web_is_ward_host(app, req->host))
 		route_ward(app, req, resp);
 	else
 		web_page_block(app, req, resp);
