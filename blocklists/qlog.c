@@ -21,9 +21,10 @@
 #define FIXED_LEN 35             /* version .. client, before the MAC and the strings */
 #define SEQ_BITS 24
 #define PRUNE_PER_BATCH 50000    /* expired records deleted per batch at most */
-#define FULL_PERCENT 75          /* above this share of the map in use ... */
-#define EVICT_PERCENT 10         /* ... the oldest this share of records goes */
-#define EVICT_FULL_PERCENT 25    /* a batch that hit a full map: this share goes */
+#define FULL_PERCENT 75          /* records and the next batch stay within this of the map */
+#define EVICT_PERCENT 10         /* deleted per step to get there: a tenth of the records */
+#define RETRY_PERCENT 40         /* a batch that hit a full map: the records go down to this */
+#define CHUNK_PERCENT 12         /* one transaction's records take at most this of the map */
 #define MAX_READERS 126
 
 static const char *const verdict_names[WARD_VERDICT_COUNT] = {
@@ -274,27 +275,62 @@ static int64_t delete_oldest(MDB_txn *txn, MDB_dbi dbi, uint64_t max, uint64_t b
 	return rc == 0 || rc == MDB_NOTFOUND ? n : ward_catdb_mdb_err(rc);
 }
 
-/* Retention, then the size bound (see the header comment of docs/config.md's section). */
-static int make_room(struct ward_qlog *log, MDB_txn *txn, struct ward_qlog_write *st)
+/* Delete the oldest records until what is in use plus `incoming` bytes fits in `target`
+ * bytes, a tenth of the records at a time. @return how many went, or a WARD_E* code. */
+static int64_t shrink_to(struct ward_qlog *log, MDB_txn *txn, uint64_t target,
+			 uint64_t incoming)
 {
+	int64_t gone = 0;
+	for (int round = 0; round < 10; round++) {
+		unsigned psize = 4096;
+		uint64_t used = pages_in_use(txn, log->dbi, &psize) * psize;
+		MDB_stat ms;
+		if (used + incoming <= target)
+			break;
+		if (mdb_stat(txn, log->dbi, &ms) != 0)
+			return WARD_EDB;
+		if (ms.ms_entries == 0)
+			break;
+		int64_t n = delete_oldest(txn, log->dbi, ms.ms_entries * EVICT_PERCENT / 100 + 1,
+					  UINT64_MAX);
+		if (n < 0)
+			return n;
+		gone += n;
+	}
+	return gone;
+}
+
+/*
+ * Retention, then the size bound, in a transaction of their own: pages freed here can
+ * hold the batch only once this is committed (LMDB reuses no page freed in the same
+ * transaction). The batch is counted in at twice its bytes (pages are not full).
+ */
+static int make_room(struct ward_qlog *log, uint64_t incoming, unsigned percent,
+		     struct ward_qlog_write *st)
+{
+	MDB_txn *txn;
 	int64_t cutoff = st->now - (int64_t)st->retention_days * 86400;
-	int64_t n = delete_oldest(txn, log->dbi, PRUNE_PER_BATCH,
-				  cutoff > 0 ? (uint64_t)cutoff << SEQ_BITS : 0);
-	if (n < 0)
-		return (int)n;
-	st->expired += (uint64_t)n;
-	unsigned psize = 4096;
-	uint64_t used = pages_in_use(txn, log->dbi, &psize) * psize;
-	if (used * 100 <= (uint64_t)log->map_bytes * FULL_PERCENT)
+	int rc = ward_catdb_mdb_err(mdb_txn_begin(log->env, NULL, 0, &txn));
+	if (rc)
+		return rc;
+	int64_t expired = delete_oldest(txn, log->dbi, PRUNE_PER_BATCH,
+					cutoff > 0 ? (uint64_t)cutoff << SEQ_BITS : 0);
+	int64_t evicted = expired < 0 ? 0 : shrink_to(log, txn, (uint64_t)log->map_bytes *
+							   percent / 100, 2 * incoming);
+	if (expired < 0 || evicted < 0) {
+		mdb_txn_abort(txn);
+		return expired < 0 ? (int)expired : (int)evicted;
+	}
+	if (expired == 0 && evicted == 0) {
+		mdb_txn_abort(txn);
 		return 0;
-	MDB_stat ms;
-	if (mdb_stat(txn, log->dbi, &ms) != 0)
-		return WARD_EDB;
-	n = delete_oldest(txn, log->dbi, ms.ms_entries * EVICT_PERCENT / 100 + 1, UINT64_MAX);
-	if (n < 0)
-		return (int)n;
-	st->evicted += (uint64_t)n;
-	return 0;
+	}
+	rc = ward_catdb_mdb_err(mdb_txn_commit(txn));
+	if (rc == 0) {
+		st->expired += (uint64_t)expired;
+		st->evicted += (uint64_t)evicted;
+	}
+	return rc;
 }
 
 static uint64_t next_key(struct ward_qlog *log, int64_t t)
@@ -304,69 +340,94 @@ static uint64_t next_key(struct ward_qlog *log, int64_t t)
 	return log->last_key;
 }
 
-static int put_all(struct ward_qlog *log, MDB_txn *txn, const struct ward_qlog_entry *e,
-		   size_t n, struct ward_qlog_write *st)
+/* Encode the batch into one buffer (NULL entries did not encode). @return its bytes. */
+static uint8_t *encode_all(const struct ward_qlog_entry *e, size_t n, uint32_t *lens,
+			   uint64_t *bytes)
 {
-	uint8_t kb[8], vb[WARD_QLOG_VALUE_MAX];
-	for (size_t i = 0; i < n; i++) {
-		size_t len = ward_qlog_encode(&e[i], vb, sizeof(vb));
-		if (!len) {
-			st->dropped++;
+	uint8_t *buf = n ? malloc(n * WARD_QLOG_VALUE_MAX) : NULL;
+	*bytes = 0;
+	for (size_t i = 0; buf && i < n; i++) {
+		lens[i] = (uint32_t)ward_qlog_encode(&e[i], buf + i * WARD_QLOG_VALUE_MAX,
+						     WARD_QLOG_VALUE_MAX);
+		*bytes += lens[i] + 16; /* key and node header */
+	}
+	return buf;
+}
+
+/* One transaction with every record. On failure nothing of it happened. */
+static int put_all(struct ward_qlog *log, const struct ward_qlog_entry *e, size_t n,
+		   const uint8_t *vals, const uint32_t *lens, struct ward_qlog_write *st)
+{
+	MDB_txn *txn;
+	uint8_t kb[8];
+	uint64_t key_before = log->last_key, written = 0, bad = 0;
+	int rc = ward_catdb_mdb_err(mdb_txn_begin(log->env, NULL, 0, &txn));
+	for (size_t i = 0; rc == 0 && i < n; i++) {
+		if (!lens[i]) {
+			bad++;
 			continue;
 		}
 		put_be(kb, next_key(log, e[i].time), 8);
-		MDB_val k = {8, kb}, v = {len, vb};
-		int rc = mdb_put(txn, log->dbi, &k, &v, MDB_APPEND);
-		if (rc)
-			return ward_catdb_mdb_err(rc);
-		st->written++;
+		MDB_val k = {8, kb}, v = {lens[i], (void *)(vals + i * WARD_QLOG_VALUE_MAX)};
+		rc = ward_catdb_mdb_err(mdb_put(txn, log->dbi, &k, &v, MDB_APPEND));
+		written++;
 	}
-	return 0;
-}
-
-/* One try of the whole batch: room first, then every record, one commit. */
-static int append_once(struct ward_qlog *log, const struct ward_qlog_entry *e, size_t n,
-		       struct ward_qlog_write *st, unsigned evict_percent)
-{
-	MDB_txn *txn;
-	uint64_t key_before = log->last_key;
-	struct ward_qlog_write before = *st;
-	int rc = ward_catdb_mdb_err(mdb_txn_begin(log->env, NULL, 0, &txn));
-	if (rc)
-		return rc;
-	rc = make_room(log, txn, st);
-	if (!rc && evict_percent) {
-		MDB_stat ms;
-		int64_t gone = mdb_stat(txn, log->dbi, &ms) ? WARD_EDB
-			: delete_oldest(txn, log->dbi, ms.ms_entries * evict_percent / 100 + 1,
-					UINT64_MAX);
-		rc = gone < 0 ? (int)gone : 0;
-		st->evicted += gone > 0 ? (uint64_t)gone : 0;
-	}
-	if (!rc)
-		rc = put_all(log, txn, e, n, st);
-	if (!rc)
+	if (rc == 0)
 		rc = ward_catdb_mdb_err(mdb_txn_commit(txn));
 	else
 		mdb_txn_abort(txn);
-	if (rc) { /* nothing of this try happened */
+	if (rc) {
 		log->last_key = key_before;
-		*st = before;
+		return rc;
 	}
+	st->written += written;
+	st->dropped += bad;
+	return 0;
+}
+
+/* One chunk: room, then the records, in transactions of their own. */
+static int append_chunk(struct ward_qlog *log, const struct ward_qlog_entry *e, size_t n,
+			const uint8_t *vals, const uint32_t *lens, uint64_t bytes,
+			struct ward_qlog_write *st)
+{
+	int rc = make_room(log, bytes, FULL_PERCENT, st);
+	if (rc == 0 && n)
+		rc = put_all(log, e, n, vals, lens, st);
+	/* Still too full (freed pages a reader still holds): make real room, try once more;
+	 * then the chunk is lost, and counted. */
+	if (rc == WARD_ETOOBIG && (rc = make_room(log, bytes, RETRY_PERCENT, st)) == 0)
+		rc = put_all(log, e, n, vals, lens, st);
+	if (rc)
+		st->dropped += n;
 	return rc;
 }
 
+/* A small map (max_mb) takes a big batch in chunks, so that one chunk never needs more
+ * than a slice of the map next to the records already there. */
 int ward_qlog_append(struct ward_qlog *log, const struct ward_qlog_entry *e, size_t n,
 		     struct ward_qlog_write *st)
 {
+	uint64_t bytes, limit = (uint64_t)log->map_bytes * CHUNK_PERCENT / 100 / 2;
 	if (!log->write)
 		return WARD_EINVAL;
-	int rc = append_once(log, e, n, st, 0);
-	/* A full map: make real room and try once more; then the batch is lost. */
-	if (rc == WARD_ETOOBIG)
-		rc = append_once(log, e, n, st, EVICT_FULL_PERCENT);
-	if (rc)
+	uint32_t *lens = n ? calloc(n, sizeof(*lens)) : NULL;
+	uint8_t *vals = encode_all(e, n, lens, &bytes);
+	int rc = n && (!lens || !vals) ? WARD_ENOMEM : 0;
+	if (rc || n == 0)
+		rc = rc ? rc : append_chunk(log, e, 0, NULL, NULL, 0, st);
+	for (size_t i = 0, j; rc == 0 && i < n; i = j) {
+		uint64_t chunk = 0;
+		for (j = i; j < n && (j == i || chunk + lens[j] + 16 <= limit); j++)
+			chunk += lens[j] + 16;
+		rc = append_chunk(log, e + i, j - i, vals + i * WARD_QLOG_VALUE_MAX, lens + i,
+				  chunk, st);
+		if (rc)
+			st->dropped += n - j; /* the chunks after a failure are not tried */
+	}
+	if (rc && n && (!lens || !vals))
 		st->dropped += n;
+	free(lens);
+	free(vals);
 	return rc;
 }
 

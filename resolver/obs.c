@@ -43,7 +43,7 @@ struct ward_obs {
 	pthread_mutex_t qlock;
 	pthread_cond_t qcond;
 	struct ward_record *queue;           /* WARD_OBS_QUEUE records, a circle */
-	size_t qhead, qlen;
+	size_t qhead, qlen, qcap;            /* qcap: WARD_OBS_QUEUE (tests may lower it) */
 
 	pthread_mutex_t log_lock;
 	struct ward_qlog *log;
@@ -78,6 +78,19 @@ uint32_t ward_obs_local_day(const struct ward_obs *o)
 	return ward_stats_local_day(unix_now(o), packed & 0xFFFF);
 }
 
+/* Test builds: WARD_TEST_QLOG_QUEUE (1 .. WARD_OBS_QUEUE) makes the queue that short, so
+ * a test fills it with a few hundred queries. */
+static size_t queue_cap(void)
+{
+#ifdef WARD_TEST_HOOKS
+	const char *env = getenv("WARD_TEST_QLOG_QUEUE");
+	long n = env ? strtol(env, NULL, 10) : 0;
+	if (n >= 1 && n <= WARD_OBS_QUEUE)
+		return (size_t)n;
+#endif
+	return WARD_OBS_QUEUE;
+}
+
 int ward_obs_new(const struct ward_conf *boot, struct ward_shared *shared,
 		 struct ward_obs **out)
 {
@@ -97,6 +110,7 @@ int ward_obs_new(const struct ward_conf *boot, struct ward_shared *shared,
 	pthread_mutex_init(&o->log_lock, NULL);
 	pthread_cond_init(&o->qcond, NULL);
 	ward_obs_configure(o, &boot->query_log);
+	o->qcap = queue_cap();
 	if (!o->top || !o->baseline || !o->queue || !o->chunk || !o->batch) {
 		ward_obs_free(o);
 		return WARD_ENOMEM;
@@ -121,7 +135,7 @@ void ward_obs_configure(struct ward_obs *o, const struct ward_conf_query_log *ql
 /* Called with qlock held. */
 static void enqueue(struct ward_obs *o, const struct ward_record *r)
 {
-	if (o->qlen == WARD_OBS_QUEUE) {
+	if (o->qlen == o->qcap) {
 		atomic_fetch_add(&o->dropped_queue, 1);
 		return;
 	}

@@ -99,9 +99,8 @@ uint32_t ward_obs_local_day(const struct ward_obs *o);
 int ward_obs_query(struct ward_obs *o, const struct ward_qlog_filter *f,
 		   struct ward_qlog_result *r);
 
-#ifdef WARD_TEST_HOOKS
-/* Tests only: while the file $WARD_TEST_QLOG_STALL names exists, the writer writes
- * nothing (a stalled disk), so the queue fills and records are dropped and counted. */
-#endif
+/* Test builds (WARD_TEST_HOOKS) read two variables: while the file $WARD_TEST_QLOG_STALL
+ * names exists, the writer writes nothing (a stalled disk), so the queue fills and records
+ * are dropped and counted; $WARD_TEST_QLOG_QUEUE shortens the queue. */
 
 #endif

@@ -144,6 +144,8 @@ static void row_claim(struct ward_stats_device_row *r, const uint64_t key[2], in
 	atomic_store_explicit(&r->first_seen, now, RELAXED);
 	atomic_store_explicit(&r->queries, 0, RELAXED);
 	atomic_store_explicit(&r->blocked, 0, RELAXED);
+	atomic_store_explicit(&r->mac, 0, RELAXED);
+	atomic_store_explicit(&r->slot, WARD_STATS_SLOT_NONE, RELAXED);
 	row_reset_day(r, day);
 	row_end(r);
 }
@@ -239,7 +241,8 @@ static void note_device(struct ward_stats *s, struct ward_worker *w,
 		atomic_store_explicit(&r->mac, mac, RELAXED);
 	}
 	atomic_store_explicit(&r->last_seen, now, RELAXED);
-	atomic_store_explicit(&r->slot, slot, RELAXED);
+	if (slot != WARD_STATS_SLOT_NONE) /* queries answered before the policy have none */
+		atomic_store_explicit(&r->slot, slot, RELAXED);
 	row_inc32(&r->queries_today);
 	row_inc64(&r->queries);
 	if (!blocked)

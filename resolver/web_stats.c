@@ -19,6 +19,7 @@
 #define TOP_MAX 100
 #define DEVICES_MAX 1000
 #define LOG_DEFAULT 200
+#define LOG_MAX 2000     /* entries per answer: about 600 KiB of JSON, under WARD_WEB_PAGE_MAX */
 
 /* ---- the facts both /api/v1/stats and /metrics show ------------------------------------------ */
 
@@ -391,8 +392,8 @@ static bool log_filter(struct ward_web_app *app, const struct ward_web_request *
 	if (limit && *limit) {
 		char *end;
 		long n = strtol(limit, &end, 10);
-		if (*end || n < 1 || n > WARD_QLOG_RESULTS_MAX)
-			return bad(resp, "limit: a number from 1 to 10000");
+		if (*end || n < 1 || n > LOG_MAX)
+			return bad(resp, "limit: a number from 1 to 2000");
 		f->limit = (size_t)n;
 	}
 	return true;
