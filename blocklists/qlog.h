@@ -1,17 +1,13 @@
 /*
- * The query log's store: an LMDB environment of its own (docs/config.md, "The query
- * log"), written in batches by wardd's log writer thread and read by the API and by
- * `ward log`.
+ * The query log (docs/config.md, "The query log"): its records, and its store, a
+ * directory of append-only segment files written in batches by wardd's log writer thread
+ * and read by the API and by `ward log`.
  *
- * Key space (the one unnamed database):
- *   key:   8 bytes big-endian: unix seconds << 24 | a sequence number, so records are in
- *          time order, --since is a cursor seek and the oldest are at the front. Keys
- *          only grow: the writer continues from the last key even if the clock steps back.
- *   value: version 1: verdict, rcode, reason, flags (has MAC, anonymized), qtype,
- *          latency in ms, category bits, client address (16 bytes, IPv4 mapped), the MAC
- *          when present, then the profile and feed names (a length byte each, at most 63)
- *          and the asked name in lower-case wire form (a length byte, at most 255). Layout
- *          and checks in ward_qlog_decode(); anything else is refused (WARD_EFORMAT).
+ * A record's value, version 1: verdict, rcode, reason, flags (has MAC, anonymized), qtype,
+ * latency in ms, category bits, client address (16 bytes, IPv4 mapped), the MAC when
+ * present, then the profile and feed names (a length byte each, at most 63) and the asked
+ * name in lower-case wire form (a length byte, at most 255). Layout and checks in
+ * ward_qlog_decode(); anything else is refused (WARD_EFORMAT).
  */
 #ifndef WARD_QLOG_H
 #define WARD_QLOG_H
@@ -45,13 +41,13 @@ int ward_verdict_parse(const char *name);
 #define WARD_QLOG_TEXT_MAX 64          /* profile and feed names, NUL included */
 #define WARD_QLOG_VALUE_MAX 384        /* the largest encoded record */
 #define WARD_QLOG_RESULTS_MAX 10000    /* entries one query returns at most */
-#define WARD_QLOG_SCAN_MAX 2000000     /* records one query looks at at most */
+#define WARD_QLOG_SCAN_MAX 4000000     /* records one query looks at at most */
 
 #define WARD_QLOG_HAS_MAC 0x01
 #define WARD_QLOG_ANONYMIZED 0x02
 
 struct ward_qlog_entry {
-	uint64_t id;                 /* the key: unix seconds << 24 | sequence */
+	uint64_t id;                 /* where it was read (ward_qlog_parse: the offset) */
 	int64_t time;                /* unix seconds */
 	uint8_t verdict;             /* enum ward_verdict */
 	uint8_t rcode;
@@ -82,32 +78,71 @@ int ward_qlog_decode(const uint8_t *val, size_t len, struct ward_qlog_entry *e);
 
 /* ---- the store --------------------------------------------------------------------------- */
 
+/*
+ * Segment files (blocklists/qlog_store.c): the log is a directory of files named
+ * <16 hex digits: unix seconds of the first record>-<8 hex digits>.qlog, oldest first by
+ * name. Each starts with the 8 bytes "WARDQLG1", then frames:
+ *   [u16 big-endian: length of what follows][u64 big-endian: unix seconds][value]
+ * Only ever appended to; a torn last frame (a crash in the middle of a write) is cut off
+ * when the writer opens the log, and readers stop before it. A segment holds at most
+ * max_bytes / WARD_QLOG_SEGMENTS bytes and retention_days / 64 of time, so whole files
+ * can be deleted for retention and for the size bound.
+ */
+#define WARD_QLOG_FRAME_MAX (2 + 8 + WARD_QLOG_VALUE_MAX)
+#define WARD_QLOG_SEGMENTS 16                /* the size bound in segments */
+#define WARD_QLOG_SEGMENT_MIN (64u * 1024)   /* and each at least this large */
+
+/* Frame e (its time included) into buf. @return the bytes, or 0 as ward_qlog_encode. */
+size_t ward_qlog_frame(const struct ward_qlog_entry *e, uint8_t *buf, size_t cap);
+
+/* A record's fields where they already are, with their lengths: what wardd's observer
+ * frames from a worker's record without copying it into an entry first. */
+struct ward_qlog_raw {
+	int64_t time;
+	uint8_t verdict, rcode, reason, flags;
+	uint16_t qtype;
+	uint32_t latency_ms;
+	ward_catset categories;
+	const uint8_t *client;       /* 16 bytes */
+	const uint8_t *mac;          /* 6 bytes, read with WARD_QLOG_HAS_MAC */
+	const char *profile, *feed;  /* not NUL-terminated: their lengths say (at most 63) */
+	uint8_t profile_len, feed_len;
+	const uint8_t *name;         /* lower-case wire form of name_len bytes */
+	uint8_t name_len;
+};
+size_t ward_qlog_frame_raw(const struct ward_qlog_raw *r, uint8_t *buf, size_t cap);
+
+/* Walk the frames in buf: fn for each one that decodes (e->time set, e->id its offset).
+ * Stops at a torn or impossible frame. @return the bytes of the frames walked. */
+size_t ward_qlog_parse(const uint8_t *buf, size_t len,
+		       void (*fn)(void *ctx, const struct ward_qlog_entry *e), void *ctx);
+
 struct ward_qlog;
 
 /*
- * Open the log in directory `dir` (created 0750 when writing and missing).
- * @param max_bytes  writing: the map size, the most the file may take; reading: 0
- * @return 0, WARD_ENOTFOUND (reading, no log yet), WARD_EACCES, WARD_EROFS, WARD_ENOSPC,
- *         WARD_EDB, WARD_EIO.
+ * Open the log in directory `dir`. Writing creates it (0750) and takes its lock file
+ * (one writer per directory), and cuts a torn last frame off.
+ * @param max_bytes  writing: the most the segment files may take together
+ * @return 0, WARD_ENOTFOUND (reading, no log yet), WARD_EBUSY (another process writes
+ *         it), WARD_EACCES, WARD_EROFS, WARD_ENOSPC, WARD_EIO, WARD_ENOMEM.
  */
-int ward_qlog_open(const char *dir, bool write, size_t max_bytes, struct ward_qlog **out);
+int ward_qlog_open(const char *dir, bool write, uint64_t max_bytes, struct ward_qlog **out);
 void ward_qlog_close(struct ward_qlog *log);
 
 struct ward_qlog_write {
 	int64_t now;                 /* unix seconds, for retention */
 	uint32_t retention_days;
 	uint64_t written;            /* out: records stored */
-	uint64_t dropped;            /* out: records the log could not take (counted) */
 	uint64_t expired;            /* out: records deleted for retention */
-	uint64_t evicted;            /* out: records deleted to stay within the size */
+	uint64_t evicted;            /* out: records deleted to stay within max_bytes */
 };
 
 /*
- * Append n records (times from e[i].time) in one write transaction, after deleting what
- * retention and the size bound say must go (see docs/config.md, "The query log").
- * @return 0 (st says what happened), or the LMDB failure (the batch is dropped).
+ * Append whole frames (as ward_qlog_frame wrote them), after deleting the segments that
+ * retention and the size bound say must go; len 0 does only that.
+ * @return 0, or the write's failure (the frames not written are not in the log).
  */
-int ward_qlog_append(struct ward_qlog *log, const struct ward_qlog_entry *e, size_t n,
+int ward_qlog_append(struct ward_qlog *log, const uint8_t *frames, size_t len,
 		     struct ward_qlog_write *st);
 
 struct ward_qlog_filter {
@@ -124,18 +159,15 @@ struct ward_qlog_result {
 	struct ward_qlog_entry *entries; /* malloc'ed, newest first */
 	size_t n;
 	bool truncated;              /* more matched than the limit, or the scan stopped */
-	uint64_t total;              /* records in the log */
-	uint64_t bytes;              /* bytes its records take (LMDB pages in use) */
-	uint64_t max_bytes;          /* the map size */
+	uint64_t bytes;              /* bytes the segment files take */
 };
 
-/* @return 0 (r filled; free r->entries), WARD_ENOMEM, WARD_EDB. */
+/* @return 0 (r filled; free r->entries), WARD_ENOMEM, WARD_EIO. */
 int ward_qlog_query(struct ward_qlog *log, const struct ward_qlog_filter *f,
 		    struct ward_qlog_result *r);
 
-/* Records in the log, bytes in use and the map size. @return 0 or WARD_EDB. */
-int ward_qlog_usage(struct ward_qlog *log, uint64_t *records, uint64_t *bytes,
-		    uint64_t *max_bytes);
+/* Bytes the segment files take, and how many there are. @return 0 or WARD_EIO. */
+int ward_qlog_usage(struct ward_qlog *log, uint64_t *bytes, uint64_t *segments);
 
 /* The entry as a JSON object (struct cJSON *; the caller owns it): time, client, mac,
  * profile, name, type, verdict, category names, feed, rcode, latency_ms. */

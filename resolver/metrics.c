@@ -206,9 +206,7 @@ static void query_log(struct web_buf *b, const struct web_facts *f)
 	       "Records deleted: older than retention_days, or to stay within max_mb.");
 	sample1(b, "ward_query_log_deleted_total", "reason", "retention", (double)c->expired);
 	sample1(b, "ward_query_log_deleted_total", "reason", "size", (double)c->evicted);
-	family(b, "ward_query_log_records", "gauge", "Records in the query log.");
-	sample1(b, "ward_query_log_records", NULL, NULL, (double)c->log_records);
-	family(b, "ward_query_log_bytes", "gauge", "Bytes the query log's records take.");
+	family(b, "ward_query_log_bytes", "gauge", "Bytes the query log's segment files take.");
 	sample1(b, "ward_query_log_bytes", NULL, NULL, (double)c->log_bytes);
 	family(b, "ward_query_log_max_bytes", "gauge", "The most the query log may take (max_mb).");
 	sample1(b, "ward_query_log_max_bytes", NULL, NULL, (double)c->log_max_bytes);

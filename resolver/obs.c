@@ -24,6 +24,17 @@
 
 #define PRUNE_IDLE_S 60 /* retention runs this often when no record comes */
 
+/* The records waiting for the writer, already framed (qlog.h): the observer appends to
+ * `pending`, the writer swaps it for its empty `writing` buffer and appends that to the
+ * log, so neither copies a record twice nor holds the lock while the other works. */
+struct frames {
+	uint8_t *data;
+	size_t len, count;
+};
+
+#define QUEUE_BYTES (WARD_OBS_QUEUE * 128u)  /* room for WARD_OBS_QUEUE typical records */
+#define FEED_CACHE 256                        /* feed id -> name, direct-mapped */
+
 struct ward_obs {
 	const struct ward_conf *boot;        /* query_log.path and max_mb (restart to change) */
 	struct ward_shared *shared;
@@ -35,28 +46,35 @@ struct ward_obs {
 	bool observer_running, writer_running;
 	_Atomic bool stop;
 
-	pthread_mutex_t lock;
-	struct ward_top *top;
+	pthread_mutex_t lock;                /* top, baseline */
+	struct ward_top *top;                /* only with a web listener: nobody else reads it */
 	struct ward_stats_sum *baseline;
 	uint32_t baseline_day;
 
+	/* The observer's: feed names for the records it frames. */
+	struct ward_catdb_reader *reader;
+	struct feed_cache {
+		uint16_t id;
+		uint8_t len;
+		char name[WARD_QLOG_TEXT_MAX];
+	} feeds[FEED_CACHE];
+	uint8_t slot_len[WARD_STATS_SLOTS];
+	bool slot_known[WARD_STATS_SLOTS];
+
 	pthread_mutex_t qlock;
 	pthread_cond_t qcond;
-	struct ward_record *queue;           /* WARD_OBS_QUEUE records, a circle */
-	size_t qhead, qlen, qcap;            /* qcap: WARD_OBS_QUEUE (tests may lower it) */
+	struct frames pending, writing;
+	size_t qcap;                         /* records: WARD_OBS_QUEUE (tests may lower it) */
 
-	pthread_mutex_t log_lock;
+	pthread_mutex_t log_lock;            /* the log's handle against readers (the API) */
 	struct ward_qlog *log;
 	char log_error[160];
-	struct ward_catdb_reader *reader;    /* feed names (writer thread) */
-	struct ward_record *chunk;           /* the writer's copy of a batch */
-	struct ward_qlog_entry *batch;
 	int64_t last_prune;
 	uint64_t next_open_ms;
 	_Atomic uint32_t retention_days;
 
 	_Atomic uint64_t records, dropped_queue, dropped_write, written, expired, evicted;
-	_Atomic uint64_t batches, log_records, log_bytes, log_max_bytes;
+	_Atomic uint64_t batches, log_bytes;
 };
 
 static uint64_t mono_ms(void)
@@ -100,18 +118,18 @@ int ward_obs_new(const struct ward_conf *boot, struct ward_shared *shared,
 		return WARD_ENOMEM;
 	o->boot = boot;
 	o->shared = shared;
-	o->top = ward_top_new();
+	o->top = boot->web.enabled ? ward_top_new() : NULL;
 	o->baseline = calloc(1, sizeof(*o->baseline));
-	o->queue = calloc(WARD_OBS_QUEUE, sizeof(*o->queue));
-	o->chunk = calloc(WARD_OBS_BATCH, sizeof(*o->chunk));
-	o->batch = calloc(WARD_OBS_BATCH, sizeof(*o->batch));
+	o->pending.data = malloc(QUEUE_BYTES);
+	o->writing.data = malloc(QUEUE_BYTES);
 	pthread_mutex_init(&o->lock, NULL);
 	pthread_mutex_init(&o->qlock, NULL);
 	pthread_mutex_init(&o->log_lock, NULL);
 	pthread_cond_init(&o->qcond, NULL);
 	ward_obs_configure(o, &boot->query_log);
 	o->qcap = queue_cap();
-	if (!o->top || !o->baseline || !o->queue || !o->chunk || !o->batch) {
+	if ((boot->web.enabled && !o->top) || !o->baseline || !o->pending.data ||
+	    !o->writing.data) {
 		ward_obs_free(o);
 		return WARD_ENOMEM;
 	}
@@ -132,40 +150,100 @@ void ward_obs_configure(struct ward_obs *o, const struct ward_conf_query_log *ql
 
 /* ---- the observer thread ---------------------------------------------------------------------- */
 
-/* Called with qlock held. */
-static void enqueue(struct ward_obs *o, const struct ward_record *r)
+/* A feed's name, from a small cache (feed ids are never reused: an id's name stays).
+ * @return its length; *out points at it. */
+static uint8_t feed_name(struct ward_obs *o, uint16_t id, const char **out)
 {
-	if (o->qlen == o->qcap) {
-		atomic_fetch_add(&o->dropped_queue, 1);
-		return;
+	struct ward_catdb *db = atomic_load_explicit(&o->shared->db, memory_order_relaxed);
+	struct feed_cache *c = &o->feeds[id % FEED_CACHE];
+	*out = "";
+	if (!id || !db)
+		return 0;
+	if (c->id != id) {
+		if (!o->reader && ward_catdb_reader_new(db, &o->reader) != 0)
+			o->reader = NULL;
+		int rc = o->reader ? ward_catdb_feed_name(o->reader, id, c->name, sizeof(c->name))
+				   : WARD_ENOTFOUND;
+		if (rc < 0 && rc != WARD_ETOOBIG)
+			return 0;
+		c->id = id;
+		c->len = (uint8_t)strlen(c->name);
 	}
-	o->queue[(o->qhead + o->qlen) % WARD_OBS_QUEUE] = *r;
-	o->qlen++;
+	*out = c->name;
+	return c->len;
 }
 
-/* A bounded batch per ring and turn, so one busy worker cannot starve the others. */
+/* A profile slot's name and length; slots are never renamed, so it is kept. */
+static uint8_t slot_name(struct ward_obs *o, unsigned slot, const char **out)
+{
+	if (slot >= WARD_STATS_SLOTS)
+		slot = WARD_STATS_SLOT_NONE;
+	if (!o->slot_known[slot] && slot < atomic_load(&o->shared->slots->n)) {
+		o->slot_len[slot] = (uint8_t)strlen(o->shared->slots->names[slot]);
+		o->slot_known[slot] = true;
+	}
+	*out = ward_stats_slot_name(o->shared->slots, slot);
+	return o->slot_known[slot] ? o->slot_len[slot] : (uint8_t)strlen(*out);
+}
+
+/* Frame a record into the writer's queue (qlock held), or count it dropped. What the log
+ * stores: the profile and feed by name, the client anonymized when the worker said so. */
+static void enqueue(struct ward_obs *o, const struct ward_record *r)
+{
+	struct frames *q = &o->pending;
+	uint8_t client[16];
+	if (q->count >= o->qcap || QUEUE_BYTES - q->len < WARD_QLOG_FRAME_MAX) {
+		atomic_fetch_add_explicit(&o->dropped_queue, 1, memory_order_relaxed);
+		return;
+	}
+	struct ward_qlog_raw raw = {
+		.time = r->unix_s, .verdict = r->verdict, .rcode = r->rcode, .reason = r->reason,
+		.qtype = r->qtype, .latency_ms = r->latency_ms, .categories = r->categories,
+		.client = r->client, .mac = r->mac, .name = r->name, .name_len = r->name_len,
+	};
+	if (r->flags & WARD_RECORD_ANONYMIZE) {
+		memcpy(client, r->client, 16);
+		ward_qlog_anonymize(client);
+		raw.client = client;
+		raw.flags = WARD_QLOG_ANONYMIZED;
+	} else if (r->has_mac && r->mac_trusted) {
+		raw.flags = WARD_QLOG_HAS_MAC;
+	}
+	raw.profile_len = slot_name(o, r->slot, &raw.profile);
+	raw.feed_len = feed_name(o, r->feed, &raw.feed);
+	size_t n = ward_qlog_frame_raw(&raw, q->data + q->len, QUEUE_BYTES - q->len);
+	q->len += n;
+	q->count += n != 0;
+}
+
+static void take_block(struct ward_obs *o, const struct ward_record *r)
+{
+	if (o->top)
+		ward_top_add(o->top, r->slot, r->name, r->unix_s);
+	if (o->sink)
+		o->sink(o->sink_ctx, r);
+}
+
+/* A bounded batch per ring and turn, so one busy worker cannot starve the others. Each
+ * record is read in its ring slot and released after. */
 static void drain_ring(struct ward_obs *o, struct ward_record_ring *ring)
 {
-	struct ward_record r;
-	bool queued = false;
+	const struct ward_record *r;
+	unsigned n = 0;
 	pthread_mutex_lock(&o->lock);
 	pthread_mutex_lock(&o->qlock);
-	for (int n = 0; n < WARD_RING_SLOTS && ward_ring_pop(ring, &r); n++) {
-		atomic_fetch_add_explicit(&o->records, 1, memory_order_relaxed);
-		if (r.verdict == WARD_VERDICT_BLOCKED) {
-			ward_top_add(o->top, r.slot, r.name, r.unix_s);
-			if (o->sink)
-				o->sink(o->sink_ctx, &r);
-		}
-		if (r.flags & WARD_RECORD_LOG) {
-			enqueue(o, &r);
-			queued = true;
-		}
+	for (; n < WARD_RING_SLOTS && (r = ward_ring_peek(ring)); n++) {
+		if (r->verdict == WARD_VERDICT_BLOCKED)
+			take_block(o, r);
+		if (r->flags & WARD_RECORD_LOG)
+			enqueue(o, r);
+		ward_ring_release(ring);
 	}
-	if (queued && o->qlen >= WARD_OBS_BATCH)
+	if (o->pending.count >= WARD_OBS_BATCH)
 		pthread_cond_signal(&o->qcond);
 	pthread_mutex_unlock(&o->qlock);
 	pthread_mutex_unlock(&o->lock);
+	atomic_fetch_add_explicit(&o->records, n, memory_order_relaxed);
 }
 
 unsigned ward_obs_stats(struct ward_obs *o, struct ward_stats *per_worker[], unsigned cap)
@@ -195,12 +273,13 @@ static void *observer_main(void *arg)
 	struct ward_obs *o = arg;
 	struct ward_stats_sum *scratch = malloc(sizeof(*scratch));
 	struct timespec tick = {0, WARD_OBS_TICK_MS * 1000000L};
-	while (!atomic_load(&o->stop)) {
+	while (!atomic_load(&o->stop) && scratch) {
 		for (unsigned i = 0; i < o->n_workers; i++)
 			if (o->workers[i].records)
 				drain_ring(o, o->workers[i].records);
-		if (scratch)
-			check_day(o, scratch);
+		/* Between turns the reader holds no snapshot (ward update reuses pages). */
+		ward_catdb_reader_release(o->reader);
+		check_day(o, scratch);
 		nanosleep(&tick, NULL);
 	}
 	free(scratch);
@@ -222,65 +301,25 @@ static bool stalled(const struct ward_obs *o)
 }
 #endif
 
-/* Wait for a batch's worth, a second, or the stop; then take up to a batch.
- * @return how many records are in o->chunk; 0 with the stop set means done. */
+/* Wait for a batch's worth, a second, or the stop; then take what is queued.
+ * @return how many records o->writing holds; 0 with the stop set means done. */
 static size_t take_batch(struct ward_obs *o)
 {
 	struct timespec until;
 	clock_gettime(CLOCK_REALTIME, &until);
 	until.tv_sec += WARD_OBS_WRITE_MS / 1000;
 	pthread_mutex_lock(&o->qlock);
-	while (o->qlen < WARD_OBS_BATCH && !atomic_load(&o->stop))
+	while (o->pending.count < WARD_OBS_BATCH && !atomic_load(&o->stop))
 		if (pthread_cond_timedwait(&o->qcond, &o->qlock, &until) == ETIMEDOUT)
 			break;
-	size_t n = 0;
+	o->writing.len = o->writing.count = 0;
 	if (!stalled(o)) {
-		for (; n < WARD_OBS_BATCH && o->qlen; n++, o->qlen--) {
-			o->chunk[n] = o->queue[o->qhead];
-			o->qhead = (o->qhead + 1) % WARD_OBS_QUEUE;
-		}
+		struct frames t = o->writing;
+		o->writing = o->pending;
+		o->pending = t;
 	}
 	pthread_mutex_unlock(&o->qlock);
-	return n;
-}
-
-static void feed_name(struct ward_obs *o, uint16_t id, char *out, size_t cap)
-{
-	struct ward_catdb *db = atomic_load(&o->shared->db);
-	out[0] = '\0';
-	if (!id || !db)
-		return;
-	if (!o->reader && ward_catdb_reader_new(db, &o->reader) != 0)
-		o->reader = NULL;
-	int rc = o->reader ? ward_catdb_feed_name(o->reader, id, out, cap) : WARD_ENOTFOUND;
-	if (rc < 0 && rc != WARD_ETOOBIG)
-		out[0] = '\0';
-}
-
-static void to_entry(struct ward_obs *o, const struct ward_record *r, struct ward_qlog_entry *e)
-{
-	bool anon = r->flags & WARD_RECORD_ANONYMIZE;
-	memset(e, 0, sizeof(*e));
-	e->time = r->unix_s;
-	e->verdict = r->verdict;
-	e->rcode = r->rcode;
-	e->reason = r->reason;
-	e->qtype = r->qtype;
-	e->latency_ms = r->latency_ms;
-	e->categories = r->categories;
-	memcpy(e->client, r->client, 16);
-	if (anon) {
-		ward_qlog_anonymize(e->client);
-		e->flags |= WARD_QLOG_ANONYMIZED;
-	} else if (r->has_mac && r->mac_trusted) {
-		memcpy(e->mac, r->mac, 6);
-		e->flags |= WARD_QLOG_HAS_MAC;
-	}
-	snprintf(e->profile, sizeof(e->profile), "%s",
-		 ward_stats_slot_name(o->shared->slots, r->slot));
-	feed_name(o, r->feed, e->feed, sizeof(e->feed));
-	size_t len = ward_name_wire_len(r->name);
-	memcpy(e->name, r->name, len ? len : 1);
+	return o->writing.count;
 }
 
 /* Opened on first use; a failure is logged once per distinct cause and tried again. */
@@ -294,7 +333,7 @@ static bool log_ready(struct ward_obs *o)
 	const struct ward_conf_query_log *ql = &o->boot->query_log;
 	struct ward_qlog *log;
 	pthread_mutex_lock(&o->log_lock);
-	int rc = ward_qlog_open(ql->path, true, (size_t)ql->max_mb << 20, &log);
+	int rc = ward_qlog_open(ql->path, true, (uint64_t)ql->max_mb << 20, &log);
 	if (rc == 0) {
 		o->log = log;
 		o->log_error[0] = '\0';
@@ -317,37 +356,33 @@ static bool log_ready(struct ward_obs *o)
 
 static void count_write(struct ward_obs *o, const struct ward_qlog_write *st)
 {
-	uint64_t records, bytes, max;
+	uint64_t bytes, segments;
 	atomic_fetch_add(&o->written, st->written);
-	atomic_fetch_add(&o->dropped_write, st->dropped);
 	atomic_fetch_add(&o->expired, st->expired);
 	atomic_fetch_add(&o->evicted, st->evicted);
 	atomic_fetch_add(&o->batches, 1);
-	if (ward_qlog_usage(o->log, &records, &bytes, &max) == 0) {
-		atomic_store(&o->log_records, records);
+	if (ward_qlog_usage(o->log, &bytes, &segments) == 0)
 		atomic_store(&o->log_bytes, bytes);
-		atomic_store(&o->log_max_bytes, max);
-	}
 }
 
-/* Write n records (0: only retention, when it is due). */
-static void write_batch(struct ward_obs *o, size_t n)
+/* Append what o->writing holds (nothing: only retention, when it is due). */
+static void write_batch(struct ward_obs *o)
 {
 	int64_t now = unix_now(o);
+	size_t n = o->writing.count;
 	if (n == 0 && (!o->log || now - o->last_prune < PRUNE_IDLE_S))
 		return;
 	if (!log_ready(o)) {
 		atomic_fetch_add(&o->dropped_write, n);
 		return;
 	}
-	for (size_t i = 0; i < n; i++)
-		to_entry(o, &o->chunk[i], &o->batch[i]);
-	ward_catdb_reader_release(o->reader);
 	struct ward_qlog_write st = {.now = now, .retention_days = atomic_load(&o->retention_days)};
-	int rc = ward_qlog_append(o->log, o->batch, n, &st);
-	if (rc)
-		ward_log_warn("query log: a batch of %zu records could not be written: %s", n,
-			      ward_strerror(rc));
+	int rc = ward_qlog_append(o->log, o->writing.data, o->writing.len, &st);
+	if (rc) {
+		ward_log_warn("query log: %zu of %zu records could not be written: %s",
+			      n - (size_t)st.written, n, ward_strerror(rc));
+		atomic_fetch_add(&o->dropped_write, n - st.written);
+	}
 	o->last_prune = now;
 	count_write(o, &st);
 }
@@ -358,7 +393,7 @@ static void *writer_main(void *arg)
 	for (;;) {
 		size_t n = take_batch(o);
 		bool stopping = atomic_load(&o->stop);
-		write_batch(o, n);
+		write_batch(o);
 		if (stopping && n == 0)
 			break;
 	}
@@ -407,9 +442,8 @@ void ward_obs_free(struct ward_obs *o)
 	ward_qlog_close(o->log);
 	ward_top_free(o->top);
 	free(o->baseline);
-	free(o->queue);
-	free(o->chunk);
-	free(o->batch);
+	free(o->pending.data);
+	free(o->writing.data);
 	pthread_mutex_destroy(&o->lock);
 	pthread_mutex_destroy(&o->qlock);
 	pthread_mutex_destroy(&o->log_lock);
@@ -432,9 +466,8 @@ void ward_obs_counts(struct ward_obs *o, struct ward_obs_counts *c)
 	c->expired = atomic_load(&o->expired);
 	c->evicted = atomic_load(&o->evicted);
 	c->batches = atomic_load(&o->batches);
-	c->log_records = atomic_load(&o->log_records);
 	c->log_bytes = atomic_load(&o->log_bytes);
-	c->log_max_bytes = atomic_load(&o->log_max_bytes);
+	c->log_max_bytes = (uint64_t)o->boot->query_log.max_mb << 20;
 	pthread_mutex_lock(&o->log_lock);
 	c->log_open = o->log != NULL;
 	snprintf(c->log_error, sizeof(c->log_error), "%s", o->log_error);
@@ -444,7 +477,7 @@ void ward_obs_counts(struct ward_obs *o, struct ward_obs_counts *c)
 size_t ward_obs_top(struct ward_obs *o, int slot, struct ward_top_item *out, size_t cap)
 {
 	pthread_mutex_lock(&o->lock);
-	size_t n = ward_top_get(o->top, slot, unix_now(o), out, cap);
+	size_t n = o->top ? ward_top_get(o->top, slot, unix_now(o), out, cap) : 0;
 	pthread_mutex_unlock(&o->lock);
 	return n;
 }

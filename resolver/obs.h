@@ -3,14 +3,14 @@
  * threads of its own so that no DNS worker ever waits for it.
  *
  * - The observer thread empties the workers' record rings (records.h) every
- *   WARD_OBS_TICK_MS: blocks go to the web listener's recent-block store (a sink) and
- *   into the top-blocked-names sketch (topnames.h); records the query log wants go to a
- *   bounded queue for the writer. It also takes the day's baseline of the counters at
- *   local midnight, so "today" is the counters minus that baseline.
- * - The log writer thread takes the queue once a second (sooner when it fills) and writes
- *   it to the query log (blocklists/qlog.h) in one transaction, deleting what retention
- *   and the size bound say must go. It opens the log on the first record the log wants, so
- *   with query_log.mode "off" nothing is ever written.
+ *   WARD_OBS_TICK_MS: with a web listener, blocks go to its recent-block store (a sink)
+ *   and into the top-blocked-names sketch (topnames.h); records the query log wants are
+ *   framed (blocklists/qlog.h) into a bounded queue for the writer. It also takes the
+ *   day's baseline of the counters at local midnight, so "today" is the counters minus it.
+ * - The log writer thread takes the whole queue once a second (sooner when it fills) and
+ *   appends it to the query log's segment files with one write, deleting the files that
+ *   retention and the size bound say must go. It opens the log on the first record the
+ *   log wants, so with query_log.mode "off" nothing is ever written.
  *
  * A full ring or queue, or a failed write, drops records and counts them (struct
  * ward_obs_counts); queries never notice. Readers on other threads (the web listener) use
@@ -30,7 +30,7 @@
 
 #define WARD_OBS_TICK_MS 10          /* how often the rings are emptied */
 #define WARD_OBS_QUEUE 8192          /* records waiting for the writer at most */
-#define WARD_OBS_BATCH 4096          /* records per write transaction at most */
+#define WARD_OBS_BATCH 4096          /* records that wake the writer before its second */
 #define WARD_OBS_WRITE_MS 1000       /* the writer writes at least this often */
 #define WARD_OBS_REOPEN_MS 10000     /* after a failed open, the next try */
 
@@ -70,7 +70,7 @@ struct ward_obs_counts {
 	uint64_t written;            /* stored in the query log */
 	uint64_t expired, evicted;   /* deleted for retention / for the size bound */
 	uint64_t batches;            /* write transactions */
-	uint64_t log_records, log_bytes, log_max_bytes; /* the log now (0 when not open) */
+	uint64_t log_bytes, log_max_bytes;  /* the segment files now; query_log.max_mb */
 	bool log_open;
 	char log_error[160];         /* why the log cannot be written, "" when it can */
 };

@@ -47,6 +47,7 @@ struct ward_record {
 	uint8_t rcode;             /* the answer's response code */
 	uint8_t slot;              /* the profile's stats slot (stats.h): a name for good */
 	uint8_t flags;             /* WARD_RECORD_* */
+	uint8_t name_len;          /* bytes of name, the root label included; 0: no name */
 	uint8_t name[255];         /* the asked name, lower-case wire form */
 };
 
@@ -80,6 +81,22 @@ static inline void ward_ring_commit(struct ward_record_ring *ring)
 {
 	uint32_t head = atomic_load_explicit(&ring->head, memory_order_relaxed);
 	atomic_store_explicit(&ring->head, head + 1, memory_order_release);
+}
+
+/* Consumer: the oldest record, read in place, or NULL when the ring is empty. Its slot
+ * stays the consumer's until ward_ring_release(). */
+static inline const struct ward_record *ward_ring_peek(struct ward_record_ring *ring)
+{
+	uint32_t tail = atomic_load_explicit(&ring->tail, memory_order_relaxed);
+	uint32_t head = atomic_load_explicit(&ring->head, memory_order_acquire);
+	return tail == head ? NULL : &ring->slots[tail & (WARD_RING_SLOTS - 1)];
+}
+
+/* Consumer: done with the record ward_ring_peek() returned; its slot is the producer's. */
+static inline void ward_ring_release(struct ward_record_ring *ring)
+{
+	uint32_t tail = atomic_load_explicit(&ring->tail, memory_order_relaxed);
+	atomic_store_explicit(&ring->tail, tail + 1, memory_order_release);
 }
 
 /* Consumer: copy the oldest record out. @return false when the ring is empty. */

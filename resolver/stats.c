@@ -141,6 +141,9 @@ static void row_claim(struct ward_stats_device_row *r, const uint64_t key[2], in
 	row_begin(r);
 	atomic_store_explicit(&r->key[0], key[0], RELAXED);
 	atomic_store_explicit(&r->key[1], key[1], RELAXED);
+	/* An address is its own key; a MAC's address is stored with each query. */
+	atomic_store_explicit(&r->addr[0], key[0], RELAXED);
+	atomic_store_explicit(&r->addr[1], key[1], RELAXED);
 	atomic_store_explicit(&r->first_seen, now, RELAXED);
 	atomic_store_explicit(&r->queries, 0, RELAXED);
 	atomic_store_explicit(&r->blocked, 0, RELAXED);
@@ -149,6 +152,9 @@ static void row_claim(struct ward_stats_device_row *r, const uint64_t key[2], in
 	row_reset_day(r, day);
 	row_end(r);
 }
+
+static struct ward_stats_device_row *find_row(struct ward_stats *s, const uint64_t key[2],
+					      int64_t now);
 
 /* MurmurHash3's finalizer over both halves and the table's random seed: IPv4 keys differ
  * only in their top bytes, and a client picking addresses must not aim at one row. */
@@ -162,9 +168,20 @@ static uint32_t key_hash(const struct ward_stats *s, const uint64_t key[2])
 	return (uint32_t)(x ^ x >> 33);
 }
 
-/* The device's row: its own, an empty one, or the least recently seen candidate. */
+/* The device's row: its own, an empty one, or the least recently seen candidate. The
+ * last one found is remembered: a device asks in bursts (A, AAAA, HTTPS for each name). */
 static struct ward_stats_device_row *row_for(struct ward_stats *s, const uint64_t key[2],
 					     int64_t now)
+{
+	if (s->last_row && s->last_key[0] == key[0] && s->last_key[1] == key[1])
+		return s->last_row;
+	s->last_key[0] = key[0];
+	s->last_key[1] = key[1];
+	return s->last_row = find_row(s, key, now);
+}
+
+static struct ward_stats_device_row *find_row(struct ward_stats *s, const uint64_t key[2],
+					      int64_t now)
 {
 	uint32_t h = key_hash(s, key);
 	struct ward_stats_device_row *oldest = NULL;
@@ -215,10 +232,9 @@ static void note_device(struct ward_stats *s, struct ward_worker *w,
 			bool blocked, ward_catset blocked_by)
 {
 	uint8_t bytes[16];
-	uint64_t key[2], addr[2];
+	uint64_t key[2];
 	int64_t now = w->local_time.unix_s;
 	ward_stats_addr_key(&ctx->client.addr.sa, bytes);
-	memcpy(addr, bytes, 16);
 	if (trusted_mac)
 		ward_stats_mac_key(ctx->q.mac, bytes);
 	memcpy(key, bytes, 16);
@@ -232,10 +248,12 @@ static void note_device(struct ward_stats *s, struct ward_worker *w,
 		row_reset_day(r, s->day);
 		row_end(r);
 	}
-	atomic_store_explicit(&r->addr[0], addr[0], RELAXED);
-	atomic_store_explicit(&r->addr[1], addr[1], RELAXED);
 	if (trusted_mac) {
-		uint64_t mac = 1ull << 48;
+		uint64_t addr[2], mac = 1ull << 48;
+		ward_stats_addr_key(&ctx->client.addr.sa, bytes);
+		memcpy(addr, bytes, 16);
+		atomic_store_explicit(&r->addr[0], addr[0], RELAXED);
+		atomic_store_explicit(&r->addr[1], addr[1], RELAXED);
 		for (int i = 0; i < 6; i++)
 			mac |= (uint64_t)ctx->q.mac[i] << (8 * (5 - i));
 		atomic_store_explicit(&r->mac, mac, RELAXED);
@@ -266,29 +284,37 @@ static uint8_t schedule_index(const struct ward_conf *conf, size_t profile, cons
 
 #define RECORD_WANTED 0x80
 
-/* Does the ring want this query? Blocks always (the web listener's pages and the top
- * names); the rest as query_log.mode says. @return 0 or RECORD_WANTED | WARD_RECORD_*. */
+/* Does the ring want this query? Blocks when there is a web listener (its pages and the
+ * top names); the rest as query_log.mode says. @return 0 or RECORD_WANTED | WARD_RECORD_*. */
 static uint8_t record_flags(const struct ward_worker *w, enum ward_verdict verdict)
 {
 	const struct ward_conf_query_log *ql = &ward_worker_conf(w)->query_log;
 	bool log = ql->mode == WARD_QLOG_ALL ||
 		   (ql->mode == WARD_QLOG_BLOCKED &&
 		    (verdict == WARD_VERDICT_BLOCKED || verdict == WARD_VERDICT_REWRITTEN));
-	if (!log && verdict != WARD_VERDICT_BLOCKED)
+	if (!log && (verdict != WARD_VERDICT_BLOCKED || !w->conf->web.enabled))
 		return 0;
 	return (uint8_t)((log ? WARD_RECORD_LOG : 0) |
 			 (log && ql->anonymize_clients ? WARD_RECORD_ANONYMIZE : 0) | RECORD_WANTED);
 }
 
-static void fill_verdict(struct ward_record *r, const struct ward_worker *w,
-			 const struct ward_query_ctx *ctx, const struct ward_policy_verdict *v)
+/* What the log stores of the verdict. */
+static void fill_verdict(struct ward_record *r, const struct ward_policy_verdict *v)
 {
-	r->override_id = v ? v->override_id : 0;
-	r->until = v ? v->until : 0;
 	r->categories = v ? v->categories : 0;
 	r->feed = v && v->match.n_feeds ? v->match.feeds[0] : 0;
-	r->action = (uint8_t)(v ? v->action : WARD_POLICY_FORWARD);
 	r->reason = (uint8_t)(v ? v->reason : WARD_REASON_NONE);
+}
+
+/* What only the web listener's pages read (how a block is explained again later). */
+static void fill_web(struct ward_record *r, const struct ward_worker *w,
+		     const struct ward_query_ctx *ctx, const struct ward_policy_verdict *v)
+{
+	r->policy_generation = w->ps ? w->ps->generation : 0;
+	r->profile = ctx->profile < UINT32_MAX ? (uint32_t)ctx->profile : UINT32_MAX;
+	r->override_id = v ? v->override_id : 0;
+	r->until = v ? v->until : 0;
+	r->action = (uint8_t)(v ? v->action : WARD_POLICY_FORWARD);
 	r->schedule = v && w->ps ? schedule_index(w->ps->conf, ctx->profile, v->schedule_name)
 				 : UINT8_MAX;
 }
@@ -302,15 +328,15 @@ static void hand_record(struct ward_worker *w, const struct ward_query_ctx *ctx,
 	if (!r)
 		return;
 	r->unix_s = w->local_time.unix_s;
-	r->policy_generation = w->ps ? w->ps->generation : 0;
-	r->profile = ctx->profile < UINT32_MAX ? (uint32_t)ctx->profile : UINT32_MAX;
 	r->latency_ms = (uint32_t)ward_worker_now(w) - ctx->start_ms;
 	r->qtype = ctx->q.qtype;
 	ward_stats_addr_key(&ctx->client.addr.sa, r->client);
 	r->has_mac = ctx->q.has_mac;
 	r->mac_trusted = trusted_mac;
 	memcpy(r->mac, ctx->q.mac, sizeof(r->mac));
-	fill_verdict(r, w, ctx, v);
+	fill_verdict(r, v);
+	if (w->conf->web.enabled)
+		fill_web(r, w, ctx, v);
 	r->verdict = (uint8_t)verdict;
 	r->rcode = (uint8_t)rcode;
 	r->slot = (uint8_t)slot;
@@ -318,6 +344,7 @@ static void hand_record(struct ward_worker *w, const struct ward_query_ctx *ctx,
 	size_t n = ctx->q.has_question && ctx->q.qname_len <= sizeof(r->name) ? ctx->q.qname_len
 									       : 0;
 	memcpy(r->name, ctx->q.lname, n);
+	r->name_len = (uint8_t)n;
 	if (!n)
 		r->name[0] = 0;
 	ward_ring_commit(w->records);

@@ -118,6 +118,8 @@ struct ward_stats {
 	struct ward_stats_upstream upstreams[WARD_UPSTREAM_MAX];
 	ward_counter devices_evicted;
 	uint64_t seed;                           /* the device table's hash key, random */
+	uint64_t last_key[2];                    /* the device found last, and its row */
+	struct ward_stats_device_row *last_row;
 	/* The local day of the worker's clock, recomputed when its second changes. */
 	int64_t day_of_s;
 	uint32_t day;

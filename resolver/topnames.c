@@ -11,8 +11,12 @@ struct counter {
 	uint8_t name[WARD_WIRE_NAME_MAX];
 };
 
+/* The names' hashes and counts apart from the names, so finding a name or the smallest
+ * count reads one short array, not K names. */
 struct bucket {
 	int64_t epoch;                     /* unix seconds / WARD_TOP_BUCKET_S it counts */
+	uint32_t hash[WARD_TOP_K];
+	uint64_t count[WARD_TOP_K];        /* = c[i].count */
 	struct counter c[WARD_TOP_K];
 };
 
@@ -49,6 +53,21 @@ static struct bucket *bucket_for(struct slot_sketch *s, int64_t now)
 	return b;
 }
 
+/* Eight bytes at a time: names are short, and this runs once per block. */
+static uint32_t name_hash(const uint8_t *name, size_t len)
+{
+	uint64_t h = 0x9E3779B97F4A7C15ull ^ len, w;
+	size_t i = 0;
+	for (; i + 8 <= len; i += 8) {
+		memcpy(&w, name + i, 8);
+		h = (h ^ w) * 0xFF51AFD7ED558CCDull;
+	}
+	w = 0;
+	memcpy(&w, name + i, len - i);
+	h = (h ^ w) * 0xC4CEB9FE1A85EC53ull;
+	return (uint32_t)(h ^ h >> 32);
+}
+
 void ward_top_add(struct ward_top *t, unsigned slot, const uint8_t *name, int64_t now)
 {
 	size_t len = ward_name_wire_len(name);
@@ -57,20 +76,22 @@ void ward_top_add(struct ward_top *t, unsigned slot, const uint8_t *name, int64_
 	if (!t->slots[slot] && !(t->slots[slot] = calloc(1, sizeof(struct slot_sketch))))
 		return;
 	struct bucket *b = bucket_for(t->slots[slot], now);
-	struct counter *min = NULL;
+	uint32_t h = name_hash(name, len);
+	size_t min = 0;
 	for (size_t i = 0; i < WARD_TOP_K; i++) {
-		struct counter *c = &b->c[i];
-		if (c->len == len && memcmp(c->name, name, len) == 0) {
-			c->count++;
+		if (b->hash[i] == h && b->c[i].len == len && memcmp(b->c[i].name, name, len) == 0) {
+			b->c[i].count = ++b->count[i];
 			return;
 		}
-		if (!min || c->count < min->count)
-			min = c; /* a free counter has count 0: it is the minimum */
+		if (b->count[i] < b->count[min])
+			min = i; /* a free counter has count 0: it is the minimum */
 	}
-	min->error = min->count;
-	min->count++;
-	min->len = (uint8_t)len;
-	memcpy(min->name, name, len);
+	struct counter *c = &b->c[min];
+	c->error = b->count[min];
+	c->count = ++b->count[min];
+	c->len = (uint8_t)len;
+	memcpy(c->name, name, len);
+	b->hash[min] = h;
 }
 
 /* ---- reading: merge the buckets of the window -------------------------------------------- */

@@ -289,7 +289,6 @@ static cJSON *query_log_object(const struct web_facts *f)
 	cJSON_AddNumberToObject(o, "retention_days", ql->retention_days);
 	cJSON_AddBoolToObject(o, "anonymize_clients", ql->anonymize_clients);
 	cJSON_AddBoolToObject(o, "open", f->obs.log_open);
-	cJSON_AddNumberToObject(o, "records", (double)f->obs.log_records);
 	cJSON_AddNumberToObject(o, "bytes", (double)f->obs.log_bytes);
 	cJSON_AddNumberToObject(o, "max_bytes", (double)f->obs.log_max_bytes);
 	cJSON_AddNumberToObject(o, "written", (double)f->obs.written);
@@ -429,7 +428,6 @@ void web_api_log(struct ward_web_app *app, const struct ward_web_request *req,
 			cJSON_AddItemToArray(arr, ward_qlog_entry_json(&r.entries[i],
 								       app->ps->conf->categories));
 		cJSON_AddBoolToObject(o, "truncated", r.truncated);
-		cJSON_AddNumberToObject(o, "records", (double)r.total);
 		free(r.entries);
 	} else if (rc != WARD_ENOTFOUND) {
 		cJSON_Delete(o);

@@ -131,14 +131,12 @@ static int show(const struct cli *c, const struct ward_conf *conf,
 			cJSON_AddItemToArray(arr, ward_qlog_entry_json(&r->entries[i],
 								       conf->categories));
 		cJSON_AddBoolToObject(o, "truncated", r->truncated);
-		cJSON_AddNumberToObject(o, "records", (double)r->total);
 		return ward_tool_print_json(o) == 0 ? WARD_EXIT_OK : WARD_EXIT_FAIL;
 	}
 	for (size_t i = 0; i < r->n; i++)
 		print_entry(&r->entries[i], conf);
 	if (r->n == 0)
-		printf("no matching queries in the log (%llu records)\n",
-		       (unsigned long long)r->total);
+		printf("no matching queries in the log\n");
 	else if (r->truncated)
 		printf("(more: --limit or --since)\n");
 	return WARD_EXIT_OK;
@@ -158,7 +156,7 @@ static int run(const struct cli *c, const struct ward_conf *conf)
 					      : conf->query_log.mode == WARD_QLOG_ALL ? "all"
 										 : "blocked");
 		if (c->json)
-			printf("{\"entries\": [], \"truncated\": false, \"records\": 0}\n");
+			printf("{\"entries\": [], \"truncated\": false}\n");
 		return WARD_EXIT_OK;
 	}
 	if (rc == 0)

@@ -323,8 +323,13 @@ static void test_records_follow_mode(void **state)
 	f->conf->query_log.mode = WARD_QLOG_OFF;
 	ward_stats_query(w, &c, WARD_VERDICT_FORWARDED, 0, NULL);
 	ward_stats_query(w, &c, WARD_VERDICT_BLOCKED, 0, &gamble);
-	assert_int_equal(drain(w, recs, 8), 1); /* blocks still go to the web pages */
+	assert_int_equal(drain(w, recs, 8), 0); /* nobody would read them */
+	f->conf->web.enabled = true;
+	ward_stats_query(w, &c, WARD_VERDICT_FORWARDED, 0, NULL);
+	ward_stats_query(w, &c, WARD_VERDICT_BLOCKED, 0, &gamble);
+	assert_int_equal(drain(w, recs, 8), 1); /* blocks go to the web listener's pages */
 	assert_false(recs[0].flags & WARD_RECORD_LOG);
+	f->conf->web.enabled = false;
 
 	f->conf->query_log.mode = WARD_QLOG_ALL;
 	f->conf->query_log.anonymize_clients = true;
