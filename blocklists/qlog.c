@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "blocklists/catdb.h"
 #include "blocklists/error.h"
 #include "blocklists/policy.h"
 
@@ -91,7 +92,8 @@ static size_t encode_raw(const struct ward_qlog_raw *r, uint8_t *buf, size_t cap
 		o += 6;
 	}
 	o += put_text(buf + o, r->profile, r->profile_len);
-	o += put_text(buf + o, r->feed, r->feed_len);
+	put_be(buf + o, r->feed_id, 2);
+	o += 2;
 	buf[o++] = r->name_len;
 	memcpy(buf + o, r->name, r->name_len);
 	return o + r->name_len;
@@ -105,7 +107,7 @@ static void raw_of(const struct ward_qlog_entry *e, struct ward_qlog_raw *r)
 		.categories = e->categories, .client = e->client, .mac = e->mac,
 		.profile = e->profile, .profile_len = (uint8_t)strnlen(e->profile,
 								       WARD_QLOG_TEXT_MAX - 1),
-		.feed = e->feed, .feed_len = (uint8_t)strnlen(e->feed, WARD_QLOG_TEXT_MAX - 1),
+		.feed_id = e->feed_id,
 		.name = e->name, .name_len = (uint8_t)ward_name_wire_len(e->name),
 	};
 }
@@ -167,8 +169,11 @@ int ward_qlog_decode(const uint8_t *val, size_t len, struct ward_qlog_entry *e)
 		memcpy(e->mac, val + o, 6);
 		o += 6;
 	}
-	if (!get_text(val, len, &o, e->profile) || !get_text(val, len, &o, e->feed) || o >= len)
+	if (!get_text(val, len, &o, e->profile) || len - o < 3)
 		return WARD_EFORMAT;
+	e->feed_id = (uint16_t)get_be(val + o, 2);
+	e->feed[0] = '\0';
+	o += 2;
 	size_t n = val[o++];
 	if (n == 0 || n != len - o)
 		return WARD_EFORMAT;
@@ -184,6 +189,19 @@ size_t ward_qlog_frame(const struct ward_qlog_entry *e, uint8_t *buf, size_t cap
 	struct ward_qlog_raw r;
 	raw_of(e, &r);
 	return ward_qlog_frame_raw(&r, buf, cap);
+}
+
+size_t ward_qlog_parse_count(const uint8_t *buf, size_t len)
+{
+	size_t n = 0;
+	for (size_t o = 0; len - o >= 2;) {
+		size_t f = (size_t)get_be(buf + o, 2) + 2;
+		if (f > len - o)
+			break;
+		o += f;
+		n++;
+	}
+	return n;
 }
 
 size_t ward_qlog_parse(const uint8_t *buf, size_t len,
@@ -269,8 +287,36 @@ void *ward_qlog_entry_json(const struct ward_qlog_entry *e, const struct ward_ca
 		const char *name = reg ? ward_cat_name(reg, (unsigned)__builtin_ctzll(c)) : NULL;
 		cJSON_AddItemToArray(cats, cJSON_CreateString(name ? name : "?"));
 	}
-	cJSON_AddStringToObject(o, "feed", e->feed);
+	if (e->feed[0])
+		cJSON_AddStringToObject(o, "feed", e->feed);
+	else if (e->feed_id)
+		cJSON_AddNumberToObject(o, "feed_id", e->feed_id);
+	else
+		cJSON_AddStringToObject(o, "feed", "");
 	cJSON_AddNumberToObject(o, "rcode", e->rcode);
 	cJSON_AddNumberToObject(o, "latency_ms", e->latency_ms);
 	return o;
+}
+
+void ward_qlog_name_feeds(struct ward_qlog_result *r, struct ward_catdb *db)
+{
+	static _Thread_local struct { uint16_t id; char name[WARD_QLOG_TEXT_MAX]; } seen[64];
+	struct ward_catdb_reader *reader = NULL;
+	memset(seen, 0, sizeof(seen));
+	if (!db || ward_catdb_reader_new(db, &reader) != 0)
+		return;
+	for (size_t i = 0; i < r->n; i++) {
+		struct ward_qlog_entry *e = &r->entries[i];
+		unsigned k = e->feed_id % 64;
+		if (!e->feed_id)
+			continue;
+		if (seen[k].id != e->feed_id) { /* names repeat: each id is asked once or so */
+			if (ward_catdb_feed_name(reader, e->feed_id, seen[k].name,
+						 sizeof(seen[k].name)) < 0)
+				seen[k].name[0] = '\0';
+			seen[k].id = e->feed_id;
+		}
+		memcpy(e->feed, seen[k].name, sizeof(e->feed));
+	}
+	ward_catdb_reader_free(reader);
 }

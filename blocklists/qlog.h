@@ -5,9 +5,10 @@
  *
  * A record's value, version 1: verdict, rcode, reason, flags (has MAC, anonymized), qtype,
  * latency in ms, category bits, client address (16 bytes, IPv4 mapped), the MAC when
- * present, then the profile and feed names (a length byte each, at most 63) and the asked
- * name in lower-case wire form (a length byte, at most 255). Layout and checks in
- * ward_qlog_decode(); anything else is refused (WARD_EFORMAT).
+ * present, the profile's name (a length byte, at most 63), the id of the feed behind a
+ * block (2 bytes; ids are never reused, so readers name it from the category database)
+ * and the asked name in lower-case wire form (a length byte, at most 255). Layout and
+ * checks in ward_qlog_decode(); anything else is refused (WARD_EFORMAT).
  */
 #ifndef WARD_QLOG_H
 #define WARD_QLOG_H
@@ -59,7 +60,8 @@ struct ward_qlog_entry {
 	uint8_t client[16];          /* IPv6; IPv4 as ::ffff:a.b.c.d */
 	uint8_t mac[6];
 	char profile[WARD_QLOG_TEXT_MAX]; /* "" = none */
-	char feed[WARD_QLOG_TEXT_MAX];    /* "" = none */
+	uint16_t feed_id;                 /* 0 = none */
+	char feed[WARD_QLOG_TEXT_MAX];    /* its name, when a reader looked it up; else "" */
 	uint8_t name[WARD_WIRE_NAME_MAX]; /* lower-case wire form */
 };
 
@@ -105,8 +107,9 @@ struct ward_qlog_raw {
 	ward_catset categories;
 	const uint8_t *client;       /* 16 bytes */
 	const uint8_t *mac;          /* 6 bytes, read with WARD_QLOG_HAS_MAC */
-	const char *profile, *feed;  /* not NUL-terminated: their lengths say (at most 63) */
-	uint8_t profile_len, feed_len;
+	const char *profile;         /* not NUL-terminated: its length says (at most 63) */
+	uint8_t profile_len;
+	uint16_t feed_id;
 	const uint8_t *name;         /* lower-case wire form of name_len bytes */
 	uint8_t name_len;
 };
@@ -116,6 +119,9 @@ size_t ward_qlog_frame_raw(const struct ward_qlog_raw *r, uint8_t *buf, size_t c
  * Stops at a torn or impossible frame. @return the bytes of the frames walked. */
 size_t ward_qlog_parse(const uint8_t *buf, size_t len,
 		       void (*fn)(void *ctx, const struct ward_qlog_entry *e), void *ctx);
+
+/* The whole frames at the start of buf. */
+size_t ward_qlog_parse_count(const uint8_t *buf, size_t len);
 
 struct ward_qlog;
 
@@ -165,6 +171,10 @@ struct ward_qlog_result {
 /* @return 0 (r filled; free r->entries), WARD_ENOMEM, WARD_EIO. */
 int ward_qlog_query(struct ward_qlog *log, const struct ward_qlog_filter *f,
 		    struct ward_qlog_result *r);
+
+/* Name the feeds of r's entries from the category database (db may be NULL: then none). */
+struct ward_catdb;
+void ward_qlog_name_feeds(struct ward_qlog_result *r, struct ward_catdb *db);
 
 /* Bytes the segment files take, and how many there are. @return 0 or WARD_EIO. */
 int ward_qlog_usage(struct ward_qlog *log, uint64_t *bytes, uint64_t *segments);

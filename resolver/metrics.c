@@ -197,10 +197,8 @@ static void query_log(struct web_buf *b, const struct web_facts *f)
 	family(b, "ward_query_log_written_total", "counter", "Records stored in the query log.");
 	sample1(b, "ward_query_log_written_total", NULL, NULL, (double)c->written);
 	family(b, "ward_query_log_dropped_total", "counter",
-	       "Records lost, never queries: a full worker ring, a full writer queue, a failed "
-	       "write.");
+	       "Records lost, never queries: a full worker log ring, a failed write.");
 	sample1(b, "ward_query_log_dropped_total", "stage", "ring", (double)c->dropped_ring);
-	sample1(b, "ward_query_log_dropped_total", "stage", "queue", (double)c->dropped_queue);
 	sample1(b, "ward_query_log_dropped_total", "stage", "write", (double)c->dropped_write);
 	family(b, "ward_query_log_deleted_total", "counter",
 	       "Records deleted: older than retention_days, or to stay within max_mb.");

@@ -24,16 +24,7 @@
 
 #define PRUNE_IDLE_S 60 /* retention runs this often when no record comes */
 
-/* The records waiting for the writer, already framed (qlog.h): the observer appends to
- * `pending`, the writer swaps it for its empty `writing` buffer and appends that to the
- * log, so neither copies a record twice nor holds the lock while the other works. */
-struct frames {
-	uint8_t *data;
-	size_t len, count;
-};
-
-#define QUEUE_BYTES (WARD_OBS_QUEUE * 128u)  /* room for WARD_OBS_QUEUE typical records */
-#define FEED_CACHE 256                        /* feed id -> name, direct-mapped */
+#define WRITE_MAX (2u << 20)  /* bytes the writer takes from the rings per write */
 
 struct ward_obs {
 	const struct ward_conf *boot;        /* query_log.path and max_mb (restart to change) */
@@ -51,30 +42,16 @@ struct ward_obs {
 	struct ward_stats_sum *baseline;
 	uint32_t baseline_day;
 
-	/* The observer's: feed names for the records it frames. */
-	struct ward_catdb_reader *reader;
-	struct feed_cache {
-		uint16_t id;
-		uint8_t len;
-		char name[WARD_QLOG_TEXT_MAX];
-	} feeds[FEED_CACHE];
-	uint8_t slot_len[WARD_STATS_SLOTS];
-	bool slot_known[WARD_STATS_SLOTS];
-
-	pthread_mutex_t qlock;
-	pthread_cond_t qcond;
-	struct frames pending, writing;
-	size_t qcap;                         /* records: WARD_OBS_QUEUE (tests may lower it) */
-
+	uint8_t *batch;                      /* the writer's: frames taken from the rings */
+	size_t batch_len;
 	pthread_mutex_t log_lock;            /* the log's handle against readers (the API) */
 	struct ward_qlog *log;
 	char log_error[160];
 	int64_t last_prune;
-	uint64_t next_open_ms;
+	uint64_t next_open_ms, last_write_ms;
 	_Atomic uint32_t retention_days;
 
-	_Atomic uint64_t records, dropped_queue, dropped_write, written, expired, evicted;
-	_Atomic uint64_t batches, log_bytes;
+	_Atomic uint64_t records, dropped_write, written, expired, evicted, batches, log_bytes;
 };
 
 static uint64_t mono_ms(void)
@@ -96,19 +73,6 @@ uint32_t ward_obs_local_day(const struct ward_obs *o)
 	return ward_stats_local_day(unix_now(o), packed & 0xFFFF);
 }
 
-/* Test builds: WARD_TEST_QLOG_QUEUE (1 .. WARD_OBS_QUEUE) makes the queue that short, so
- * a test fills it with a few hundred queries. */
-static size_t queue_cap(void)
-{
-#ifdef WARD_TEST_HOOKS
-	const char *env = getenv("WARD_TEST_QLOG_QUEUE");
-	long n = env ? strtol(env, NULL, 10) : 0;
-	if (n >= 1 && n <= WARD_OBS_QUEUE)
-		return (size_t)n;
-#endif
-	return WARD_OBS_QUEUE;
-}
-
 int ward_obs_new(const struct ward_conf *boot, struct ward_shared *shared,
 		 struct ward_obs **out)
 {
@@ -120,16 +84,11 @@ int ward_obs_new(const struct ward_conf *boot, struct ward_shared *shared,
 	o->shared = shared;
 	o->top = boot->web.enabled ? ward_top_new() : NULL;
 	o->baseline = calloc(1, sizeof(*o->baseline));
-	o->pending.data = malloc(QUEUE_BYTES);
-	o->writing.data = malloc(QUEUE_BYTES);
+	o->batch = malloc(WRITE_MAX);
 	pthread_mutex_init(&o->lock, NULL);
-	pthread_mutex_init(&o->qlock, NULL);
 	pthread_mutex_init(&o->log_lock, NULL);
-	pthread_cond_init(&o->qcond, NULL);
 	ward_obs_configure(o, &boot->query_log);
-	o->qcap = queue_cap();
-	if ((boot->web.enabled && !o->top) || !o->baseline || !o->pending.data ||
-	    !o->writing.data) {
+	if ((boot->web.enabled && !o->top) || !o->baseline || !o->batch) {
 		ward_obs_free(o);
 		return WARD_ENOMEM;
 	}
@@ -150,72 +109,6 @@ void ward_obs_configure(struct ward_obs *o, const struct ward_conf_query_log *ql
 
 /* ---- the observer thread ---------------------------------------------------------------------- */
 
-/* A feed's name, from a small cache (feed ids are never reused: an id's name stays).
- * @return its length; *out points at it. */
-static uint8_t feed_name(struct ward_obs *o, uint16_t id, const char **out)
-{
-	struct ward_catdb *db = atomic_load_explicit(&o->shared->db, memory_order_relaxed);
-	struct feed_cache *c = &o->feeds[id % FEED_CACHE];
-	*out = "";
-	if (!id || !db)
-		return 0;
-	if (c->id != id) {
-		if (!o->reader && ward_catdb_reader_new(db, &o->reader) != 0)
-			o->reader = NULL;
-		int rc = o->reader ? ward_catdb_feed_name(o->reader, id, c->name, sizeof(c->name))
-				   : WARD_ENOTFOUND;
-		if (rc < 0 && rc != WARD_ETOOBIG)
-			return 0;
-		c->id = id;
-		c->len = (uint8_t)strlen(c->name);
-	}
-	*out = c->name;
-	return c->len;
-}
-
-/* A profile slot's name and length; slots are never renamed, so it is kept. */
-static uint8_t slot_name(struct ward_obs *o, unsigned slot, const char **out)
-{
-	if (slot >= WARD_STATS_SLOTS)
-		slot = WARD_STATS_SLOT_NONE;
-	if (!o->slot_known[slot] && slot < atomic_load(&o->shared->slots->n)) {
-		o->slot_len[slot] = (uint8_t)strlen(o->shared->slots->names[slot]);
-		o->slot_known[slot] = true;
-	}
-	*out = ward_stats_slot_name(o->shared->slots, slot);
-	return o->slot_known[slot] ? o->slot_len[slot] : (uint8_t)strlen(*out);
-}
-
-/* Frame a record into the writer's queue (qlock held), or count it dropped. What the log
- * stores: the profile and feed by name, the client anonymized when the worker said so. */
-static void enqueue(struct ward_obs *o, const struct ward_record *r)
-{
-	struct frames *q = &o->pending;
-	uint8_t client[16];
-	if (q->count >= o->qcap || QUEUE_BYTES - q->len < WARD_QLOG_FRAME_MAX) {
-		atomic_fetch_add_explicit(&o->dropped_queue, 1, memory_order_relaxed);
-		return;
-	}
-	struct ward_qlog_raw raw = {
-		.time = r->unix_s, .verdict = r->verdict, .rcode = r->rcode, .reason = r->reason,
-		.qtype = r->qtype, .latency_ms = r->latency_ms, .categories = r->categories,
-		.client = r->client, .mac = r->mac, .name = r->name, .name_len = r->name_len,
-	};
-	if (r->flags & WARD_RECORD_ANONYMIZE) {
-		memcpy(client, r->client, 16);
-		ward_qlog_anonymize(client);
-		raw.client = client;
-		raw.flags = WARD_QLOG_ANONYMIZED;
-	} else if (r->has_mac && r->mac_trusted) {
-		raw.flags = WARD_QLOG_HAS_MAC;
-	}
-	raw.profile_len = slot_name(o, r->slot, &raw.profile);
-	raw.feed_len = feed_name(o, r->feed, &raw.feed);
-	size_t n = ward_qlog_frame_raw(&raw, q->data + q->len, QUEUE_BYTES - q->len);
-	q->len += n;
-	q->count += n != 0;
-}
-
 static void take_block(struct ward_obs *o, const struct ward_record *r)
 {
 	if (o->top)
@@ -230,18 +123,13 @@ static void drain_ring(struct ward_obs *o, struct ward_record_ring *ring)
 {
 	const struct ward_record *r;
 	unsigned n = 0;
+	if (!ward_ring_peek(ring))
+		return;
 	pthread_mutex_lock(&o->lock);
-	pthread_mutex_lock(&o->qlock);
 	for (; n < WARD_RING_SLOTS && (r = ward_ring_peek(ring)); n++) {
-		if (r->verdict == WARD_VERDICT_BLOCKED)
-			take_block(o, r);
-		if (r->flags & WARD_RECORD_LOG)
-			enqueue(o, r);
+		take_block(o, r);
 		ward_ring_release(ring);
 	}
-	if (o->pending.count >= WARD_OBS_BATCH)
-		pthread_cond_signal(&o->qcond);
-	pthread_mutex_unlock(&o->qlock);
 	pthread_mutex_unlock(&o->lock);
 	atomic_fetch_add_explicit(&o->records, n, memory_order_relaxed);
 }
@@ -277,8 +165,6 @@ static void *observer_main(void *arg)
 		for (unsigned i = 0; i < o->n_workers; i++)
 			if (o->workers[i].records)
 				drain_ring(o, o->workers[i].records);
-		/* Between turns the reader holds no snapshot (ward update reuses pages). */
-		ward_catdb_reader_release(o->reader);
 		check_day(o, scratch);
 		nanosleep(&tick, NULL);
 	}
@@ -301,25 +187,32 @@ static bool stalled(const struct ward_obs *o)
 }
 #endif
 
-/* Wait for a batch's worth, a second, or the stop; then take what is queued.
- * @return how many records o->writing holds; 0 with the stop set means done. */
-static size_t take_batch(struct ward_obs *o)
+/* Move whole frames from every worker's log ring into o->batch (nothing while a test
+ * stalls the writer). @return how many bytes it holds. */
+static size_t take_frames(struct ward_obs *o)
 {
-	struct timespec until;
-	clock_gettime(CLOCK_REALTIME, &until);
-	until.tv_sec += WARD_OBS_WRITE_MS / 1000;
-	pthread_mutex_lock(&o->qlock);
-	while (o->pending.count < WARD_OBS_BATCH && !atomic_load(&o->stop))
-		if (pthread_cond_timedwait(&o->qcond, &o->qlock, &until) == ETIMEDOUT)
-			break;
-	o->writing.len = o->writing.count = 0;
-	if (!stalled(o)) {
-		struct frames t = o->writing;
-		o->writing = o->pending;
-		o->pending = t;
+	o->batch_len = 0;
+	if (stalled(o))
+		return 0;
+	for (unsigned i = 0; i < o->n_workers; i++)
+		if (o->workers[i].log_ring)
+			o->batch_len += ward_log_ring_take(o->workers[i].log_ring,
+							   o->batch + o->batch_len,
+							   WRITE_MAX - o->batch_len);
+	return o->batch_len;
+}
+
+/* Time to write: a second since the last write, a ring a quarter full, or the stop. */
+static bool write_due(struct ward_obs *o)
+{
+	if (atomic_load(&o->stop) || mono_ms() - o->last_write_ms >= WARD_OBS_WRITE_MS)
+		return true;
+	for (unsigned i = 0; i < o->n_workers; i++) {
+		struct ward_log_ring *r = o->workers[i].log_ring;
+		if (r && ward_log_ring_used(r) >= r->size / 4)
+			return true;
 	}
-	pthread_mutex_unlock(&o->qlock);
-	return o->writing.count;
+	return false;
 }
 
 /* Opened on first use; a failure is logged once per distinct cause and tried again. */
@@ -365,19 +258,21 @@ static void count_write(struct ward_obs *o, const struct ward_qlog_write *st)
 		atomic_store(&o->log_bytes, bytes);
 }
 
-/* Append what o->writing holds (nothing: only retention, when it is due). */
+/* Append what o->batch holds (nothing: only retention, when it is due). */
 static void write_batch(struct ward_obs *o)
 {
 	int64_t now = unix_now(o);
-	size_t n = o->writing.count;
-	if (n == 0 && (!o->log || now - o->last_prune < PRUNE_IDLE_S))
+	size_t len = o->batch_len;
+	o->last_write_ms = mono_ms();
+	if (len == 0 && (!o->log || now - o->last_prune < PRUNE_IDLE_S))
 		return;
+	size_t n = len ? ward_qlog_parse_count(o->batch, len) : 0;
 	if (!log_ready(o)) {
 		atomic_fetch_add(&o->dropped_write, n);
 		return;
 	}
 	struct ward_qlog_write st = {.now = now, .retention_days = atomic_load(&o->retention_days)};
-	int rc = ward_qlog_append(o->log, o->writing.data, o->writing.len, &st);
+	int rc = ward_qlog_append(o->log, o->batch, len, &st);
 	if (rc) {
 		ward_log_warn("query log: %zu of %zu records could not be written: %s",
 			      n - (size_t)st.written, n, ward_strerror(rc));
@@ -390,12 +285,20 @@ static void write_batch(struct ward_obs *o)
 static void *writer_main(void *arg)
 {
 	struct ward_obs *o = arg;
+	struct timespec tick = {0, WARD_OBS_TICK_MS * 1000000L};
+	o->last_write_ms = mono_ms();
 	for (;;) {
-		size_t n = take_batch(o);
 		bool stopping = atomic_load(&o->stop);
-		write_batch(o);
-		if (stopping && n == 0)
+		if (write_due(o)) {
+			/* At the stop, what the workers queued goes too (no stall then). */
+			do {
+				take_frames(o);
+				write_batch(o);
+			} while (o->batch_len >= WRITE_MAX / 2);
+		}
+		if (stopping)
 			break;
+		nanosleep(&tick, NULL);
 	}
 	return NULL;
 }
@@ -424,12 +327,8 @@ void ward_obs_stop(struct ward_obs *o)
 	if (o->observer_running)
 		pthread_join(o->observer, NULL);
 	o->observer_running = false;
-	if (o->writer_running) {
-		pthread_mutex_lock(&o->qlock);
-		pthread_cond_signal(&o->qcond);
-		pthread_mutex_unlock(&o->qlock);
+	if (o->writer_running)
 		pthread_join(o->writer, NULL);
-	}
 	o->writer_running = false;
 }
 
@@ -438,16 +337,12 @@ void ward_obs_free(struct ward_obs *o)
 	if (!o)
 		return;
 	ward_obs_stop(o);
-	ward_catdb_reader_free(o->reader);
 	ward_qlog_close(o->log);
 	ward_top_free(o->top);
 	free(o->baseline);
-	free(o->pending.data);
-	free(o->writing.data);
+	free(o->batch);
 	pthread_mutex_destroy(&o->lock);
-	pthread_mutex_destroy(&o->qlock);
 	pthread_mutex_destroy(&o->log_lock);
-	pthread_cond_destroy(&o->qcond);
 	free(o);
 }
 
@@ -458,9 +353,8 @@ void ward_obs_counts(struct ward_obs *o, struct ward_obs_counts *c)
 	memset(c, 0, sizeof(*c));
 	c->records = atomic_load(&o->records);
 	for (unsigned i = 0; i < o->n_workers; i++)
-		if (o->workers[i].records)
-			c->dropped_ring += ward_ring_dropped(o->workers[i].records);
-	c->dropped_queue = atomic_load(&o->dropped_queue);
+		if (o->workers[i].log_ring)
+			c->dropped_ring += atomic_load(&o->workers[i].log_ring->dropped);
 	c->dropped_write = atomic_load(&o->dropped_write);
 	c->written = atomic_load(&o->written);
 	c->expired = atomic_load(&o->expired);
@@ -516,5 +410,7 @@ int ward_obs_query(struct ward_obs *o, const struct ward_qlog_filter *f,
 		ward_qlog_close(ro);
 	}
 	pthread_mutex_unlock(&o->log_lock);
+	if (rc == 0)
+		ward_qlog_name_feeds(r, atomic_load(&o->shared->db));
 	return rc;
 }

@@ -2,19 +2,19 @@
  * The observer: everything wardd learns from its queries after they are answered, on two
  * threads of its own so that no DNS worker ever waits for it.
  *
- * - The observer thread empties the workers' record rings (records.h) every
+ * - The observer thread empties the workers' block rings (records.h) every
  *   WARD_OBS_TICK_MS: with a web listener, blocks go to its recent-block store (a sink)
- *   and into the top-blocked-names sketch (topnames.h); records the query log wants are
- *   framed (blocklists/qlog.h) into a bounded queue for the writer. It also takes the
- *   day's baseline of the counters at local midnight, so "today" is the counters minus it.
- * - The log writer thread takes the whole queue once a second (sooner when it fills) and
- *   appends it to the query log's segment files with one write, deleting the files that
- *   retention and the size bound say must go. It opens the log on the first record the
- *   log wants, so with query_log.mode "off" nothing is ever written.
+ *   and into the top-blocked-names sketch (topnames.h). It also takes the day's baseline
+ *   of the counters at local midnight, so "today" is the counters minus it.
+ * - The log writer thread takes the frames the workers put in their log rings (each
+ *   worker frames its own records, resolver/stats.c) once a second, or sooner when a ring
+ *   is a quarter full, and appends them to the query log's segment files with one write,
+ *   deleting the files that retention and the size bound say must go. It opens the log on
+ *   the first record, so with query_log.mode "off" nothing is ever written.
  *
- * A full ring or queue, or a failed write, drops records and counts them (struct
- * ward_obs_counts); queries never notice. Readers on other threads (the web listener) use
- * the functions below, which lock what they read.
+ * A full ring or a failed write drops records and counts them (struct ward_obs_counts);
+ * queries never notice. Readers on other threads (the web listener) use the functions
+ * below, which lock what they read.
  */
 #ifndef WARD_OBS_H
 #define WARD_OBS_H
@@ -28,10 +28,9 @@
 #include "resolver/stats.h"
 #include "resolver/topnames.h"
 
-#define WARD_OBS_TICK_MS 10          /* how often the rings are emptied */
-#define WARD_OBS_QUEUE 8192          /* records waiting for the writer at most */
-#define WARD_OBS_BATCH 4096          /* records that wake the writer before its second */
-#define WARD_OBS_WRITE_MS 1000       /* the writer writes at least this often */
+#define WARD_OBS_TICK_MS 10          /* how often the rings are looked at */
+#define WARD_OBS_WRITE_MS 1000       /* the writer writes at least this often, and sooner
+					when a worker's log ring is a quarter full */
 #define WARD_OBS_REOPEN_MS 10000     /* after a failed open, the next try */
 
 struct ward_obs;
@@ -63,10 +62,9 @@ void ward_obs_free(struct ward_obs *o);
 /* ---- reading (any thread) ------------------------------------------------------------------ */
 
 struct ward_obs_counts {
-	uint64_t records;            /* records taken from the rings */
-	uint64_t dropped_ring;       /* lost to a full ring (the workers' counts) */
-	uint64_t dropped_queue;      /* lost to a full writer queue */
-	uint64_t dropped_write;      /* lost to a failed or refused write */
+	uint64_t records;            /* blocks the observer took for the web listener */
+	uint64_t dropped_ring;       /* log records lost to a full log ring (the workers') */
+	uint64_t dropped_write;      /* log records lost to a failed write */
 	uint64_t written;            /* stored in the query log */
 	uint64_t expired, evicted;   /* deleted for retention / for the size bound */
 	uint64_t batches;            /* write transactions */
@@ -100,7 +98,7 @@ int ward_obs_query(struct ward_obs *o, const struct ward_qlog_filter *f,
 		   struct ward_qlog_result *r);
 
 /* Test builds (WARD_TEST_HOOKS) read two variables: while the file $WARD_TEST_QLOG_STALL
- * names exists, the writer writes nothing (a stalled disk), so the queue fills and records
- * are dropped and counted; $WARD_TEST_QLOG_QUEUE shortens the queue. */
+ * names exists, the writer takes nothing (a stalled disk), so the log rings fill and
+ * records are dropped and counted; $WARD_TEST_QLOG_RING shortens the rings (records.c). */
 
 #endif

@@ -2,9 +2,9 @@
  * Query records: what a worker hands to a consumer on another thread about a query it
  * answered, over a bounded single-producer single-consumer ring per worker.
  *
- * The workers record their blocks, and every query the query log wants
- * (resolver/stats.c decides); one consumer, the observer thread (resolver/obs.h), takes
- * them for the "why was this blocked" page, the top blocked names and the query log.
+ * With a web listener the workers record their blocks (resolver/stats.c); one consumer,
+ * the observer thread (resolver/obs.h), takes them for the "why was this blocked" page
+ * and the top blocked names. The query log has rings of its own, below.
  *
  * Cost on the query path: no lock, no allocation, no syscall. The worker writes the
  * record straight into the ring's next slot (ward_ring_reserve) and publishes it with
@@ -16,15 +16,13 @@
 
 #include <stdatomic.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "blocklists/category.h"
 
 #define WARD_RING_SLOTS 2048 /* per worker; a power of two */
-
-/* ward_record.flags */
-#define WARD_RECORD_LOG 0x01       /* the query log wants it (query_log.mode) */
-#define WARD_RECORD_ANONYMIZE 0x02 /* query_log.anonymize_clients: zero the host part */
 
 struct ward_record {
 	int64_t unix_s;            /* when, from the worker's cached clock */
@@ -33,9 +31,7 @@ struct ward_record {
 	int64_t until;             /* a pause or timed deny: unix seconds it ends, else 0 */
 	ward_catset categories;    /* the categories behind a block */
 	uint32_t profile;          /* UINT32_MAX: none */
-	uint32_t latency_ms;       /* from the query's arrival to its answer */
 	uint16_t qtype;
-	uint16_t feed;             /* id of the feed behind a category block, 0: none */
 	uint8_t client[16];        /* IPv6, IPv4 as ::ffff:a.b.c.d */
 	uint8_t mac[6];
 	bool has_mac;              /* the query carried a MAC option */
@@ -43,10 +39,8 @@ struct ward_record {
 	uint8_t action;            /* enum ward_policy_action */
 	uint8_t reason;            /* enum ward_policy_reason */
 	uint8_t schedule;          /* index of the schedule behind it in the profile, 255 none */
-	uint8_t verdict;           /* enum ward_verdict (stats.h) */
-	uint8_t rcode;             /* the answer's response code */
+	uint8_t verdict;           /* enum ward_verdict (blocklists/qlog.h) */
 	uint8_t slot;              /* the profile's stats slot (stats.h): a name for good */
-	uint8_t flags;             /* WARD_RECORD_* */
 	uint8_t name_len;          /* bytes of name, the root label included; 0: no name */
 	uint8_t name[255];         /* the asked name, lower-case wire form */
 };
@@ -105,6 +99,61 @@ bool ward_ring_pop(struct ward_record_ring *ring, struct ward_record *out);
 static inline uint64_t ward_ring_dropped(struct ward_record_ring *ring)
 {
 	return atomic_load_explicit(&ring->dropped, memory_order_relaxed);
+}
+
+/* ---- the query log's bytes ---------------------------------------------------------------
+ *
+ * A worker frames each record the query log wants itself (blocklists/qlog.h,
+ * ward_qlog_frame_raw) and puts the bytes in its own log ring; the log writer thread takes
+ * whole frames from every worker's ring and appends them to the log. One producer, one
+ * consumer; the head moves only past whole frames, so [tail, head) is always whole
+ * frames. A frame may wrap around the end of the buffer. When the writer lags and a frame
+ * does not fit, it is dropped and counted, never the query.
+ */
+#define WARD_LOG_RING_BYTES (1u << 20) /* per worker; a power of two */
+
+struct ward_log_ring {
+	_Atomic uint64_t head;     /* bytes the producer has put, ever */
+	uint8_t pad0[56];
+	_Atomic uint64_t tail;     /* bytes the consumer has taken, ever */
+	uint8_t pad1[56];
+	_Atomic uint64_t dropped;  /* frames lost to a full ring */
+	size_t size;               /* a power of two */
+	uint8_t *data;
+};
+
+/* @param size  a power of two (0: WARD_LOG_RING_BYTES). @return an empty ring, or NULL. */
+struct ward_log_ring *ward_log_ring_new(size_t size);
+void ward_log_ring_free(struct ward_log_ring *ring);
+
+/* Producer: put one frame of n bytes. @return false when it did not fit (counted). */
+static inline bool ward_log_ring_put(struct ward_log_ring *ring, const uint8_t *frame,
+				     size_t n)
+{
+	uint64_t head = atomic_load_explicit(&ring->head, memory_order_relaxed);
+	uint64_t tail = atomic_load_explicit(&ring->tail, memory_order_acquire);
+	if (ring->size - (head - tail) < n) {
+		atomic_store_explicit(&ring->dropped, atomic_load_explicit(&ring->dropped,
+				      memory_order_relaxed) + 1, memory_order_relaxed);
+		return false;
+	}
+	size_t at = head & (ring->size - 1), first = ring->size - at < n ? ring->size - at : n;
+	memcpy(ring->data + at, frame, first);
+	if (first < n)
+		memcpy(ring->data, frame + first, n - first);
+	atomic_store_explicit(&ring->head, head + n, memory_order_release);
+	return true;
+}
+
+/* Consumer: copy whole frames, at most cap bytes of them, into out and release them.
+ * @return the bytes copied. */
+size_t ward_log_ring_take(struct ward_log_ring *ring, uint8_t *out, size_t cap);
+
+/* Bytes waiting in the ring. */
+static inline size_t ward_log_ring_used(struct ward_log_ring *ring)
+{
+	return (size_t)(atomic_load_explicit(&ring->head, memory_order_acquire) -
+			atomic_load_explicit(&ring->tail, memory_order_relaxed));
 }
 
 #endif

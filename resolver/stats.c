@@ -32,6 +32,7 @@ void ward_stats_slots_init(struct ward_stats_slots *s)
 	memset(s, 0, sizeof(*s));
 	atomic_store(&s->n, 1);
 	snprintf(s->names[WARD_STATS_SLOT_OTHER], sizeof(s->names[0]), "(other)");
+	s->len[WARD_STATS_SLOT_OTHER] = (uint8_t)strlen(s->names[WARD_STATS_SLOT_OTHER]);
 }
 
 static unsigned slot_for(struct ward_stats_slots *s, const char *name)
@@ -43,6 +44,7 @@ static unsigned slot_for(struct ward_stats_slots *s, const char *name)
 	if (n >= WARD_STATS_SLOT_OTHER)
 		return WARD_STATS_SLOT_OTHER;
 	snprintf(s->names[n], sizeof(s->names[n]), "%s", name);
+	s->len[n] = (uint8_t)strlen(s->names[n]);
 	/* The name is in place before a reader can see the slot. */
 	atomic_store_explicit(&s->n, n + 1, memory_order_release);
 	return n;
@@ -282,65 +284,69 @@ static uint8_t schedule_index(const struct ward_conf *conf, size_t profile, cons
 	return UINT8_MAX;
 }
 
-#define RECORD_WANTED 0x80
-
-/* Does the ring want this query? Blocks when there is a web listener (its pages and the
- * top names); the rest as query_log.mode says. @return 0 or RECORD_WANTED | WARD_RECORD_*. */
-static uint8_t record_flags(const struct ward_worker *w, enum ward_verdict verdict)
+/* Does the query log want this query (query_log.mode)? */
+static bool log_wants(const struct ward_conf_query_log *ql, enum ward_verdict verdict)
 {
-	const struct ward_conf_query_log *ql = &ward_worker_conf(w)->query_log;
-	bool log = ql->mode == WARD_QLOG_ALL ||
-		   (ql->mode == WARD_QLOG_BLOCKED &&
-		    (verdict == WARD_VERDICT_BLOCKED || verdict == WARD_VERDICT_REWRITTEN));
-	if (!log && (verdict != WARD_VERDICT_BLOCKED || !w->conf->web.enabled))
-		return 0;
-	return (uint8_t)((log ? WARD_RECORD_LOG : 0) |
-			 (log && ql->anonymize_clients ? WARD_RECORD_ANONYMIZE : 0) | RECORD_WANTED);
+	return ql->mode == WARD_QLOG_ALL ||
+	       (ql->mode == WARD_QLOG_BLOCKED &&
+		(verdict == WARD_VERDICT_BLOCKED || verdict == WARD_VERDICT_REWRITTEN));
 }
 
-/* What the log stores of the verdict. */
-static void fill_verdict(struct ward_record *r, const struct ward_policy_verdict *v)
+/* Frame the query for the log (blocklists/qlog.h) into the worker's log ring: the writer
+ * thread only moves the bytes to disk. The client is anonymized here, before it is
+ * stored anywhere. */
+static void log_query(struct ward_worker *w, const struct ward_query_ctx *ctx,
+		      enum ward_verdict verdict, unsigned rcode,
+		      const struct ward_policy_verdict *v, unsigned slot, bool trusted_mac)
 {
-	r->categories = v ? v->categories : 0;
-	r->feed = v && v->match.n_feeds ? v->match.feeds[0] : 0;
-	r->reason = (uint8_t)(v ? v->reason : WARD_REASON_NONE);
+	uint8_t frame[WARD_QLOG_FRAME_MAX], client[16];
+	const struct ward_stats_slots *slots = w->shared->slots;
+	ward_stats_addr_key(&ctx->client.addr.sa, client);
+	struct ward_qlog_raw raw = {
+		.time = w->local_time.unix_s, .verdict = (uint8_t)verdict, .rcode = (uint8_t)rcode,
+		.reason = (uint8_t)(v ? v->reason : WARD_REASON_NONE), .qtype = ctx->q.qtype,
+		.latency_ms = (uint32_t)ward_worker_now(w) - ctx->start_ms,
+		.categories = v ? v->categories : 0, .client = client, .mac = ctx->q.mac,
+		.profile = slots->names[slot], .profile_len = slots->len[slot],
+		.feed_id = v && v->match.n_feeds ? v->match.feeds[0] : 0,
+		.name = ctx->q.has_question ? ctx->q.lname : (const uint8_t *)"",
+		.name_len = ctx->q.has_question ? (uint8_t)ctx->q.qname_len : 1,
+	};
+	if (ward_worker_conf(w)->query_log.anonymize_clients) {
+		ward_qlog_anonymize(client);
+		raw.flags = WARD_QLOG_ANONYMIZED;
+	} else if (trusted_mac) {
+		raw.flags = WARD_QLOG_HAS_MAC;
+	}
+	size_t n = ward_qlog_frame_raw(&raw, frame, sizeof(frame));
+	if (n)
+		ward_log_ring_put(w->log_ring, frame, n);
 }
 
-/* What only the web listener's pages read (how a block is explained again later). */
-static void fill_web(struct ward_record *r, const struct ward_worker *w,
-		     const struct ward_query_ctx *ctx, const struct ward_policy_verdict *v)
-{
-	r->policy_generation = w->ps ? w->ps->generation : 0;
-	r->profile = ctx->profile < UINT32_MAX ? (uint32_t)ctx->profile : UINT32_MAX;
-	r->override_id = v ? v->override_id : 0;
-	r->until = v ? v->until : 0;
-	r->action = (uint8_t)(v ? v->action : WARD_POLICY_FORWARD);
-	r->schedule = v && w->ps ? schedule_index(w->ps->conf, ctx->profile, v->schedule_name)
-				 : UINT8_MAX;
-}
-
-static void hand_record(struct ward_worker *w, const struct ward_query_ctx *ctx,
-			enum ward_verdict verdict, unsigned rcode,
-			const struct ward_policy_verdict *v, unsigned slot, bool trusted_mac,
-			uint8_t flags)
+/* What only the web listener's pages read: a block, and how to explain it again later. */
+static void hand_block(struct ward_worker *w, const struct ward_query_ctx *ctx,
+		       const struct ward_policy_verdict *v, unsigned slot, bool trusted_mac)
 {
 	struct ward_record *r = ward_ring_reserve(w->records);
 	if (!r)
 		return;
 	r->unix_s = w->local_time.unix_s;
-	r->latency_ms = (uint32_t)ward_worker_now(w) - ctx->start_ms;
 	r->qtype = ctx->q.qtype;
 	ward_stats_addr_key(&ctx->client.addr.sa, r->client);
 	r->has_mac = ctx->q.has_mac;
 	r->mac_trusted = trusted_mac;
 	memcpy(r->mac, ctx->q.mac, sizeof(r->mac));
-	fill_verdict(r, v);
-	if (w->conf->web.enabled)
-		fill_web(r, w, ctx, v);
-	r->verdict = (uint8_t)verdict;
-	r->rcode = (uint8_t)rcode;
+	r->categories = v ? v->categories : 0;
+	r->reason = (uint8_t)(v ? v->reason : WARD_REASON_NONE);
+	r->policy_generation = w->ps ? w->ps->generation : 0;
+	r->profile = ctx->profile < UINT32_MAX ? (uint32_t)ctx->profile : UINT32_MAX;
+	r->override_id = v ? v->override_id : 0;
+	r->until = v ? v->until : 0;
+	r->action = (uint8_t)(v ? v->action : WARD_POLICY_BLOCK);
+	r->schedule = v && w->ps ? schedule_index(w->ps->conf, ctx->profile, v->schedule_name)
+				 : UINT8_MAX;
+	r->verdict = WARD_VERDICT_BLOCKED;
 	r->slot = (uint8_t)slot;
-	r->flags = flags & (WARD_RECORD_LOG | WARD_RECORD_ANONYMIZE);
 	size_t n = ctx->q.has_question && ctx->q.qname_len <= sizeof(r->name) ? ctx->q.qname_len
 									       : 0;
 	memcpy(r->name, ctx->q.lname, n);
@@ -365,12 +371,13 @@ void ward_stats_query(struct ward_worker *w, const struct ward_query_ctx *ctx,
 	for (ward_catset c = blocked_by; c; c &= c - 1)
 		ward_counter_add(&s->categories[slot][__builtin_ctzll(c)], 1);
 	if (verdict == WARD_VERDICT_REFUSED)
-		return; /* outside allow_clients: no device of ours, no record */
+		return; /* outside allow_clients: no device of ours, nothing recorded */
 	bool trusted_mac = ctx->q.has_mac && mac_trusted(w, ctx);
 	note_device(s, w, ctx, trusted_mac, slot, blocked, blocked_by);
-	uint8_t flags = w->records ? record_flags(w, verdict) : 0;
-	if (flags)
-		hand_record(w, ctx, verdict, rcode, v, slot, trusted_mac, flags);
+	if (w->log_ring && log_wants(&ward_worker_conf(w)->query_log, verdict))
+		log_query(w, ctx, verdict, rcode, v, slot, trusted_mac);
+	if (blocked && w->records && w->conf->web.enabled)
+		hand_block(w, ctx, v, slot, trusted_mac);
 }
 
 /* ---- the idle timer's copy of cache and upstream figures ------------------------------------------ */

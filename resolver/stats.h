@@ -72,6 +72,7 @@ static inline uint64_t ward_counter_get(const ward_counter *c)
 struct ward_stats_slots {
 	_Atomic unsigned n;                      /* slots named so far, 1.. */
 	char names[WARD_STATS_SLOTS][64];        /* "" for slot 0; never renamed */
+	uint8_t len[WARD_STATS_SLOTS];           /* their lengths */
 };
 
 void ward_stats_slots_init(struct ward_stats_slots *s);

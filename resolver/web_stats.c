@@ -294,7 +294,6 @@ static cJSON *query_log_object(const struct web_facts *f)
 	cJSON_AddNumberToObject(o, "written", (double)f->obs.written);
 	cJSON *d = cJSON_AddObjectToObject(o, "dropped");
 	cJSON_AddNumberToObject(d, "ring", (double)f->obs.dropped_ring);
-	cJSON_AddNumberToObject(d, "queue", (double)f->obs.dropped_queue);
 	cJSON_AddNumberToObject(d, "write", (double)f->obs.dropped_write);
 	cJSON_AddNumberToObject(o, "expired", (double)f->obs.expired);
 	cJSON_AddNumberToObject(o, "evicted", (double)f->obs.evicted);

@@ -134,14 +134,16 @@ int ward_worker_init(struct ward_worker *w, unsigned id, const struct ward_conf 
 	w->conns = ward_tcp_conns_new();
 	w->rrl = ward_rrl_new();
 	w->records = ward_ring_new(); /* the observer thread reads them (obs.h) */
+	w->log_ring = ward_log_ring_new(0);
 	w->qstats = ward_stats_new();
-	if (!w->conns || !w->rrl || !w->records || !w->qstats) {
+	if (!w->conns || !w->rrl || !w->records || !w->log_ring || !w->qstats) {
 		rc = WARD_ENOMEM;
 		goto fail;
 	}
 	return 0;
 fail:
 	ward_ring_free(w->records);
+	ward_log_ring_free(w->log_ring);
 	ward_stats_free(w->qstats);
 	close_listener_fds(w);
 	free(w->udp);
@@ -537,6 +539,7 @@ void ward_worker_destroy(struct ward_worker *w)
 	free(w->tcp);
 	free(w->conns);
 	ward_ring_free(w->records);
+	ward_log_ring_free(w->log_ring);
 	ward_stats_free(w->qstats);
 }
 

@@ -203,7 +203,8 @@ struct ward_worker {
 	_Atomic uint64_t seen_generation;  /* lets the main thread free retired policies */
 	struct ward_override_state *ov;    /* this loop iteration's overrides */
 	_Atomic uint64_t seen_overrides;   /* ... and retired override tables */
-	struct ward_record_ring *records;  /* records for the observer thread (obs.h) */
+	struct ward_record_ring *records;  /* blocks for the observer thread (obs.h) */
+	struct ward_log_ring *log_ring;    /* framed records for the query log's writer */
 	struct ward_stats *qstats;         /* per-query counters and devices (stats.h) */
 	struct ward_catdb_reader *reader;  /* NULL until a database exists */
 	uint64_t reader_refreshed_ms;

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "blocklists/admin.h"
+#include "blocklists/catdb.h"
 #include "blocklists/clock.h"
 #include "blocklists/error.h"
 #include "blocklists/qlog.h"
@@ -162,6 +163,12 @@ static int run(const struct cli *c, const struct ward_conf *conf)
 	if (rc == 0)
 		rc = ward_qlog_query(log, &f, &r);
 	ward_qlog_close(log);
+	if (rc == 0) { /* feeds by name, when the category database is there to ask */
+		struct ward_catdb *db = NULL;
+		if (ward_catdb_open(conf->database, WARD_CATDB_READ, &db) == 0)
+			ward_qlog_name_feeds(&r, db);
+		ward_catdb_close(db);
+	}
 	if (rc) {
 		fprintf(stderr, "ward log: %s: %s\n", conf->query_log.path, ward_strerror(rc));
 		return WARD_EXIT_FAIL;

@@ -27,6 +27,7 @@
 struct fixture {
 	struct ward_conf *conf;
 	struct ward_stats_slots slots;
+	struct ward_shared shared;
 	struct ward_policy_state ps;
 	struct ward_worker w[2];
 };
@@ -54,10 +55,13 @@ static void worker_init(struct fixture *f, struct ward_worker *w, unsigned id)
 	w->id = id;
 	w->conf = f->conf;
 	w->ps = &f->ps;
+	w->shared = &f->shared;
 	w->qstats = ward_stats_new();
 	w->records = ward_ring_new();
+	w->log_ring = ward_log_ring_new(64 * 1024);
 	assert_non_null(w->qstats);
 	assert_non_null(w->records);
+	assert_non_null(w->log_ring);
 	w->local_time.unix_s = NOW;
 	w->local_time.minute = 9 * 60; /* UTC+1 */
 }
@@ -68,6 +72,7 @@ static int setup(void **state)
 	assert_non_null(f);
 	f->conf = parse(CONF_JSON);
 	ward_stats_slots_init(&f->slots);
+	f->shared.slots = &f->slots;
 	f->ps.conf = f->conf;
 	f->ps.generation = 1;
 	f->ps.stat_slots = ward_stats_slots_map(&f->slots, f->conf);
@@ -83,6 +88,7 @@ static int teardown(void **state)
 	for (unsigned i = 0; i < 2; i++) {
 		ward_stats_free(f->w[i].qstats);
 		ward_ring_free(f->w[i].records);
+		ward_log_ring_free(f->w[i].log_ring);
 	}
 	free(f->ps.stat_slots);
 	ward_conf_free(f->conf);
@@ -133,6 +139,28 @@ static size_t drain(struct ward_worker *w, struct ward_record *out, size_t cap)
 		if (n < cap)
 			out[n++] = r;
 	return n;
+}
+
+struct logged {
+	struct ward_qlog_entry e[8];
+	size_t n;
+};
+
+static void keep(void *ctx, const struct ward_qlog_entry *e)
+{
+	struct logged *l = ctx;
+	if (l->n < 8)
+		l->e[l->n++] = *e;
+}
+
+/* What the worker framed for the query log since the last look. */
+static size_t logged(struct ward_worker *w, struct logged *l)
+{
+	static uint8_t buf[64 * 1024];
+	size_t len = ward_log_ring_take(w->log_ring, buf, sizeof(buf));
+	l->n = 0;
+	assert_int_equal(ward_qlog_parse(buf, len, keep, l), len);
+	return l->n;
 }
 
 static void test_counters_match_mix(void **state)
@@ -302,6 +330,7 @@ static void test_records_follow_mode(void **state)
 	struct fixture *f = *state;
 	struct ward_worker *w = &f->w[0];
 	struct ward_record recs[8];
+	struct logged l;
 	struct ward_policy_verdict gamble = block_of(WARD_CAT(WARD_CAT_GAMBLING));
 	gamble.match.n_feeds = 1;
 	gamble.match.feeds[0] = 7;
@@ -311,36 +340,61 @@ static void test_records_follow_mode(void **state)
 	ward_stats_query(w, &c, WARD_VERDICT_FORWARDED, 0, NULL);
 	ward_stats_query(w, &c, WARD_VERDICT_REWRITTEN, 0, NULL);
 	/* mode "blocked": the block and the rewrite, never the allowed name */
-	assert_int_equal(drain(w, recs, 8), 2);
-	assert_int_equal(recs[0].verdict, WARD_VERDICT_BLOCKED);
-	assert_int_equal(recs[0].rcode, 3);
-	assert_int_equal(recs[0].feed, 7);
-	assert_true(recs[0].flags & WARD_RECORD_LOG);
-	assert_int_equal(recs[0].slot, f->ps.stat_slots[0]);
-	assert_memory_equal(recs[0].name, "\6casino\7example\0", 16);
-	assert_int_equal(recs[1].verdict, WARD_VERDICT_REWRITTEN);
+	assert_int_equal(logged(w, &l), 2);
+	assert_int_equal(l.e[0].verdict, WARD_VERDICT_BLOCKED);
+	assert_int_equal(l.e[0].rcode, 3);
+	assert_int_equal(l.e[0].feed_id, 7);
+	assert_int_equal(l.e[0].time, NOW);
+	assert_string_equal(l.e[0].profile, "kids");
+	assert_memory_equal(l.e[0].name, "\6casino\7example\0", 16);
+	assert_int_equal(l.e[1].verdict, WARD_VERDICT_REWRITTEN);
+	assert_int_equal(drain(w, recs, 8), 0); /* no web listener: no block records */
 
 	f->conf->query_log.mode = WARD_QLOG_OFF;
-	ward_stats_query(w, &c, WARD_VERDICT_FORWARDED, 0, NULL);
-	ward_stats_query(w, &c, WARD_VERDICT_BLOCKED, 0, &gamble);
-	assert_int_equal(drain(w, recs, 8), 0); /* nobody would read them */
 	f->conf->web.enabled = true;
 	ward_stats_query(w, &c, WARD_VERDICT_FORWARDED, 0, NULL);
 	ward_stats_query(w, &c, WARD_VERDICT_BLOCKED, 0, &gamble);
+	assert_int_equal(logged(w, &l), 0);
 	assert_int_equal(drain(w, recs, 8), 1); /* blocks go to the web listener's pages */
-	assert_false(recs[0].flags & WARD_RECORD_LOG);
+	assert_int_equal(recs[0].verdict, WARD_VERDICT_BLOCKED);
+	assert_int_equal(recs[0].slot, f->ps.stat_slots[0]);
 	f->conf->web.enabled = false;
 
 	f->conf->query_log.mode = WARD_QLOG_ALL;
 	f->conf->query_log.anonymize_clients = true;
 	ward_stats_query(w, &c, WARD_VERDICT_FORWARDED, 0, NULL);
-	assert_int_equal(drain(w, recs, 8), 1);
-	assert_true(recs[0].flags & WARD_RECORD_LOG);
-	assert_true(recs[0].flags & WARD_RECORD_ANONYMIZE);
+	assert_int_equal(logged(w, &l), 1);
+	assert_true(l.e[0].flags & WARD_QLOG_ANONYMIZED);
+	uint8_t want[16];
+	ward_qlog_client_parse("10.0.0.0", want);
+	assert_memory_equal(l.e[0].client, want, 16); /* anonymized before it left the worker */
 	/* refused clients are not recorded, even with "all" */
 	c = ctx_for("192.0.2.1", "x.example", (size_t)-1);
 	ward_stats_query(w, &c, WARD_VERDICT_REFUSED, 5, NULL);
-	assert_int_equal(drain(w, recs, 8), 0);
+	assert_int_equal(logged(w, &l), 0);
+}
+
+/* A full log ring drops the frame and counts it; the query goes on. */
+static void test_log_ring_full(void **state)
+{
+	struct fixture *f = *state;
+	struct ward_worker *w = &f->w[1];
+	struct logged l;
+	struct ward_policy_verdict gamble = block_of(WARD_CAT(WARD_CAT_GAMBLING));
+	struct ward_query_ctx c = ctx_for("10.0.0.20", "casino.example", 0);
+	ward_log_ring_free(w->log_ring);
+	w->log_ring = ward_log_ring_new(512);
+	for (int i = 0; i < 20; i++)
+		ward_stats_query(w, &c, WARD_VERDICT_BLOCKED, 0, &gamble);
+	uint64_t dropped = atomic_load(&w->log_ring->dropped);
+	size_t kept = logged(w, &l); /* a frame here is about 70 bytes: 7 fit in 512 */
+	assert_true(kept >= 5 && kept < 8);
+	assert_int_equal(kept + dropped, 20); /* each one either kept or counted */
+	struct ward_stats *per[1] = {w->qstats};
+	struct ward_stats_sum *s = malloc(sizeof(*s));
+	ward_stats_sum(per, 1, s);
+	assert_int_equal(ward_stats_sum_queries(s, -1), 20); /* every query counted */
+	free(s);
 }
 
 static void test_verdict_names(void **state)
@@ -375,6 +429,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_today_resets_at_local_midnight, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_device_table_bounded, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_records_follow_mode, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_log_ring_full, setup, teardown),
 		cmocka_unit_test(test_verdict_names),
 		cmocka_unit_test(test_local_day),
 	};
