@@ -28,7 +28,8 @@
 #include "resolver/stats.h"
 #include "resolver/topnames.h"
 
-#define WARD_OBS_TICK_MS 10          /* how often the rings are looked at */
+#define WARD_OBS_TICK_MS 10          /* how often the block rings are emptied */
+#define WARD_OBS_WRITE_TICK_MS 50    /* how often the writer looks at the log rings */
 #define WARD_OBS_WRITE_MS 1000       /* the writer writes at least this often, and sooner
 					when a worker's log ring is a quarter full */
 #define WARD_OBS_REOPEN_MS 10000     /* after a failed open, the next try */

@@ -44,6 +44,13 @@
 
 	function num(n) { return Number(n || 0).toLocaleString("en"); }
 
+	function size(b) {
+		b = Number(b || 0);
+		if (b < 1024) return b + " bytes";
+		if (b < 1048576) return (b / 1024).toFixed(1) + " KiB";
+		return (b / 1048576).toFixed(1) + " MiB";
+	}
+
 	function ago(t, now) {
 		const s = Math.max(0, now - t);
 		if (s < 60) return "just now";
@@ -225,7 +232,7 @@
 			? "The query log is off (query_log.mode): nothing is written."
 			: (ql.mode === "all" ? "Every query is logged" : "Only blocked and safe-search answers are logged (allowed browsing is not)") +
 			  ", kept " + ql.retention_days + " days" + (ql.anonymize_clients ? ", device addresses anonymized" : "") +
-			  ": " + num(ql.records) + " entries." + (ql.error ? " " + ql.error : "");
+			  "; " + size(ql.bytes) + " of " + size(ql.max_bytes) + " on disk." + (ql.error ? " " + ql.error : "");
 	}
 
 	function why(e) {
