@@ -15,8 +15,8 @@
 #include "blocklists/error.h"
 #include "blocklists/policy.h"
 
-#define VERSION 1
-#define FIXED_LEN 35             /* version .. client, before the MAC and the strings */
+#define VERSION WARD_QLOG__VERSION
+#define FIXED_LEN WARD_QLOG__FIXED
 
 static const char *const verdict_names[WARD_VERDICT_COUNT] = {
 	[WARD_VERDICT_FORWARDED] = "forwarded", [WARD_VERDICT_CACHED] = "cached",
@@ -50,53 +50,14 @@ void ward_qlog_anonymize(uint8_t client[16])
 
 /* ---- layout ------------------------------------------------------------------------------- */
 
-/* Big-endian fields, one move each (the writer frames every record it logs). */
-static void put_be(uint8_t *p, uint64_t v, int bytes)
-{
-	uint64_t be = htobe64(v << (64 - 8 * bytes));
-	memcpy(p, &be, (size_t)bytes);
-}
+#define put_be ward_qlog__put_be
+#define encode_raw ward_qlog__encode
 
 static uint64_t get_be(const uint8_t *p, int bytes)
 {
 	uint64_t be = 0;
 	memcpy(&be, p, (size_t)bytes);
 	return be64toh(be) >> (64 - 8 * bytes);
-}
-
-static size_t put_text(uint8_t *p, const char *s, size_t n)
-{
-	n = n < WARD_QLOG_TEXT_MAX ? n : WARD_QLOG_TEXT_MAX - 1;
-	p[0] = (uint8_t)n;
-	memcpy(p + 1, s, n);
-	return n + 1;
-}
-
-/* The one encoder: every length is known, nothing is measured again. */
-static size_t encode_raw(const struct ward_qlog_raw *r, uint8_t *buf, size_t cap)
-{
-	if (!r->name_len || cap < WARD_QLOG_VALUE_MAX)
-		return 0;
-	buf[0] = VERSION;
-	buf[1] = r->verdict;
-	buf[2] = r->rcode;
-	buf[3] = r->reason;
-	buf[4] = r->flags & (WARD_QLOG_HAS_MAC | WARD_QLOG_ANONYMIZED);
-	put_be(buf + 5, r->qtype, 2);
-	put_be(buf + 7, r->latency_ms, 4);
-	put_be(buf + 11, r->categories, 8);
-	memcpy(buf + 19, r->client, 16);
-	size_t o = FIXED_LEN;
-	if (buf[4] & WARD_QLOG_HAS_MAC) {
-		memcpy(buf + o, r->mac, 6);
-		o += 6;
-	}
-	o += put_text(buf + o, r->profile, r->profile_len);
-	put_be(buf + o, r->feed_id, 2);
-	o += 2;
-	buf[o++] = r->name_len;
-	memcpy(buf + o, r->name, r->name_len);
-	return o + r->name_len;
 }
 
 static void raw_of(const struct ward_qlog_entry *e, struct ward_qlog_raw *r)
@@ -117,18 +78,6 @@ size_t ward_qlog_encode(const struct ward_qlog_entry *e, uint8_t *buf, size_t ca
 	struct ward_qlog_raw r;
 	raw_of(e, &r);
 	return encode_raw(&r, buf, cap);
-}
-
-size_t ward_qlog_frame_raw(const struct ward_qlog_raw *r, uint8_t *buf, size_t cap)
-{
-	if (cap < WARD_QLOG_FRAME_MAX)
-		return 0;
-	size_t n = encode_raw(r, buf + 10, cap - 10);
-	if (!n)
-		return 0;
-	put_be(buf, n + 8, 2);
-	put_be(buf + 2, (uint64_t)r->time, 8);
-	return n + 10;
 }
 
 /* A length-prefixed text: printable ASCII or UTF-8 bytes, no control characters. */

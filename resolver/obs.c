@@ -24,8 +24,6 @@
 
 #define PRUNE_IDLE_S 60 /* retention runs this often when no record comes */
 
-#define WRITE_MAX (2u << 20)  /* bytes the writer takes from the rings per write */
-
 struct ward_obs {
 	const struct ward_conf *boot;        /* query_log.path and max_mb (restart to change) */
 	struct ward_shared *shared;
@@ -42,8 +40,6 @@ struct ward_obs {
 	struct ward_stats_sum *baseline;
 	uint32_t baseline_day;
 
-	uint8_t *batch;                      /* the writer's: frames taken from the rings */
-	size_t batch_len;
 	pthread_mutex_t log_lock;            /* the log's handle against readers (the API) */
 	struct ward_qlog *log;
 	char log_error[160];
@@ -84,11 +80,10 @@ int ward_obs_new(const struct ward_conf *boot, struct ward_shared *shared,
 	o->shared = shared;
 	o->top = boot->web.enabled ? ward_top_new() : NULL;
 	o->baseline = calloc(1, sizeof(*o->baseline));
-	o->batch = malloc(WRITE_MAX);
 	pthread_mutex_init(&o->lock, NULL);
 	pthread_mutex_init(&o->log_lock, NULL);
 	ward_obs_configure(o, &boot->query_log);
-	if ((boot->web.enabled && !o->top) || !o->baseline || !o->batch) {
+	if ((boot->web.enabled && !o->top) || !o->baseline) {
 		ward_obs_free(o);
 		return WARD_ENOMEM;
 	}
@@ -189,21 +184,6 @@ static bool stalled(const struct ward_obs *o)
 }
 #endif
 
-/* Move whole frames from every worker's log ring into o->batch (nothing while a test
- * stalls the writer). @return how many bytes it holds. */
-static size_t take_frames(struct ward_obs *o)
-{
-	o->batch_len = 0;
-	if (stalled(o))
-		return 0;
-	for (unsigned i = 0; i < o->n_workers; i++)
-		if (o->workers[i].log_ring)
-			o->batch_len += ward_log_ring_take(o->workers[i].log_ring,
-							   o->batch + o->batch_len,
-							   WRITE_MAX - o->batch_len);
-	return o->batch_len;
-}
-
 /* Time to write: a second since the last write, a ring a quarter full, or the stop. */
 static bool write_due(struct ward_obs *o)
 {
@@ -260,28 +240,48 @@ static void count_write(struct ward_obs *o, const struct ward_qlog_write *st)
 		atomic_store(&o->log_bytes, bytes);
 }
 
-/* Append what o->batch holds (nothing: only retention, when it is due). */
-static void write_batch(struct ward_obs *o)
+/* Append one span of whole frames, straight from a ring's memory. */
+static void write_span(struct ward_obs *o, const uint8_t *p, size_t len, int64_t now)
 {
-	int64_t now = unix_now(o);
-	size_t len = o->batch_len;
-	o->last_write_ms = mono_ms();
-	if (len == 0 && (!o->log || now - o->last_prune < PRUNE_IDLE_S))
-		return;
-	size_t n = len ? ward_qlog_parse_count(o->batch, len) : 0;
+	struct ward_qlog_write st = {.now = now, .retention_days = atomic_load(&o->retention_days)};
 	if (!log_ready(o)) {
-		atomic_fetch_add(&o->dropped_write, n);
+		atomic_fetch_add(&o->dropped_write, ward_qlog_parse_count(p, len));
 		return;
 	}
-	struct ward_qlog_write st = {.now = now, .retention_days = atomic_load(&o->retention_days)};
-	int rc = ward_qlog_append(o->log, o->batch, len, &st);
+	int rc = ward_qlog_append(o->log, p, len, &st);
 	if (rc) {
+		size_t n = ward_qlog_parse_count(p, len);
 		ward_log_warn("query log: %zu of %zu records could not be written: %s",
 			      n - (size_t)st.written, n, ward_strerror(rc));
 		atomic_fetch_add(&o->dropped_write, n - st.written);
 	}
-	o->last_prune = now;
 	count_write(o, &st);
+}
+
+/* Every worker's waiting frames to the log (nothing while a test stalls the writer); then
+ * retention, when nothing came for a while. */
+static void write_rings(struct ward_obs *o)
+{
+	int64_t now = unix_now(o);
+	bool wrote = false;
+	o->last_write_ms = mono_ms();
+	for (unsigned i = 0; i < o->n_workers && !stalled(o); i++) {
+		struct ward_log_ring *ring = o->workers[i].log_ring;
+		const uint8_t *p;
+		size_t len;
+		/* Two spans at most: up to the end of the buffer, then from its start. */
+		for (int k = 0; ring && k < 3 && (p = ward_log_ring_peek(ring, &len)); k++) {
+			write_span(o, p, len, now);
+			ward_log_ring_release(ring, len);
+			wrote = true;
+		}
+	}
+	if (wrote)
+		o->last_prune = now;
+	else if (o->log && now - o->last_prune >= PRUNE_IDLE_S) {
+		write_span(o, NULL, 0, now);
+		o->last_prune = now;
+	}
 }
 
 static void *writer_main(void *arg)
@@ -291,13 +291,8 @@ static void *writer_main(void *arg)
 	o->last_write_ms = mono_ms();
 	for (;;) {
 		bool stopping = atomic_load(&o->stop);
-		if (write_due(o)) {
-			/* At the stop, what the workers queued goes too (no stall then). */
-			do {
-				take_frames(o);
-				write_batch(o);
-			} while (o->batch_len >= WRITE_MAX / 2);
-		}
+		if (write_due(o))
+			write_rings(o); /* at the stop too: what the workers framed goes */
 		if (stopping)
 			break;
 		nanosleep(&tick, NULL);
@@ -342,7 +337,6 @@ void ward_obs_free(struct ward_obs *o)
 	ward_qlog_close(o->log);
 	ward_top_free(o->top);
 	free(o->baseline);
-	free(o->batch);
 	pthread_mutex_destroy(&o->lock);
 	pthread_mutex_destroy(&o->log_lock);
 	free(o);

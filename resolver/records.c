@@ -45,6 +45,7 @@ struct ward_log_ring *ward_log_ring_new(size_t size)
 	if (!ring)
 		return NULL;
 	ring->size = size ? size : default_size();
+	atomic_store(&ring->skip_at, UINT64_MAX);
 	if (!(ring->data = malloc(ring->size))) {
 		free(ring);
 		ring = NULL;
@@ -59,25 +60,37 @@ void ward_log_ring_free(struct ward_log_ring *ring)
 	free(ring);
 }
 
-static size_t frame_len_at(const struct ward_log_ring *ring, uint64_t pos)
-{
-	uint8_t hi = ring->data[pos & (ring->size - 1)];
-	uint8_t lo = ring->data[(pos + 1) & (ring->size - 1)];
-	return (size_t)(hi << 8 | lo) + 2;
-}
-
-size_t ward_log_ring_take(struct ward_log_ring *ring, uint8_t *out, size_t cap)
+/*
+ * From the tail, the frames up to the head, a skip or the end of the buffer; a skip at
+ * the tail is released at once (what follows it starts at the beginning). Between tail
+ * and head there is one skip at most: two would take more than the buffer's size.
+ */
+const uint8_t *ward_log_ring_peek(struct ward_log_ring *ring, size_t *len)
 {
 	uint64_t tail = atomic_load_explicit(&ring->tail, memory_order_relaxed);
 	uint64_t head = atomic_load_explicit(&ring->head, memory_order_acquire);
-	uint64_t end = tail;
-	/* Whole frames only: the producer put nothing else between tail and head. */
-	while (end < head && end - tail + frame_len_at(ring, end) <= cap)
-		end += frame_len_at(ring, end);
-	size_t n = (size_t)(end - tail), at = tail & (ring->size - 1);
-	size_t first = ring->size - at < n ? ring->size - at : n;
-	memcpy(out, ring->data + at, first);
-	memcpy(out + first, ring->data, n - first);
-	atomic_store_explicit(&ring->tail, end, memory_order_release);
-	return n;
+	uint64_t skip = atomic_load_explicit(&ring->skip_at, memory_order_relaxed);
+	size_t at = tail & (ring->size - 1), to_end = ring->size - at;
+	*len = 0;
+	if (tail == head)
+		return NULL;
+	if (skip == tail) {
+		tail += to_end;
+		atomic_store_explicit(&ring->tail, tail, memory_order_release);
+		at = 0;
+		to_end = ring->size;
+		if (tail == head)
+			return NULL;
+	}
+	uint64_t end = head - tail < to_end ? head : tail + to_end;
+	if (skip > tail && skip < end)
+		end = skip;
+	*len = (size_t)(end - tail);
+	return ring->data + at;
+}
+
+void ward_log_ring_release(struct ward_log_ring *ring, size_t len)
+{
+	uint64_t tail = atomic_load_explicit(&ring->tail, memory_order_relaxed);
+	atomic_store_explicit(&ring->tail, tail + len, memory_order_release);
 }

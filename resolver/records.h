@@ -103,21 +103,23 @@ static inline uint64_t ward_ring_dropped(struct ward_record_ring *ring)
 
 /* ---- the query log's bytes ---------------------------------------------------------------
  *
- * A worker frames each record the query log wants itself (blocklists/qlog.h,
- * ward_qlog_frame_raw) and puts the bytes in its own log ring; the log writer thread takes
- * whole frames from every worker's ring and appends them to the log. One producer, one
- * consumer; the head moves only past whole frames, so [tail, head) is always whole
- * frames. A frame may wrap around the end of the buffer. When the writer lags and a frame
- * does not fit, it is dropped and counted, never the query.
+ * A worker frames each record the query log wants itself (blocklists/qlog.h) straight
+ * into its own log ring; the log writer thread appends whole frames from every worker's
+ * ring to the log, from the ring's memory, with no copy in between. One producer, one
+ * consumer; the head moves only past whole frames. A frame never wraps: when it does not
+ * fit before the end of the buffer, the producer skips the rest of the buffer (skip_at
+ * says where that began) and starts again at the beginning. When the writer lags and a
+ * frame does not fit, it is dropped and counted, never the query.
  */
 #define WARD_LOG_RING_BYTES (1u << 20) /* per worker; a power of two */
 
 struct ward_log_ring {
-	_Atomic uint64_t head;     /* bytes the producer has put, ever */
+	_Atomic uint64_t head;     /* bytes the producer has used, ever (skips included) */
 	uint8_t pad0[56];
-	_Atomic uint64_t tail;     /* bytes the consumer has taken, ever */
+	_Atomic uint64_t tail;     /* bytes the consumer has released, ever */
 	uint8_t pad1[56];
 	_Atomic uint64_t dropped;  /* frames lost to a full ring */
+	_Atomic uint64_t skip_at;  /* where the last skip to the start began (head then) */
 	size_t size;               /* a power of two */
 	uint8_t *data;
 };
@@ -126,28 +128,39 @@ struct ward_log_ring {
 struct ward_log_ring *ward_log_ring_new(size_t size);
 void ward_log_ring_free(struct ward_log_ring *ring);
 
-/* Producer: put one frame of n bytes. @return false when it did not fit (counted). */
-static inline bool ward_log_ring_put(struct ward_log_ring *ring, const uint8_t *frame,
-				     size_t n)
+/* Producer: room for a frame of n bytes, contiguous. @return where to write it, or NULL
+ * when the ring is full (the drop is counted). */
+static inline uint8_t *ward_log_ring_reserve(struct ward_log_ring *ring, size_t n)
 {
 	uint64_t head = atomic_load_explicit(&ring->head, memory_order_relaxed);
 	uint64_t tail = atomic_load_explicit(&ring->tail, memory_order_acquire);
-	if (ring->size - (head - tail) < n) {
+	size_t at = head & (ring->size - 1), to_end = ring->size - at;
+	size_t need = to_end < n ? to_end + n : n; /* a frame that does not fit skips the end */
+	if (ring->size - (head - tail) < need) {
 		atomic_store_explicit(&ring->dropped, atomic_load_explicit(&ring->dropped,
 				      memory_order_relaxed) + 1, memory_order_relaxed);
-		return false;
+		return NULL;
 	}
-	size_t at = head & (ring->size - 1), first = ring->size - at < n ? ring->size - at : n;
-	memcpy(ring->data + at, frame, first);
-	if (first < n)
-		memcpy(ring->data, frame + first, n - first);
-	atomic_store_explicit(&ring->head, head + n, memory_order_release);
-	return true;
+	if (to_end < n) { /* skip to the start; the commit's release publishes both */
+		atomic_store_explicit(&ring->skip_at, head, memory_order_relaxed);
+		atomic_store_explicit(&ring->head, head + to_end, memory_order_relaxed);
+		at = 0;
+	}
+	return ring->data + at;
 }
 
-/* Consumer: copy whole frames, at most cap bytes of them, into out and release them.
- * @return the bytes copied. */
-size_t ward_log_ring_take(struct ward_log_ring *ring, uint8_t *out, size_t cap);
+/* Producer: publish the n bytes written where ward_log_ring_reserve() said. */
+static inline void ward_log_ring_commit(struct ward_log_ring *ring, size_t n)
+{
+	uint64_t head = atomic_load_explicit(&ring->head, memory_order_relaxed);
+	atomic_store_explicit(&ring->head, head + n, memory_order_release);
+}
+
+/* Consumer: the whole frames waiting, in place: *len bytes at the returned pointer (0 and
+ * NULL when none), contiguous; they stay the consumer's until ward_log_ring_release(). A
+ * second call after the release returns the frames past the end of the buffer, if any. */
+const uint8_t *ward_log_ring_peek(struct ward_log_ring *ring, size_t *len);
+void ward_log_ring_release(struct ward_log_ring *ring, size_t len);
 
 /* Bytes waiting in the ring. */
 static inline size_t ward_log_ring_used(struct ward_log_ring *ring)

@@ -292,14 +292,14 @@ static bool log_wants(const struct ward_conf_query_log *ql, enum ward_verdict ve
 		(verdict == WARD_VERDICT_BLOCKED || verdict == WARD_VERDICT_REWRITTEN));
 }
 
-/* Frame the query for the log (blocklists/qlog.h) into the worker's log ring: the writer
- * thread only moves the bytes to disk. The client is anonymized here, before it is
+/* Frame the query for the log (blocklists/qlog.h) in place in the worker's log ring: the
+ * writer thread only hands the bytes to the kernel. The client is anonymized here, before it is
  * stored anywhere. */
 static void log_query(struct ward_worker *w, const struct ward_query_ctx *ctx,
 		      enum ward_verdict verdict, unsigned rcode,
 		      const struct ward_policy_verdict *v, unsigned slot, bool trusted_mac)
 {
-	uint8_t frame[WARD_QLOG_FRAME_MAX], client[16];
+	uint8_t client[16];
 	const struct ward_stats_slots *slots = w->shared->slots;
 	ward_stats_addr_key(&ctx->client.addr.sa, client);
 	struct ward_qlog_raw raw = {
@@ -318,9 +318,10 @@ static void log_query(struct ward_worker *w, const struct ward_query_ctx *ctx,
 	} else if (trusted_mac) {
 		raw.flags = WARD_QLOG_HAS_MAC;
 	}
-	size_t n = ward_qlog_frame_raw(&raw, frame, sizeof(frame));
-	if (n)
-		ward_log_ring_put(w->log_ring, frame, n);
+	size_t n = ward_qlog_frame_size(&raw);
+	uint8_t *at = ward_log_ring_reserve(w->log_ring, n);
+	if (at && ward_qlog_frame_raw(&raw, at, n) == n)
+		ward_log_ring_commit(w->log_ring, n);
 }
 
 /* What only the web listener's pages read: a block, and how to explain it again later. */

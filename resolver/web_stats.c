@@ -394,6 +394,10 @@ static bool log_filter(struct ward_web_app *app, const struct ward_web_request *
 			return bad(resp, "limit: a number from 1 to 2000");
 		f->limit = (size_t)n;
 	}
+	/* Nothing older than retention_days, even from a segment not deleted yet. */
+	int64_t oldest = now - (int64_t)app->ps->conf->query_log.retention_days * 86400;
+	if (f->since < oldest)
+		f->since = oldest;
 	return true;
 }
 

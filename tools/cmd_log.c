@@ -79,7 +79,8 @@ static int bad(const char *what)
 	return -1;
 }
 
-static int make_filter(const struct cli *c, struct ward_qlog_filter *f)
+static int make_filter(const struct cli *c, const struct ward_conf *conf,
+		       struct ward_qlog_filter *f)
 {
 	uint64_t n, seconds;
 	memset(f, 0, sizeof(*f));
@@ -102,6 +103,10 @@ static int make_filter(const struct cli *c, struct ward_qlog_filter *f)
 			return bad("--limit: a number from 1 to 10000");
 		f->limit = n;
 	}
+	/* Nothing older than retention_days, even from a segment wardd has not deleted yet. */
+	int64_t oldest = ward_clock_now() - (int64_t)conf->query_log.retention_days * 86400;
+	if (f->since < oldest)
+		f->since = oldest;
 	return 0;
 }
 
@@ -148,7 +153,7 @@ static int run(const struct cli *c, const struct ward_conf *conf)
 	struct ward_qlog_filter f;
 	struct ward_qlog_result r;
 	struct ward_qlog *log;
-	if (make_filter(c, &f) < 0)
+	if (make_filter(c, conf, &f) < 0)
 		return WARD_EXIT_FAIL;
 	int rc = ward_qlog_open(conf->query_log.path, false, 0, &log);
 	if (rc == WARD_ENOTFOUND) {

@@ -40,6 +40,7 @@ from servers import ZONE, Dnsmasq, Nsd, Null, Unbound, Wardd, timed_update  # no
 WORKLOADS = ("blocked", "cached", "mix")
 QLOG_MODES = ("off", "blocked", "all")
 QLOG_WORKLOADS = ("blocked", "cached")
+QLOG_SETTLE_S = 2.5  # the query log's writer writes once a second: let it, in the phase
 SERVER_ORDER = ("null", "wardd", "unbound", "dnsmasq")
 SINKHOLE = ["0.0.0.0"]
 MIX_BLOCKED = 0.20
@@ -490,9 +491,12 @@ class Bench:
         return self.callgrind_server(self.shared_db_server(kind, "%s-callgrind" % kind), kind,
                                      WORKLOADS)
 
-    def callgrind_server(self, srv, kind, workloads):
+    def callgrind_server(self, srv, kind, workloads, settle=0.0):
         """Ir per query of srv for each workload (see README: instrumentation switched
-        on after warm-up, the idle rate subtracted)."""
+        on after warm-up, the idle rate subtracted). settle: seconds to wait after the
+        warm-up (uninstrumented) and after each workload (instrumented, so that work a
+        thread does later for those queries, the query log's writer, is counted with
+        them, and never in the idle rate)."""
         p = self.p
         cg = bl.Callgrind(srv.dir, kind)
         log("callgrind %s: starting (instrumentation off)" % kind)
@@ -503,6 +507,7 @@ class Bench:
         res = {}
         try:
             self.perf(srv, self.data.qfiles["cached"], passes=1, outstanding=10)
+            time.sleep(settle)
             cg.instrument(srv.pid, True)
             _, t0 = cg.dump(srv.pid)
             time.sleep(2.0)
@@ -512,6 +517,7 @@ class Bench:
             for w in workloads:
                 _, t0 = cg.dump(srv.pid)
                 r = self.perf(srv, self.data.cg_qfiles[w], passes=1, outstanding=10)
+                time.sleep(settle)
                 ir, t1 = cg.dump(srv.pid)
                 done = r["completed"] or 1
                 res[w] = {"ir": ir, "seconds": t1 - t0, "queries": r["completed"],
@@ -546,7 +552,7 @@ class Bench:
                 srv = Wardd(self.work, self.wardd, self.ward, self.nsd,
                             conf=self.qlog_conf(mode), probe=(self.data.blocked_name, SINKHOLE),
                             label="wardd-qlog-%s" % mode)
-                r = self.callgrind_server(srv, "wardd", QLOG_WORKLOADS)
+                r = self.callgrind_server(srv, "wardd", QLOG_WORKLOADS, settle=QLOG_SETTLE_S)
                 out.setdefault(mode, []).append(r)
         med = {m: {w: sorted(r[w]["ir_per_query"] for r in out[m])[len(out[m]) // 2]
                    for w in QLOG_WORKLOADS} for m in QLOG_MODES}
