@@ -69,7 +69,7 @@
 #include "blocklists/catdb_internal.h"
 #include "blocklists/catdb_value.h"
 #include "blocklists/error.h"
-#include "blocklists/feed.h"
+#include "blocklists/dns_codes.h"
 #include "blocklists/name.h"
 
 #define CATDB_MAX_DBS 16

@@ -16,7 +16,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define WARD_WIRE_NAME_MAX 255 /* wire form, including the root label */
+#include "blocklists/dns_codes.h"
+
 /* The longest presentation form of a wire name, every byte escaped as \DDD, plus NUL. */
 #define WARD_NAME_TEXT_MAX (WARD_WIRE_NAME_MAX * 4 + 1)
 

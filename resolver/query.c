@@ -21,9 +21,8 @@
 #define READER_REFRESH_MS 100 /* how stale a worker's view of the database may get */
 
 /* EDE 0 (Other Error) with this text: the answer's CNAME chain could not be checked
- * against the policy. Why 0 and not a filtering code: see EDE_OTHER in policy.c. */
+ * against the policy. Why 0 and not a filtering code: see the top of policy.c. */
 #define CHAIN_UNCHECKED_TEXT "ward: CNAME chain too long or malformed to check"
-#define EDE_OTHER 0
 
 size_t ward_query_answer_limit(const struct ward_client_ref *to, const struct ward_dns_query *q)
 {
@@ -201,7 +200,7 @@ bool ward_query_answer_stored(struct ward_worker *w, const struct ward_query_ctx
 	case CHAIN_UNCHECKED:
 		/* Names nobody checked are never passed on: fail closed. */
 		w->stats.servfail++;
-		answer_rcode(w, ctx, WARD_RCODE_SERVFAIL, EDE_OTHER, CHAIN_UNCHECKED_TEXT);
+		answer_rcode(w, ctx, WARD_RCODE_SERVFAIL, WARD_EDE_OTHER, CHAIN_UNCHECKED_TEXT);
 		return true;
 	case CHAIN_CLEAN:
 		break;
