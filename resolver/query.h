@@ -72,7 +72,7 @@ void ward_query_sync_views(struct ward_worker *w);
  * The upstream stage's end: fwd.c reports how the question it was given came out, once,
  * with the clients waiting on it (a list linked by ward_waiter.next). Each of them gets
  * its answer here: the fresh answer (which also fills the cache), a stale one, or
- * SERVFAIL. Registered with fwd.c as its result callback (see ward_fwd_init).
+ * SERVFAIL. Given to fwd.c as its result callback (ward_fwd_init).
  */
 void ward_query_upstream_done(struct ward_worker *w, const struct ward_fwd_result *res,
 			      const struct ward_waiter *waiters);
