@@ -216,6 +216,15 @@ bool ward_cidr_contains(const struct ward_cidr *cidr, const struct sockaddr *add
 	uint8_t a[16], net[16];
 	if (!cidr || !addr)
 		return false;
+	/* The common case (every query checks allow_clients and the client table): an IPv4
+	 * client against an IPv4 prefix, the same comparison without the mapped forms. */
+	if (addr->sa_family == AF_INET && cidr->family == AF_INET && cidr->prefix <= 32) {
+		uint32_t host, netv4;
+		memcpy(&host, &((const struct sockaddr_in *)addr)->sin_addr, 4);
+		memcpy(&netv4, cidr->addr, 4);
+		uint32_t mask = cidr->prefix ? htonl(~0u << (32 - cidr->prefix)) : 0;
+		return ((host ^ netv4) & mask) == 0;
+	}
 	if (addr->sa_family == AF_INET) {
 		const struct sockaddr_in *s4 = (const struct sockaddr_in *)addr;
 		to_mapped(AF_INET, (const uint8_t *)&s4->sin_addr, a);

@@ -1,6 +1,7 @@
 #include "blocklists/policy.h"
 
 #include <arpa/inet.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -672,16 +673,21 @@ static int begin_verdict(const struct ward_policy *p, struct ward_catdb_reader *
 			 size_t profile, const uint8_t *name, size_t *len,
 			 struct ward_policy_verdict *v)
 {
-	memset(v, 0, sizeof(*v));
+	/* Not the whole verdict: most of its ~700 bytes are the explanation's buffers (match
+	 * and text, kept last in the struct), which the lookup and ward_policy_explain()
+	 * fill from their first byte. */
+	memset(v, 0, offsetof(struct ward_policy_verdict, match));
 	v->action = WARD_POLICY_FORWARD;
 	v->ede_code = WARD_EDE_NONE;
 	v->profile = profile;
 	if (profile < p->conf->n_profiles)
 		v->profile_name = p->conf->profiles[profile].name;
+	v->text[0] = '\0';
+	ward_cat_match_clear(&v->match);
 	*len = ward_name_wire_len(name);
 	if (!*len)
 		return fail_closed(v, WARD_EINVAL);
-	int rc = reader ? ward_cat_lookup_wire(reader, name, &v->match) : 0;
+	int rc = reader ? ward_cat_lookup_wire_len(reader, name, *len, &v->match) : 0;
 	return rc < 0 ? fail_closed(v, rc) : 0;
 }
 

@@ -89,17 +89,38 @@ static const struct ward_override_table *overrides(const struct ward_worker *w)
 
 /* ---- answers made here -------------------------------------------------------------------- */
 
+/*
+ * Where an answer to `to` is written: straight into the UDP listener's next send slot
+ * (the batch leaves with one sendmmsg, no copy in between), or the worker's scratch
+ * buffer for TCP. The bytes must go to reply_send() before anything else is answered.
+ */
+static uint8_t *reply_buf(struct ward_worker *w, const struct ward_client_ref *to, size_t *cap)
+{
+	if (to->transport == WARD_TRANSPORT_UDP)
+		return ward_udp_reserve(to->udp, cap);
+	*cap = sizeof(w->scratch);
+	return w->scratch;
+}
+
+/* Send what reply_buf() got, or drop the query when nothing could be written (len 0). */
+static void reply_send(struct ward_worker *w, const struct ward_client_ref *to,
+		       const uint8_t *buf, size_t len)
+{
+	if (len)
+		ward_worker_send(w, to, buf, len);
+	else
+		ward_worker_drop(w, to);
+}
+
 static void answer_rcode(struct ward_worker *w, const struct ward_query_ctx *ctx, unsigned rcode,
 			 int ede_code, const char *ede_text)
 {
-	size_t cap = ward_query_answer_limit(&ctx->client, &ctx->q);
-	if (cap > sizeof(w->scratch))
-		cap = sizeof(w->scratch);
-	size_t len = ward_dns_write_rcode(w->scratch, cap, &ctx->q, rcode, ede_code, ede_text);
-	if (len)
-		ward_worker_send(w, &ctx->client, w->scratch, len);
-	else
-		ward_worker_drop(w, &ctx->client);
+	size_t cap, limit = ward_query_answer_limit(&ctx->client, &ctx->q);
+	uint8_t *buf = reply_buf(w, &ctx->client, &cap);
+	if (cap > limit)
+		cap = limit;
+	reply_send(w, &ctx->client, buf,
+		   ward_dns_write_rcode(buf, cap, &ctx->q, rcode, ede_code, ede_text));
 }
 
 static void answer_servfail(struct ward_worker *w, const struct ward_query_ctx *ctx, int ede,
@@ -114,15 +135,12 @@ static void write_block(struct ward_worker *w, const struct ward_query_ctx *ctx,
 			const char *text)
 {
 	/* The client's UDP size bounds the answer: the EDE text gives way first, then TC. */
-	size_t cap = ward_query_answer_limit(&ctx->client, &ctx->q);
-	if (cap > sizeof(w->scratch))
-		cap = sizeof(w->scratch);
-	size_t len = ward_dns_write_block(w->scratch, cap, &ctx->q, mode, ipv4, ipv6, ttl, ede,
-					  text);
-	if (len)
-		ward_worker_send(w, &ctx->client, w->scratch, len);
-	else
-		ward_worker_drop(w, &ctx->client);
+	size_t cap, limit = ward_query_answer_limit(&ctx->client, &ctx->q);
+	uint8_t *buf = reply_buf(w, &ctx->client, &cap);
+	if (cap > limit)
+		cap = limit;
+	reply_send(w, &ctx->client, buf,
+		   ward_dns_write_block(buf, cap, &ctx->q, mode, ipv4, ipv6, ttl, ede, text));
 }
 
 static void answer_block(struct ward_worker *w, const struct ward_query_ctx *ctx, int mode,
@@ -238,12 +256,14 @@ static bool answer_stored(struct ward_worker *w, const struct ward_query_ctx *ct
 	case CHAIN_CLEAN:
 		break;
 	}
+	size_t cap;
+	uint8_t *buf = reply_buf(w, &ctx->client, &cap);
 	if (ctx->rewrite_target) {
 		uint8_t target[WARD_DNS_NAME_MAX];
 		struct ward_rewrite_source src = {a->msg, a->len, a->age_s, a->stale};
 		if (!ward_name_from_text(ctx->rewrite_target, target, sizeof(target)))
 			return false;
-		out_len = ward_rewrite_cname_answer(w->scratch, sizeof(w->scratch), &ctx->q, target,
+		out_len = ward_rewrite_cname_answer(buf, cap, &ctx->q, target,
 						    w->ps ? w->ps->conf->block.ttl : 60, &src, limit);
 	} else {
 		struct ward_dns_answer_opts opts = {
@@ -252,12 +272,12 @@ static bool answer_stored(struct ward_worker *w, const struct ward_query_ctx *ct
 			.max_size = limit,
 			.ede_code = a->stale ? WARD_EDE_STALE_ANSWER : WARD_EDE_NONE,
 		};
-		out_len = ward_dns_write_answer(w->scratch, sizeof(w->scratch), a->msg, a->len,
+		out_len = ward_dns_write_answer(buf, cap, a->msg, a->len,
 						a->ttl_off, a->n_ttls, &ctx->q, &opts);
 	}
 	if (!out_len)
 		return false;
-	ward_worker_send(w, &ctx->client, w->scratch, out_len);
+	ward_worker_send(w, &ctx->client, buf, out_len);
 	return true;
 }
 
@@ -417,9 +437,9 @@ static bool stage_cache(struct ward_worker *w, const struct ward_query_ctx *ctx,
  * @return true when answered. */
 static bool stage_web_host(struct ward_worker *w, const struct ward_query_ctx *ctx)
 {
-	uint8_t v4[4] = {0}, v6[16] = {0};
 	if (!w->conf->web.enabled)
 		return false;
+	uint8_t v4[4] = {0}, v6[16] = {0};
 	int mode = ward_web_host_address(w, ctx, v4, v6);
 	if (mode < 0)
 		return false;
@@ -446,7 +466,12 @@ static void stage_forward(struct ward_worker *w, const struct ward_query_ctx *ct
 void ward_query_handle(struct ward_worker *w, const uint8_t *pkt, size_t len,
 		       const struct ward_client_ref *from)
 {
-	struct ward_query_ctx ctx = {.client = *from};
+	/* Not zeroed as a whole: ward_dns_parse_query() sets every field of q that is read
+	 * (the name bytes past qname_len never are), and the rest is set here. */
+	struct ward_query_ctx ctx;
+	ctx.client = *from;
+	ctx.profile = (size_t)-1;
+	ctx.rewrite_target = NULL;
 	struct ward_dns_query rewritten;
 	const struct ward_dns_query *ask = &ctx.q;
 	w->stats.queries++;

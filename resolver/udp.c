@@ -77,6 +77,14 @@ static void read_local(struct msghdr *mh, struct ward_local_addr *local)
 	}
 }
 
+uint8_t *ward_udp_reserve(struct ward_udp_listener *l, size_t *cap)
+{
+	if (l->n_out == WARD_UDP_BATCH)
+		udp_flush(l);
+	*cap = WARD_UDP_SEND_MAX;
+	return l->out_buf[l->n_out];
+}
+
 void ward_udp_queue(struct ward_udp_listener *l, const struct ward_client_ref *to,
 		    const uint8_t *msg, size_t len)
 {
@@ -141,50 +149,78 @@ static bool rate_limited(struct ward_worker *w, struct ward_udp_listener *l,
 	}
 }
 
-/* Receive buffers live on the worker's stack frame of this callback only: the query
- * pipeline copies what it keeps (the question) before returning. */
+/* Receive buffers: one set per worker thread, reused for every batch (the query pipeline
+ * copies what it keeps, the question, before returning). */
+struct recv_batch {
+	bool ready;
+	uint8_t bufs[WARD_UDP_BATCH][WARD_UDP_RECV_MAX];
+	struct mmsghdr msgs[WARD_UDP_BATCH];
+	struct iovec iov[WARD_UDP_BATCH];
+	struct sockaddr_storage from[WARD_UDP_BATCH];
+	uint8_t ctrl[WARD_UDP_BATCH][WARD_UDP_CTRL_MAX];
+};
+
+/* Make entry i ready for recvmmsg(), which overwrites its name and control lengths and
+ * flags. Only the entries a call filled need this again, not the whole batch: a worker
+ * that reads one datagram per wake-up would otherwise set up all WARD_UDP_BATCH. */
+static void batch_reset(struct recv_batch *b, unsigned i)
+{
+	b->iov[i].iov_base = b->bufs[i];
+	b->iov[i].iov_len = sizeof(b->bufs[i]);
+	memset(&b->msgs[i].msg_hdr, 0, sizeof(b->msgs[i].msg_hdr));
+	b->msgs[i].msg_hdr.msg_name = &b->from[i];
+	b->msgs[i].msg_hdr.msg_namelen = sizeof(b->from[i]);
+	b->msgs[i].msg_hdr.msg_iov = &b->iov[i];
+	b->msgs[i].msg_hdr.msg_iovlen = 1;
+	/* Always offered (the batch serves every listener of the thread): a socket without
+	 * IP_PKTINFO / IPV6_RECVPKTINFO puts nothing in it. */
+	b->msgs[i].msg_hdr.msg_control = b->ctrl[i];
+	b->msgs[i].msg_hdr.msg_controllen = sizeof(b->ctrl[i]);
+}
+
+static void handle_datagram(struct ward_worker *w, struct ward_udp_listener *l,
+			    struct recv_batch *b, unsigned i)
+{
+	struct msghdr *mh = &b->msgs[i].msg_hdr;
+	if (mh->msg_flags & MSG_TRUNC) {
+		w->stats.dropped++;
+		return;
+	}
+	struct ward_client_ref ref;
+	ref.transport = WARD_TRANSPORT_UDP;
+	ref.udp = l;
+	ref.conn = NULL;
+	ref.conn_gen = 0;
+	ref.local.family = 0;
+	memcpy(&ref.addr.ss, &b->from[i], mh->msg_namelen);
+	ref.addr.len = mh->msg_namelen;
+	if (l->pktinfo)
+		read_local(mh, &ref.local);
+	if (!rate_limited(w, l, &ref, b->bufs[i], b->msgs[i].msg_len))
+		ward_query_handle(w, b->bufs[i], b->msgs[i].msg_len, &ref);
+}
+
 static void udp_on_readable(uv_poll_t *poll, int status, int events)
 {
 	struct ward_udp_listener *l = poll->data;
 	struct ward_worker *w = l->worker;
-	static _Thread_local uint8_t bufs[WARD_UDP_BATCH][WARD_UDP_RECV_MAX];
-	static _Thread_local struct mmsghdr msgs[WARD_UDP_BATCH];
-	static _Thread_local struct iovec iov[WARD_UDP_BATCH];
-	static _Thread_local struct sockaddr_storage from[WARD_UDP_BATCH];
-	static _Thread_local uint8_t ctrl[WARD_UDP_BATCH][WARD_UDP_CTRL_MAX];
+	static _Thread_local struct recv_batch b;
 	if (status < 0)
 		return;
+	if (!b.ready) {
+		for (unsigned i = 0; i < WARD_UDP_BATCH; i++)
+			batch_reset(&b, i);
+		b.ready = true;
+	}
 	w->reading_udp = l;
 	/* A few rounds at most, so one flooded socket cannot starve the others. */
 	for (int round = 0; round < 4 && !w->stopping; round++) {
-		for (unsigned i = 0; i < WARD_UDP_BATCH; i++) {
-			iov[i].iov_base = bufs[i];
-			iov[i].iov_len = sizeof(bufs[i]);
-			memset(&msgs[i].msg_hdr, 0, sizeof(msgs[i].msg_hdr));
-			msgs[i].msg_hdr.msg_name = &from[i];
-			msgs[i].msg_hdr.msg_namelen = sizeof(from[i]);
-			msgs[i].msg_hdr.msg_iov = &iov[i];
-			msgs[i].msg_hdr.msg_iovlen = 1;
-			if (l->pktinfo) {
-				msgs[i].msg_hdr.msg_control = ctrl[i];
-				msgs[i].msg_hdr.msg_controllen = sizeof(ctrl[i]);
-			}
-		}
-		int n = recvmmsg(l->fd, msgs, WARD_UDP_BATCH, MSG_DONTWAIT, NULL);
+		int n = recvmmsg(l->fd, b.msgs, WARD_UDP_BATCH, MSG_DONTWAIT, NULL);
 		if (n <= 0)
 			break;
-		for (int i = 0; i < n; i++) {
-			if (msgs[i].msg_hdr.msg_flags & MSG_TRUNC) {
-				w->stats.dropped++;
-				continue;
-			}
-			struct ward_client_ref ref = {.transport = WARD_TRANSPORT_UDP, .udp = l};
-			memcpy(&ref.addr.ss, &from[i], msgs[i].msg_hdr.msg_namelen);
-			ref.addr.len = msgs[i].msg_hdr.msg_namelen;
-			if (l->pktinfo)
-				read_local(&msgs[i].msg_hdr, &ref.local);
-			if (!rate_limited(w, l, &ref, bufs[i], msgs[i].msg_len))
-				ward_query_handle(w, bufs[i], msgs[i].msg_len, &ref);
+		for (unsigned i = 0; i < (unsigned)n; i++) {
+			handle_datagram(w, l, &b, i);
+			batch_reset(&b, i);
 		}
 		if (n < WARD_UDP_BATCH)
 			break;

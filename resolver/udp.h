@@ -45,7 +45,13 @@ int ward_udp_listener_start(struct ward_worker *w, struct ward_udp_listener *l);
 /* Stop reading l; its socket stays open for answers to queries still in flight. */
 void ward_udp_listener_stop(struct ward_udp_listener *l);
 
-/* Queue an answer on l; it leaves with l's next sendmmsg() batch. */
+/* The buffer the next answer queued on l goes out from (WARD_UDP_SEND_MAX bytes in
+ * *cap): an answer written there and then queued is not copied. Valid until the next
+ * ward_udp_queue() on l. */
+uint8_t *ward_udp_reserve(struct ward_udp_listener *l, size_t *cap);
+
+/* Queue an answer on l; it leaves with l's next sendmmsg() batch. msg may be the buffer
+ * ward_udp_reserve() returned. */
 void ward_udp_queue(struct ward_udp_listener *l, const struct ward_client_ref *to,
 		    const uint8_t *msg, size_t len);
 
