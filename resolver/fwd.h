@@ -13,9 +13,9 @@
 #include <stdint.h>
 #include <uv.h>
 
+#include "resolver/client.h"
 #include "resolver/dns.h"
 #include "resolver/limit.h"
-#include "resolver/query.h"
 #include "resolver/upstream.h"
 
 #define WARD_FWD_MAX_PENDING 1024  /* distinct upstream queries in flight per worker */

@@ -16,7 +16,7 @@
 #include <sys/socket.h>
 #include <uv.h>
 
-#include "resolver/query.h"
+#include "resolver/client.h"
 
 #define WARD_UDP_BATCH 32          /* datagrams per recvmmsg/sendmmsg */
 #define WARD_UDP_RECV_MAX 4096     /* larger client datagrams are dropped */
