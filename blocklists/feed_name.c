@@ -411,3 +411,21 @@ bool ward_feed_is_public_suffix(const char *name, size_t len)
 	/* No star rule: an unlisted TLD is single-label and refused above already. */
 	return psl && psl_is_public_suffix2(psl, name, PSL_TYPE_ICANN | PSL_TYPE_NO_STAR_RULE);
 }
+
+/* The last step of every entry, whatever its format: public suffixes are refused, the
+ * rest counted and handed to the callback. */
+int ward_feed__emit(struct ward_feed_parser *p, const char *name, size_t len, unsigned flags)
+{
+	if (ward_feed_is_public_suffix(name, len)) {
+		ward_feed__reject(p, WARD_REJECT_PUBLIC_SUFFIX);
+		return 0;
+	}
+	if (flags & WARD_ENTRY_ALLOW)
+		p->stats.allows++;
+	else
+		p->stats.blocks++;
+	int rc = p->fn(p->ctx, name, len, flags);
+	if (rc != 0)
+		p->error = rc;
+	return rc;
+}
