@@ -16,7 +16,8 @@ APT_GET    := DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600
 
 DEB_PACKAGES := cmake make gcc clang libclang-rt-14-dev pkg-config \
 	libldns-dev ldnsutils libuv1-dev liblmdb-dev lmdb-utils libcurl4-openssl-dev \
-	libcjson-dev libcmocka-dev libpsl-dev libmicrohttpd-dev libsystemd-dev scdoc python3 \
+	libcjson-dev libcmocka-dev libpsl-dev libmicrohttpd-dev libsystemd-dev libssl-dev libidn2-dev \
+	scdoc python3 \
 	debhelper dpkg-dev lintian adduser util-linux bash-completion man-db groff-base \
 	nsd knot knot-dnsutils bind9-dnsutils python3-dnspython unbound dnsmasq-base \
 	dnsperf valgrind iproute2 procps chromium fonts-dejavu-core
@@ -25,7 +26,8 @@ DEB_PACKAGES := cmake make gcc clang libclang-rt-14-dev pkg-config \
 # s390x libraries are unpacked into a sysroot by tests/cross/run.sh (apt-get download).
 CROSS_PACKAGES := crossbuild-essential-arm64 crossbuild-essential-s390x qemu-user file \
 	libldns-dev:arm64 libuv1-dev:arm64 liblmdb-dev:arm64 libcurl4-openssl-dev:arm64 \
-	libcjson-dev:arm64 libcmocka-dev:arm64 libpsl-dev:arm64 libmicrohttpd-dev:arm64
+	libcjson-dev:arm64 libcmocka-dev:arm64 libpsl-dev:arm64 libmicrohttpd-dev:arm64 \
+	libssl-dev:arm64 libidn2-dev:arm64
 # libldns-dev's amd64 and arm64 builds ship different doxygen HTML at the same path, so
 # they are co-installable only without it (ward needs neither copy).
 LDNS_DOC_EXCLUDE := /etc/dpkg/dpkg.cfg.d/ward-cross-ldns-doc

@@ -279,6 +279,7 @@ static void fetch_release(struct ward_fetch *f)
 	if (p->fd >= 0)
 		close(p->fd);
 	ward_feed_parser_free(p->parser);
+	ward_sha256_free(&p->sha);
 	free(p);
 	f->priv = NULL;
 }
@@ -314,7 +315,11 @@ static int attempt_start(CURLM *multi, struct ward_fetch *f)
 		p->state = FETCH_DONE;
 		return WARD_ENOMEM;
 	}
-	ward_sha256_init(&p->sha);
+	if (ward_sha256_init(&p->sha) != 0) {
+		fail(f, WARD_ENOMEM, "%s", "out of memory");
+		p->state = FETCH_DONE;
+		return WARD_ENOMEM;
+	}
 	f->bytes = 0;
 	f->http_code = 0;
 	f->etag[0] = f->last_modified[0] = '\0';
@@ -341,7 +346,10 @@ static bool accept_body(struct ward_fetch *f)
 		return false;
 	}
 	ward_feed_parser_finish(p->parser, &f->stats);
-	ward_sha256_final(&p->sha, f->sha256);
+	if (ward_sha256_final(&p->sha, f->sha256) != 0) {
+		fail(f, WARD_ENOMEM, "%s", "out of memory");
+		return false;
+	}
 	if (fsync(p->fd) != 0) {
 		fail(f, WARD_EIO, "cannot sync %s", f->tmp_path);
 		return false;
