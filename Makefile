@@ -19,7 +19,7 @@ DEB_PACKAGES := cmake make gcc clang libclang-rt-14-dev pkg-config \
 	libcjson-dev libcmocka-dev libpsl-dev libmicrohttpd-dev libsystemd-dev libssl-dev libidn2-dev \
 	scdoc python3 \
 	debhelper dpkg-dev lintian adduser util-linux bash-completion man-db groff-base \
-	nsd knot knot-dnsutils bind9-dnsutils python3-dnspython unbound dnsmasq-base \
+	nsd knot knot-dnsutils bind9-dnsutils python3-dnspython python3-idna unbound dnsmasq-base \
 	dnsperf valgrind iproute2 procps chromium fonts-dejavu-core
 
 # make test-cross: cross compilers, qemu-user and the arm64 libraries (multiarch); the

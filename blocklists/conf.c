@@ -1237,7 +1237,7 @@ static int p_domain(struct walk *w, const struct field *f, const cJSON *v, void 
 		why = " (write the name without \"*.\")";
 		break;
 	case WARD_CONF__NAME_IDN:
-		why = " (write internationalized names in their xn-- form)";
+		why = " (not a valid internationalized name)";
 		break;
 	case WARD_CONF__NAME_INVALID:
 		why = "";
