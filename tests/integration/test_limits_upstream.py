@@ -246,7 +246,9 @@ def test_slots_taken_as_needed():
     print("  anonymous RSS: %.1f MiB after 20 queries, %.1f MiB with every slot taken"
           % (idle / 1024, busy / 1024))
     wt.check(idle < 8 * 1024, "%.1f MiB after 20 queries (target 8)" % (idle / 1024))
-    wt.check(busy - idle > 2 * 1024, "slots taken under load added only %.1f MiB: were "
+    # A chunk is 64 slots (~170 KiB); a loaded machine may keep fewer than all 1,024 in
+    # flight, so ask only for a few chunks' worth. Before, the figure did not move at all.
+    wt.check(busy - idle > 512, "slots taken under load added only %.1f MiB: were "
              "they allocated at start?" % ((busy - idle) / 1024))
 
 
