@@ -169,7 +169,9 @@ def test_jostle_drops_the_oldest():
     they have waited past the jostle time, a new query from another client drops the
     oldest instead of being refused, and the dropped query's client hears why."""
     up = wt.SilentUpstream(nsd, SILENT)
-    ward = wt.start_wardd({"upstream_timeout_ms": 1500,
+    # A long upstream timeout: on a loaded machine, filling the slots can take longer than
+    # the default 1.5 s, and a slot freed by a timeout would leave nothing to jostle.
+    ward = wt.start_wardd({"upstream_timeout_ms": 8000,
                            "limits": {"upstream_queries_per_client": 4096}},
                           upstreams=[up], name="wardd-jostle")
     flood, seen = saturate(ward, "127.0.0.2", 3 * MAX_PENDING)
