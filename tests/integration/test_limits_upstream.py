@@ -232,7 +232,7 @@ def test_slots_taken_as_needed():
     under 8 MiB of its own memory (it held ~13 MiB before, 7 of them slot tables); one
     that a flood drove to every slot holds more."""
     up = wt.SilentUpstream(nsd, SILENT)
-    ward = wt.start_wardd({"workers": 1, "upstream_timeout_ms": 1500,
+    ward = wt.start_wardd({"workers": 1, "upstream_timeout_ms": 8000,
                            "cache": {"max_entries": 20000},
                            "limits": {"upstream_queries_per_client": 4096}},
                           upstreams=[up], name="wardd-slots")
