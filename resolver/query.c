@@ -511,9 +511,9 @@ void ward_query_handle(struct ward_worker *w, const uint8_t *pkt, size_t len,
 	ctx.rewrite_target = NULL;
 	struct ward_dns_query rewritten;
 	const struct ward_dns_query *ask = &ctx.q;
+	ctx.start_ms = 0; /* answered at once: no latency to speak of */
 	w->stats.queries++;
 	refresh_views(w);
-	ctx.start_ms = (uint32_t)ward_worker_now(w);
 	int parsed = ward_dns_parse_query(pkt, len, &ctx.q);
 	if (stage_acl(w, &ctx, parsed))
 		return;
@@ -525,6 +525,7 @@ void ward_query_handle(struct ward_worker *w, const uint8_t *pkt, size_t len,
 		return;
 	if (stage_cache(w, &ctx, ask))
 		return;
+	ctx.start_ms = (uint32_t)ward_worker_now(w) + 1; /* its answer's latency counts from here */
 	stage_forward(w, &ctx, ask);
 }
 

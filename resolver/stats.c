@@ -236,15 +236,24 @@ static void note_device(struct ward_stats *s, struct ward_worker *w,
 	uint8_t bytes[16];
 	uint64_t key[2];
 	int64_t now = w->local_time.unix_s;
-	ward_stats_addr_key(&ctx->client.addr.sa, bytes);
-	if (trusted_mac)
-		ward_stats_mac_key(ctx->q.mac, bytes);
-	memcpy(key, bytes, 16);
+	const struct sockaddr *sa = &ctx->client.addr.sa;
 	if (now != s->day_of_s) {
 		s->day_of_s = now;
 		s->day = ward_stats_local_day(now, w->local_time.minute);
 	}
-	struct ward_stats_device_row *r = row_for(s, key, now);
+	struct ward_stats_device_row *r;
+	uint32_t v4 = sa->sa_family == AF_INET && !trusted_mac ? ctx->client.addr.v4.sin_addr.s_addr
+							       : 0;
+	if (v4 && v4 == s->last_v4 && s->last_row) {
+		r = s->last_row; /* the same IPv4 client again: no key to build */
+	} else {
+		ward_stats_addr_key(sa, bytes);
+		if (trusted_mac)
+			ward_stats_mac_key(ctx->q.mac, bytes);
+		memcpy(key, bytes, 16);
+		r = row_for(s, key, now);
+		s->last_v4 = v4;
+	}
 	if (atomic_load_explicit(&r->day, RELAXED) != s->day) {
 		row_begin(r);
 		row_reset_day(r, s->day);
@@ -284,12 +293,21 @@ static uint8_t schedule_index(const struct ward_conf *conf, size_t profile, cons
 	return UINT8_MAX;
 }
 
-/* Does the query log want this query (query_log.mode)? */
-static bool log_wants(const struct ward_conf_query_log *ql, enum ward_verdict verdict)
+/* The verdicts the query log wants (query_log.mode), a bit each; worked out again only
+ * when the config changed. */
+static uint32_t log_mask(struct ward_stats *s, const struct ward_worker *w)
 {
-	return ql->mode == WARD_QLOG_ALL ||
-	       (ql->mode == WARD_QLOG_BLOCKED &&
-		(verdict == WARD_VERDICT_BLOCKED || verdict == WARD_VERDICT_REWRITTEN));
+	uint64_t gen = w->ps ? w->ps->generation : 0;
+	if (s->mask_valid && s->mask_generation == gen)
+		return s->log_mask;
+	enum ward_qlog_mode mode = ward_worker_conf(w)->query_log.mode;
+	s->log_mask = mode == WARD_QLOG_ALL ? ~0u
+		      : mode == WARD_QLOG_BLOCKED ? 1u << WARD_VERDICT_BLOCKED |
+							1u << WARD_VERDICT_REWRITTEN
+		      : 0;
+	s->mask_generation = gen;
+	s->mask_valid = true;
+	return s->log_mask;
 }
 
 /* Frame the query for the log (blocklists/qlog.h) in place in the worker's log ring: the
@@ -305,7 +323,7 @@ static void log_query(struct ward_worker *w, const struct ward_query_ctx *ctx,
 	struct ward_qlog_raw raw = {
 		.time = w->local_time.unix_s, .verdict = (uint8_t)verdict, .rcode = (uint8_t)rcode,
 		.reason = (uint8_t)(v ? v->reason : WARD_REASON_NONE), .qtype = ctx->q.qtype,
-		.latency_ms = (uint32_t)ward_worker_now(w) - ctx->start_ms,
+		.latency_ms = ctx->start_ms ? (uint32_t)ward_worker_now(w) + 1 - ctx->start_ms : 0,
 		.categories = v ? v->categories : 0, .client = client, .mac = ctx->q.mac,
 		.profile = slots->names[slot], .profile_len = slots->len[slot],
 		.feed_id = v && v->match.n_feeds ? v->match.feeds[0] : 0,
@@ -375,7 +393,7 @@ void ward_stats_query(struct ward_worker *w, const struct ward_query_ctx *ctx,
 		return; /* outside allow_clients: no device of ours, nothing recorded */
 	bool trusted_mac = ctx->q.has_mac && mac_trusted(w, ctx);
 	note_device(s, w, ctx, trusted_mac, slot, blocked, blocked_by);
-	if (w->log_ring && log_wants(&ward_worker_conf(w)->query_log, verdict))
+	if (w->log_ring && (log_mask(s, w) >> verdict & 1))
 		log_query(w, ctx, verdict, rcode, v, slot, trusted_mac);
 	if (blocked && w->records && w->conf->web.enabled)
 		hand_block(w, ctx, v, slot, trusted_mac);

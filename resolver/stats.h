@@ -121,6 +121,10 @@ struct ward_stats {
 	uint64_t seed;                           /* the device table's hash key, random */
 	uint64_t last_key[2];                    /* the device found last, and its row */
 	struct ward_stats_device_row *last_row;
+	uint32_t last_v4;                        /* its IPv4 address (0: not an IPv4 one) */
+	uint32_t log_mask;                       /* the verdicts the query log wants ... */
+	uint64_t mask_generation;                /* ... for this policy generation */
+	bool mask_valid;
 	/* The local day of the worker's clock, recomputed when its second changes. */
 	int64_t day_of_s;
 	uint32_t day;

@@ -387,7 +387,8 @@ static void test_records_follow_mode(void **state)
 	assert_int_equal(l.e[1].verdict, WARD_VERDICT_REWRITTEN);
 	assert_int_equal(drain(w, recs, 8), 0); /* no web listener: no block records */
 
-	f->conf->query_log.mode = WARD_QLOG_OFF;
+	f->conf->query_log.mode = WARD_QLOG_OFF; /* as a reload would: a new generation */
+	f->ps.generation++;
 	f->conf->web.enabled = true;
 	ward_stats_query(w, &c, WARD_VERDICT_FORWARDED, 0, NULL);
 	ward_stats_query(w, &c, WARD_VERDICT_BLOCKED, 0, &gamble);
@@ -399,6 +400,7 @@ static void test_records_follow_mode(void **state)
 
 	f->conf->query_log.mode = WARD_QLOG_ALL;
 	f->conf->query_log.anonymize_clients = true;
+	f->ps.generation++;
 	ward_stats_query(w, &c, WARD_VERDICT_FORWARDED, 0, NULL);
 	assert_int_equal(logged(w, &l), 1);
 	assert_true(l.e[0].flags & WARD_QLOG_ANONYMIZED);
