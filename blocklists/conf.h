@@ -16,30 +16,13 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
+#include "blocklists/addr.h"
 #include "blocklists/category.h"
+#include "blocklists/log.h"
+#include "blocklists/dns_codes.h"
 
 #define WARD_CONF_DEFAULT_PATH "/etc/ward/ward.json"
 #define WARD_CONF_ERR_MAX 512
-
-/* A socket address that knows its length; listen and upstream entries. */
-struct ward_addr {
-	union {
-		struct sockaddr sa;
-		struct sockaddr_in v4;
-		struct sockaddr_in6 v6;
-		struct sockaddr_storage ss;
-	};
-	socklen_t len;
-};
-
-/* An address prefix: allow_clients, trusted_forwarders, clients[].match. */
-struct ward_cidr {
-	int family;        /* AF_INET or AF_INET6 */
-	uint8_t addr[16];  /* network address, host bits zeroed; v4 uses the first 4 bytes */
-	uint8_t prefix;    /* 0..32 or 0..128 */
-};
-
-enum ward_log_level { WARD_LOG_ERROR, WARD_LOG_WARN, WARD_LOG_INFO, WARD_LOG_DEBUG };
 
 struct ward_conf_cache {
 	uint32_t max_entries; /* default 200000, 0 disables the cache */
@@ -114,13 +97,6 @@ struct ward_conf_client {
 	size_t profile;             /* index into ward_conf.profiles */
 	char *name;                 /* "Emma's tablet": how pages and stats call the device;
 				       NULL when the entry has none */
-};
-
-enum ward_block_mode {
-	WARD_BLOCK_SINKHOLE,
-	WARD_BLOCK_NXDOMAIN,
-	WARD_BLOCK_NODATA,
-	WARD_BLOCK_REFUSED,
 };
 
 struct ward_conf_block {
@@ -276,22 +252,6 @@ int ward_conf_default(const char *resolv_conf, const char *database, struct ward
 
 void ward_conf_free(struct ward_conf *conf);
 
-/* Does addr fall inside cidr? addr is a sockaddr_in or sockaddr_in6 (v4-mapped v6 counts
- * as v4). Both are compared in IPv6 form, v4 as ::ffff:a.b.c.d, so a v6 prefix that covers
- * ::ffff:0:0/96 (e.g. ::/0) also covers IPv4 clients. Other families never match. */
-bool ward_cidr_contains(const struct ward_cidr *cidr, const struct sockaddr *addr);
-
-/* Parse "1.2.3.4", "1.2.3.4:53", "::1", "[::1]:53" with default_port when none given.
- * @return 0 or WARD_EINVAL. */
-int ward_addr_parse(const char *text, uint16_t default_port, struct ward_addr *out);
-
-/* Parse "10.0.0.0/8", "::1/128", or a bare address (full-length prefix). Host bits must
- * be zero. @return 0 or WARD_EINVAL. */
-int ward_cidr_parse(const char *text, struct ward_cidr *out);
-
-/* Format an address as "1.2.3.4:53" or "[::1]:53" into buf. */
-const char *ward_addr_format(const struct ward_addr *addr, char *buf, size_t cap);
-
 /*
  * Warnings about a valid config that is probably not what the operator wants (today: an
  * open resolver, i.e. allow_clients includes public address space while rate_limit is
@@ -310,7 +270,8 @@ size_t ward_conf_file_warnings(const char *path, void (*emit)(void *arg, const c
 /*
  * The top-level keys whose change a reload (SIGHUP, the config API) does not apply: wardd
  * reads them at start only (sockets, upstreams, cache size, database, user, the web
- * listener). Fills keys[] with up to cap static names, in a fixed order.
+ * listener, the query log's place and size, the metrics listeners). Fills keys[] with up
+ * to cap static names, in a fixed order.
  * @return how many differ between the running config and the fresh one.
  */
 size_t ward_conf_restart_needed(const struct ward_conf *running, const struct ward_conf *fresh,

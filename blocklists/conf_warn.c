@@ -142,6 +142,10 @@ size_t ward_conf_restart_needed(const struct ward_conf *running, const struct wa
 		{ "database", same_text(a->database, b->database) },
 		{ "user", same_text(a->user, b->user) },
 		{ "web", same_web(&a->web, &b->web) },
+		{ "query_log.path", same_text(a->query_log.path, b->query_log.path) },
+		{ "query_log.max_mb", a->query_log.max_mb == b->query_log.max_mb },
+		{ "metrics_listen", same_addrs(a->metrics_listen, a->n_metrics_listen,
+					       b->metrics_listen, b->n_metrics_listen) },
 	};
 	size_t n = 0;
 	for (size_t i = 0; i < sizeof(parts) / sizeof(parts[0]); i++)

@@ -33,7 +33,9 @@
 #include "blocklists/policy.h"
 #include "resolver/live.h"
 #include "resolver/notify.h"
+#include "resolver/obs.h"
 #include "resolver/stats.h"
+#include "resolver/uv_error.h"
 #include "resolver/web.h"
 #include "resolver/worker.h"
 
@@ -67,6 +69,7 @@ struct wardd {
 	uv_timer_t housekeeping;
 	struct ward_live live;             /* the clock and the overrides, for the workers */
 	struct ward_web *web;              /* NULL without a "web" section */
+	struct ward_obs *obs;              /* the observer and the query log's writer */
 	struct ward_stats_slots slots;     /* profile names -> statistics slots, for good */
 	uint64_t status_key;               /* database generation + 1 last told, 0: none */
 	bool status_sent;
@@ -221,6 +224,17 @@ static int probe_address(const struct ward_addr *addr)
 	return rc;
 }
 
+/* DNS goes on without the web listener (port 80 taken by a web server, say). */
+static void new_web(struct wardd *d)
+{
+	int rc = ward_web_new(d->conf, d->config_file, &d->shared, &d->web);
+	if (rc == 0)
+		ward_web_set_reloader(d->web, request_reload, &d->reload);
+	else
+		ward_log_error("the web listener is off (block page, admin pages, metrics) until "
+			       "wardd restarts: %s", ward_strerror(rc));
+}
+
 static int bind_workers(struct wardd *d)
 {
 	const struct ward_conf *conf = d->conf;
@@ -238,16 +252,12 @@ static int bind_workers(struct wardd *d)
 		if (rc != 0)
 			return rc;
 	}
-	if (!conf->web.enabled)
-		return 0;
-	/* DNS goes on without the web listener (port 80 taken by a web server, say). */
-	int rc = ward_web_new(conf, d->config_file, &d->shared, &d->web);
-	if (rc == 0)
-		ward_web_set_reloader(d->web, request_reload, &d->reload);
-	else
-		ward_log_error("the web listener is off (block page, admin pages) until wardd "
-			       "restarts: %s", ward_strerror(rc));
-	return 0;
+	if (conf->web.enabled || conf->n_metrics_listen)
+		new_web(d);
+	int rc = ward_obs_new(conf, &d->shared, &d->obs);
+	if (rc == 0 && d->web)
+		ward_obs_set_sink(d->obs, ward_web_note_block, d->web);
+	return rc;
 }
 
 static int start_workers(struct wardd *d)
@@ -262,10 +272,16 @@ static int start_workers(struct wardd *d)
 	return 0;
 }
 
-/* Stops the running workers and frees every initialized one, started or not. */
+/* Stops the running workers and frees every initialized one, started or not. The web
+ * listener reads the observer and the workers' statistics, the observer the workers'
+ * rings and hands blocks to the web listener: so the web thread stops first, then the
+ * observer (which writes what it queued), then the rest goes. */
 static void stop_workers(struct wardd *d)
 {
-	ward_web_free(d->web); /* it reads the workers' rings: first */
+	ward_web_stop(d->web);
+	ward_obs_free(d->obs);
+	d->obs = NULL;
+	ward_web_free(d->web);
 	d->web = NULL;
 	for (unsigned i = 0; i < d->n_running; i++)
 		ward_worker_request_stop(&d->workers[i]);
@@ -397,6 +413,7 @@ static int reload_config(struct wardd *d, const char *why)
 	d->retired = old;
 	publish_local_time(d);
 	refresh_live(d, true); /* the overrides' profile indexes follow the new config */
+	ward_obs_configure(d->obs, &fresh->query_log);
 	ward_log_info("%s: %s reloaded (%zu profiles, %zu clients)", why, d->config_file,
 		      fresh->n_profiles, fresh->n_clients);
 	report_coverage(d, fresh);
@@ -550,20 +567,25 @@ static void on_housekeeping(uv_timer_t *t)
 	report_status(d);
 }
 
-static void watch_signals(struct wardd *d)
+/* @return 0 or the first libuv error (converted): a wardd that could not watch for
+ * SIGTERM could not drain on stop, so it does not start. */
+static int watch_signals(struct wardd *d)
 {
-	uv_signal_init(&d->loop, &d->sigterm);
-	uv_signal_init(&d->loop, &d->sigint);
-	uv_signal_init(&d->loop, &d->sighup);
+	int rc;
 	d->sigterm.data = d->sigint.data = d->sighup.data = d;
-	uv_signal_start(&d->sigterm, on_stop_signal, SIGTERM);
-	uv_signal_start(&d->sigint, on_stop_signal, SIGINT);
-	uv_signal_start(&d->sighup, on_hup, SIGHUP);
-	uv_async_init(&d->loop, &d->reload, on_reload_request);
-	d->reload.data = d;
-	uv_timer_init(&d->loop, &d->housekeeping);
-	d->housekeeping.data = d;
-	uv_timer_start(&d->housekeeping, on_housekeeping, HOUSEKEEPING_MS, HOUSEKEEPING_MS);
+	d->reload.data = d->housekeeping.data = d;
+	if ((rc = uv_signal_init(&d->loop, &d->sigterm)) != 0 ||
+	    (rc = uv_signal_init(&d->loop, &d->sigint)) != 0 ||
+	    (rc = uv_signal_init(&d->loop, &d->sighup)) != 0 ||
+	    (rc = uv_signal_start(&d->sigterm, on_stop_signal, SIGTERM)) != 0 ||
+	    (rc = uv_signal_start(&d->sigint, on_stop_signal, SIGINT)) != 0 ||
+	    (rc = uv_signal_start(&d->sighup, on_hup, SIGHUP)) != 0 ||
+	    (rc = uv_async_init(&d->loop, &d->reload, on_reload_request)) != 0 ||
+	    (rc = uv_timer_init(&d->loop, &d->housekeeping)) != 0 ||
+	    (rc = uv_timer_start(&d->housekeeping, on_housekeeping, HOUSEKEEPING_MS,
+				 HOUSEKEEPING_MS)) != 0)
+		return ward_uv_err(rc);
+	return 0;
 }
 
 static int share_initial_state(struct wardd *d)
@@ -624,15 +646,30 @@ static void close_loop(struct wardd *d)
 }
 
 /* Everything up to serving; on failure the caller undoes what was done (shut_down). */
+/* DNS goes on without the web listener; the observer stops handing it blocks. */
+static void start_web(struct wardd *d)
+{
+	int rc = ward_web_start(d->web, d->workers, d->n_workers, d->obs);
+	if (rc == 0)
+		return;
+	ward_log_error("the web listener is off (block page, admin pages, metrics) until wardd "
+		       "restarts: %s", ward_strerror(rc));
+	ward_obs_set_sink(d->obs, NULL, NULL);
+	ward_web_free(d->web);
+	d->web = NULL;
+}
+
 static int start_up(struct wardd *d)
 {
-	if (uv_loop_init(&d->loop) != 0)
-		return WARD_ENOMEM;
+	int rc = ward_uv_err(uv_loop_init(&d->loop));
+	if (rc != 0)
+		return rc;
 	d->loop_ready = true;
 	/* Signals must be blocked-and-handled before workers exist, or a SIGTERM during
 	 * start-up would kill the process without draining. */
-	watch_signals(d);
-	int rc = share_initial_state(d);
+	if ((rc = watch_signals(d)) != 0)
+		return rc;
+	rc = share_initial_state(d);
 	if (rc == 0)
 		rc = bind_workers(d);
 	if (rc == 0)
@@ -646,13 +683,10 @@ static int start_up(struct wardd *d)
 		refresh_live(d, true);
 		rc = start_workers(d);
 	}
-	if (rc == 0 && d->web && (rc = ward_web_start(d->web, d->workers, d->n_workers)) != 0) {
-		ward_log_error("the web listener is off (block page, admin pages) until wardd "
-			       "restarts: %s", ward_strerror(rc));
-		ward_web_free(d->web);
-		d->web = NULL;
-		rc = 0;
-	}
+	if (rc == 0)
+		rc = ward_obs_start(d->obs, d->workers, d->n_workers);
+	if (rc == 0 && d->web)
+		start_web(d);
 	return rc;
 }
 

@@ -12,27 +12,6 @@
 #include "resolver/records.h"
 #include "resolver/worker.h"
 
-static const char *const verdict_names[WARD_VERDICT_COUNT] = {
-	[WARD_VERDICT_FORWARDED] = "forwarded", [WARD_VERDICT_CACHED] = "cached",
-	[WARD_VERDICT_BLOCKED] = "blocked",     [WARD_VERDICT_REWRITTEN] = "rewritten",
-	[WARD_VERDICT_REFUSED] = "refused",     [WARD_VERDICT_SERVFAIL] = "servfail",
-	[WARD_VERDICT_INVALID] = "invalid",     [WARD_VERDICT_LOCAL] = "local",
-	[WARD_VERDICT_DROPPED] = "dropped",
-};
-
-const char *ward_verdict_name(unsigned verdict)
-{
-	return verdict < WARD_VERDICT_COUNT ? verdict_names[verdict] : NULL;
-}
-
-int ward_verdict_parse(const char *name)
-{
-	for (unsigned i = 0; name && i < WARD_VERDICT_COUNT; i++)
-		if (strcmp(name, verdict_names[i]) == 0)
-			return (int)i;
-	return -1;
-}
-
 struct ward_stats *ward_stats_new(void)
 {
 	struct ward_stats *s = calloc(1, sizeof(struct ward_stats));
@@ -53,6 +32,7 @@ void ward_stats_slots_init(struct ward_stats_slots *s)
 	memset(s, 0, sizeof(*s));
 	atomic_store(&s->n, 1);
 	snprintf(s->names[WARD_STATS_SLOT_OTHER], sizeof(s->names[0]), "(other)");
+	s->len[WARD_STATS_SLOT_OTHER] = (uint8_t)strlen(s->names[WARD_STATS_SLOT_OTHER]);
 }
 
 static unsigned slot_for(struct ward_stats_slots *s, const char *name)
@@ -64,6 +44,7 @@ static unsigned slot_for(struct ward_stats_slots *s, const char *name)
 	if (n >= WARD_STATS_SLOT_OTHER)
 		return WARD_STATS_SLOT_OTHER;
 	snprintf(s->names[n], sizeof(s->names[n]), "%s", name);
+	s->len[n] = (uint8_t)strlen(s->names[n]);
 	/* The name is in place before a reader can see the slot. */
 	atomic_store_explicit(&s->n, n + 1, memory_order_release);
 	return n;
@@ -162,12 +143,20 @@ static void row_claim(struct ward_stats_device_row *r, const uint64_t key[2], in
 	row_begin(r);
 	atomic_store_explicit(&r->key[0], key[0], RELAXED);
 	atomic_store_explicit(&r->key[1], key[1], RELAXED);
+	/* An address is its own key; a MAC's address is stored with each query. */
+	atomic_store_explicit(&r->addr[0], key[0], RELAXED);
+	atomic_store_explicit(&r->addr[1], key[1], RELAXED);
 	atomic_store_explicit(&r->first_seen, now, RELAXED);
 	atomic_store_explicit(&r->queries, 0, RELAXED);
 	atomic_store_explicit(&r->blocked, 0, RELAXED);
+	atomic_store_explicit(&r->mac, 0, RELAXED);
+	atomic_store_explicit(&r->slot, WARD_STATS_SLOT_NONE, RELAXED);
 	row_reset_day(r, day);
 	row_end(r);
 }
+
+static struct ward_stats_device_row *find_row(struct ward_stats *s, const uint64_t key[2],
+					      int64_t now);
 
 /* MurmurHash3's finalizer over both halves and the table's random seed: IPv4 keys differ
  * only in their top bytes, and a client picking addresses must not aim at one row. */
@@ -181,9 +170,20 @@ static uint32_t key_hash(const struct ward_stats *s, const uint64_t key[2])
 	return (uint32_t)(x ^ x >> 33);
 }
 
-/* The device's row: its own, an empty one, or the least recently seen candidate. */
+/* The device's row: its own, an empty one, or the least recently seen candidate. The
+ * last one found is remembered: a device asks in bursts (A, AAAA, HTTPS for each name). */
 static struct ward_stats_device_row *row_for(struct ward_stats *s, const uint64_t key[2],
 					     int64_t now)
+{
+	if (s->last_row && s->last_key[0] == key[0] && s->last_key[1] == key[1])
+		return s->last_row;
+	s->last_key[0] = key[0];
+	s->last_key[1] = key[1];
+	return s->last_row = find_row(s, key, now);
+}
+
+static struct ward_stats_device_row *find_row(struct ward_stats *s, const uint64_t key[2],
+					      int64_t now)
 {
 	uint32_t h = key_hash(s, key);
 	struct ward_stats_device_row *oldest = NULL;
@@ -234,33 +234,44 @@ static void note_device(struct ward_stats *s, struct ward_worker *w,
 			bool blocked, ward_catset blocked_by)
 {
 	uint8_t bytes[16];
-	uint64_t key[2], addr[2];
+	uint64_t key[2];
 	int64_t now = w->local_time.unix_s;
-	ward_stats_addr_key(&ctx->client.addr.sa, bytes);
-	memcpy(addr, bytes, 16);
-	if (trusted_mac)
-		ward_stats_mac_key(ctx->q.mac, bytes);
-	memcpy(key, bytes, 16);
+	const struct sockaddr *sa = &ctx->client.addr.sa;
 	if (now != s->day_of_s) {
 		s->day_of_s = now;
 		s->day = ward_stats_local_day(now, w->local_time.minute);
 	}
-	struct ward_stats_device_row *r = row_for(s, key, now);
+	struct ward_stats_device_row *r;
+	uint32_t v4 = sa->sa_family == AF_INET && !trusted_mac ? ctx->client.addr.v4.sin_addr.s_addr
+							       : 0;
+	if (v4 && v4 == s->last_v4 && s->last_row) {
+		r = s->last_row; /* the same IPv4 client again: no key to build */
+	} else {
+		ward_stats_addr_key(sa, bytes);
+		if (trusted_mac)
+			ward_stats_mac_key(ctx->q.mac, bytes);
+		memcpy(key, bytes, 16);
+		r = row_for(s, key, now);
+		s->last_v4 = v4;
+	}
 	if (atomic_load_explicit(&r->day, RELAXED) != s->day) {
 		row_begin(r);
 		row_reset_day(r, s->day);
 		row_end(r);
 	}
-	atomic_store_explicit(&r->addr[0], addr[0], RELAXED);
-	atomic_store_explicit(&r->addr[1], addr[1], RELAXED);
 	if (trusted_mac) {
-		uint64_t mac = 1ull << 48;
+		uint64_t addr[2], mac = 1ull << 48;
+		ward_stats_addr_key(&ctx->client.addr.sa, bytes);
+		memcpy(addr, bytes, 16);
+		atomic_store_explicit(&r->addr[0], addr[0], RELAXED);
+		atomic_store_explicit(&r->addr[1], addr[1], RELAXED);
 		for (int i = 0; i < 6; i++)
 			mac |= (uint64_t)ctx->q.mac[i] << (8 * (5 - i));
 		atomic_store_explicit(&r->mac, mac, RELAXED);
 	}
 	atomic_store_explicit(&r->last_seen, now, RELAXED);
-	atomic_store_explicit(&r->slot, slot, RELAXED);
+	if (slot != WARD_STATS_SLOT_NONE) /* queries answered before the policy have none */
+		atomic_store_explicit(&r->slot, slot, RELAXED);
 	row_inc32(&r->queries_today);
 	row_inc64(&r->queries);
 	if (!blocked)
@@ -282,60 +293,83 @@ static uint8_t schedule_index(const struct ward_conf *conf, size_t profile, cons
 	return UINT8_MAX;
 }
 
-#define RECORD_WANTED 0x80
-
-/* Does the ring want this query? Blocks always (the web listener's pages and the top
- * names); the rest as query_log.mode says. @return 0 or RECORD_WANTED | WARD_RECORD_*. */
-static uint8_t record_flags(const struct ward_worker *w, enum ward_verdict verdict)
+/* The verdicts the query log wants (query_log.mode), a bit each; worked out again only
+ * when the config changed. */
+static uint32_t log_mask(struct ward_stats *s, const struct ward_worker *w)
 {
-	const struct ward_conf_query_log *ql = &ward_worker_conf(w)->query_log;
-	bool log = ql->mode == WARD_QLOG_ALL ||
-		   (ql->mode == WARD_QLOG_BLOCKED &&
-		    (verdict == WARD_VERDICT_BLOCKED || verdict == WARD_VERDICT_REWRITTEN));
-	if (!log && verdict != WARD_VERDICT_BLOCKED)
-		return 0;
-	return (uint8_t)((log ? WARD_RECORD_LOG : 0) |
-			 (log && ql->anonymize_clients ? WARD_RECORD_ANONYMIZE : 0) | RECORD_WANTED);
+	uint64_t gen = w->ps ? w->ps->generation : 0;
+	if (s->mask_valid && s->mask_generation == gen)
+		return s->log_mask;
+	enum ward_qlog_mode mode = ward_worker_conf(w)->query_log.mode;
+	s->log_mask = mode == WARD_QLOG_ALL ? ~0u
+		      : mode == WARD_QLOG_BLOCKED ? 1u << WARD_VERDICT_BLOCKED |
+							1u << WARD_VERDICT_REWRITTEN
+		      : 0;
+	s->mask_generation = gen;
+	s->mask_valid = true;
+	return s->log_mask;
 }
 
-static void fill_verdict(struct ward_record *r, const struct ward_worker *w,
-			 const struct ward_query_ctx *ctx, const struct ward_policy_verdict *v)
+/* Frame the query for the log (blocklists/qlog.h) in place in the worker's log ring: the
+ * writer thread only hands the bytes to the kernel. The client is anonymized here, before it is
+ * stored anywhere. */
+static void log_query(struct ward_worker *w, const struct ward_query_ctx *ctx,
+		      enum ward_verdict verdict, unsigned rcode,
+		      const struct ward_policy_verdict *v, unsigned slot, bool trusted_mac)
 {
-	r->override_id = v ? v->override_id : 0;
-	r->until = v ? v->until : 0;
-	r->categories = v ? v->categories : 0;
-	r->feed = v && v->match.n_feeds ? v->match.feeds[0] : 0;
-	r->action = (uint8_t)(v ? v->action : WARD_POLICY_FORWARD);
-	r->reason = (uint8_t)(v ? v->reason : WARD_REASON_NONE);
-	r->schedule = v && w->ps ? schedule_index(w->ps->conf, ctx->profile, v->schedule_name)
-				 : UINT8_MAX;
+	uint8_t client[16];
+	const struct ward_stats_slots *slots = w->shared->slots;
+	ward_stats_addr_key(&ctx->client.addr.sa, client);
+	struct ward_qlog_raw raw = {
+		.time = w->local_time.unix_s, .verdict = (uint8_t)verdict, .rcode = (uint8_t)rcode,
+		.reason = (uint8_t)(v ? v->reason : WARD_REASON_NONE), .qtype = ctx->q.qtype,
+		.latency_ms = ctx->start_ms ? (uint32_t)ward_worker_now(w) + 1 - ctx->start_ms : 0,
+		.categories = v ? v->categories : 0, .client = client, .mac = ctx->q.mac,
+		.profile = slots->names[slot], .profile_len = slots->len[slot],
+		.feed_id = v && v->match.n_feeds ? v->match.feeds[0] : 0,
+		.name = ctx->q.has_question ? ctx->q.lname : (const uint8_t *)"",
+		.name_len = ctx->q.has_question ? (uint8_t)ctx->q.qname_len : 1,
+	};
+	if (ward_worker_conf(w)->query_log.anonymize_clients) {
+		ward_qlog_anonymize(client);
+		raw.flags = WARD_QLOG_ANONYMIZED;
+	} else if (trusted_mac) {
+		raw.flags = WARD_QLOG_HAS_MAC;
+	}
+	size_t n = ward_qlog_frame_size(&raw);
+	uint8_t *at = ward_log_ring_reserve(w->log_ring, n);
+	if (at && ward_qlog_frame_raw(&raw, at, n) == n)
+		ward_log_ring_commit(w->log_ring, n);
 }
 
-static void hand_record(struct ward_worker *w, const struct ward_query_ctx *ctx,
-			enum ward_verdict verdict, unsigned rcode,
-			const struct ward_policy_verdict *v, unsigned slot, bool trusted_mac,
-			uint8_t flags)
+/* What only the web listener's pages read: a block, and how to explain it again later. */
+static void hand_block(struct ward_worker *w, const struct ward_query_ctx *ctx,
+		       const struct ward_policy_verdict *v, unsigned slot, bool trusted_mac)
 {
 	struct ward_record *r = ward_ring_reserve(w->records);
 	if (!r)
 		return;
 	r->unix_s = w->local_time.unix_s;
-	r->policy_generation = w->ps ? w->ps->generation : 0;
-	r->profile = ctx->profile < UINT32_MAX ? (uint32_t)ctx->profile : UINT32_MAX;
-	r->latency_ms = (uint32_t)ward_worker_now(w) - ctx->start_ms;
 	r->qtype = ctx->q.qtype;
 	ward_stats_addr_key(&ctx->client.addr.sa, r->client);
 	r->has_mac = ctx->q.has_mac;
 	r->mac_trusted = trusted_mac;
 	memcpy(r->mac, ctx->q.mac, sizeof(r->mac));
-	fill_verdict(r, w, ctx, v);
-	r->verdict = (uint8_t)verdict;
-	r->rcode = (uint8_t)rcode;
+	r->categories = v ? v->categories : 0;
+	r->reason = (uint8_t)(v ? v->reason : WARD_REASON_NONE);
+	r->policy_generation = w->ps ? w->ps->generation : 0;
+	r->profile = ctx->profile < UINT32_MAX ? (uint32_t)ctx->profile : UINT32_MAX;
+	r->override_id = v ? v->override_id : 0;
+	r->until = v ? v->until : 0;
+	r->action = (uint8_t)(v ? v->action : WARD_POLICY_BLOCK);
+	r->schedule = v && w->ps ? schedule_index(w->ps->conf, ctx->profile, v->schedule_name)
+				 : UINT8_MAX;
+	r->verdict = WARD_VERDICT_BLOCKED;
 	r->slot = (uint8_t)slot;
-	r->flags = flags & (WARD_RECORD_LOG | WARD_RECORD_ANONYMIZE);
 	size_t n = ctx->q.has_question && ctx->q.qname_len <= sizeof(r->name) ? ctx->q.qname_len
 									       : 0;
 	memcpy(r->name, ctx->q.lname, n);
+	r->name_len = (uint8_t)n;
 	if (!n)
 		r->name[0] = 0;
 	ward_ring_commit(w->records);
@@ -356,12 +390,13 @@ void ward_stats_query(struct ward_worker *w, const struct ward_query_ctx *ctx,
 	for (ward_catset c = blocked_by; c; c &= c - 1)
 		ward_counter_add(&s->categories[slot][__builtin_ctzll(c)], 1);
 	if (verdict == WARD_VERDICT_REFUSED)
-		return; /* outside allow_clients: no device of ours, no record */
+		return; /* outside allow_clients: no device of ours, nothing recorded */
 	bool trusted_mac = ctx->q.has_mac && mac_trusted(w, ctx);
 	note_device(s, w, ctx, trusted_mac, slot, blocked, blocked_by);
-	uint8_t flags = w->records ? record_flags(w, verdict) : 0;
-	if (flags)
-		hand_record(w, ctx, verdict, rcode, v, slot, trusted_mac, flags);
+	if (w->log_ring && (log_mask(s, w) >> verdict & 1))
+		log_query(w, ctx, verdict, rcode, v, slot, trusted_mac);
+	if (blocked && w->records && w->conf->web.enabled)
+		hand_block(w, ctx, v, slot, trusted_mac);
 }
 
 /* ---- the idle timer's copy of cache and upstream figures ------------------------------------------ */

@@ -33,29 +33,11 @@
 #include "blocklists/category.h"
 #include "blocklists/conf.h"
 #include "blocklists/policy.h"
+#include "blocklists/qlog.h"
 #include "resolver/upstream.h"
 
 struct ward_worker;
 struct ward_query_ctx;
-
-/* What a query came to. Every query a worker reads counts as exactly one. */
-enum ward_verdict {
-	WARD_VERDICT_FORWARDED, /* answered from upstream */
-	WARD_VERDICT_CACHED,    /* answered from the cache (a stale answer too) */
-	WARD_VERDICT_BLOCKED,   /* the policy blocked it */
-	WARD_VERDICT_REWRITTEN, /* safe search: answered for another name or address */
-	WARD_VERDICT_REFUSED,   /* the client is outside allow_clients */
-	WARD_VERDICT_SERVFAIL,  /* no answer could be had (upstreams, a failed lookup) */
-	WARD_VERDICT_INVALID,   /* malformed or unsupported (FORMERR, NOTIMP, ...) */
-	WARD_VERDICT_LOCAL,     /* ward's own name (web.hostname) */
-	WARD_VERDICT_DROPPED,   /* no answer was sent */
-	WARD_VERDICT_COUNT
-};
-
-/* "forwarded", ...; NULL past the end. */
-const char *ward_verdict_name(unsigned verdict);
-/* @return the verdict for a name, or -1. */
-int ward_verdict_parse(const char *name);
 
 #define WARD_STATS_SLOTS 64         /* profile slots: 0 none, 1..62 named, 63 the rest */
 #define WARD_STATS_SLOT_NONE 0
@@ -90,6 +72,7 @@ static inline uint64_t ward_counter_get(const ward_counter *c)
 struct ward_stats_slots {
 	_Atomic unsigned n;                      /* slots named so far, 1.. */
 	char names[WARD_STATS_SLOTS][64];        /* "" for slot 0; never renamed */
+	uint8_t len[WARD_STATS_SLOTS];           /* their lengths */
 };
 
 void ward_stats_slots_init(struct ward_stats_slots *s);
@@ -136,6 +119,12 @@ struct ward_stats {
 	struct ward_stats_upstream upstreams[WARD_UPSTREAM_MAX];
 	ward_counter devices_evicted;
 	uint64_t seed;                           /* the device table's hash key, random */
+	uint64_t last_key[2];                    /* the device found last, and its row */
+	struct ward_stats_device_row *last_row;
+	uint32_t last_v4;                        /* its IPv4 address (0: not an IPv4 one) */
+	uint32_t log_mask;                       /* the verdicts the query log wants ... */
+	uint64_t mask_generation;                /* ... for this policy generation */
+	bool mask_valid;
 	/* The local day of the worker's clock, recomputed when its second changes. */
 	int64_t day_of_s;
 	uint32_t day;

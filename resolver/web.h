@@ -24,6 +24,7 @@
 #include "resolver/worker.h"
 
 struct ward_web;
+struct ward_obs;
 
 /* Bind the listening sockets (before privileges are dropped: port 80 needs root).
  * @param config_file  the file wardd runs on, which the config API reads and replaces
@@ -46,11 +47,16 @@ uint64_t ward_web_reload_begin(struct ward_web *web);
 void ward_web_reload_end(struct ward_web *web, uint64_t n, int rc);
 
 /*
- * Read or create the admin token and start the thread. `workers` are read for their
- * record rings; they must outlive the listener. Call after the database is open.
+ * Read or create the admin token and start the thread. `workers` (their statistics) and
+ * `obs` (counts, top names, the query log) must outlive the listener. Call after the
+ * database is open.
  * @return 0, or a WARD_E* code (logged: the token file, MHD).
  */
-int ward_web_start(struct ward_web *web, struct ward_worker *workers, unsigned n_workers);
+int ward_web_start(struct ward_web *web, struct ward_worker *workers, unsigned n_workers,
+		   struct ward_obs *obs);
+
+/* The observer's sink for blocks (obs.h, ward_obs_set_sink): ctx is the ward_web. */
+void ward_web_note_block(void *web, const struct ward_record *r);
 
 /* Stop the thread (waits for it) and close the sockets; then free. */
 void ward_web_stop(struct ward_web *web);
@@ -63,8 +69,16 @@ uint64_t ward_web_seen_overrides(const struct ward_web *web);
 
 /* ---- hooks on the DNS query path (worker threads) ---------------------------------------- */
 
-/* A query for web.hostname (A or AAAA, any other type NODATA) is answered here with the
- * listener's address. @return true when answered. */
-bool ward_web_dns_answer(struct ward_worker *w, const struct ward_query_ctx *ctx);
+#define WARD_WEB_HOST_TTL 60
+
+/*
+ * Is ctx a query for web.hostname, and what is the answer (query.c's web-host stage
+ * writes it, with TTL WARD_WEB_HOST_TTL)? A and AAAA get the listener's address of that
+ * family, any other type (or a family the listener lacks) NODATA.
+ * @return -1 when the name is another one; else WARD_BLOCK_SINKHOLE with v4 or v6 filled,
+ *         or WARD_BLOCK_NODATA.
+ */
+int ward_web_host_address(const struct ward_worker *w, const struct ward_query_ctx *ctx,
+			  uint8_t v4[4], uint8_t v6[16]);
 
 #endif

@@ -74,19 +74,10 @@ void web_app_reload_end(struct ward_web_app *app, uint64_t n, int rc)
 	atomic_store(&app->reload_done, n);
 }
 
-static void drain_rings(struct ward_web_app *app)
+void ward_web_app_note_block(struct ward_web_app *app, const struct ward_record *rec)
 {
-	struct ward_record rec;
-	for (unsigned i = 0; i < app->n_workers; i++) {
-		struct ward_record_ring *ring = app->workers[i].records;
-		/* A bounded batch per turn, so a flood of blocks cannot starve the requests. */
-		for (int n = 0; ring && n < WARD_RING_SLOTS && ward_ring_pop(ring, &rec); n++) {
-			if (rec.verdict != WARD_VERDICT_BLOCKED)
-				continue;
-			web_recent_add(app->recent, &rec, rec.mac_trusted);
-			app->records++;
-		}
-	}
+	web_recent_add(app->recent, rec, rec->mac_trusted);
+	atomic_fetch_add_explicit(&app->records, 1, memory_order_relaxed);
 }
 
 void ward_web_app_refresh(struct ward_web_app *app)
@@ -95,7 +86,6 @@ void ward_web_app_refresh(struct ward_web_app *app)
 	app->ov = atomic_load_explicit(&app->shared->overrides, memory_order_acquire);
 	atomic_store(&app->seen_generation, app->ps ? app->ps->generation : 0);
 	atomic_store(&app->seen_overrides, app->ov ? app->ov->seq : 0);
-	drain_rings(app);
 }
 
 /* ---- helpers the pages and the API share -------------------------------------------------- */
@@ -323,6 +313,11 @@ static void route_ward(struct ward_web_app *app, const struct ward_web_request *
 		web_page_home(app, req, resp);
 		return;
 	}
+	if (strcmp(p, "/metrics") == 0) {
+		if (web_authorized(app, req, resp))
+			web_metrics(app, resp);
+		return;
+	}
 	if (strcmp(p, "/admin") == 0 || strcmp(p, "/admin/") == 0)
 		p = "/admin.html";
 	if (!web_static(p, resp))
@@ -337,7 +332,15 @@ void ward_web_handle(struct ward_web_app *app, const struct ward_web_request *re
 	resp->status = 200;
 	resp->cache = "no-store";
 	app->requests++;
-	if (web_is_ward_host(app, req->host))
+	if (req->metrics_only) {
+		/* metrics_listen: nothing but the metrics, for a scraper without the token. */
+		if (strcmp(req->path, "/metrics") != 0)
+			not_found(resp);
+		else if (strcmp(req->method, "GET") != 0 && strcmp(req->method, "HEAD") != 0)
+			method_not_allowed(resp, "GET, HEAD");
+		else
+			web_metrics(app, resp);
+	} else if (web_is_ward_host(app, req->host))
 		route_ward(app, req, resp);
 	else
 		web_page_block(app, req, resp);

@@ -27,6 +27,7 @@
 struct fixture {
 	struct ward_conf *conf;
 	struct ward_stats_slots slots;
+	struct ward_shared shared;
 	struct ward_policy_state ps;
 	struct ward_worker w[2];
 };
@@ -54,10 +55,13 @@ static void worker_init(struct fixture *f, struct ward_worker *w, unsigned id)
 	w->id = id;
 	w->conf = f->conf;
 	w->ps = &f->ps;
+	w->shared = &f->shared;
 	w->qstats = ward_stats_new();
 	w->records = ward_ring_new();
+	w->log_ring = ward_log_ring_new(64 * 1024);
 	assert_non_null(w->qstats);
 	assert_non_null(w->records);
+	assert_non_null(w->log_ring);
 	w->local_time.unix_s = NOW;
 	w->local_time.minute = 9 * 60; /* UTC+1 */
 }
@@ -68,6 +72,7 @@ static int setup(void **state)
 	assert_non_null(f);
 	f->conf = parse(CONF_JSON);
 	ward_stats_slots_init(&f->slots);
+	f->shared.slots = &f->slots;
 	f->ps.conf = f->conf;
 	f->ps.generation = 1;
 	f->ps.stat_slots = ward_stats_slots_map(&f->slots, f->conf);
@@ -83,6 +88,7 @@ static int teardown(void **state)
 	for (unsigned i = 0; i < 2; i++) {
 		ward_stats_free(f->w[i].qstats);
 		ward_ring_free(f->w[i].records);
+		ward_log_ring_free(f->w[i].log_ring);
 	}
 	free(f->ps.stat_slots);
 	ward_conf_free(f->conf);
@@ -133,6 +139,65 @@ static size_t drain(struct ward_worker *w, struct ward_record *out, size_t cap)
 		if (n < cap)
 			out[n++] = r;
 	return n;
+}
+
+struct logged {
+	struct ward_qlog_entry e[8];
+	size_t n;
+};
+
+static void keep(void *ctx, const struct ward_qlog_entry *e)
+{
+	struct logged *l = ctx;
+	if (l->n < 8)
+		l->e[l->n++] = *e;
+}
+
+/* What the worker framed for the query log since the last look, as the writer takes it:
+ * whole frames in place, a span at a time. */
+static size_t logged(struct ward_worker *w, struct logged *l)
+{
+	const uint8_t *p;
+	size_t len;
+	l->n = 0;
+	while ((p = ward_log_ring_peek(w->log_ring, &len))) {
+		assert_int_equal(ward_qlog_parse(p, len, keep, l), len);
+		ward_log_ring_release(w->log_ring, len);
+	}
+	return l->n;
+}
+
+/* Frames never wrap: one that does not fit before the end starts again at the front,
+ * and the consumer sees whole frames only, in order. */
+static void test_log_ring_wraps_whole_frames(void **state)
+{
+	struct ward_log_ring *ring = ward_log_ring_new(512);
+	uint8_t frame[200];
+	unsigned seen = 0, next = 0;
+	for (unsigned round = 0; round < 50; round++) {
+		for (unsigned k = 0; k < 2; k++) {
+			size_t n = 60 + (round * 37 + k * 11) % 130;
+			uint8_t *at = ward_log_ring_reserve(ring, n);
+			assert_non_null(at); /* the consumer keeps up: there is room */
+			memset(frame, (int)(next++ & 0xFF), n);
+			frame[0] = (uint8_t)((n - 2) >> 8);
+			frame[1] = (uint8_t)(n - 2);
+			memcpy(at, frame, n);
+			ward_log_ring_commit(ring, n);
+		}
+		const uint8_t *p;
+		size_t len;
+		while ((p = ward_log_ring_peek(ring, &len))) {
+			for (size_t o = 0; o < len; o += (size_t)(p[o] << 8 | p[o + 1]) + 2) {
+				assert_int_equal(p[o + 2], seen & 0xFF);
+				seen++;
+			}
+			ward_log_ring_release(ring, len);
+		}
+	}
+	assert_int_equal(seen, 100);
+	assert_int_equal(atomic_load(&ring->dropped), 0);
+	ward_log_ring_free(ring);
 }
 
 static void test_counters_match_mix(void **state)
@@ -302,6 +367,7 @@ static void test_records_follow_mode(void **state)
 	struct fixture *f = *state;
 	struct ward_worker *w = &f->w[0];
 	struct ward_record recs[8];
+	struct logged l;
 	struct ward_policy_verdict gamble = block_of(WARD_CAT(WARD_CAT_GAMBLING));
 	gamble.match.n_feeds = 1;
 	gamble.match.feeds[0] = 7;
@@ -311,31 +377,63 @@ static void test_records_follow_mode(void **state)
 	ward_stats_query(w, &c, WARD_VERDICT_FORWARDED, 0, NULL);
 	ward_stats_query(w, &c, WARD_VERDICT_REWRITTEN, 0, NULL);
 	/* mode "blocked": the block and the rewrite, never the allowed name */
-	assert_int_equal(drain(w, recs, 8), 2);
-	assert_int_equal(recs[0].verdict, WARD_VERDICT_BLOCKED);
-	assert_int_equal(recs[0].rcode, 3);
-	assert_int_equal(recs[0].feed, 7);
-	assert_true(recs[0].flags & WARD_RECORD_LOG);
-	assert_int_equal(recs[0].slot, f->ps.stat_slots[0]);
-	assert_memory_equal(recs[0].name, "\6casino\7example\0", 16);
-	assert_int_equal(recs[1].verdict, WARD_VERDICT_REWRITTEN);
+	assert_int_equal(logged(w, &l), 2);
+	assert_int_equal(l.e[0].verdict, WARD_VERDICT_BLOCKED);
+	assert_int_equal(l.e[0].rcode, 3);
+	assert_int_equal(l.e[0].feed_id, 7);
+	assert_int_equal(l.e[0].time, NOW);
+	assert_string_equal(l.e[0].profile, "kids");
+	assert_memory_equal(l.e[0].name, "\6casino\7example\0", 16);
+	assert_int_equal(l.e[1].verdict, WARD_VERDICT_REWRITTEN);
+	assert_int_equal(drain(w, recs, 8), 0); /* no web listener: no block records */
 
-	f->conf->query_log.mode = WARD_QLOG_OFF;
+	f->conf->query_log.mode = WARD_QLOG_OFF; /* as a reload would: a new generation */
+	f->ps.generation++;
+	f->conf->web.enabled = true;
 	ward_stats_query(w, &c, WARD_VERDICT_FORWARDED, 0, NULL);
 	ward_stats_query(w, &c, WARD_VERDICT_BLOCKED, 0, &gamble);
-	assert_int_equal(drain(w, recs, 8), 1); /* blocks still go to the web pages */
-	assert_false(recs[0].flags & WARD_RECORD_LOG);
+	assert_int_equal(logged(w, &l), 0);
+	assert_int_equal(drain(w, recs, 8), 1); /* blocks go to the web listener's pages */
+	assert_int_equal(recs[0].verdict, WARD_VERDICT_BLOCKED);
+	assert_int_equal(recs[0].slot, f->ps.stat_slots[0]);
+	f->conf->web.enabled = false;
 
 	f->conf->query_log.mode = WARD_QLOG_ALL;
 	f->conf->query_log.anonymize_clients = true;
+	f->ps.generation++;
 	ward_stats_query(w, &c, WARD_VERDICT_FORWARDED, 0, NULL);
-	assert_int_equal(drain(w, recs, 8), 1);
-	assert_true(recs[0].flags & WARD_RECORD_LOG);
-	assert_true(recs[0].flags & WARD_RECORD_ANONYMIZE);
+	assert_int_equal(logged(w, &l), 1);
+	assert_true(l.e[0].flags & WARD_QLOG_ANONYMIZED);
+	uint8_t want[16];
+	ward_qlog_client_parse("10.0.0.0", want);
+	assert_memory_equal(l.e[0].client, want, 16); /* anonymized before it left the worker */
 	/* refused clients are not recorded, even with "all" */
 	c = ctx_for("192.0.2.1", "x.example", (size_t)-1);
 	ward_stats_query(w, &c, WARD_VERDICT_REFUSED, 5, NULL);
-	assert_int_equal(drain(w, recs, 8), 0);
+	assert_int_equal(logged(w, &l), 0);
+}
+
+/* A full log ring drops the frame and counts it; the query goes on. */
+static void test_log_ring_full(void **state)
+{
+	struct fixture *f = *state;
+	struct ward_worker *w = &f->w[1];
+	struct logged l;
+	struct ward_policy_verdict gamble = block_of(WARD_CAT(WARD_CAT_GAMBLING));
+	struct ward_query_ctx c = ctx_for("10.0.0.20", "casino.example", 0);
+	ward_log_ring_free(w->log_ring);
+	w->log_ring = ward_log_ring_new(512);
+	for (int i = 0; i < 20; i++)
+		ward_stats_query(w, &c, WARD_VERDICT_BLOCKED, 0, &gamble);
+	uint64_t dropped = atomic_load(&w->log_ring->dropped);
+	size_t kept = logged(w, &l); /* a frame here is about 70 bytes: 7 fit in 512 */
+	assert_true(kept >= 5 && kept < 8);
+	assert_int_equal(kept + dropped, 20); /* each one either kept or counted */
+	struct ward_stats *per[1] = {w->qstats};
+	struct ward_stats_sum *s = malloc(sizeof(*s));
+	ward_stats_sum(per, 1, s);
+	assert_int_equal(ward_stats_sum_queries(s, -1), 20); /* every query counted */
+	free(s);
 }
 
 static void test_verdict_names(void **state)
@@ -370,6 +468,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_today_resets_at_local_midnight, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_device_table_bounded, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_records_follow_mode, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_log_ring_full, setup, teardown),
+		cmocka_unit_test(test_log_ring_wraps_whole_frames),
 		cmocka_unit_test(test_verdict_names),
 		cmocka_unit_test(test_local_day),
 	};
