@@ -52,16 +52,24 @@ static void step(void)
 }
 #endif
 
-void ward_conf_store_etag(const char *text, size_t len, char etag[WARD_CONF_ETAG_SIZE])
+int ward_conf_store_etag(const char *text, size_t len, char etag[WARD_CONF_ETAG_SIZE])
 {
-	struct ward_sha256 h;
+	struct ward_sha256 h = {0};
 	uint8_t digest[32];
 	char hex[65];
-	ward_sha256_init(&h);
+	int rc = ward_sha256_init(&h);
 	ward_sha256_update(&h, text, len);
-	ward_sha256_final(&h, digest);
+	if (rc == 0)
+		rc = ward_sha256_final(&h, digest);
+	ward_sha256_free(&h);
+	/* Never the all-zero digest of a failed hash: that ETag would match any text. */
+	if (rc != 0) {
+		snprintf(etag, WARD_CONF_ETAG_SIZE, "\"\"");
+		return rc;
+	}
 	ward_sha256_hex(digest, hex);
 	snprintf(etag, WARD_CONF_ETAG_SIZE, "\"%.32s\"", hex);
+	return 0;
 }
 
 static int read_fd(int fd, size_t max, char **text, size_t *len)
@@ -112,8 +120,11 @@ int ward_conf_store_read(const char *path, size_t max, char **text, size_t *len,
 	if (rc == 0)
 		rc = read_fd(fd, max, text, len);
 	close(fd);
-	if (rc == 0 && etag)
-		ward_conf_store_etag(*text, *len, etag);
+	if (rc == 0 && etag && (rc = ward_conf_store_etag(*text, *len, etag)) != 0) {
+		free(*text);
+		*text = NULL;
+		*len = 0;
+	}
 	return rc;
 }
 
@@ -273,7 +284,7 @@ int ward_conf_store_write(const char *path, const char *text, size_t len, const 
 	if (rc == 0 && fsync(s.dirfd) != 0)
 		rc = failed(&s, errno, "sync the directory", s.dir);
 	if (rc == 0 && etag)
-		ward_conf_store_etag(text, len, etag);
+		ward_conf_store_etag(text, len, etag); /* failed: "" matches nothing, a reread */
 	if (s.dirfd >= 0)
 		close(s.dirfd); /* and with it the lock */
 	free(old);

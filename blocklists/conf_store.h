@@ -27,8 +27,10 @@
 #define WARD_CONF_BACKUPS 5
 #define WARD_CONF_ETAG_SIZE 40 /* "\"" + 32 hex digits + "\"" + NUL, with room */
 
-/* The ETag of a config text: a quoted hex string (128 bits of its SHA-256). */
-void ward_conf_store_etag(const char *text, size_t len, char etag[WARD_CONF_ETAG_SIZE]);
+/* The ETag of a config text: a quoted hex string (128 bits of its SHA-256).
+ * @return 0, or WARD_ENOMEM (libcrypto could not hash: etag is "\"\"", which no If-Match
+ * of a real ETag equals). */
+int ward_conf_store_etag(const char *text, size_t len, char etag[WARD_CONF_ETAG_SIZE]);
 
 /*
  * Read the file as it is now.
