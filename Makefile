@@ -20,8 +20,9 @@ DEB_PACKAGES := cmake make gcc clang libclang-rt-14-dev pkg-config \
 	scdoc python3 \
 	debhelper dpkg-dev lintian adduser util-linux bash-completion man-db groff-base \
 	nsd knot knot-dnsutils bind9-dnsutils python3-dnspython python3-idna unbound dnsmasq-base \
-	dnsperf valgrind iproute2 procps chromium fonts-dejavu-core
+	dnsperf valgrind iproute2 procps chromium fonts-dejavu-core prometheus
 
+# prometheus: promtool checks /metrics, and a real Prometheus scrapes it (test_obs.py).
 # make test-cross: cross compilers, qemu-user and the arm64 libraries (multiarch); the
 # s390x libraries are unpacked into a sysroot by tests/cross/run.sh (apt-get download).
 CROSS_PACKAGES := crossbuild-essential-arm64 crossbuild-essential-s390x qemu-user file \
@@ -93,7 +94,7 @@ test-asan: deps
 # database pointers) and the LMDB remap lock. Only the tests that run threads in one
 # process are built (test_catdb's threads run in fork()ed children, which TSan does not
 # follow).
-TSAN_TESTS := test_threads
+TSAN_TESTS := test_threads test_stats_threads
 test-tsan: deps
 	cmake -S . -B $(TSAN_BUILD) -DWARD_TSAN=ON -DWARD_WERROR=$(WERROR) -DWARD_MAN=OFF >/dev/null
 	cmake --build $(TSAN_BUILD) -j$(JOBS) --target $(TSAN_TESTS)

@@ -50,6 +50,7 @@ _Static_assert(sizeof(enum ward_log_level) == sizeof(int), "enums are stored as 
 _Static_assert(sizeof(enum ward_feed_format) == sizeof(int), "enums are stored as int");
 _Static_assert(sizeof(enum ward_youtube_level) == sizeof(int), "enums are stored as int");
 _Static_assert(sizeof(enum ward_block_mode) == sizeof(int), "enums are stored as int");
+_Static_assert(sizeof(enum ward_qlog_mode) == sizeof(int), "enums are stored as int");
 
 enum ftype { F_BOOL, F_INT, F_STR, F_ARRAY, F_OBJECT, F_MAP, F_ANY };
 
@@ -747,6 +748,9 @@ static int c_clients_unique(struct walk *w, const struct field *f, void *rec);
 static int p_web_addr(struct walk *w, const struct field *f, const cJSON *v, void *dst);
 static int p_web_hostname(struct walk *w, const struct field *f, const cJSON *v, void *dst);
 static int c_web(struct walk *w, const struct field *f, void *rec);
+static int c_query_log(struct walk *w, const struct field *f, void *rec);
+static int p_metrics_addr(struct walk *w, const struct field *f, const cJSON *v, void *dst);
+static int c_metrics(struct walk *w, const struct field *f, void *rec);
 
 /* ---- the schema -------------------------------------------------------------------- */
 
@@ -755,6 +759,7 @@ static const char *const feed_formats[] = { "hosts", "domains", "adblock", "dnsm
 					    NULL };
 static const char *const youtube_levels[] = { "off", "moderate", "strict", NULL };
 static const char *const block_modes[] = { "sinkhole", "nxdomain", "nodata", "refused", NULL };
+static const char *const qlog_modes[] = { "off", "blocked", "all", NULL };
 
 #define CONF(m) offsetof(struct ward_conf, m)
 #define CACHE(m) offsetof(struct ward_conf_cache, m)
@@ -766,6 +771,7 @@ static const char *const block_modes[] = { "sinkhole", "nxdomain", "nodata", "re
 #define WEB(m) offsetof(struct ward_conf_web, m)
 #define RATE(m) offsetof(struct ward_conf_rate_limit, m)
 #define LIMITS(m) offsetof(struct ward_conf_limits, m)
+#define QLOG(m) offsetof(struct ward_conf_query_log, m)
 #define ARRAY_OF(elem, rec, member, count) \
 	.type = F_ARRAY, .off = offsetof(rec, member), .n_off = offsetof(rec, count), \
 	.size = sizeof(elem)
@@ -879,6 +885,7 @@ static const struct field schema[] = {
 	{ "clients[].match", STRING(1, 64), .required = true, .parse = p_match },
 	{ "clients[].profile", STRING(1, 63), .required = true, .parse = p_profile_ref,
 	  .off = CLIENT(profile) },
+	{ "clients[].name", STRING(1, 63), .parse = p_string, .off = CLIENT(name) },
 	{ "default_profile", STRING(1, 63), .parse = p_default_profile,
 	  .off = CONF(default_profile) },
 	{ "timezone", STRING(1, 255), .parse = p_timezone, .off = CONF(timezone) },
@@ -911,6 +918,24 @@ static const struct field schema[] = {
 	{ "web.hotline_url", STRING(1, 2048),
 	  .def = "\"https://www.inhope.org/EN#hotlineReferral\"", .parse = p_url,
 	  .off = WEB(hotline_url) },
+
+	/* After "database" (the default path) and "web" (metrics_listen may not take one of
+	 * its addresses). */
+	{ "query_log", .type = F_OBJECT, .def = "{}", .off = CONF(query_log),
+	  .check = c_query_log },
+	{ "query_log.mode", STRING(1, 16), .def = "\"blocked\"", .parse = p_enum,
+	  .names = qlog_modes, .off = QLOG(mode) },
+	{ "query_log.retention_days", .type = F_INT, .min = 1, .max = 3650, .def = "7",
+	  .parse = p_u32, .off = QLOG(retention_days) },
+	{ "query_log.anonymize_clients", .type = F_BOOL, .def = "false", .parse = p_bool,
+	  .off = QLOG(anonymize_clients) },
+	{ "query_log.max_mb", .type = F_INT, .min = 1, .max = 1048576, .def = "64",
+	  .parse = p_u32, .off = QLOG(max_mb) },
+	{ "query_log.path", STRING(1, 4095), .parse = p_string, .off = QLOG(path) },
+	{ "metrics_listen",
+	  ARRAY_OF(struct ward_addr, struct ward_conf, metrics_listen, n_metrics_listen),
+	  .min = 0, .max = 16, .def = "[]", .check = c_metrics },
+	{ "metrics_listen[]", STRING(1, 64), .parse = p_metrics_addr },
 
 	{ "rate_limit", .type = F_OBJECT, .def = "{}", .off = CONF(rate_limit) },
 	{ "rate_limit.responses_per_second", .type = F_INT, .min = 0, .max = 1000000,
@@ -1112,6 +1137,55 @@ static int c_web(struct walk *w, const struct field *f, void *rec)
 		return oom(w);
 	snprintf(conf->web.admin_token_file, n, "%s/admin.token", conf->database);
 	return 0;
+}
+
+/* ---- the query log and metrics ------------------------------------------------------ */
+
+static int c_query_log(struct walk *w, const struct field *f, void *rec)
+{
+	struct ward_conf *conf = rec;
+	if (conf->query_log.path)
+		return 0;
+	size_t n = strlen(conf->database) + sizeof("/querylog");
+	conf->query_log.path = malloc(n);
+	if (!conf->query_log.path)
+		return oom(w);
+	snprintf(conf->query_log.path, n, "%s/querylog", conf->database);
+	return 0;
+}
+
+#define METRICS_PORT 9153 /* CoreDNS's: what a DNS server's scrape config expects */
+
+static int p_metrics_addr(struct walk *w, const struct field *f, const cJSON *v, void *dst)
+{
+	char vb[VALUE_TEXT_MAX];
+	switch (ward_addr_parse_why(v->valuestring, METRICS_PORT, dst)) {
+	case WARD_ADDR_OK:
+		return 0;
+	case WARD_ADDR_BAD_PORT:
+		return fail(w, "%s has an invalid port (1-65535)", show(v, vb, sizeof(vb)));
+	default:
+		return fail(w, "%s is not an IP address", show(v, vb, sizeof(vb)));
+	}
+}
+
+/* No duplicates, and none of web.listen's addresses (two listeners cannot bind one). */
+static int c_metrics(struct walk *w, const struct field *f, void *rec)
+{
+	const struct ward_conf *conf = rec;
+	int rc = c_addrs_unique(w, f, rec);
+	for (size_t i = 0; rc == 0 && i < conf->n_metrics_listen; i++) {
+		for (size_t j = 0; j < conf->web.n_listen; j++) {
+			if (!same_addr(&conf->metrics_listen[i], &conf->web.listen[j]))
+				continue;
+			char ab[VALUE_TEXT_MAX];
+			push_index(w, i);
+			return fail(w, "%s is web.listen[%zu] already: the web listener serves "
+				    "/metrics there (with the admin token)",
+				    ward_addr_format(&conf->metrics_listen[i], ab, sizeof(ab)), j);
+		}
+	}
+	return rc;
 }
 
 /* ---- time zone --------------------------------------------------------------------- */
@@ -1812,11 +1886,15 @@ void ward_conf_free(struct ward_conf *conf)
 	for (size_t i = 0; conf->profiles && i < conf->n_profiles; i++)
 		free_profile(&conf->profiles[i]);
 	free(conf->profiles);
+	for (size_t i = 0; conf->clients && i < conf->n_clients; i++)
+		free(conf->clients[i].name);
 	free(conf->clients);
 	free(conf->timezone);
 	free(conf->web.listen);
 	free(conf->web.hostname);
 	free(conf->web.admin_token_file);
 	free(conf->web.hotline_url);
+	free(conf->query_log.path);
+	free(conf->metrics_listen);
 	free(conf);
 }

@@ -94,6 +94,8 @@ struct ward_conf_client {
 	struct ward_cidr cidr;      /* a plain IP is a /32 or /128 */
 	uint8_t mac[6];
 	size_t profile;             /* index into ward_conf.profiles */
+	char *name;                 /* "Emma's tablet": how pages and stats call the device;
+				       NULL when the entry has none */
 };
 
 struct ward_conf_block {
@@ -117,6 +119,21 @@ struct ward_conf_web {
 	uint32_t request_timeout_s;      /* default 10: a request's whole life, headers included */
 	uint32_t reports_per_hour;       /* per client address; default 10 */
 	char *hotline_url;               /* where to report child sexual abuse material */
+};
+
+/* The query log (resolver/obs.h, blocklists/qlog.h). */
+enum ward_qlog_mode {
+	WARD_QLOG_OFF,      /* nothing is written */
+	WARD_QLOG_BLOCKED,  /* blocked and rewritten answers only (the default) */
+	WARD_QLOG_ALL,      /* every query */
+};
+
+struct ward_conf_query_log {
+	enum ward_qlog_mode mode;   /* default blocked */
+	uint32_t retention_days;    /* default 7: older records are deleted */
+	bool anonymize_clients;     /* zero the last octet (IPv4) / 80 bits (IPv6) first */
+	uint32_t max_mb;            /* default 64: the log's size on disk at most */
+	char *path;                 /* default <database>/querylog (a directory) */
 };
 
 /* UDP response rate limiting (see docs/config.md, "Limits"). */
@@ -167,6 +184,9 @@ struct ward_conf {
 	struct ward_conf_block block;
 	ward_catset enforced;            /* default csam */
 	struct ward_conf_web web;        /* web.enabled false: no web listener */
+	struct ward_conf_query_log query_log;
+	struct ward_addr *metrics_listen; /* /metrics without the admin token; default none */
+	size_t n_metrics_listen;
 
 	struct ward_conf_rate_limit rate_limit;
 	struct ward_conf_limits limits;

@@ -172,4 +172,16 @@ bool ward_update_is_due(int64_t last_good, uint32_t refresh_s, int64_t now);
 /* "<dir>/feeds/<name>.raw" into buf. @return 0, WARD_EINVAL (bad name), WARD_ETOOBIG. */
 int ward_update_raw_path(const char *database, const char *name, char *buf, size_t cap);
 
+/*
+ * One small HTTP GET, for the command line asking wardd's API (`ward top`): no proxy,
+ * http and https only, the body at most `max` bytes.
+ * @param bearer  the admin token for "Authorization: Bearer", or NULL
+ * @param body    receives the body, malloc'ed and NUL-terminated (free it)
+ * @param status  receives the HTTP status (0 when none came)
+ * @return 0 (any status), WARD_ENET, WARD_ETIMEDOUT, WARD_ETOOBIG, WARD_EINVAL (a bad URL),
+ *         WARD_ENOMEM.
+ */
+int ward_http_get(const char *url, const char *bearer, size_t max, long timeout_ms,
+		  char **body, long *status);
+
 #endif

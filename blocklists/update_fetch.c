@@ -527,3 +527,70 @@ global_cleanup:
 	curl_global_cleanup();
 	return rc;
 }
+
+/* ---- a small GET for the command line (update.h, ward_http_get) -------------------------- */
+
+struct small_body {
+	char *data;
+	size_t len, max;
+	bool too_big;
+};
+
+static size_t small_write(char *ptr, size_t size, size_t nmemb, void *arg)
+{
+	struct small_body *b = arg;
+	size_t n = size * nmemb;
+	if (b->len + n > b->max) {
+		b->too_big = true;
+		return 0;
+	}
+	char *more = realloc(b->data, b->len + n + 1);
+	if (!more)
+		return 0;
+	memcpy(more + b->len, ptr, n);
+	b->data = more;
+	b->len += n;
+	b->data[b->len] = '\0';
+	return n;
+}
+
+int ward_http_get(const char *url, const char *bearer, size_t max, long timeout_ms,
+		  char **body, long *status)
+{
+	char auth[512];
+	bool transient;
+	struct small_body b = {.max = max};
+	struct curl_slist *headers = NULL;
+	*body = NULL;
+	*status = 0;
+	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
+		return WARD_ENET;
+	CURL *easy = curl_easy_init();
+	if (!easy) {
+		curl_global_cleanup();
+		return WARD_ENOMEM;
+	}
+	if (bearer) {
+		snprintf(auth, sizeof(auth), "Authorization: Bearer %s", bearer);
+		headers = curl_slist_append(headers, auth);
+	}
+	curl_easy_setopt(easy, CURLOPT_URL, url);
+	curl_easy_setopt(easy, CURLOPT_PROTOCOLS_STR, "http,https");
+	curl_easy_setopt(easy, CURLOPT_HTTPHEADER, headers);
+	curl_easy_setopt(easy, CURLOPT_TIMEOUT_MS, timeout_ms);
+	curl_easy_setopt(easy, CURLOPT_NOPROXY, "*");
+	curl_easy_setopt(easy, CURLOPT_WRITEFUNCTION, small_write);
+	curl_easy_setopt(easy, CURLOPT_WRITEDATA, &b);
+	curl_easy_setopt(easy, CURLOPT_USERAGENT, WARD_UPDATE_USER_AGENT);
+	CURLcode rc = curl_easy_perform(easy);
+	curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, status);
+	curl_easy_cleanup(easy);
+	curl_slist_free_all(headers);
+	curl_global_cleanup();
+	int err = b.too_big ? WARD_ETOOBIG : curl_error(rc, &transient);
+	if (err)
+		free(b.data);
+	else
+		*body = b.data ? b.data : strdup("");
+	return err ? err : *body ? 0 : WARD_ENOMEM;
+}

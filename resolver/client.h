@@ -48,6 +48,7 @@ struct ward_query_ctx {
 	struct ward_dns_query q;     /* as the client asked it */
 	size_t profile;              /* policy profile, (size_t)-1 when none */
 	const char *rewrite_target;  /* safe search: answer as CNAME to this (static) */
+	uint32_t start_ms;           /* loop time + 1 it went upstream (low bits), 0: it did not */
 };
 
 #endif

@@ -33,6 +33,8 @@
 #include "blocklists/policy.h"
 #include "resolver/live.h"
 #include "resolver/notify.h"
+#include "resolver/obs.h"
+#include "resolver/stats.h"
 #include "resolver/uv_error.h"
 #include "resolver/web.h"
 #include "resolver/worker.h"
@@ -65,6 +67,8 @@ struct wardd {
 	uv_timer_t housekeeping;
 	struct ward_live live;             /* the clock and the overrides, for the workers */
 	struct ward_web *web;              /* NULL without a "web" section */
+	struct ward_obs *obs;              /* the observer and the query log's writer */
+	struct ward_stats_slots slots;     /* profile names -> statistics slots, for good */
 	uint64_t status_key;               /* database generation + 1 last told, 0: none */
 	bool status_sent;
 };
@@ -214,7 +218,13 @@ static int bind_workers(struct wardd *d)
 		if (rc != 0)
 			return rc;
 	}
-	return conf->web.enabled ? ward_web_new(conf, &d->shared, &d->web) : 0;
+	int rc = conf->web.enabled || conf->n_metrics_listen
+		 ? ward_web_new(conf, &d->shared, &d->web) : 0;
+	if (rc == 0)
+		rc = ward_obs_new(conf, &d->shared, &d->obs);
+	if (rc == 0 && d->web)
+		ward_obs_set_sink(d->obs, ward_web_note_block, d->web);
+	return rc;
 }
 
 static int start_workers(struct wardd *d)
@@ -229,10 +239,16 @@ static int start_workers(struct wardd *d)
 	return 0;
 }
 
-/* Stops the running workers and frees every initialized one, started or not. */
+/* Stops the running workers and frees every initialized one, started or not. The web
+ * listener reads the observer and the workers' statistics, the observer the workers'
+ * rings and hands blocks to the web listener: so the web thread stops first, then the
+ * observer (which writes what it queued), then the rest goes. */
 static void stop_workers(struct wardd *d)
 {
-	ward_web_free(d->web); /* it reads the workers' rings: first */
+	ward_web_stop(d->web);
+	ward_obs_free(d->obs);
+	d->obs = NULL;
+	ward_web_free(d->web);
 	d->web = NULL;
 	for (unsigned i = 0; i < d->n_running; i++)
 		ward_worker_request_stop(&d->workers[i]);
@@ -265,6 +281,12 @@ static struct ward_policy_state *policy_state_new(struct wardd *d, struct ward_c
 		free(ps);
 		return NULL;
 	}
+	ps->stat_slots = ward_stats_slots_map(&d->slots, conf);
+	if (conf->n_profiles && !ps->stat_slots) {
+		ward_policy_free(ps->policy);
+		free(ps);
+		return NULL;
+	}
 	ps->conf = conf;
 	ps->generation = ++d->generation;
 	return ps;
@@ -273,6 +295,7 @@ static struct ward_policy_state *policy_state_new(struct wardd *d, struct ward_c
 static void policy_state_free(struct wardd *d, struct ward_policy_state *ps)
 {
 	ward_policy_free(ps->policy);
+	free(ps->stat_slots);
 	if (ps->conf != d->conf)
 		ward_conf_free(ps->conf);
 	free(ps);
@@ -300,6 +323,21 @@ static bool web_same(const struct ward_conf_web *a, const struct ward_conf_web *
 	return true;
 }
 
+/* The query log's place and size and the metrics listeners are set up at start. */
+static bool obs_same(const struct ward_conf *a, const struct ward_conf *b)
+{
+	if (a->query_log.max_mb != b->query_log.max_mb ||
+	    !same_text(a->query_log.path, b->query_log.path) ||
+	    a->n_metrics_listen != b->n_metrics_listen)
+		return false;
+	for (size_t i = 0; i < a->n_metrics_listen; i++)
+		if (a->metrics_listen[i].len != b->metrics_listen[i].len ||
+		    memcmp(&a->metrics_listen[i].ss, &b->metrics_listen[i].ss,
+			   a->metrics_listen[i].len) != 0)
+			return false;
+	return true;
+}
+
 static void warn_restart_needed(const struct ward_conf *old, const struct ward_conf *fresh)
 {
 	bool same = old->n_listen == fresh->n_listen && old->n_upstreams == fresh->n_upstreams &&
@@ -315,6 +353,9 @@ static void warn_restart_needed(const struct ward_conf *old, const struct ward_c
 			      "effect at the next restart");
 	if (!web_same(&old->web, &fresh->web))
 		ward_log_warn("SIGHUP: changes to the web section take effect at the next restart");
+	if (!obs_same(old, fresh))
+		ward_log_warn("SIGHUP: query_log.path, query_log.max_mb and metrics_listen "
+			      "changes take effect at the next restart");
 }
 
 static void publish_local_time(struct wardd *d)
@@ -385,6 +426,7 @@ static void on_hup(uv_signal_t *sig, int signum)
 	d->retired = old;
 	publish_local_time(d);
 	refresh_live(d, true); /* the overrides' profile indexes follow the new config */
+	ward_obs_configure(d->obs, &fresh->query_log);
 	ward_log_info("SIGHUP: %s reloaded (%zu profiles, %zu clients)", d->conf->path,
 		      fresh->n_profiles, fresh->n_clients);
 	report_coverage(d, fresh);
@@ -529,6 +571,8 @@ static int watch_signals(struct wardd *d)
 
 static int share_initial_state(struct wardd *d)
 {
+	ward_stats_slots_init(&d->slots);
+	d->shared.slots = &d->slots;
 	struct ward_policy_state *ps = policy_state_new(d, d->conf);
 	if (!ps)
 		return WARD_ENOMEM;
@@ -607,8 +651,10 @@ static int start_up(struct wardd *d)
 		refresh_live(d, true);
 		rc = start_workers(d);
 	}
+	if (rc == 0)
+		rc = ward_obs_start(d->obs, d->workers, d->n_workers);
 	if (rc == 0 && d->web)
-		rc = ward_web_start(d->web, d->workers, d->n_workers);
+		rc = ward_web_start(d->web, d->workers, d->n_workers, d->obs);
 	return rc;
 }
 

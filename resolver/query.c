@@ -21,6 +21,7 @@
 #include "resolver/cache.h"
 #include "resolver/fwd.h"
 #include "resolver/rewrite.h"
+#include "resolver/stats.h"
 #include "resolver/web.h"
 #include "resolver/worker.h"
 
@@ -127,7 +128,14 @@ static void answer_servfail(struct ward_worker *w, const struct ward_query_ctx *
 			    const char *text)
 {
 	w->stats.servfail++;
+	ward_stats_query(w, ctx, WARD_VERDICT_SERVFAIL, WARD_RCODE_SERVFAIL, NULL);
 	answer_rcode(w, ctx, WARD_RCODE_SERVFAIL, ede, text);
+}
+
+static unsigned block_rcode(enum ward_block_mode mode)
+{
+	return mode == WARD_BLOCK_NXDOMAIN ? WARD_RCODE_NXDOMAIN
+	       : mode == WARD_BLOCK_REFUSED ? WARD_RCODE_REFUSED : WARD_RCODE_NOERROR;
 }
 
 static void write_block(struct ward_worker *w, const struct ward_query_ctx *ctx, int mode,
@@ -159,25 +167,28 @@ static void answer_verdict(struct ward_worker *w, const struct ward_query_ctx *c
 	 * carried, i.e. the client speaks EDNS. */
 	if (ctx->q.edns && v->ede_code != WARD_EDE_NONE)
 		ward_policy_explain(w->ps->policy, w->reader, v);
-	if (w->records)
-		ward_web_record(w, ctx, v);
 	switch (v->action) {
 	case WARD_POLICY_SERVFAIL:
-		answer_servfail(w, ctx, v->ede_code, v->text);
+		w->stats.servfail++;
+		ward_stats_query(w, ctx, WARD_VERDICT_SERVFAIL, WARD_RCODE_SERVFAIL, v);
+		answer_rcode(w, ctx, WARD_RCODE_SERVFAIL, v->ede_code, v->text);
 		return;
 	case WARD_POLICY_NXDOMAIN:
 		w->stats.blocked++;
+		ward_stats_query(w, ctx, WARD_VERDICT_BLOCKED, WARD_RCODE_NXDOMAIN, v);
 		answer_block(w, ctx, WARD_BLOCK_NXDOMAIN, b->ipv4, v);
 		return;
 	case WARD_POLICY_ADDRESS: {
 		/* A fixed IPv4 address: A gets it, every other type gets NODATA. */
 		int mode = ctx->q.qtype == WARD_TYPE_A ? WARD_BLOCK_SINKHOLE : WARD_BLOCK_NODATA;
 		w->stats.blocked++;
+		ward_stats_query(w, ctx, WARD_VERDICT_REWRITTEN, WARD_RCODE_NOERROR, v);
 		answer_block(w, ctx, mode, v->rewrite_ipv4, NULL);
 		return;
 	}
 	default:
 		w->stats.blocked++;
+		ward_stats_query(w, ctx, WARD_VERDICT_BLOCKED, block_rcode(b->mode), v);
 		answer_block(w, ctx, (int)b->mode, b->ipv4, v);
 	}
 }
@@ -194,6 +205,7 @@ struct ward_stored_answer {
 	uint32_t age_s;
 	bool stale;
 	bool has_cname;            /* only then can the answer be cloaking a blocked name */
+	bool cached;               /* from the cache (statistics: cached, not forwarded) */
 };
 
 /* ---- CNAME cloaking ---------------------------------------------------------------------------- */
@@ -277,6 +289,9 @@ static bool answer_stored(struct ward_worker *w, const struct ward_query_ctx *ct
 	}
 	if (!out_len)
 		return false;
+	ward_stats_query(w, ctx, ctx->rewrite_target ? WARD_VERDICT_REWRITTEN
+			 : a->cached ? WARD_VERDICT_CACHED : WARD_VERDICT_FORWARDED,
+			 a->msg[3] & 0x0F, NULL);
 	ward_worker_send(w, &ctx->client, buf, out_len);
 	return true;
 }
@@ -297,6 +312,7 @@ static bool stage_acl(struct ward_worker *w, struct ward_query_ctx *ctx, int par
 	if (w->ps && ward_policy_admit(w->ps->policy, &ctx->client.addr.sa, &v))
 		return false;
 	w->stats.refused++;
+	ward_stats_query(w, ctx, WARD_VERDICT_REFUSED, WARD_RCODE_REFUSED, NULL);
 	if (parsed == WARD_DNS_DROP) {
 		w->stats.dropped++;
 		ward_worker_drop(w, &ctx->client);
@@ -306,9 +322,29 @@ static bool stage_acl(struct ward_worker *w, struct ward_query_ctx *ctx, int par
 	return true;
 }
 
+static enum ward_verdict parsed_verdict(int parsed)
+{
+	return parsed == WARD_DNS_FORMERR || parsed == WARD_DNS_NOTIMP ||
+			       parsed == WARD_DNS_BADVERS || parsed == WARD_DNS_REFUSED
+		       ? WARD_VERDICT_INVALID : WARD_VERDICT_DROPPED;
+}
+
+static unsigned parsed_rcode(int parsed)
+{
+	switch (parsed) {
+	case WARD_DNS_FORMERR: return WARD_RCODE_FORMERR;
+	case WARD_DNS_NOTIMP: return WARD_RCODE_NOTIMP;
+	case WARD_DNS_REFUSED: return WARD_RCODE_REFUSED;
+	case WARD_DNS_BADVERS: return WARD_RCODE_BADVERS;
+	default: return WARD_RCODE_NOERROR;
+	}
+}
+
 /* A query that cannot be answered as asked. @return true when answered (or dropped). */
 static bool stage_bad_query(struct ward_worker *w, const struct ward_query_ctx *ctx, int parsed)
 {
+	if (parsed != WARD_DNS_OK)
+		ward_stats_query(w, ctx, parsed_verdict(parsed), parsed_rcode(parsed), NULL);
 	switch (parsed) {
 	case WARD_DNS_OK:
 		return false;
@@ -426,7 +462,7 @@ static bool stage_cache(struct ward_worker *w, const struct ward_query_ctx *ctx,
 	if (ward_cache_lookup(w->cache, &key, ward_worker_now(w), false, &hit) != 0)
 		return false;
 	struct ward_stored_answer a = {hit.msg, hit.msg_len, hit.ttl_off, hit.n_ttls,
-				       hit.age_s, false, hit.has_cname};
+				       hit.age_s, false, hit.has_cname, true};
 	if (!answer_stored(w, ctx, &a))
 		return false;
 	w->stats.cache_hits++;
@@ -443,6 +479,7 @@ static bool stage_web_host(struct ward_worker *w, const struct ward_query_ctx *c
 	int mode = ward_web_host_address(w, ctx, v4, v6);
 	if (mode < 0)
 		return false;
+	ward_stats_query(w, ctx, WARD_VERDICT_LOCAL, WARD_RCODE_NOERROR, NULL);
 	write_block(w, ctx, mode, v4, v6, WARD_WEB_HOST_TTL, WARD_EDE_NONE, NULL);
 	return true;
 }
@@ -474,6 +511,7 @@ void ward_query_handle(struct ward_worker *w, const uint8_t *pkt, size_t len,
 	ctx.rewrite_target = NULL;
 	struct ward_dns_query rewritten;
 	const struct ward_dns_query *ask = &ctx.q;
+	ctx.start_ms = 0; /* answered at once: no latency to speak of */
 	w->stats.queries++;
 	refresh_views(w);
 	int parsed = ward_dns_parse_query(pkt, len, &ctx.q);
@@ -487,6 +525,7 @@ void ward_query_handle(struct ward_worker *w, const uint8_t *pkt, size_t len,
 		return;
 	if (stage_cache(w, &ctx, ask))
 		return;
+	ctx.start_ms = (uint32_t)ward_worker_now(w) + 1; /* its answer's latency counts from here */
 	stage_forward(w, &ctx, ask);
 }
 
@@ -495,9 +534,12 @@ void ward_query_handle(struct ward_worker *w, const uint8_t *pkt, size_t len,
 static void answer_waiters(struct ward_worker *w, const struct ward_waiter *waiters,
 			   const struct ward_stored_answer *a)
 {
-	for (const struct ward_waiter *wt = waiters; wt; wt = wt->next)
-		if (!answer_stored(w, &wt->ctx, a))
-			ward_worker_drop(w, &wt->ctx.client);
+	for (const struct ward_waiter *wt = waiters; wt; wt = wt->next) {
+		if (answer_stored(w, &wt->ctx, a))
+			continue;
+		ward_stats_query(w, &wt->ctx, WARD_VERDICT_DROPPED, 0, NULL);
+		ward_worker_drop(w, &wt->ctx.client);
+	}
 }
 
 /* RFC 8767: when upstreams fail, an expired answer serves the client better than SERVFAIL.
@@ -513,7 +555,7 @@ static bool stage_stale(struct ward_worker *w, const struct ward_dns_query *ask,
 		return false;
 	w->stats.stale++;
 	struct ward_stored_answer a = {hit.msg, hit.msg_len, hit.ttl_off, hit.n_ttls,
-				       hit.age_s, true, hit.has_cname};
+				       hit.age_s, true, hit.has_cname, true};
 	answer_waiters(w, waiters, &a);
 	return true;
 }
@@ -565,6 +607,6 @@ void ward_query_upstream_done(struct ward_worker *w, const struct ward_fwd_resul
 	stage_cache_fill(w, res);
 	const struct ward_dns_response *r = res->r;
 	struct ward_stored_answer a = {res->msg, res->len, r->ttl_off, r->n_ttls, 0, false,
-				       r->has_cname};
+				       r->has_cname, false};
 	answer_waiters(w, waiters, &a);
 }

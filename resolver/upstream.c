@@ -9,6 +9,10 @@
 #define SCORE_WEAK 500
 #define SCORE_WEIGHT 16 /* EWMA weight 1/16: about the last 16 counted outcomes matter */
 
+const uint32_t ward_upstream_rtt_le_ms[WARD_UPSTREAM_RTT_BUCKETS - 1] = {
+	1, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000,
+};
+
 void ward_upstream_init(struct ward_upstream *u, const struct ward_addr *addr)
 {
 	memset(u, 0, sizeof(*u));
@@ -34,6 +38,11 @@ static void rtt_sample(struct ward_upstream *u, uint32_t rtt_ms)
 bool ward_upstream_answered(struct ward_upstream *u, uint64_t now_ms, uint32_t rtt_ms)
 {
 	bool was_down = u->down;
+	unsigned b = 0;
+	while (b < WARD_UPSTREAM_RTT_BUCKETS - 1 && rtt_ms > ward_upstream_rtt_le_ms[b])
+		b++;
+	u->rtt_hist[b]++;
+	u->rtt_sum_ms += rtt_ms;
 	u->answers++;
 	rtt_sample(u, rtt_ms);
 	u->score += (SCORE_FULL - u->score + SCORE_WEIGHT - 1) / SCORE_WEIGHT;
@@ -46,6 +55,7 @@ bool ward_upstream_answered(struct ward_upstream *u, uint64_t now_ms, uint32_t r
 bool ward_upstream_failed(struct ward_upstream *u, uint64_t now_ms, uint64_t sent_ms,
 			  bool definite)
 {
+	u->timeouts += !definite;
 	if (!definite && u->last_answer_ms && u->last_answer_ms >= sent_ms) {
 		u->slow_timeouts++;
 		return false;

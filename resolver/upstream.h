@@ -27,6 +27,10 @@
 #define WARD_UPSTREAM_MAX 64        /* the config allows at most this many */
 #define WARD_UPSTREAM_DOWN_AFTER 3  /* counted failures in a row with no answer between */
 #define WARD_UPSTREAM_RTT_BAND_MS 50 /* RTTs this close rank as equal: configured order wins */
+#define WARD_UPSTREAM_RTT_BUCKETS 12 /* the RTT histogram for statistics; the last is +Inf */
+
+/* Upper bounds of the RTT histogram's buckets in milliseconds (the last is unbounded). */
+extern const uint32_t ward_upstream_rtt_le_ms[WARD_UPSTREAM_RTT_BUCKETS - 1];
 
 struct ward_upstream {
 	struct ward_addr addr;
@@ -38,6 +42,9 @@ struct ward_upstream {
 	bool down;
 	bool probing;
 	uint64_t queries, answers, failures, slow_timeouts;
+	uint64_t timeouts;            /* every try that timed out, counted or not */
+	uint64_t rtt_hist[WARD_UPSTREAM_RTT_BUCKETS]; /* answers by RTT (statistics) */
+	uint64_t rtt_sum_ms;
 	uint64_t logged_ms;           /* the last "not answering" line (at most one a minute) */
 	bool down_logged;             /* that line is out: "answering again" follows it */
 };

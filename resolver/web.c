@@ -3,8 +3,8 @@
  *
  * One MHD daemon per listen address, all in external-polling mode with epoll, driven by
  * one thread of ours: it polls the daemons' epoll descriptors and an eventfd (to stop),
- * runs MHD, takes the current policy and overrides, drains the workers' record rings and
- * closes connections past their deadline. The thread runs at nice 19: on a core the DNS
+ * runs MHD, takes the current policy and overrides and closes connections past their
+ * deadline. Blocks reach it from the observer thread (obs.h) through a sink. The thread runs at nice 19: on a core the DNS
  * workers keep busy it gets about 1.5% of the time (CFS weights 15 against 1024), so
  * HTTP load cannot take more than that from DNS; it never makes a worker wait.
  *
@@ -40,12 +40,15 @@
 #include "resolver/web_internal.h"
 
 #define WEB_POOL_BYTES (16 * 1024)
+#define METRICS_CONNECTIONS 16   /* without a "web" section: metrics_listen only */
+#define METRICS_TIMEOUT_S 10
 #define WEB_LOOP_MS 100
 #define WEB_NICE 19
 
 struct listener {
 	struct ward_web *web;
 	struct ward_addr addr;
+	bool metrics_only;           /* a metrics_listen address */
 	int fd;
 	struct MHD_Daemon *mhd;
 	char csp[512];
@@ -87,6 +90,16 @@ static uint64_t now_ms(void)
 
 /* ---- sockets ------------------------------------------------------------------------------ */
 
+static unsigned max_connections(const struct ward_conf *conf)
+{
+	return conf->web.enabled ? conf->web.max_connections : METRICS_CONNECTIONS;
+}
+
+static unsigned request_timeout_s(const struct ward_conf *conf)
+{
+	return conf->web.enabled ? conf->web.request_timeout_s : METRICS_TIMEOUT_S;
+}
+
 static int bind_one(struct listener *l)
 {
 	char text[64];
@@ -111,19 +124,21 @@ int ward_web_new(const struct ward_conf *conf, struct ward_shared *shared,
 	struct ward_web *web = calloc(1, sizeof(*web));
 	if (!web)
 		return WARD_ENOMEM;
+	size_t n_web = conf->web.enabled ? conf->web.n_listen : 0;
 	web->conf = conf;
 	web->wake_fd = -1;
-	web->n_conns = conf->web.max_connections;
+	web->n_conns = max_connections(conf);
 	web->conns = calloc(web->n_conns, sizeof(*web->conns));
-	web->listeners = calloc(conf->web.n_listen, sizeof(*web->listeners));
+	web->listeners = calloc(n_web + conf->n_metrics_listen, sizeof(*web->listeners));
 	int rc = web->conns && web->listeners ? 0 : WARD_ENOMEM;
 	if (!rc)
 		rc = ward_web_app_init(&web->app, conf, shared);
 	web->app_ready = rc == 0;
-	for (size_t i = 0; rc == 0 && i < conf->web.n_listen; i++, web->n_listeners++) {
-		struct listener *l = &web->listeners[i];
+	for (size_t i = 0; rc == 0 && i < n_web + conf->n_metrics_listen; i++) {
+		struct listener *l = &web->listeners[web->n_listeners++];
 		l->web = web;
-		l->addr = conf->web.listen[i];
+		l->metrics_only = i >= n_web;
+		l->addr = l->metrics_only ? conf->metrics_listen[i - n_web] : conf->web.listen[i];
 		rc = bind_one(l);
 	}
 	if (rc) {
@@ -223,7 +238,7 @@ static void on_connection(void *cls, struct MHD_Connection *c, void **socket_con
 		if (web->conns[i].used)
 			continue;
 		web->conns[i] = (struct conn){true, info->connect_fd,
-					      now_ms() + web->conf->web.request_timeout_s * 1000u};
+					      now_ms() + request_timeout_s(web->conf) * 1000u};
 		*socket_context = &web->conns[i];
 		return;
 	}
@@ -243,7 +258,7 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 		MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
 	struct conn *slot = info ? info->socket_context : NULL;
 	if (slot && slot->used) /* the next request gets a deadline of its own */
-		slot->deadline_ms = now_ms() + web->conf->web.request_timeout_s * 1000u;
+		slot->deadline_ms = now_ms() + request_timeout_s(web->conf) * 1000u;
 }
 
 static void log_mhd(void *cls, const char *fmt, va_list ap)
@@ -341,6 +356,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 		.authorization = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Authorization"),
 		.content_type = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Type"),
 		.arg = arg_lookup, .arg_ctx = c, .body = r->body, .body_len = r->len,
+		.metrics_only = l->metrics_only,
 		.port = ntohs(l->addr.sa.sa_family == AF_INET ? l->addr.v4.sin_port
 							      : l->addr.v6.sin6_port),
 	};
@@ -361,6 +377,10 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 static void build_csp(struct listener *l)
 {
 	char base[300];
+	if (l->metrics_only) {
+		snprintf(l->csp, sizeof(l->csp), "default-src 'none'");
+		return;
+	}
 	uint16_t port = ntohs(l->addr.sa.sa_family == AF_INET ? l->addr.v4.sin_port
 							      : l->addr.v6.sin6_port);
 	web_base_url(&l->web->app, port, base, sizeof(base));
@@ -372,7 +392,7 @@ static void build_csp(struct listener *l)
 
 static int start_daemon(struct ward_web *web, struct listener *l)
 {
-	unsigned limit = web->conf->web.max_connections;
+	unsigned limit = max_connections(web->conf);
 	/* A browser opens six connections per site and keeps them; one device with a few
 	 * blocked tabs needs a dozen or more. */
 	unsigned per_ip = limit / 4 > 16 ? limit / 4 : (limit < 16 ? limit : 16);
@@ -384,7 +404,7 @@ static int start_daemon(struct ward_web *web, struct listener *l)
 		MHD_OPTION_CONNECTION_LIMIT, (unsigned)(limit / web->n_listeners ? limit /
 							 web->n_listeners : 1),
 		MHD_OPTION_PER_IP_CONNECTION_LIMIT, per_ip,
-		MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)web->conf->web.request_timeout_s,
+		MHD_OPTION_CONNECTION_TIMEOUT, request_timeout_s(web->conf),
 		MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)WEB_POOL_BYTES,
 		MHD_OPTION_NOTIFY_CONNECTION, on_connection, web,
 		MHD_OPTION_NOTIFY_COMPLETED, on_completed, web,
@@ -447,11 +467,19 @@ static void *web_main(void *arg)
 	return NULL;
 }
 
-int ward_web_start(struct ward_web *web, struct ward_worker *workers, unsigned n_workers)
+void ward_web_note_block(void *ctx, const struct ward_record *r)
+{
+	struct ward_web *web = ctx;
+	ward_web_app_note_block(&web->app, r);
+}
+
+int ward_web_start(struct ward_web *web, struct ward_worker *workers, unsigned n_workers,
+		   struct ward_obs *obs)
 {
 	web->app.workers = workers;
 	web->app.n_workers = n_workers;
-	int rc = load_token(web);
+	web->app.obs = obs;
+	int rc = web->conf->web.enabled ? load_token(web) : 0;
 	if (rc)
 		return rc;
 	web->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
@@ -466,9 +494,14 @@ int ward_web_start(struct ward_web *web, struct ward_worker *workers, unsigned n
 	web->running = true;
 	for (size_t i = 0; i < web->n_listeners; i++) {
 		char text[64];
-		ward_log_info("web listener on http://%s/ (%s)",
-			      ward_addr_format(&web->listeners[i].addr, text, sizeof(text)),
-			      web->conf->web.hostname);
+		const struct listener *l = &web->listeners[i];
+		if (l->metrics_only)
+			ward_log_info("metrics on http://%s/metrics",
+				      ward_addr_format(&l->addr, text, sizeof(text)));
+		else
+			ward_log_info("web listener on http://%s/ (%s)",
+				      ward_addr_format(&l->addr, text, sizeof(text)),
+				      web->conf->web.hostname);
 	}
 	return 0;
 }

@@ -24,6 +24,7 @@
 #include "resolver/worker.h"
 
 struct ward_web;
+struct ward_obs;
 
 /* Bind the listening sockets (before privileges are dropped: port 80 needs root).
  * @return 0 or the bind's WARD_E* code (logged with the address). */
@@ -31,11 +32,16 @@ int ward_web_new(const struct ward_conf *conf, struct ward_shared *shared,
 		 struct ward_web **out);
 
 /*
- * Read or create the admin token and start the thread. `workers` are read for their
- * record rings; they must outlive the listener. Call after the database is open.
+ * Read or create the admin token and start the thread. `workers` (their statistics) and
+ * `obs` (counts, top names, the query log) must outlive the listener. Call after the
+ * database is open.
  * @return 0, or a WARD_E* code (logged: the token file, MHD).
  */
-int ward_web_start(struct ward_web *web, struct ward_worker *workers, unsigned n_workers);
+int ward_web_start(struct ward_web *web, struct ward_worker *workers, unsigned n_workers,
+		   struct ward_obs *obs);
+
+/* The observer's sink for blocks (obs.h, ward_obs_set_sink): ctx is the ward_web. */
+void ward_web_note_block(void *web, const struct ward_record *r);
 
 /* Stop the thread (waits for it) and close the sockets; then free. */
 void ward_web_stop(struct ward_web *web);
@@ -59,9 +65,5 @@ uint64_t ward_web_seen_overrides(const struct ward_web *web);
  */
 int ward_web_host_address(const struct ward_worker *w, const struct ward_query_ctx *ctx,
 			  uint8_t v4[4], uint8_t v6[16]);
-
-/* Hand a block to the web thread (a ring slot; dropped and counted when full). */
-void ward_web_record(struct ward_worker *w, const struct ward_query_ctx *ctx,
-		     const struct ward_policy_verdict *v);
 
 #endif

@@ -19,6 +19,7 @@
 #include "blocklists/admin.h"
 #include "blocklists/error.h"
 #include "blocklists/lookup.h"
+#include "resolver/obs.h"
 #include "resolver/web_internal.h"
 
 #define MINUTES_MAX (WARD_OVERRIDE_SECONDS_MAX / 60)
@@ -35,8 +36,8 @@ static bool token_matches(const struct ward_web_app *app, const char *sent)
 	return app->token_len > 0 && diff == 0;
 }
 
-static bool authorized(struct ward_web_app *app, const struct ward_web_request *req,
-		       struct ward_web_response *resp)
+bool web_authorized(struct ward_web_app *app, const struct ward_web_request *req,
+		    struct ward_web_response *resp)
 {
 	uint8_t key[16];
 	int64_t now = atomic_load(&app->shared->unix_now);
@@ -395,11 +396,11 @@ static void add_profiles(struct ward_web_app *app, cJSON *o, int64_t now)
 
 static uint64_t records_dropped(const struct ward_web_app *app)
 {
-	uint64_t n = 0;
-	for (unsigned i = 0; i < app->n_workers; i++)
-		if (app->workers[i].records)
-			n += ward_ring_dropped(app->workers[i].records);
-	return n;
+	struct ward_obs_counts c;
+	if (!app->obs)
+		return 0;
+	ward_obs_counts(app->obs, &c);
+	return c.dropped_ring;
 }
 
 static void status_get(struct ward_web_app *app, const struct ward_web_request *req,
@@ -426,7 +427,7 @@ static void status_get(struct ward_web_app *app, const struct ward_web_request *
 	add_profiles(app, o, a.now);
 	cJSON *web = cJSON_AddObjectToObject(o, "web");
 	cJSON_AddNumberToObject(web, "requests", (double)app->requests);
-	cJSON_AddNumberToObject(web, "blocks_seen", (double)app->records);
+	cJSON_AddNumberToObject(web, "blocks_seen", (double)atomic_load(&app->records));
 	cJSON_AddNumberToObject(web, "blocks_dropped", (double)records_dropped(app));
 	web_json(resp, 200, o);
 }
@@ -501,6 +502,12 @@ static void admin_route(struct ward_web_app *app, const struct ward_web_request 
 			reports_get(app, req, resp);
 	} else if (strncmp(p, "reports/", 8) == 0) {
 		report_route(app, req, p + 8, resp);
+	} else if (strcmp(p, "stats") == 0) {
+		if (method(req, "GET", resp, "GET"))
+			web_api_stats(app, req, resp);
+	} else if (strcmp(p, "log") == 0) {
+		if (method(req, "GET", resp, "GET"))
+			web_api_log(app, req, resp);
 	} else {
 		web_json_error(resp, 404, "no such endpoint");
 	}
@@ -540,7 +547,7 @@ void web_api(struct ward_web_app *app, const struct ward_web_request *req,
 		web_api_report(app, req, resp);
 		return;
 	}
-	if (!authorized(app, req, resp))
+	if (!web_authorized(app, req, resp))
 		return;
 	if (pause_path(p, profile, sizeof(profile))) {
 		if (method(req, strcmp(req->method, "DELETE") == 0 ? "DELETE" : "POST", resp,

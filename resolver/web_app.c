@@ -18,6 +18,7 @@
 #include "blocklists/clock.h"
 #include "blocklists/error.h"
 #include "blocklists/log.h"
+#include "resolver/stats.h"
 #include "resolver/web_internal.h"
 
 #define WARD_VERSION_TEXT "0.1.0"
@@ -51,33 +52,10 @@ void ward_web_app_free(struct ward_web_app *app)
 	memset(app, 0, sizeof(*app));
 }
 
-/* A MAC in a record counts only when the query came from a trusted forwarder. */
-static bool trusted_mac(const struct ward_conf *conf, const struct ward_record *rec)
+void ward_web_app_note_block(struct ward_web_app *app, const struct ward_record *rec)
 {
-	struct ward_addr a = {0};
-	if (!rec->has_mac || !conf)
-		return false;
-	a.v6.sin6_family = AF_INET6;
-	memcpy(&a.v6.sin6_addr, rec->client, 16);
-	a.len = sizeof(a.v6);
-	for (size_t i = 0; i < conf->n_trusted_forwarders; i++)
-		if (ward_cidr_contains(&conf->trusted_forwarders[i], &a.sa))
-			return true;
-	return false;
-}
-
-static void drain_rings(struct ward_web_app *app)
-{
-	struct ward_record rec;
-	const struct ward_conf *conf = app->ps ? app->ps->conf : NULL;
-	for (unsigned i = 0; i < app->n_workers; i++) {
-		struct ward_record_ring *ring = app->workers[i].records;
-		/* A bounded batch per turn, so a flood of blocks cannot starve the requests. */
-		for (int n = 0; ring && n < WARD_RING_SLOTS && ward_ring_pop(ring, &rec); n++) {
-			web_recent_add(app->recent, &rec, trusted_mac(conf, &rec));
-			app->records++;
-		}
-	}
+	web_recent_add(app->recent, rec, rec->mac_trusted);
+	atomic_fetch_add_explicit(&app->records, 1, memory_order_relaxed);
 }
 
 void ward_web_app_refresh(struct ward_web_app *app)
@@ -86,7 +64,6 @@ void ward_web_app_refresh(struct ward_web_app *app)
 	app->ov = atomic_load_explicit(&app->shared->overrides, memory_order_acquire);
 	atomic_store(&app->seen_generation, app->ps ? app->ps->generation : 0);
 	atomic_store(&app->seen_overrides, app->ov ? app->ov->seq : 0);
-	drain_rings(app);
 }
 
 /* ---- helpers the pages and the API share -------------------------------------------------- */
@@ -314,6 +291,11 @@ static void route_ward(struct ward_web_app *app, const struct ward_web_request *
 		web_page_home(app, req, resp);
 		return;
 	}
+	if (strcmp(p, "/metrics") == 0) {
+		if (web_authorized(app, req, resp))
+			web_metrics(app, resp);
+		return;
+	}
 	if (strcmp(p, "/admin") == 0 || strcmp(p, "/admin/") == 0)
 		p = "/admin.html";
 	if (!web_static(p, resp))
@@ -328,7 +310,15 @@ void ward_web_handle(struct ward_web_app *app, const struct ward_web_request *re
 	resp->status = 200;
 	resp->cache = "no-store";
 	app->requests++;
-	if (web_is_ward_host(app, req->host))
+	if (req->metrics_only) {
+		/* metrics_listen: nothing but the metrics, for a scraper without the token. */
+		if (strcmp(req->path, "/metrics") != 0)
+			not_found(resp);
+		else if (strcmp(req->method, "GET") != 0 && strcmp(req->method, "HEAD") != 0)
+			method_not_allowed(resp, "GET, HEAD");
+		else
+			web_metrics(app, resp);
+	} else if (web_is_ward_host(app, req->host))
 		route_ward(app, req, resp);
 	else
 		web_page_block(app, req, resp);

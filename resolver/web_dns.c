@@ -1,7 +1,8 @@
 /*
- * The web listener's two hooks on the DNS query path (web.h): the address wardd answers
- * for its own host name (query.c's web-host stage writes the answer), and the hand-off of
- * blocks to the web thread. Both run on worker threads: no lock, no allocation.
+ * The web listener's hook on the DNS query path (web.h): the address wardd answers for its
+ * own host name (query.c's web-host stage writes the answer). It runs on worker threads:
+ * no lock, no allocation. (Blocks reach the web thread through the statistics hook and
+ * the observer thread: stats.h, obs.h.)
  */
 #include <arpa/inet.h>
 #include <string.h>
@@ -68,52 +69,4 @@ int ward_web_host_address(const struct ward_worker *w, const struct ward_query_c
 	    (q->qtype == WARD_TYPE_AAAA && host_address(w, ctx, AF_INET6, v6)))
 		return WARD_BLOCK_SINKHOLE;
 	return WARD_BLOCK_NODATA;
-}
-
-static uint8_t schedule_index(const struct ward_worker *w, size_t profile, const char *name)
-{
-	const struct ward_conf *conf = w->ps->conf;
-	if (!name || profile >= conf->n_profiles)
-		return UINT8_MAX;
-	const struct ward_conf_profile *p = &conf->profiles[profile];
-	for (size_t i = 0; i < p->n_schedules && i < UINT8_MAX; i++)
-		if (p->schedules[i].name == name)
-			return (uint8_t)i;
-	return UINT8_MAX;
-}
-
-static void client_key(const struct ward_addr *a, uint8_t key[16])
-{
-	if (a->sa.sa_family == AF_INET6) {
-		memcpy(key, &a->v6.sin6_addr, 16);
-		return;
-	}
-	memset(key, 0, 10);
-	key[10] = key[11] = 0xFF;
-	memcpy(key + 12, &a->v4.sin_addr, 4);
-}
-
-void ward_web_record(struct ward_worker *w, const struct ward_query_ctx *ctx,
-		     const struct ward_policy_verdict *v)
-{
-	if (v->action != WARD_POLICY_BLOCK && v->action != WARD_POLICY_NXDOMAIN)
-		return;
-	struct ward_record *r = ward_ring_reserve(w->records);
-	if (!r)
-		return;
-	r->unix_s = w->local_time.unix_s;
-	r->policy_generation = w->ps->generation;
-	r->override_id = v->override_id;
-	r->until = v->until;
-	r->categories = v->categories;
-	r->profile = ctx->profile < UINT32_MAX ? (uint32_t)ctx->profile : UINT32_MAX;
-	r->qtype = ctx->q.qtype;
-	client_key(&ctx->client.addr, r->client);
-	r->has_mac = ctx->q.has_mac;
-	memcpy(r->mac, ctx->q.mac, sizeof(r->mac));
-	r->action = (uint8_t)v->action;
-	r->reason = (uint8_t)v->reason;
-	r->schedule = schedule_index(w, ctx->profile, v->schedule_name);
-	memcpy(r->name, ctx->q.lname, ctx->q.qname_len);
-	ward_ring_commit(w->records);
 }

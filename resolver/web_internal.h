@@ -18,7 +18,9 @@
 
 #include "blocklists/catdb.h"
 #include "blocklists/conf.h"
+#include "resolver/obs.h"
 #include "resolver/records.h"
+#include "resolver/stats.h"
 #include "resolver/worker.h"
 
 #define WARD_WEB_BODY_MAX (16 * 1024)     /* a request body; more is 413 */
@@ -85,19 +87,23 @@ struct ward_web_app {
 	size_t token_len;
 	struct web_recent *recent;
 	struct web_limiter *report_limit, *auth_limit;
-	struct ward_worker *workers;         /* their record rings */
+	struct ward_worker *workers;         /* their statistics */
 	unsigned n_workers;
+	struct ward_obs *obs;                /* counts, top names, today, the query log */
 	int64_t started;                     /* unix seconds */
-	uint64_t requests, records;
+	uint64_t requests;
+	_Atomic uint64_t records;            /* blocks the observer handed over */
 	char version[16];
 };
 
 int ward_web_app_init(struct ward_web_app *app, const struct ward_conf *boot,
 		      struct ward_shared *shared);
 void ward_web_app_free(struct ward_web_app *app);
-/* Take the policy and overrides in force now (and say so for retiring); drain the
- * workers' rings into the recent-block store. Called by web.c each loop turn. */
+/* Take the policy and overrides in force now (and say so for retiring). Called by web.c
+ * each loop turn. */
 void ward_web_app_refresh(struct ward_web_app *app);
+/* A block the observer thread hands over (its thread): into the recent-block store. */
+void ward_web_app_note_block(struct ward_web_app *app, const struct ward_record *rec);
 
 /* A request as web.c hands it over. */
 struct ward_web_request {
@@ -113,6 +119,7 @@ struct ward_web_request {
 	size_t body_len;
 	struct ward_addr client;
 	uint16_t port;                 /* the listener's port, for links to ward's pages */
+	bool metrics_only;             /* a metrics_listen address: GET /metrics, no token */
 };
 
 struct ward_web_response {
@@ -162,6 +169,9 @@ size_t web_device_keys(const struct ward_addr *client, uint8_t keys[2][16]);
 
 void web_api(struct ward_web_app *app, const struct ward_web_request *req,
 	     struct ward_web_response *resp);
+/* The admin token check (401, 403, 429 written when false). */
+bool web_authorized(struct ward_web_app *app, const struct ward_web_request *req,
+		    struct ward_web_response *resp);
 /* The child's side of the API: POST /api/v1/reports and GET /api/v1/why (web_pages.c). */
 void web_api_report(struct ward_web_app *app, const struct ward_web_request *req,
 		    struct ward_web_response *resp);
@@ -175,6 +185,28 @@ void web_page_ask(struct ward_web_app *app, const struct ward_web_request *req,
 		  struct ward_web_response *resp, bool report);
 /* A static file built into the binary (resolver/web/), or false. */
 bool web_static(const char *path, struct ward_web_response *resp);
+
+/* What /api/v1/stats and /metrics show (web_stats.c). */
+struct web_facts {
+	const struct ward_conf *conf;        /* the config in force */
+	int64_t now;
+	struct ward_stats_sum *sum, *today;  /* since start; since local midnight */
+	struct ward_obs_counts obs;
+	struct ward_catdb_meta meta;
+	bool has_meta;
+	struct ward_catdb_feed_state *feeds; /* in config order */
+	size_t n_feeds;
+	size_t reports_pending, overrides;
+};
+bool web_facts_gather(struct ward_web_app *app, struct web_facts *f);
+void web_facts_free(struct web_facts *f);
+
+/* GET /api/v1/stats, GET /api/v1/log (web_stats.c) and GET /metrics (metrics.c). */
+void web_api_stats(struct ward_web_app *app, const struct ward_web_request *req,
+		   struct ward_web_response *resp);
+void web_api_log(struct ward_web_app *app, const struct ward_web_request *req,
+		 struct ward_web_response *resp);
+void web_metrics(struct ward_web_app *app, struct ward_web_response *resp);
 
 /* Words for a category ("gambling (betting and casinos)"), for the child's pages. */
 const char *web_category_words(const struct ward_conf *conf, unsigned bit, char *buf,

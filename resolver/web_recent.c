@@ -5,7 +5,9 @@
  * place of the device that was blocked least recently) and WARD_WEB_RECENT_PER_CLIENT
  * names per device (a name blocked again moves to the front; the oldest name goes).
  * Memory is allocated per device on its first block and freed when it is replaced.
+ * The observer thread adds (obs.h) and the web thread reads: a mutex keeps them apart.
  */
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -22,13 +24,17 @@ struct device {
 };
 
 struct web_recent {
+	pthread_mutex_t lock;
 	struct device *slots[SLOTS];
 	size_t n_devices;
 };
 
 struct web_recent *web_recent_new(void)
 {
-	return calloc(1, sizeof(struct web_recent));
+	struct web_recent *r = calloc(1, sizeof(struct web_recent));
+	if (r)
+		pthread_mutex_init(&r->lock, NULL);
+	return r;
 }
 
 void web_recent_free(struct web_recent *r)
@@ -37,6 +43,7 @@ void web_recent_free(struct web_recent *r)
 		return;
 	for (size_t i = 0; i < SLOTS; i++)
 		free(r->slots[i]);
+	pthread_mutex_destroy(&r->lock);
 	free(r);
 }
 
@@ -127,17 +134,21 @@ void web_recent_add(struct web_recent *r, const struct ward_record *rec, bool tr
 		web_mac_key(rec->mac, key);
 	else
 		memcpy(key, rec->client, 16);
+	pthread_mutex_lock(&r->lock);
 	struct device *d = device_for(r, key);
 	if (d)
 		add_to(d, rec);
+	pthread_mutex_unlock(&r->lock);
 }
 
 size_t web_recent_get(struct web_recent *r, const uint8_t key[16], struct ward_record *out,
 		      size_t cap)
 {
+	pthread_mutex_lock(&r->lock);
 	const struct device *d = r->slots[find(r, key)];
 	size_t n = 0;
 	for (; d && n < d->n && n < cap; n++)
 		out[n] = d->items[n];
+	pthread_mutex_unlock(&r->lock);
 	return n;
 }

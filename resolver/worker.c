@@ -14,6 +14,7 @@
 
 #include "blocklists/error.h"
 #include "blocklists/log.h"
+#include "resolver/stats.h"
 #include "resolver/uv_error.h"
 
 #define WARD_DRAIN_MAX_MS 6000
@@ -129,15 +130,18 @@ int ward_worker_init(struct ward_worker *w, unsigned id, const struct ward_conf 
 	}
 	w->conns = ward_tcp_conns_new();
 	w->rrl = ward_rrl_new();
-	if (conf->web.enabled)
-		w->records = ward_ring_new(); /* the web listener reads this worker's blocks */
-	if (!w->conns || !w->rrl || (conf->web.enabled && !w->records)) {
+	w->records = ward_ring_new(); /* the observer thread reads them (obs.h) */
+	w->log_ring = ward_log_ring_new(0);
+	w->qstats = ward_stats_new();
+	if (!w->conns || !w->rrl || !w->records || !w->log_ring || !w->qstats) {
 		rc = WARD_ENOMEM;
 		goto fail;
 	}
 	return 0;
 fail:
 	ward_ring_free(w->records);
+	ward_log_ring_free(w->log_ring);
+	ward_stats_free(w->qstats);
 	close_listener_fds(w);
 	free(w->udp);
 	free(w->tcp);
@@ -255,12 +259,14 @@ static int start_listeners(struct ward_worker *w)
 }
 
 /* Idle housekeeping: let go of the database snapshot, and of a policy or override table
- * the main thread has replaced (it frees them only once every worker moved on). */
+ * the main thread has replaced (it frees them only once every worker moved on); copy the
+ * cache's and upstreams' figures where the statistics read them. */
 static void release_reader(uv_timer_t *t)
 {
 	struct ward_worker *w = t->data;
 	ward_catdb_reader_release(w->reader);
 	ward_query_sync_views(w);
+	ward_stats_publish(w);
 }
 
 static void worker_main(void *arg)
@@ -342,6 +348,8 @@ void ward_worker_destroy(struct ward_worker *w)
 	free(w->tcp);
 	free(w->conns);
 	ward_ring_free(w->records);
+	ward_log_ring_free(w->log_ring);
+	ward_stats_free(w->qstats);
 }
 
 /* Descriptors one worker may hold at its caps: a socket per live upstream query, one per

@@ -36,6 +36,7 @@ struct ward_policy_state {
 	struct ward_conf *conf;
 	struct ward_policy *policy;
 	uint64_t generation;
+	uint8_t *stat_slots;         /* profile index -> statistics slot (stats.h) */
 	struct ward_policy_state *retired_next;
 };
 
@@ -56,6 +57,7 @@ struct ward_shared {
 	/* Local time for schedules, computed by the main thread (localtime and TZ changes are
 	 * not safe to run concurrently): wday << 16 | minute of the day. */
 	_Atomic uint32_t local_time;
+	struct ward_stats_slots *slots;    /* statistics' profile slots (stats.h), fixed */
 };
 
 struct ward_worker_stats {
@@ -103,7 +105,9 @@ struct ward_worker {
 	_Atomic uint64_t seen_generation;  /* lets the main thread free retired policies */
 	struct ward_override_state *ov;    /* this loop iteration's overrides */
 	_Atomic uint64_t seen_overrides;   /* ... and retired override tables */
-	struct ward_record_ring *records;  /* blocks for the web listener, NULL without one */
+	struct ward_record_ring *records;  /* blocks for the observer thread (obs.h) */
+	struct ward_log_ring *log_ring;    /* framed records for the query log's writer */
+	struct ward_stats *qstats;         /* per-query counters and devices (stats.h) */
 	struct ward_catdb_reader *reader;  /* NULL until a database exists */
 	uint64_t reader_refreshed_ms;
 	struct ward_policy_time local_time;

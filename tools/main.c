@@ -25,6 +25,8 @@ static const struct command commands[] = {
 	{ "resume", ward_cmd_overrides, "end a profile's pause" },
 	{ "overrides", ward_cmd_overrides, "list the overrides in force, or remove one" },
 	{ "reports", ward_cmd_reports, "the review queue: list, accept or reject reports" },
+	{ "top", ward_cmd_top, "the most blocked names of the last 24 hours, per profile" },
+	{ "log", ward_cmd_log, "the query log: who asked what, and what it came to" },
 };
 
 static void usage(FILE *out)

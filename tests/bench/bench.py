@@ -11,6 +11,9 @@ Sections (BENCH_SECTIONS, comma-separated; default all):
   catdb     issue 3: bench_catdb at 1M and 5M names, `ward update` build time and peak RSS
   web       issue 9: blocked-answer qps of wardd with its web listener idle and with an
             HTTP client (bench_http_hammer) hammering it, and of wardd without one
+  qlog      issue 10: instructions per query (callgrind) with query_log.mode off, blocked
+            and all, on the blocked and cached workloads; the issue allows blocked +5%
+            and all +15% over off
 
 Each server runs pinned to CPU 1, dnsperf (and NSD) on CPU 0. Every throughput figure is
 the median of BENCH_REPS runs. BENCH_QUICK=1 gives a ~2-3 minute version.
@@ -35,6 +38,9 @@ import gen_names  # noqa: E402
 from servers import ZONE, Dnsmasq, Nsd, Null, Unbound, Wardd, timed_update  # noqa: E402
 
 WORKLOADS = ("blocked", "cached", "mix")
+QLOG_MODES = ("off", "blocked", "all")
+QLOG_WORKLOADS = ("blocked", "cached")
+QLOG_SETTLE_S = 2.5  # the query log's writer writes once a second: let it, in the phase
 SERVER_ORDER = ("null", "wardd", "unbound", "dnsmasq")
 SINKHOLE = ["0.0.0.0"]
 MIX_BLOCKED = 0.20
@@ -58,7 +64,8 @@ class Params:
         self.cg_n = env_int("BENCH_CALLGRIND_N", 5000 if quick else 20000)
         sizes = os.environ.get("BENCH_CATDB_SIZES", "200000" if quick else "1000000,5000000")
         self.catdb_sizes = [int(s) for s in sizes.split(",") if s]
-        self.sections = os.environ.get("BENCH_SECTIONS", "forward,filter,web,callgrind,catdb")
+        self.sections = os.environ.get("BENCH_SECTIONS",
+                                       "forward,filter,web,callgrind,qlog,catdb")
         self.sections = [s.strip() for s in self.sections.split(",") if s.strip()]
         wanted = os.environ.get("BENCH_SERVERS", ",".join(SERVER_ORDER)).split(",")
         self.servers = [s for s in SERVER_ORDER if s in wanted]
@@ -481,8 +488,16 @@ class Bench:
                 self.fail("callgrind %s" % kind, e)
 
     def callgrind_one(self, kind):
+        return self.callgrind_server(self.shared_db_server(kind, "%s-callgrind" % kind), kind,
+                                     WORKLOADS)
+
+    def callgrind_server(self, srv, kind, workloads, settle=0.0):
+        """Ir per query of srv for each workload (see README: instrumentation switched
+        on after warm-up, the idle rate subtracted). settle: seconds to wait after the
+        warm-up (uninstrumented) and after each workload (instrumented, so that work a
+        thread does later for those queries, the query log's writer, is counted with
+        them, and never in the idle rate)."""
         p = self.p
-        srv = self.shared_db_server(kind, "%s-callgrind" % kind)
         cg = bl.Callgrind(srv.dir, kind)
         log("callgrind %s: starting (instrumentation off)" % kind)
         env = None
@@ -492,15 +507,17 @@ class Bench:
         res = {}
         try:
             self.perf(srv, self.data.qfiles["cached"], passes=1, outstanding=10)
+            time.sleep(settle)
             cg.instrument(srv.pid, True)
             _, t0 = cg.dump(srv.pid)
             time.sleep(2.0)
             idle_ir, t1 = cg.dump(srv.pid)
             idle_rate = idle_ir / (t1 - t0)
             res["idle_ir_per_s"] = idle_rate
-            for w in WORKLOADS:
+            for w in workloads:
                 _, t0 = cg.dump(srv.pid)
                 r = self.perf(srv, self.data.cg_qfiles[w], passes=1, outstanding=10)
+                time.sleep(settle)
                 ir, t1 = cg.dump(srv.pid)
                 done = r["completed"] or 1
                 res[w] = {"ir": ir, "seconds": t1 - t0, "queries": r["completed"],
@@ -514,6 +531,37 @@ class Bench:
         finally:
             srv.stop(grace=600)
         return res
+
+    def qlog_conf(self, mode):
+        """The shared config with query_log.mode `mode` and a query log of its own."""
+        with open(self.ward_conf) as f:
+            conf = json.load(f)
+        conf["query_log"] = {"mode": mode, "path": os.path.join(self.work, "querylog-" + mode)}
+        path = os.path.join(self.work, "ward-qlog-%s.json" % mode)
+        with open(path, "w") as f:
+            json.dump(conf, f, indent=2)
+        return path
+
+    def qlog(self):
+        """Issue 10: what counting and logging cost per query. The same wardd config with
+        query_log.mode off, blocked and all, each under callgrind in turn (counters and
+        the device table count in every mode; the ring and the log writer do the rest)."""
+        out = self.results["qlog"] = {}
+        for rep in range(env_int("BENCH_QLOG_REPS", 1)):
+            for mode in QLOG_MODES:
+                srv = Wardd(self.work, self.wardd, self.ward, self.nsd,
+                            conf=self.qlog_conf(mode), probe=(self.data.blocked_name, SINKHOLE),
+                            label="wardd-qlog-%s" % mode)
+                r = self.callgrind_server(srv, "wardd", QLOG_WORKLOADS, settle=QLOG_SETTLE_S)
+                out.setdefault(mode, []).append(r)
+        med = {m: {w: sorted(r[w]["ir_per_query"] for r in out[m])[len(out[m]) // 2]
+                   for w in QLOG_WORKLOADS} for m in QLOG_MODES}
+        out["median_ir_per_query"] = med
+        out["vs_off"] = {m: {w: med[m][w] / med["off"][w] for w in QLOG_WORKLOADS}
+                         for m in ("blocked", "all")}
+        for m in ("blocked", "all"):
+            log("query log %-7s vs off: %s" % (m, ", ".join(
+                "%s %.3f" % (w, out["vs_off"][m][w]) for w in QLOG_WORKLOADS)))
 
     def mapsize_shim(self):
         """Build lmdb_mapsize_shim.so (see its source for why wardd needs it under
@@ -611,13 +659,14 @@ class Bench:
         t0 = time.monotonic()
         self.results["host"]["loadavg_start"] = loadavg()
         sections = self.p.sections
-        if any(s in sections for s in ("forward", "filter", "web", "callgrind")):
+        if any(s in sections for s in ("forward", "filter", "web", "callgrind", "qlog")):
             self.section("setup", self.setup)
             if "setup" in self.results.get("errors", {}):
                 sections = [s for s in sections if s == "catdb"]
         if "forward" in sections:
             self.section("forward", self.forward)
-        if "wardd" in self.servers and any(s in sections for s in ("filter", "web", "callgrind")):
+        if "wardd" in self.servers and any(s in sections for s in ("filter", "web", "callgrind",
+                                                                  "qlog")):
             self.section("ward update", self.build_db)
             if "ward update" in self.results.get("errors", {}):
                 self.servers.remove("wardd")
@@ -627,6 +676,8 @@ class Bench:
             self.section("web", self.web)
         if "callgrind" in sections:
             self.section("callgrind", self.callgrind)
+        if "qlog" in sections and "wardd" in self.servers:
+            self.section("qlog", self.qlog)
         if "catdb" in sections:
             self.section("catdb", self.catdb)
         if self.nsd:

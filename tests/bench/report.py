@@ -197,6 +197,13 @@ def targets(res):
     if web is not None:
         out.append(("blocked qps with the web listener hammered >= 95% of idle",
                     "%.3f" % web, web >= 0.95))
+    vs = res.get("qlog", {}).get("vs_off", {})
+    for mode, limit in (("blocked", 1.05), ("all", 1.15)):
+        for wl in ("blocked", "cached"):
+            r = vs.get(mode, {}).get(wl)
+            if r is not None:
+                out.append(("query_log %s: Ir/query <= %.2f x off, %s" % (mode, limit, wl),
+                            "%.3f" % r, r <= limit))
     ratios = res.get("filter", {}).get("ratios", {})
     for wl in WORKLOADS:
         r = ratios.get(wl, {}).get("wardd", {}).get("vs_limit")
@@ -223,7 +230,7 @@ def _targets(res):
     if not t:
         return ""
     rows = [[what, got, "met" if ok else "NOT MET"] for what, got, ok in t]
-    return "Targets (issues 4 and 9, wardd):\n" + _indent(_table(["target", "measured", ""], rows)) + "\n"
+    return "Targets (issues 4, 9 and 10, wardd):\n" + _indent(_table(["target", "measured", ""], rows)) + "\n"
 
 
 def _web(res):
@@ -240,6 +247,23 @@ def _web(res):
         _f(w.get("hammered_vs_idle"), "%.3f"), _f(w.get("idle_vs_no_web"), "%.3f"),
         _qps(w.get("http_answers_per_s")))
     return out
+
+
+def _qlog(res):
+    q = res.get("qlog")
+    if not q or "median_ir_per_query" not in q:
+        return ""
+    med, vs = q["median_ir_per_query"], q.get("vs_off", {})
+    rows = []
+    for mode in ("off", "blocked", "all"):
+        m = med.get(mode, {})
+        rows.append([mode] + [_f(m.get(w), "%.0f") for w in ("blocked", "cached")] +
+                    [_f(vs.get(mode, {}).get(w), "%.3f") if mode != "off" else "1"
+                     for w in ("blocked", "cached")])
+    out = "Query log and statistics (issue 10), wardd one worker, callgrind Ir per query:\n"
+    out += _indent(_table(["query_log.mode", "blocked Ir/q", "cached Ir/q", "blocked vs off",
+                           "cached vs off"], rows))
+    return out + "\n"
 
 
 def _catdb(res):
@@ -282,6 +306,7 @@ def render(res):
     if "filter" in res or "callgrind" in res:
         out += _filter(res)
     out += _web(res)
+    out += _qlog(res)
     out += _catdb(res)
     out += _targets(res)
     for name, err in res.get("errors", {}).items():

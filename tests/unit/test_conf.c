@@ -309,6 +309,8 @@ static void test_home(void **state)
 	assert_memory_equal(c->clients[2].mac, mac, 6);
 	assert_string_equal(c->profiles[c->clients[0].profile].name, "kids");
 	assert_string_equal(c->profiles[c->clients[2].profile].name, "adults");
+	assert_string_equal(c->clients[0].name, "Emma's tablet");
+	assert_null(c->clients[1].name);
 	assert_string_equal(c->profiles[c->default_profile].name, "adults");
 
 	assert_int_equal(c->block.mode, WARD_BLOCK_NXDOMAIN);

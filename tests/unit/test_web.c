@@ -25,6 +25,7 @@
 #include "blocklists/error.h"
 #include "resolver/live.h"
 #include "resolver/records.h"
+#include "resolver/stats.h"
 #include "resolver/web_internal.h"
 
 #define NOW 1800000000
@@ -35,6 +36,7 @@ struct fixture {
 	struct ward_conf *conf;
 	struct ward_catdb *db;
 	struct ward_shared shared;
+	struct ward_stats_slots slots;
 	struct ward_policy_state ps;
 	struct ward_live live;
 	struct ward_web_app app;
@@ -77,6 +79,9 @@ static int setup(void **state)
 	build_db(f);
 	f->ps.conf = f->conf;
 	f->ps.generation = 1;
+	ward_stats_slots_init(&f->slots);
+	f->shared.slots = &f->slots;
+	f->ps.stat_slots = ward_stats_slots_map(&f->slots, f->conf);
 	assert_int_equal(0, ward_policy_new(f->conf, &f->ps.policy));
 	atomic_store(&f->shared.policy, &f->ps);
 	atomic_store(&f->shared.db, f->db);
@@ -99,6 +104,7 @@ static int teardown(void **state)
 	ward_web_app_free(&f->app);
 	ward_live_free(&f->live, &f->shared);
 	ward_policy_free(f->ps.policy);
+	free(f->ps.stat_slots);
 	ward_catdb_close(f->db);
 	ward_conf_free(f->conf);
 	nftw(f->dir, rm_entry, 8, FTW_DEPTH | FTW_PHYS);
@@ -490,6 +496,41 @@ static void test_limiter(void **state)
 	web_limiter_free(l);
 }
 
+/* Statistics and metrics through the router: the token, what metrics_listen serves. */
+static void test_stats_and_metrics(void **state)
+{
+	struct fixture *f = *state;
+	assert_int_equal(call(f, "GET", "/metrics", NULL, NULL), 401);
+	assert_int_equal(call(f, "GET", "/metrics", "Bearer wrong-token-0123456789", NULL), 403);
+	assert_int_equal(call(f, "GET", "/metrics", "Bearer " TOKEN, NULL), 200);
+	assert_string_equal(f->resp.content_type, "text/plain; version=0.0.4; charset=utf-8");
+	assert_non_null(strstr(body(f), "# TYPE ward_queries_total counter\n"));
+	assert_non_null(strstr(body(f), "ward_blocked_total{category=\"gambling\"} 0\n"));
+	assert_non_null(strstr(body(f), "ward_database_names 2\n"));
+	assert_int_equal(call(f, "GET", "/api/v1/stats", NULL, NULL), 401);
+	assert_int_equal(call(f, "GET", "/api/v1/stats", "Bearer " TOKEN, NULL), 200);
+	assert_non_null(cJSON_GetObjectItemCaseSensitive(f->json, "today"));
+	assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(f->json, "profiles")),
+			 2); /* both configured profiles, counted or not */
+	assert_int_equal(call(f, "POST", "/api/v1/stats", "Bearer " TOKEN, "{}"), 405);
+	assert_int_equal(call(f, "GET", "/api/v1/log", NULL, NULL), 401);
+	/* A metrics_listen address: /metrics without a token, nothing else. */
+	struct ward_web_request req = {.method = "GET", .path = "/metrics", .metrics_only = true};
+	struct ward_web_response resp;
+	ward_web_handle(&f->app, &req, &resp);
+	assert_int_equal(resp.status, 200);
+	web_buf_free(&resp.body);
+	req.path = "/admin";
+	ward_web_handle(&f->app, &req, &resp);
+	assert_int_equal(resp.status, 404);
+	web_buf_free(&resp.body);
+	req.path = "/metrics";
+	req.method = "POST";
+	ward_web_handle(&f->app, &req, &resp);
+	assert_int_equal(resp.status, 405);
+	web_buf_free(&resp.body);
+}
+
 int main(void)
 {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
@@ -502,6 +543,7 @@ int main(void)
 		T(test_forms),
 		T(test_static_and_routing),
 		T(test_lookup_api),
+		T(test_stats_and_metrics),
 		cmocka_unit_test(test_escape_and_forms),
 		cmocka_unit_test(test_recent_bounds),
 		cmocka_unit_test(test_ring),
