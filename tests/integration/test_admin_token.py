@@ -8,13 +8,18 @@
 - --link prints a link to the admin page with the token in the fragment;
 - no web section: exit 1 and a sentence, no file;
 - `ward check` warns about a config file anyone may write, and about a directory anyone
-  may write without the sticky bit, and still exits 0.
+  may write without the sticky bit, and still exits 0;
+- a web listener that cannot start (its port taken, or no admin token to be had) is off,
+  said in the log, and DNS and filtering go on; the blocks the observer thread would have
+  handed it go nowhere (under ASan, a block handed to the freed listener is a crash).
 """
 import os
 import pwd
 import re
+import socket
 import stat
 import sys
+import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "data", "filter"))
@@ -108,6 +113,56 @@ def test_check_warns_about_writable_config():
     rc, out, err = wt.run_wardd(["-c", path, "--check"])
     wt.check(rc == 0 and "world-writable" in err, "wardd --check warns too: %s" % err)
     os.chmod(d, 0o755)
+
+
+def start_without_web(nsd, db, extra_web):
+    """A wardd whose web listener fails; DNS answers all the same."""
+    addr = wt.free_addr()
+    port = wt.free_port(addr)
+    web_port = wt.free_port(addr)
+    while web_port == port:
+        web_port = wt.free_port(addr)
+    w = fl.start_wardd(nsd, db, wl.config(web_port, addr, extra_web), start=False,
+                       addr=addr, port=port)
+    w.web_port = web_port
+    return w
+
+
+def check_dns_goes_on(w, why):
+    wt.check(fl.wait_log(w, "the web listener is off (block page, admin pages, metrics) "
+                         "until wardd restarts", 0, 5.0), "%s: the log says so:\n%s"
+             % (why, w.log_text()[-2000:]))
+    for _ in range(3):  # blocks the observer picks up on its next ticks
+        wt.check(fl.is_sinkhole(fl.ask(w, "casino.family.test", source=wl.KIDS), w.addr),
+                 "%s: the kids' casino name is still blocked" % why)
+        time.sleep(0.1)
+    wt.check(fl.ask(w, "www.family.test", source=wl.KIDS).answer, "%s: an allowed name "
+             "still resolves" % why)
+    wt.check(w.alive(), "%s: wardd runs" % why)
+    rc = w.terminate()
+    wt.check(rc == 0, "%s: wardd exit status %s" % (why, rc))
+
+
+def test_web_listener_failing_leaves_dns():
+    nsd = wt.start_nsd(fl.zones(["family.test"]))
+    db, _ = fl.build_database()
+    # Its port taken by another program (a web server on port 80, say): bind fails.
+    w = start_without_web(nsd, db, None)
+    taken = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    taken.bind((w.addr, w.web_port))
+    taken.listen(1)
+    try:
+        fl.restart(w, probe_source=wl.KIDS)
+        check_dns_goes_on(w, "port taken")
+    finally:
+        taken.close()
+    # No admin token to be had (its directory does not exist): the listener had bound
+    # and the observer was handed it before it failed to start.
+    missing = os.path.join(wt.tmpdir("wardtest-notoken-"), "gone", "admin.token")
+    w = start_without_web(nsd, db, {"admin_token_file": missing})
+    fl.restart(w, probe_source=wl.KIDS)
+    wt.check(fl.wait_log(w, "web.admin_token_file:", 0, 5.0), "the token's error is logged")
+    check_dns_goes_on(w, "no token")
 
 
 if __name__ == "__main__":
