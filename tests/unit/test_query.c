@@ -30,6 +30,7 @@
 #include "blocklists/dns_codes.h"
 #include "blocklists/feed.h"
 #include "blocklists/policy.h"
+#include "resolver/stats.h"
 #include "resolver/worker.h"
 
 /* Who asks: three loopback addresses, so that the worker sees three clients. */
@@ -113,6 +114,7 @@ struct fixture {
 	struct ward_conf *conf;
 	struct ward_policy_state ps;
 	struct ward_shared shared;
+	struct ward_stats_slots slots; /* what wardd's main thread names profiles' counters by */
 	struct ward_worker worker;
 	bool started;
 	int upstream_fd;
@@ -189,6 +191,8 @@ static int setup(void **state)
 	f->upstream_fd = udp_socket_on("127.0.0.1", 0, &up);
 	for (int i = 0; i < N_ASKERS; i++)
 		f->client_fd[i] = udp_socket_on(asker_addr[i], 0, NULL);
+	ward_stats_slots_init(&f->slots);
+	f->shared.slots = &f->slots;
 	/* The port may be taken between free_port() and the bind: try another. */
 	int rc = -1;
 	for (int attempt = 0; attempt < 5 && rc != 0; attempt++) {
@@ -201,6 +205,8 @@ static int setup(void **state)
 	}
 	assert_int_equal(0, rc);
 	f->ps.conf = f->conf;
+	f->ps.stat_slots = ward_stats_slots_map(&f->slots, f->conf);
+	assert_non_null(f->ps.stat_slots);
 	assert_int_equal(0, ward_policy_new(f->conf, &f->ps.policy));
 	f->ps.generation = 1;
 	atomic_store(&f->shared.policy, &f->ps);
@@ -220,6 +226,7 @@ static int teardown(void **state)
 	}
 	ward_worker_destroy(&f->worker);
 	ward_policy_free(f->ps.policy);
+	free(f->ps.stat_slots);
 	ward_conf_free(f->conf);
 	ward_catdb_close(f->db);
 	close(f->upstream_fd);
