@@ -959,6 +959,53 @@ int ward_cat_lookup_wire_len(struct ward_catdb_reader *r, const uint8_t *wire, s
 	return rc;
 }
 
+/* ---- samples ---------------------------------------------------------------------- */
+
+/* Is the entry under the cursor a block of one of `cats` that a plain lookup of the name
+ * (not an allow below it) would report? Copies the name out when it is. */
+static bool sample_entry(const MDB_val *key, const MDB_val *val, ward_catset cats, char *name,
+			 size_t cap)
+{
+	ward_catset mask[WARD_CATDB_MASKS];
+	if (key->mv_size == 0 || key->mv_size + 1 > cap ||
+	    ward_catdb_value_masks(val->mv_data, val->mv_size, mask) != 0)
+		return false;
+	ward_catset block = (mask[WARD_CATDB_BLOCK_SUB] | mask[WARD_CATDB_BLOCK_EXACT]) &
+			    ~(mask[WARD_CATDB_ALLOW_SUB] | mask[WARD_CATDB_ALLOW_EXACT]);
+	if (!(block & cats))
+		return false;
+	unreverse(key->mv_data, key->mv_size, name);
+	return true;
+}
+
+int ward_catdb_sample(struct ward_catdb_reader *r, ward_catset cats, size_t max_scan,
+		      char *name, size_t cap)
+{
+	MDB_cursor *cur;
+	MDB_val key, val;
+	int rc = reader_ready(r);
+	if (rc)
+		return rc;
+	pthread_mutex_lock(&r->busy);
+	rc = mdb_cursor_open(r->txn, r->db->domains, &cur);
+	if (rc == 0) {
+		int found = WARD_ENOTFOUND;
+		rc = mdb_cursor_get(cur, &key, &val, MDB_FIRST);
+		for (size_t n = 0; rc == 0 && n < max_scan && found; n++) {
+			if (sample_entry(&key, &val, cats, name, cap))
+				found = 0;
+			else
+				rc = mdb_cursor_get(cur, &key, &val, MDB_NEXT);
+		}
+		mdb_cursor_close(cur);
+		rc = rc == 0 || rc == MDB_NOTFOUND ? found : ward_catdb_mdb_err(rc);
+	} else {
+		rc = ward_catdb_mdb_err(rc);
+	}
+	pthread_mutex_unlock(&r->busy);
+	return rc;
+}
+
 /* ---- feeds ------------------------------------------------------------------------ */
 
 int ward_catdb_feed_name(struct ward_catdb_reader *r, uint16_t feed_id, char *buf, size_t cap)

@@ -104,6 +104,15 @@ int ward_cat_lookup(struct ward_catdb_reader *r, const char *name, size_t len,
 int ward_cat_lookup_wire(struct ward_catdb_reader *r, const uint8_t *wire,
 			 struct ward_cat_match *m);
 
+/*
+ * A listed name that one of `cats` blocks, for showing a parent that filtering works
+ * (the setup wizard's test): the first such entry in key order, within the first
+ * max_scan entries.
+ * @return 0 (name filled, lower-case presentation form), WARD_ENOTFOUND, WARD_EDB.
+ */
+int ward_catdb_sample(struct ward_catdb_reader *r, ward_catset cats, size_t max_scan,
+		      char *name, size_t cap);
+
 /* As ward_cat_lookup_wire, for a caller that has the name's length already:
  * wlen == ward_name_wire_len(wire) (0 for a name that is not one). */
 int ward_cat_lookup_wire_len(struct ward_catdb_reader *r, const uint8_t *wire, size_t wlen,

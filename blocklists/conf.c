@@ -13,8 +13,12 @@
  * Paths: "a.b" is key b of object a, "a[]" every element of array a, "a.*" every value of
  * the map a (profiles, keyed by name).
  *
- * Errors stop at the first one and read "FILE: FIELD: REASON", the field written the way a
- * person would point at it: profiles.kids.schedules[0].from.
+ * Errors read "FILE: FIELD: REASON", the field written the way a person would point at it:
+ * profiles.kids.schedules[0].from. ward_conf_parse() stops at the first one;
+ * ward_conf_parse_all() (ward check, the config API) goes on past a value that failed to
+ * its siblings and collects every error, each with its field: a check that needs a
+ * whole record (c_*) runs only when nothing inside the record failed, and lookups into
+ * other parts of the file (profile names) skip what failed to parse.
  */
 #include "blocklists/conf.h"
 
@@ -73,8 +77,11 @@ struct children {
 struct walk {
 	const char *name; /* the file, as messages call it */
 	struct ward_conf *conf;
-	char *err;
+	char *err;        /* the first error's text */
 	size_t errlen;
+	struct ward_conf_errors *errs; /* NULL: stop at the first error */
+	size_t n_failed;
+	const void *from_ok_for;  /* the schedule whose "from" parsed: "to" is compared to it */
 	char path[PATH_TEXT_MAX];
 	size_t plen;
 	bool default_profile_set;
@@ -107,6 +114,18 @@ struct field {
 
 static int fail(struct walk *w, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+static void record_error(struct ward_conf_errors *errs, const char *field, const char *reason)
+{
+	if (!errs)
+		return;
+	if (errs->n == WARD_CONF_ERRORS_MAX)
+		return;
+	struct ward_conf_error *e = &errs->list[errs->n++];
+	snprintf(e->field, sizeof(e->field), "%s", field);
+	snprintf(e->reason, sizeof(e->reason), "%s", reason);
+	errs->truncated = errs->n == WARD_CONF_ERRORS_MAX; /* the walk stops here */
+}
+
 static int fail(struct walk *w, const char *fmt, ...)
 {
 	char reason[WARD_CONF_ERR_MAX];
@@ -114,6 +133,9 @@ static int fail(struct walk *w, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(reason, sizeof(reason), fmt, ap);
 	va_end(ap);
+	record_error(w->errs, w->path, reason);
+	if (w->n_failed++)
+		return WARD_ECONF;
 	if (w->plen)
 		snprintf(w->err, w->errlen, "%s: %s: %s", w->name, w->path, reason);
 	else
@@ -121,9 +143,24 @@ static int fail(struct walk *w, const char *fmt, ...)
 	return WARD_ECONF;
 }
 
+/* After a failure rc: must the walk stop, or go on to the next value? Only an invalid
+ * value lets it go on, and only while errors are collected and there is room for them. */
+static bool must_stop(const struct walk *w, int rc)
+{
+	return rc != 0 && (rc != WARD_ECONF || !w->errs || w->errs->n >= WARD_CONF_ERRORS_MAX);
+}
+
+/* The first failure of several. */
+static int first_rc(int so_far, int rc)
+{
+	return so_far ? so_far : rc;
+}
+
 static int oom(struct walk *w)
 {
 	snprintf(w->err, w->errlen, "%s: out of memory", w->name);
+	record_error(w->errs, "", "out of memory");
+	w->n_failed++;
 	return WARD_ENOMEM;
 }
 
@@ -382,15 +419,17 @@ static int walk_array(struct walk *w, const struct field *f, const cJSON *v, voi
 			return rc;
 	}
 	size_t i = 0;
+	int first = 0;
 	for (const cJSON *item = v->child; item; item = item->next, i++) {
 		void *erec = f->size ? base + i * f->size : (char *)rec + f->off;
 		size_t saved = push_index(w, i);
 		int rc = walk_value(w, ef, item, erec);
 		pop(w, saved);
-		if (rc)
-			return rc;
+		first = first_rc(first, rc);
+		if (must_stop(w, rc))
+			break;
 	}
-	return 0;
+	return first;
 }
 
 static const cJSON *earlier_duplicate(const cJSON *obj, const cJSON *item)
@@ -405,19 +444,21 @@ static int walk_map(struct walk *w, const struct field *f, const cJSON *v, void 
 {
 	const struct field *ef = element_field(f, ".*");
 	char *base;
-	int rc = alloc_elements(w, f, rec, (size_t)cJSON_GetArraySize(v), &base);
+	int first = alloc_elements(w, f, rec, (size_t)cJSON_GetArraySize(v), &base);
 	size_t i = 0;
-	for (const cJSON *item = v->child; item && rc == 0; item = item->next, i++) {
+	for (const cJSON *item = v->child; item && !must_stop(w, first); item = item->next, i++) {
 		size_t saved = push_key(w, item->string);
-		if (earlier_duplicate(v, item))
-			rc = fail(w, "duplicate key");
+		int rc = earlier_duplicate(v, item) ? fail(w, "duplicate key") : 0;
 		if (rc == 0)
 			rc = f->parse(w, f, item, base + i * f->size);
 		if (rc == 0)
 			rc = walk_value(w, ef, item, base + i * f->size);
 		pop(w, saved);
+		first = first_rc(first, rc);
+		if (must_stop(w, rc))
+			break;
 	}
-	return rc;
+	return first;
 }
 
 static const struct children *children_of(struct walk *w, const char *schema_path)
@@ -463,6 +504,7 @@ static int known_key(const struct children *c, const char *key)
 /* Every key of obj must be a row under the object's schema path, and appear once. */
 static int check_keys(struct walk *w, const struct children *c, const cJSON *obj)
 {
+	int first = 0;
 	for (const cJSON *item = obj->child; item; item = item->next) {
 		int rc = 0;
 		size_t saved = push_key(w, item->string);
@@ -471,10 +513,11 @@ static int check_keys(struct walk *w, const struct children *c, const cJSON *obj
 		else if (earlier_duplicate(obj, item))
 			rc = fail(w, "duplicate key");
 		pop(w, saved);
-		if (rc)
-			return rc;
+		first = first_rc(first, rc);
+		if (must_stop(w, rc))
+			break;
 	}
-	return 0;
+	return first;
 }
 
 static const cJSON *get_exact(const cJSON *obj, const char *key)
@@ -498,12 +541,13 @@ static int walk_default(struct walk *w, const struct field *f, void *rec)
 static int walk_object(struct walk *w, const char *schema_path, const cJSON *obj, void *rec)
 {
 	const struct children *c = children_of(w, schema_path);
-	int rc = check_keys(w, c, obj);
-	for (size_t i = 0; i < c->n && rc == 0; i++) {
+	int first = check_keys(w, c, obj);
+	for (size_t i = 0; i < c->n && !must_stop(w, first); i++) {
 		const struct field *f = &schema[c->rows[i]];
 		const char *key = c->keys[i];
 		const cJSON *v = get_exact(obj, key);
 		size_t saved = push_key(w, key);
+		int rc = 0;
 		if (v)
 			rc = walk_value(w, f, v, rec);
 		else if (f->def)
@@ -511,8 +555,9 @@ static int walk_object(struct walk *w, const char *schema_path, const cJSON *obj
 		else if (f->required)
 			rc = fail(w, "missing (required)");
 		pop(w, saved);
+		first = first_rc(first, rc);
 	}
-	return rc;
+	return first;
 }
 
 static int walk_value(struct walk *w, const struct field *f, const cJSON *v, void *rec)
@@ -889,6 +934,7 @@ static const struct field schema[] = {
 	{ "default_profile", STRING(1, 63), .parse = p_default_profile,
 	  .off = CONF(default_profile) },
 	{ "timezone", STRING(1, 255), .parse = p_timezone, .off = CONF(timezone) },
+	{ "dhcp_leases", STRING(1, 4095), .parse = p_string, .off = CONF(dhcp_leases) },
 
 	{ "block", .type = F_OBJECT, .def = "{}", .off = CONF(block) },
 	{ "block.mode", STRING(1, 16), .def = "\"sinkhole\"", .parse = p_enum,
@@ -1129,7 +1175,7 @@ static int c_web(struct walk *w, const struct field *f, void *rec)
 {
 	struct ward_conf *conf = rec;
 	conf->web.enabled = true;
-	if (conf->web.admin_token_file)
+	if (conf->web.admin_token_file || !conf->database) /* no database: its error is out */
 		return 0;
 	size_t n = strlen(conf->database) + sizeof("/admin.token");
 	conf->web.admin_token_file = malloc(n);
@@ -1144,7 +1190,7 @@ static int c_web(struct walk *w, const struct field *f, void *rec)
 static int c_query_log(struct walk *w, const struct field *f, void *rec)
 {
 	struct ward_conf *conf = rec;
-	if (conf->query_log.path)
+	if (conf->query_log.path || !conf->database) /* no database: its error is out */
 		return 0;
 	size_t n = strlen(conf->database) + sizeof("/querylog");
 	conf->query_log.path = malloc(n);
@@ -1258,6 +1304,25 @@ static const struct preset {
 	{ "teen", TEEN_SET, WARD_SAFE_ALL, WARD_YOUTUBE_MODERATE, true },
 	{ "adult", SECURITY, 0, WARD_YOUTUBE_OFF, false },
 };
+
+int ward_conf_preset(size_t i, struct ward_conf_preset *out)
+{
+	if (i >= sizeof(presets) / sizeof(presets[0]) || !out)
+		return WARD_ENOTFOUND;
+	out->name = presets[i].name;
+	out->blocked = presets[i].blocked;
+	out->safe_search = presets[i].safe_search;
+	out->youtube = presets[i].youtube;
+	out->anti_circumvention = presets[i].anti_circumvention;
+	return 0;
+}
+
+size_t ward_conf_nameservers(const char *resolv_conf,
+			     char ns[WARD_CONF_NAMESERVERS_MAX][INET6_ADDRSTRLEN])
+{
+	_Static_assert(WARD_CONF_NAMESERVERS_MAX == WARD_CONF__MAX_NS, "one limit");
+	return ward_conf__resolv(resolv_conf, ns);
+}
 
 static int p_profile_name(struct walk *w, const struct field *f, const cJSON *v, void *dst)
 {
@@ -1454,7 +1519,10 @@ static int parse_time(struct walk *w, const cJSON *v, int allow_24, uint16_t *mi
 
 static int p_from(struct walk *w, const struct field *f, const cJSON *v, void *dst)
 {
-	return parse_time(w, v, 0, &((struct ward_conf_schedule *)dst)->from_min);
+	int rc = parse_time(w, v, 0, &((struct ward_conf_schedule *)dst)->from_min);
+	if (rc == 0)
+		w->from_ok_for = dst;
+	return rc;
 }
 
 /* "to" may be 24:00, the end of the day; equal to "from" would be an empty window. */
@@ -1463,7 +1531,7 @@ static int p_to(struct walk *w, const struct field *f, const cJSON *v, void *dst
 	struct ward_conf_schedule *s = dst;
 	char vb[VALUE_TEXT_MAX];
 	int rc = parse_time(w, v, 1, &s->to_min);
-	if (rc == 0 && s->to_min == s->from_min)
+	if (rc == 0 && w->from_ok_for == s && s->to_min == s->from_min)
 		return fail(w, "%s is the same time as \"from\" (an empty window)",
 			    show(v, vb, sizeof(vb)));
 	return rc;
@@ -1512,14 +1580,16 @@ static int find_profile(struct walk *w, const cJSON *v, size_t *index)
 	const struct ward_conf *conf = w->conf;
 	struct suggest s = { v->valuestring, NULL, (size_t)-1 };
 	char vb[VALUE_TEXT_MAX], sb[VALUE_TEXT_MAX];
+	/* A profile whose name failed to parse has none (ward_conf_parse_all goes on). */
 	for (size_t i = 0; i < conf->n_profiles; i++) {
-		if (strcmp(conf->profiles[i].name, v->valuestring) == 0) {
+		if (conf->profiles[i].name && strcmp(conf->profiles[i].name, v->valuestring) == 0) {
 			*index = i;
 			return 0;
 		}
 	}
 	for (size_t i = 0; i < conf->n_profiles; i++)
-		suggest_add(&s, conf->profiles[i].name);
+		if (conf->profiles[i].name)
+			suggest_add(&s, conf->profiles[i].name);
 	if (conf->n_profiles == 0)
 		return fail(w, "%s is not a profile (\"profiles\" defines none)",
 			    show(v, vb, sizeof(vb)));
@@ -1604,7 +1674,8 @@ static int finish(struct walk *w)
 	struct ward_conf *conf = w->conf;
 	if (conf->n_profiles > 0 && !w->default_profile_set) {
 		size_t i = 0;
-		while (i < conf->n_profiles && strcmp(conf->profiles[i].name, "default") != 0)
+		while (i < conf->n_profiles && (!conf->profiles[i].name ||
+						strcmp(conf->profiles[i].name, "default") != 0))
 			i++;
 		if (i == conf->n_profiles) {
 			append(w, "default_profile");
@@ -1620,9 +1691,9 @@ static int finish(struct walk *w)
 }
 
 static int build(const char *name, const cJSON *root, struct ward_conf **out, char *err,
-		 size_t errlen)
+		 size_t errlen, struct ward_conf_errors *errs)
 {
-	struct walk w = { .name = name, .err = err, .errlen = errlen };
+	struct walk w = { .name = name, .err = err, .errlen = errlen, .errs = errs };
 	struct ward_conf *conf = calloc(1, sizeof(*conf));
 	if (!conf)
 		return oom(&w);
@@ -1635,8 +1706,8 @@ static int build(const char *name, const cJSON *root, struct ward_conf **out, ch
 		rc = fail(&w, "%s is not an object", show(root, vb, sizeof(vb)));
 	else
 		rc = walk_object(&w, "", root, conf);
-	if (rc == 0)
-		rc = finish(&w);
+	if (!must_stop(&w, rc))
+		rc = first_rc(rc, finish(&w));
 	if (rc != 0) {
 		ward_conf_free(conf);
 		return rc;
@@ -1658,13 +1729,34 @@ static void line_column(const char *text, size_t pos, size_t *line, size_t *col)
 	*col = pos - start + 1;
 }
 
-static int syntax_error(const char *name, const char *text, size_t pos, const char *what,
-			char *err, size_t errlen)
+/* A failure of the file as a whole (size, syntax): no field. */
+struct sink {
+	const char *name;
+	char *err;
+	size_t errlen;
+	struct ward_conf_errors *errs;
+};
+
+static int file_error(const struct sink *k, int rc, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static int file_error(const struct sink *k, int rc, const char *fmt, ...)
+{
+	char reason[WARD_CONF_ERR_MAX];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(reason, sizeof(reason), fmt, ap);
+	va_end(ap);
+	snprintf(k->err, k->errlen, "%s: %s", k->name, reason);
+	record_error(k->errs, "", reason);
+	return rc;
+}
+
+static int syntax_error(const struct sink *k, const char *text, size_t pos, const char *what)
 {
 	size_t line, col;
 	line_column(text, pos, &line, &col);
-	snprintf(err, errlen, "%s: line %zu, column %zu: %s", name, line, col, what);
-	return WARD_ECONF;
+	return file_error(k, WARD_ECONF, "line %zu, column %zu: %s", line, col, what);
 }
 
 /* An upper bound on the number of JSON values: every value after the first in a container
@@ -1697,55 +1789,86 @@ static bool blank(const char *s, size_t len)
 	return true;
 }
 
-int ward_conf_parse(const char *name, const char *json, size_t len, struct ward_conf **out,
-		    char *err, size_t errlen)
+/* The checks before cJSON sees the text; 0 when it may parse it. */
+static int precheck(const struct sink *k, const char *json, size_t len)
 {
-	char scratch[WARD_CONF_ERR_MAX];
-	if (!err || errlen == 0) {
-		err = scratch;
-		errlen = sizeof(scratch);
-	}
-	err[0] = '\0';
-	name = name ? name : "config";
-	if (!out || (!json && len))
-		return WARD_EINVAL;
-	*out = NULL;
-	if (len > CONF_FILE_MAX) {
-		snprintf(err, errlen, "%s: larger than the limit of 16 MiB", name);
-		return WARD_ECONF;
-	}
+	if (len > CONF_FILE_MAX)
+		return file_error(k, WARD_ECONF, "larger than the limit of 16 MiB");
 	/* cJSON would cut a string at a NUL; a name could then mean less than it says. */
 	const char *nul = len ? memchr(json, '\0', len) : NULL;
 	if (nul)
-		return syntax_error(name, json, (size_t)(nul - json), "NUL byte in the file",
-				    err, errlen);
-	if (blank(json, len)) {
-		snprintf(err, errlen, "%s: empty file (expected a JSON object)", name);
-		return WARD_ECONF;
-	}
-	if (count_values(json, len) > CONF_VALUES_MAX) {
-		snprintf(err, errlen, "%s: more than %u JSON values (keep large lists in the "
-			 "database)", name, CONF_VALUES_MAX);
-		return WARD_ECONF;
-	}
+		return syntax_error(k, json, (size_t)(nul - json), "NUL byte in the file");
+	if (blank(json, len))
+		return file_error(k, WARD_ECONF, "empty file (expected a JSON object)");
+	if (count_values(json, len) > CONF_VALUES_MAX)
+		return file_error(k, WARD_ECONF, "more than %u JSON values (keep large lists in "
+				  "the database)", CONF_VALUES_MAX);
+	return 0;
+}
+
+static int parse(const struct sink *k, const char *json, size_t len, struct ward_conf **out)
+{
+	int rc = precheck(k, json, len);
+	if (rc)
+		return rc;
 	char *text = malloc(len + 1);
-	if (!text) {
-		snprintf(err, errlen, "%s: out of memory", name);
-		return WARD_ENOMEM;
-	}
+	if (!text)
+		return file_error(k, WARD_ENOMEM, "out of memory");
 	memcpy(text, json, len);
 	text[len] = '\0';
 	const char *end = NULL;
 	cJSON *root = cJSON_ParseWithLengthOpts(text, len + 1, &end, 1);
-	int rc;
 	if (!root)
-		rc = syntax_error(name, text, end && end >= text ? (size_t)(end - text) : 0,
-				  "invalid JSON", err, errlen);
+		rc = syntax_error(k, text, end && end >= text ? (size_t)(end - text) : 0,
+				  "invalid JSON");
 	else
-		rc = build(name, root, out, err, errlen);
+		rc = build(k->name, root, out, k->err, k->errlen, k->errs);
 	cJSON_Delete(root);
 	free(text);
 	return rc;
+}
+
+int ward_conf_parse(const char *name, const char *json, size_t len, struct ward_conf **out,
+		    char *err, size_t errlen)
+{
+	char scratch[WARD_CONF_ERR_MAX];
+	struct sink k = { name ? name : "config", err, errlen, NULL };
+	if (!err || errlen == 0) {
+		k.err = scratch;
+		k.errlen = sizeof(scratch);
+	}
+	k.err[0] = '\0';
+	if (!out || (!json && len))
+		return WARD_EINVAL;
+	*out = NULL;
+	return parse(&k, json, len, out);
+}
+
+int ward_conf_parse_all(const char *name, const char *json, size_t len, struct ward_conf **out,
+			struct ward_conf_errors *errs)
+{
+	char first[WARD_CONF_ERR_MAX];
+	struct ward_conf *conf = NULL;
+	struct sink k = { name ? name : "config", first, sizeof(first), errs };
+	if (!errs || (!json && len))
+		return WARD_EINVAL;
+	memset(errs, 0, sizeof(*errs));
+	int rc = parse(&k, json, len, &conf);
+	if (out)
+		*out = conf;
+	else
+		ward_conf_free(conf);
+	return rc;
+}
+
+const char *ward_conf_error_text(const char *name, const struct ward_conf_error *e,
+				 char *buf, size_t cap)
+{
+	if (e->field[0])
+		snprintf(buf, cap, "%s: %s: %s", name, e->field, e->reason);
+	else
+		snprintf(buf, cap, "%s: %s", name, e->reason);
+	return buf;
 }
 
 /* Reads at most CONF_FILE_MAX + 1 bytes: enough for ward_conf_parse to refuse the rest. */
@@ -1809,6 +1932,27 @@ int ward_conf_load(const char *path, struct ward_conf **out, char *err, size_t e
 	return rc;
 }
 
+int ward_conf_load_all(const char *path, struct ward_conf **out, struct ward_conf_errors *errs)
+{
+	if (!path || !errs)
+		return WARD_EINVAL;
+	memset(errs, 0, sizeof(*errs));
+	if (out)
+		*out = NULL;
+	char *buf = NULL;
+	size_t len = 0;
+	int e = read_file(path, &buf, &len);
+	if (e) {
+		char reason[WARD_CONF_ERR_MAX];
+		snprintf(reason, sizeof(reason), "cannot read: %s", strerror(e));
+		record_error(errs, "", reason);
+		return WARD_EIO;
+	}
+	int rc = ward_conf_parse_all(path, buf, len, out, errs);
+	free(buf);
+	return rc;
+}
+
 /* The default is a config like any other: built as JSON and put through the schema. */
 int ward_conf_default(const char *resolv_conf, const char *database, struct ward_conf **out,
 		      char *err, size_t errlen)
@@ -1841,7 +1985,7 @@ int ward_conf_default(const char *resolv_conf, const char *database, struct ward
 		snprintf(err, errlen, "%s: out of memory", DEFAULT_NAME);
 		rc = WARD_ENOMEM;
 	} else {
-		rc = build(DEFAULT_NAME, root, out, err, errlen);
+		rc = build(DEFAULT_NAME, root, out, err, errlen, NULL);
 	}
 	cJSON_Delete(root);
 	return rc;
@@ -1890,6 +2034,7 @@ void ward_conf_free(struct ward_conf *conf)
 		free(conf->clients[i].name);
 	free(conf->clients);
 	free(conf->timezone);
+	free(conf->dhcp_leases);
 	free(conf->web.listen);
 	free(conf->web.hostname);
 	free(conf->web.admin_token_file);

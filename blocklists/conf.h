@@ -9,6 +9,7 @@
 #ifndef WARD_CONF_H
 #define WARD_CONF_H
 
+#include <arpa/inet.h>
 #include <netinet/in.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -181,6 +182,7 @@ struct ward_conf {
 	size_t n_clients;
 	size_t default_profile;          /* index into profiles; valid when n_profiles > 0 */
 	char *timezone;                  /* default NULL = the system's local time */
+	char *dhcp_leases;               /* a dnsmasq leases file naming devices; NULL none */
 	struct ward_conf_block block;
 	ward_catset enforced;            /* default csam */
 	struct ward_conf_web web;        /* web.enabled false: no web listener */
@@ -207,6 +209,39 @@ int ward_conf_load(const char *path, struct ward_conf **out, char *err, size_t e
 int ward_conf_parse(const char *name, const char *json, size_t len, struct ward_conf **out,
 		    char *err, size_t errlen);
 
+/* Every error of a file, each with its field, for `ward check` and the config API. */
+#define WARD_CONF_ERRORS_MAX 64
+#define WARD_CONF_FIELD_MAX 256
+struct ward_conf_error {
+	char field[WARD_CONF_FIELD_MAX]; /* "profiles.kids.schedules[0].from"; "" when the
+					    file as a whole failed (unreadable, JSON syntax) */
+	char reason[WARD_CONF_ERR_MAX];  /* "\"25:00\" is not a time (HH:MM)" */
+};
+struct ward_conf_errors {
+	size_t n;
+	bool truncated;                  /* the list is full: the walk stopped there, and
+					    there may be more */
+	struct ward_conf_error list[WARD_CONF_ERRORS_MAX];
+};
+
+/*
+ * As ward_conf_parse, but collects every error instead of stopping at the first: a value
+ * that fails is skipped and the walk goes on with the next (a check that needs a whole
+ * record runs only when nothing in it failed). The errors come in the order the schema
+ * visits the values (an object's unknown keys first), the first being the one
+ * ward_conf_parse reports, with the same texts.
+ * @param out   receives the config when valid (NULL: validate only)
+ * @param errs  filled (cleared first); errs->n is 0 on success
+ * @return as ward_conf_parse (WARD_ECONF with at least one error recorded)
+ */
+int ward_conf_parse_all(const char *name, const char *json, size_t len, struct ward_conf **out,
+			struct ward_conf_errors *errs);
+/* As ward_conf_load with every error (WARD_EIO: one error "cannot read: ..."). */
+int ward_conf_load_all(const char *path, struct ward_conf **out, struct ward_conf_errors *errs);
+/* "FILE: FIELD: REASON" (or "FILE: REASON" for the whole file) into buf. */
+const char *ward_conf_error_text(const char *name, const struct ward_conf_error *e,
+				 char *buf, size_t cap);
+
 /*
  * The built-in default config used by `wardd --default` / `make run`: listens on
  * 127.0.0.1:5353 and [::1]:5353, forwards to the nameservers in resolv_conf (fallback
@@ -225,6 +260,39 @@ void ward_conf_free(struct ward_conf *conf);
  */
 size_t ward_conf_warnings(const struct ward_conf *conf,
 			  void (*emit)(void *arg, const char *text), void *arg);
+
+/* Warnings about the config file's permissions: world-writable (or in a world-writable
+ * directory without the sticky bit), so that anyone could change what is filtered.
+ * @return the number of warnings (emit called once per warning, "FILE: REASON"). */
+size_t ward_conf_file_warnings(const char *path, void (*emit)(void *arg, const char *text),
+			       void *arg);
+
+/*
+ * The top-level keys whose change a reload (SIGHUP, the config API) does not apply: wardd
+ * reads them at start only (sockets, upstreams, cache size, database, user, the web
+ * listener, the query log's place and size, the metrics listeners). Fills keys[] with up
+ * to cap static names, in a fixed order.
+ * @return how many differ between the running config and the fresh one.
+ */
+size_t ward_conf_restart_needed(const struct ward_conf *running, const struct ward_conf *fresh,
+				const char **keys, size_t cap);
+
+/* An age preset as the schema applies it (docs/config.md, "Age presets"). */
+struct ward_conf_preset {
+	const char *name;           /* "young-child", "child", "teen", "adult" (static) */
+	ward_catset blocked;
+	unsigned safe_search;       /* enum ward_safe_engine bits */
+	enum ward_youtube_level youtube;
+	bool anti_circumvention;
+};
+/* @return 0 and fills *out while i is below the number of presets, then WARD_ENOTFOUND. */
+int ward_conf_preset(size_t i, struct ward_conf_preset *out);
+
+/* The nameservers of a resolv.conf (plain addresses, in order; none when the file is
+ * missing), as `wardd --default` takes its upstreams. @return how many. */
+#define WARD_CONF_NAMESERVERS_MAX 3
+size_t ward_conf_nameservers(const char *resolv_conf,
+			     char ns[WARD_CONF_NAMESERVERS_MAX][INET6_ADDRSTRLEN]);
 
 /* One key of the config schema, for `ward check --keys` and the documentation test. */
 struct ward_conf_key {

@@ -5,6 +5,7 @@
 #include <arpa/inet.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "blocklists/conf.h"
 
@@ -93,4 +94,91 @@ size_t ward_conf_warnings(const struct ward_conf *conf,
 			  void (*emit)(void *arg, const char *text), void *arg)
 {
 	return warn_open_resolver(conf, emit, arg);
+}
+
+/* ---- what a reload cannot change ------------------------------------------------------------ */
+
+static bool same_text(const char *a, const char *b)
+{
+	return (!a && !b) || (a && b && strcmp(a, b) == 0);
+}
+
+static bool same_addrs(const struct ward_addr *a, size_t na, const struct ward_addr *b,
+		       size_t nb)
+{
+	if (na != nb)
+		return false;
+	for (size_t i = 0; i < na; i++)
+		if (a[i].len != b[i].len || memcmp(&a[i].ss, &b[i].ss, a[i].len) != 0)
+			return false;
+	return true;
+}
+
+static bool same_web(const struct ward_conf_web *a, const struct ward_conf_web *b)
+{
+	return a->enabled == b->enabled && a->max_connections == b->max_connections &&
+	       a->request_timeout_s == b->request_timeout_s &&
+	       a->reports_per_hour == b->reports_per_hour &&
+	       same_text(a->hostname, b->hostname) &&
+	       same_text(a->admin_token_file, b->admin_token_file) &&
+	       same_text(a->hotline_url, b->hotline_url) &&
+	       same_addrs(a->listen, a->n_listen, b->listen, b->n_listen);
+}
+
+size_t ward_conf_restart_needed(const struct ward_conf *running, const struct ward_conf *fresh,
+				const char **keys, size_t cap)
+{
+	const struct ward_conf *a = running, *b = fresh;
+	const struct {
+		const char *key;
+		bool same;
+	} parts[] = {
+		{ "listen", same_addrs(a->listen, a->n_listen, b->listen, b->n_listen) },
+		{ "workers", a->workers == b->workers },
+		{ "upstreams", same_addrs(a->upstreams, a->n_upstreams, b->upstreams,
+					  b->n_upstreams) },
+		{ "upstream_timeout_ms", a->upstream_timeout_ms == b->upstream_timeout_ms },
+		{ "cache", memcmp(&a->cache, &b->cache, sizeof(a->cache)) == 0 },
+		{ "database", same_text(a->database, b->database) },
+		{ "user", same_text(a->user, b->user) },
+		{ "web", same_web(&a->web, &b->web) },
+		{ "query_log.path", same_text(a->query_log.path, b->query_log.path) },
+		{ "query_log.max_mb", a->query_log.max_mb == b->query_log.max_mb },
+		{ "metrics_listen", same_addrs(a->metrics_listen, a->n_metrics_listen,
+					       b->metrics_listen, b->n_metrics_listen) },
+	};
+	size_t n = 0;
+	for (size_t i = 0; i < sizeof(parts) / sizeof(parts[0]); i++)
+		if (!parts[i].same && n < cap)
+			keys[n++] = parts[i].key;
+	return n;
+}
+
+/* ---- the file itself ------------------------------------------------------------------------ */
+
+size_t ward_conf_file_warnings(const char *path, void (*emit)(void *arg, const char *text),
+			       void *arg)
+{
+	char dir[4096], text[2 * 4096 + 512];
+	struct stat st;
+	size_t n = 0;
+	if (!path)
+		return 0;
+	if (stat(path, &st) == 0 && (st.st_mode & S_IWOTH)) {
+		snprintf(text, sizeof(text), "%s: the file is world-writable: anyone on this "
+			 "machine can change what is filtered (chmod o-w %s)", path, path);
+		emit(arg, text);
+		n++;
+	}
+	const char *slash = strrchr(path, '/');
+	snprintf(dir, sizeof(dir), "%.*s", slash ? (int)(slash - path + (slash == path)) : 1,
+		 slash ? path : ".");
+	/* A world-writable directory (without the sticky bit) lets anyone replace the file. */
+	if (stat(dir, &st) == 0 && (st.st_mode & S_IWOTH) && !(st.st_mode & S_ISVTX)) {
+		snprintf(text, sizeof(text), "%s: its directory %s is world-writable: anyone on "
+			 "this machine can replace the file (chmod o-w %s)", path, dir, dir);
+		emit(arg, text);
+		n++;
+	}
+	return n;
 }

@@ -53,6 +53,7 @@ struct wardd_options {
 
 struct wardd {
 	struct ward_conf *conf;            /* the boot config: sockets, upstreams, cache */
+	const char *config_file;           /* NULL: the built-in config (--default) */
 	struct ward_shared shared;
 	struct ward_policy_state *retired; /* replaced by SIGHUP, freed once no worker uses them */
 	uint64_t generation;
@@ -64,6 +65,7 @@ struct wardd {
 	bool loop_ready;
 	uv_loop_t loop;
 	uv_signal_t sigterm, sigint, sighup;
+	uv_async_t reload;                 /* the config API's SIGHUP (web thread -> here) */
 	uv_timer_t housekeeping;
 	struct ward_live live;             /* the clock and the overrides, for the workers */
 	struct ward_web *web;              /* NULL without a "web" section */
@@ -72,6 +74,8 @@ struct wardd {
 	uint64_t status_key;               /* database generation + 1 last told, 0: none */
 	bool status_sent;
 };
+
+static void request_reload(void *ctx);
 
 static void usage(FILE *out)
 {
@@ -135,16 +139,35 @@ static void log_warning(void *arg, const char *text)
 	ward_log_warn("%s", text);
 }
 
+/* Every error of the file, one line each (the texts `ward check` and the config API
+ * give). */
+static int load_file(const char *path, struct ward_conf **conf)
+{
+	char text[WARD_CONF_FIELD_MAX + 2 * WARD_CONF_ERR_MAX];
+	struct ward_conf_errors *errs = calloc(1, sizeof(*errs));
+	if (!errs) {
+		fprintf(stderr, "wardd: out of memory\n");
+		return WARD_ENOMEM;
+	}
+	int rc = ward_conf_load_all(path, conf, errs);
+	for (size_t i = 0; rc != 0 && i < errs->n; i++)
+		fprintf(stderr, "wardd: %s\n", ward_conf_error_text(path, &errs->list[i], text,
+								     sizeof(text)));
+	if (rc != 0 && errs->truncated)
+		fprintf(stderr, "wardd: %s: (stopped after %d errors)\n", path,
+			WARD_CONF_ERRORS_MAX);
+	free(errs);
+	return rc;
+}
+
 static int load_config(const struct wardd_options *opt, struct ward_conf **conf)
 {
 	char err[WARD_CONF_ERR_MAX];
-	int rc;
 	if (opt->config_path)
-		rc = ward_conf_load(opt->config_path, conf, err, sizeof(err));
-	else
-		rc = ward_conf_default("/etc/resolv.conf",
-				       opt->database ? opt->database : "/var/lib/ward", conf, err,
-				       sizeof(err));
+		return load_file(opt->config_path, conf);
+	int rc = ward_conf_default("/etc/resolv.conf",
+				   opt->database ? opt->database : "/var/lib/ward", conf, err,
+				   sizeof(err));
 	if (rc != 0)
 		fprintf(stderr, "wardd: %s\n", err);
 	return rc;
@@ -201,6 +224,17 @@ static int probe_address(const struct ward_addr *addr)
 	return rc;
 }
 
+/* DNS goes on without the web listener (port 80 taken by a web server, say). */
+static void new_web(struct wardd *d)
+{
+	int rc = ward_web_new(d->conf, d->config_file, &d->shared, &d->web);
+	if (rc == 0)
+		ward_web_set_reloader(d->web, request_reload, &d->reload);
+	else
+		ward_log_error("the web listener is off (block page, admin pages, metrics) until "
+			       "wardd restarts: %s", ward_strerror(rc));
+}
+
 static int bind_workers(struct wardd *d)
 {
 	const struct ward_conf *conf = d->conf;
@@ -218,10 +252,9 @@ static int bind_workers(struct wardd *d)
 		if (rc != 0)
 			return rc;
 	}
-	int rc = conf->web.enabled || conf->n_metrics_listen
-		 ? ward_web_new(conf, &d->shared, &d->web) : 0;
-	if (rc == 0)
-		rc = ward_obs_new(conf, &d->shared, &d->obs);
+	if (conf->web.enabled || conf->n_metrics_listen)
+		new_web(d);
+	int rc = ward_obs_new(conf, &d->shared, &d->obs);
 	if (rc == 0 && d->web)
 		ward_obs_set_sink(d->obs, ward_web_note_block, d->web);
 	return rc;
@@ -266,6 +299,8 @@ static void on_stop_signal(uv_signal_t *sig, int signum)
 	struct wardd *d = sig->data;
 	ward_log_info("signal %d: finishing in-flight queries and exiting", signum);
 	ward_notify_stopping();
+	ward_web_set_reloader(d->web, NULL, NULL); /* before the handle it wakes is closed */
+	uv_close((uv_handle_t *)&d->reload, NULL);
 	uv_close((uv_handle_t *)&d->sigterm, NULL);
 	uv_close((uv_handle_t *)&d->sigint, NULL);
 	uv_close((uv_handle_t *)&d->sighup, NULL);
@@ -301,61 +336,19 @@ static void policy_state_free(struct wardd *d, struct ward_policy_state *ps)
 	free(ps);
 }
 
-static bool same_text(const char *a, const char *b)
+/* Sockets, upstreams, the cache, the database and the web listener are built from the
+ * boot config: a change to them waits for a restart. */
+static void warn_restart_needed(const struct ward_conf *old, const struct ward_conf *fresh,
+				const char *why)
 {
-	return (!a && !b) || (a && b && strcmp(a, b) == 0);
-}
-
-/* The web listener is built from the boot config: any change to it waits for a restart. */
-static bool web_same(const struct ward_conf_web *a, const struct ward_conf_web *b)
-{
-	if (a->enabled != b->enabled || a->n_listen != b->n_listen ||
-	    a->max_connections != b->max_connections ||
-	    a->request_timeout_s != b->request_timeout_s ||
-	    a->reports_per_hour != b->reports_per_hour || !same_text(a->hostname, b->hostname) ||
-	    !same_text(a->admin_token_file, b->admin_token_file) ||
-	    !same_text(a->hotline_url, b->hotline_url))
-		return false;
-	for (size_t i = 0; i < a->n_listen; i++)
-		if (a->listen[i].len != b->listen[i].len ||
-		    memcmp(&a->listen[i].ss, &b->listen[i].ss, a->listen[i].len) != 0)
-			return false;
-	return true;
-}
-
-/* The query log's place and size and the metrics listeners are set up at start. */
-static bool obs_same(const struct ward_conf *a, const struct ward_conf *b)
-{
-	if (a->query_log.max_mb != b->query_log.max_mb ||
-	    !same_text(a->query_log.path, b->query_log.path) ||
-	    a->n_metrics_listen != b->n_metrics_listen)
-		return false;
-	for (size_t i = 0; i < a->n_metrics_listen; i++)
-		if (a->metrics_listen[i].len != b->metrics_listen[i].len ||
-		    memcmp(&a->metrics_listen[i].ss, &b->metrics_listen[i].ss,
-			   a->metrics_listen[i].len) != 0)
-			return false;
-	return true;
-}
-
-static void warn_restart_needed(const struct ward_conf *old, const struct ward_conf *fresh)
-{
-	bool same = old->n_listen == fresh->n_listen && old->n_upstreams == fresh->n_upstreams &&
-		    old->workers == fresh->workers &&
-		    old->cache.max_entries == fresh->cache.max_entries;
-	for (size_t i = 0; same && i < old->n_listen; i++)
-		same = memcmp(&old->listen[i].ss, &fresh->listen[i].ss, old->listen[i].len) == 0;
-	for (size_t i = 0; same && i < old->n_upstreams; i++)
-		same = memcmp(&old->upstreams[i].ss, &fresh->upstreams[i].ss,
-			      old->upstreams[i].len) == 0;
-	if (!same)
-		ward_log_warn("SIGHUP: listen, upstreams, workers and cache size changes take "
-			      "effect at the next restart");
-	if (!web_same(&old->web, &fresh->web))
-		ward_log_warn("SIGHUP: changes to the web section take effect at the next restart");
-	if (!obs_same(old, fresh))
-		ward_log_warn("SIGHUP: query_log.path, query_log.max_mb and metrics_listen "
-			      "changes take effect at the next restart");
+	const char *keys[16];
+	char list[256];
+	size_t n = ward_conf_restart_needed(old, fresh, keys, 16), o = 0;
+	list[0] = '\0';
+	for (size_t i = 0; i < n && o < sizeof(list); i++)
+		o += (size_t)snprintf(list + o, sizeof(list) - o, "%s%s", i ? ", " : "", keys[i]);
+	if (n)
+		ward_log_warn("%s: changes to %s take effect at the next restart", why, list);
 }
 
 static void publish_local_time(struct wardd *d)
@@ -395,30 +388,24 @@ static void refresh_live(struct wardd *d, bool force)
 }
 
 /* Filtering (profiles, clients, block mode, allow_clients) changes live; a broken file
- * changes nothing. */
-static void on_hup(uv_signal_t *sig, int signum)
+ * changes nothing. @return 0 or why the running configuration was kept. */
+static int reload_config(struct wardd *d, const char *why)
 {
-	struct wardd *d = sig->data;
 	char err[WARD_CONF_ERR_MAX];
 	struct ward_conf *fresh = NULL;
-	if (!d->conf->path) {
-		ward_log_error("SIGHUP: the built-in config has no file to re-read");
-		return;
-	}
-	ward_notify_reloading();
-	if (ward_conf_load(d->conf->path, &fresh, err, sizeof(err)) != 0) {
-		ward_log_error("SIGHUP: keeping the running configuration: %s", err);
-		ward_notify_ready(NULL);
-		return;
+	int rc = ward_conf_load(d->config_file, &fresh, err, sizeof(err));
+	if (rc != 0) {
+		ward_log_error("%s: keeping the running configuration: %s", why, err);
+		return rc;
 	}
 	struct ward_policy_state *ps = policy_state_new(d, fresh);
 	if (!ps) {
-		ward_log_error("SIGHUP: out of memory building the new policy; keeping the old one");
+		ward_log_error("%s: out of memory building the new policy; keeping the old one",
+			       why);
 		ward_conf_free(fresh);
-		ward_notify_ready(NULL);
-		return;
+		return WARD_ENOMEM;
 	}
-	warn_restart_needed(d->conf, fresh);
+	warn_restart_needed(d->conf, fresh, why);
 	ward_log_set_level(fresh->log_level);
 	ward_conf_warnings(fresh, log_warning, NULL);
 	struct ward_policy_state *old = atomic_exchange(&d->shared.policy, ps);
@@ -427,10 +414,41 @@ static void on_hup(uv_signal_t *sig, int signum)
 	publish_local_time(d);
 	refresh_live(d, true); /* the overrides' profile indexes follow the new config */
 	ward_obs_configure(d->obs, &fresh->query_log);
-	ward_log_info("SIGHUP: %s reloaded (%zu profiles, %zu clients)", d->conf->path,
+	ward_log_info("%s: %s reloaded (%zu profiles, %zu clients)", why, d->config_file,
 		      fresh->n_profiles, fresh->n_clients);
 	report_coverage(d, fresh);
+	return 0;
+}
+
+/* SIGHUP, and the config API's request for the same (the web listener waits for the
+ * reload that read the file after its write: ward_web_reload_begin/end). */
+static void reload(struct wardd *d, const char *why)
+{
+	if (!d->config_file) {
+		ward_log_error("%s: the built-in config has no file to re-read", why);
+		return;
+	}
+	ward_notify_reloading();
+	uint64_t n = ward_web_reload_begin(d->web);
+	int rc = reload_config(d, why);
+	ward_web_reload_end(d->web, n, rc);
 	ward_notify_ready(NULL);
+}
+
+static void on_hup(uv_signal_t *sig, int signum)
+{
+	reload(sig->data, "SIGHUP");
+}
+
+static void on_reload_request(uv_async_t *async)
+{
+	reload(async->data, "config API");
+}
+
+/* Called on the web thread: it only wakes the main loop. */
+static void request_reload(void *ctx)
+{
+	uv_async_send(ctx);
 }
 
 /* The service manager's status line follows the database: told at start and whenever
@@ -555,13 +573,14 @@ static int watch_signals(struct wardd *d)
 {
 	int rc;
 	d->sigterm.data = d->sigint.data = d->sighup.data = d;
-	d->housekeeping.data = d;
+	d->reload.data = d->housekeeping.data = d;
 	if ((rc = uv_signal_init(&d->loop, &d->sigterm)) != 0 ||
 	    (rc = uv_signal_init(&d->loop, &d->sigint)) != 0 ||
 	    (rc = uv_signal_init(&d->loop, &d->sighup)) != 0 ||
 	    (rc = uv_signal_start(&d->sigterm, on_stop_signal, SIGTERM)) != 0 ||
 	    (rc = uv_signal_start(&d->sigint, on_stop_signal, SIGINT)) != 0 ||
 	    (rc = uv_signal_start(&d->sighup, on_hup, SIGHUP)) != 0 ||
+	    (rc = uv_async_init(&d->loop, &d->reload, on_reload_request)) != 0 ||
 	    (rc = uv_timer_init(&d->loop, &d->housekeeping)) != 0 ||
 	    (rc = uv_timer_start(&d->housekeeping, on_housekeeping, HOUSEKEEPING_MS,
 				 HOUSEKEEPING_MS)) != 0)
@@ -627,6 +646,19 @@ static void close_loop(struct wardd *d)
 }
 
 /* Everything up to serving; on failure the caller undoes what was done (shut_down). */
+/* DNS goes on without the web listener; the observer stops handing it blocks. */
+static void start_web(struct wardd *d)
+{
+	int rc = ward_web_start(d->web, d->workers, d->n_workers, d->obs);
+	if (rc == 0)
+		return;
+	ward_log_error("the web listener is off (block page, admin pages, metrics) until wardd "
+		       "restarts: %s", ward_strerror(rc));
+	ward_obs_set_sink(d->obs, NULL, NULL);
+	ward_web_free(d->web);
+	d->web = NULL;
+}
+
 static int start_up(struct wardd *d)
 {
 	int rc = ward_uv_err(uv_loop_init(&d->loop));
@@ -654,7 +686,7 @@ static int start_up(struct wardd *d)
 	if (rc == 0)
 		rc = ward_obs_start(d->obs, d->workers, d->n_workers);
 	if (rc == 0 && d->web)
-		rc = ward_web_start(d->web, d->workers, d->n_workers, d->obs);
+		start_web(d);
 	return rc;
 }
 
@@ -678,14 +710,17 @@ int main(int argc, char **argv)
 	ward_log_open("wardd", opt.use_syslog);
 	if (load_config(&opt, &d.conf) != 0)
 		return EXIT_CONFIG;
+	d.config_file = opt.config_path;
 	if (opt.check_only) {
 		ward_conf_warnings(d.conf, print_warning, NULL);
+		ward_conf_file_warnings(opt.config_path, print_warning, NULL);
 		printf("%s: ok\n", d.conf->path ? d.conf->path : "built-in config");
 		ward_conf_free(d.conf);
 		return 0;
 	}
 	ward_log_set_level(d.conf->log_level);
 	ward_conf_warnings(d.conf, log_warning, NULL);
+	ward_conf_file_warnings(opt.config_path, log_warning, NULL);
 	ward_worker_raise_fd_limit(d.conf);
 	int rc = start_up(&d);
 	if (rc != 0) {

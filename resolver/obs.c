@@ -93,8 +93,12 @@ int ward_obs_new(const struct ward_conf *boot, struct ward_shared *shared,
 
 void ward_obs_set_sink(struct ward_obs *o, ward_obs_block_fn fn, void *ctx)
 {
+	/* The observer calls the sink under the lock: a web listener that failed to start is
+	 * unhooked before it is freed. */
+	pthread_mutex_lock(&o->lock);
 	o->sink = fn;
 	o->sink_ctx = ctx;
+	pthread_mutex_unlock(&o->lock);
 }
 
 void ward_obs_configure(struct ward_obs *o, const struct ward_conf_query_log *ql)
@@ -156,7 +160,9 @@ static void *observer_main(void *arg)
 	struct ward_obs *o = arg;
 	struct ward_stats_sum *scratch = malloc(sizeof(*scratch));
 	/* Without a web listener only the day's baseline is left to do: no hurry. */
+	pthread_mutex_lock(&o->lock);
 	long ms = o->sink || o->top ? WARD_OBS_TICK_MS : 10 * WARD_OBS_TICK_MS;
+	pthread_mutex_unlock(&o->lock);
 	struct timespec tick = {0, ms * 1000000L};
 	while (!atomic_load(&o->stop) && scratch) {
 		for (unsigned i = 0; i < o->n_workers; i++)

@@ -45,7 +45,8 @@ typedef void (*ward_obs_block_fn)(void *ctx, const struct ward_record *r);
 int ward_obs_new(const struct ward_conf *boot, struct ward_shared *shared,
 		 struct ward_obs **out);
 
-/* Before ward_obs_start: where blocks go (the web listener's recent blocks). */
+/* Where blocks go (the web listener's recent blocks); NULL: nowhere. Set before
+ * ward_obs_start, and taken away (NULL) any time after. */
 void ward_obs_set_sink(struct ward_obs *o, ward_obs_block_fn fn, void *ctx);
 
 /* Start both threads reading the workers' rings. The workers must outlive the observer.

@@ -28,7 +28,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
-#include <sys/random.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -37,6 +36,7 @@
 
 #include "blocklists/error.h"
 #include "blocklists/log.h"
+#include "blocklists/token.h"
 #include "resolver/web_internal.h"
 
 #define WEB_POOL_BYTES (16 * 1024)
@@ -63,7 +63,7 @@ struct conn {
 
 struct request {
 	char *body;
-	size_t len;
+	size_t len, limit;
 	bool too_big;
 };
 
@@ -117,8 +117,8 @@ static int bind_one(struct listener *l)
 	return 0;
 }
 
-int ward_web_new(const struct ward_conf *conf, struct ward_shared *shared,
-		 struct ward_web **out)
+int ward_web_new(const struct ward_conf *conf, const char *config_file,
+		 struct ward_shared *shared, struct ward_web **out)
 {
 	*out = NULL;
 	struct ward_web *web = calloc(1, sizeof(*web));
@@ -134,6 +134,7 @@ int ward_web_new(const struct ward_conf *conf, struct ward_shared *shared,
 	if (!rc)
 		rc = ward_web_app_init(&web->app, conf, shared);
 	web->app_ready = rc == 0;
+	web->app.config_file = config_file;
 	for (size_t i = 0; rc == 0 && i < n_web + conf->n_metrics_listen; i++) {
 		struct listener *l = &web->listeners[web->n_listeners++];
 		l->web = web;
@@ -151,65 +152,24 @@ int ward_web_new(const struct ward_conf *conf, struct ward_shared *shared,
 
 /* ---- the admin token ------------------------------------------------------------------------ */
 
-static int read_token(struct ward_web *web, int fd, const char *path)
-{
-	struct stat st;
-	char buf[WARD_WEB_TOKEN_MAX + 2];
-	ssize_t n = read(fd, buf, sizeof(buf) - 1);
-	if (fstat(fd, &st) == 0 && (st.st_mode & 077))
-		ward_log_warn("%s: the admin token is readable by other users (chmod 600 it)", path);
-	while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r' || buf[n - 1] == ' '))
-		n--;
-	bool ok = n >= 16 && n <= WARD_WEB_TOKEN_MAX;
-	for (ssize_t i = 0; ok && i < n; i++)
-		ok = buf[i] > ' ' && buf[i] < 0x7f;
-	if (!ok) {
-		ward_log_error("%s: not an admin token (16-%d printable characters); remove it and "
-			       "wardd creates a new one", path, WARD_WEB_TOKEN_MAX);
-		return WARD_EFORMAT;
-	}
-	memcpy(web->app.token, buf, (size_t)n);
-	web->app.token[n] = '\0';
-	web->app.token_len = (size_t)n;
-	return 0;
-}
-
-static int create_token(struct ward_web *web, const char *path)
-{
-	uint8_t raw[32];
-	if (getrandom(raw, sizeof(raw), 0) != (ssize_t)sizeof(raw))
-		return ward_errno(errno);
-	for (size_t i = 0; i < sizeof(raw); i++)
-		snprintf(web->app.token + 2 * i, 3, "%02x", raw[i]);
-	web->app.token_len = 2 * sizeof(raw);
-	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-	if (fd < 0)
-		return ward_errno(errno);
-	char line[2 * sizeof(raw) + 2];
-	int len = snprintf(line, sizeof(line), "%s\n", web->app.token);
-	int rc = write(fd, line, (size_t)len) == len && fsync(fd) == 0 ? 0 : ward_errno(errno);
-	close(fd);
-	if (rc)
-		unlink(path);
-	else
-		ward_log_info("created the admin token in %s (mode 0600)", path);
-	return rc;
-}
-
 static int load_token(struct ward_web *web)
 {
 	const char *path = web->conf->web.admin_token_file;
-	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-	int rc;
-	if (fd >= 0) {
-		rc = read_token(web, fd, path);
-		close(fd);
+	struct ward_token t;
+	char err[512];
+	int rc = ward_token_get(path, true, &t, err, sizeof(err));
+	if (rc) {
+		ward_log_error("web.admin_token_file: %s", err);
 		return rc;
 	}
-	rc = errno == ENOENT ? create_token(web, path) : ward_errno(errno);
-	if (rc)
-		ward_log_error("web.admin_token_file %s: %s", path, ward_strerror(rc));
-	return rc;
+	if (t.created)
+		ward_log_info("created the admin token in %s (mode 0600)", path);
+	if (t.exposed)
+		ward_log_warn("%s: the admin token is readable by other users (chmod 600 it)", path);
+	_Static_assert(WARD_TOKEN_MAX <= WARD_WEB_TOKEN_MAX, "the app holds any token");
+	memcpy(web->app.token, t.text, t.len + 1);
+	web->app.token_len = t.len;
+	return 0;
 }
 
 /* ---- MHD callbacks ---------------------------------------------------------------------------- */
@@ -296,30 +256,40 @@ static enum MHD_Result send_response(struct listener *l, struct MHD_Connection *
 		MHD_add_response_header(r, "Allow", resp->allow);
 	if (resp->www_authenticate)
 		MHD_add_response_header(r, "WWW-Authenticate", "Bearer realm=\"ward\"");
+	if (resp->etag[0])
+		MHD_add_response_header(r, "ETag", resp->etag);
 	enum MHD_Result ok = MHD_queue_response(c, resp->status, r);
 	MHD_destroy_response(r);
 	return ok;
 }
 
-/* 413 before the body is read, when Content-Length already says it is too large. */
-static bool declared_too_big(struct MHD_Connection *c)
+/* How large this request's body may be: a config for the token holder, else small. */
+static size_t body_limit(struct listener *l, struct MHD_Connection *c, const char *method,
+			 const char *url)
 {
-	const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Length");
-	return cl && strtoull(cl, NULL, 10) > WARD_WEB_BODY_MAX;
+	const char *auth = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Authorization");
+	return web_body_limit(&l->web->app, method, url, auth);
 }
 
-static enum MHD_Result too_big(struct listener *l, struct MHD_Connection *c)
+/* 413 before the body is read, when Content-Length already says it is too large. */
+static bool declared_too_big(struct MHD_Connection *c, size_t limit)
+{
+	const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Length");
+	return cl && strtoull(cl, NULL, 10) > limit;
+}
+
+static enum MHD_Result too_big(struct listener *l, struct MHD_Connection *c, size_t limit)
 {
 	struct ward_web_response resp = {0};
 	web_buf_init(&resp.body, 256);
-	web_json_error(&resp, 413, "the body is larger than %d bytes", WARD_WEB_BODY_MAX);
+	web_json_error(&resp, 413, "the body is larger than %zu bytes", limit);
 	return send_response(l, c, &resp);
 }
 
 /* Collect the body; false when it grew past the limit. */
 static bool take_upload(struct request *r, const char *data, size_t *size)
 {
-	if (r->len + *size > WARD_WEB_BODY_MAX) {
+	if (r->len + *size > r->limit) {
 		r->too_big = true;
 	} else {
 		char *body = realloc(r->body, r->len + *size + 1);
@@ -341,9 +311,12 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 	struct listener *l = cls;
 	struct request *r = *con_cls;
 	if (!r) {
-		if (declared_too_big(c))
-			return too_big(l, c);
+		size_t limit = body_limit(l, c, method, url);
+		if (declared_too_big(c, limit))
+			return too_big(l, c, limit);
 		*con_cls = r = calloc(1, sizeof(*r));
+		if (r)
+			r->limit = limit;
 		return r ? MHD_YES : MHD_NO;
 	}
 	if (*upload_size)
@@ -355,6 +328,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 		.host = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Host"),
 		.authorization = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Authorization"),
 		.content_type = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Type"),
+		.if_match = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "If-Match"),
 		.arg = arg_lookup, .arg_ctx = c, .body = r->body, .body_len = r->len,
 		.metrics_only = l->metrics_only,
 		.port = ntohs(l->addr.sa.sa_family == AF_INET ? l->addr.v4.sin_port
@@ -537,6 +511,23 @@ void ward_web_free(struct ward_web *web)
 	free(web->listeners);
 	free(web->conns);
 	free(web);
+}
+
+void ward_web_set_reloader(struct ward_web *web, void (*request)(void *ctx), void *ctx)
+{
+	if (web)
+		web_app_set_reloader(&web->app, request, ctx);
+}
+
+uint64_t ward_web_reload_begin(struct ward_web *web)
+{
+	return web ? web_app_reload_begin(&web->app) : 0;
+}
+
+void ward_web_reload_end(struct ward_web *web, uint64_t n, int rc)
+{
+	if (web)
+		web_app_reload_end(&web->app, n, rc);
 }
 
 uint64_t ward_web_seen_generation(const struct ward_web *web)

@@ -27,9 +27,24 @@ struct ward_web;
 struct ward_obs;
 
 /* Bind the listening sockets (before privileges are dropped: port 80 needs root).
+ * @param config_file  the file wardd runs on, which the config API reads and replaces
+ *                     (NULL: the built-in config; the config API then answers 409)
  * @return 0 or the bind's WARD_E* code (logged with the address). */
-int ward_web_new(const struct ward_conf *conf, struct ward_shared *shared,
-		 struct ward_web **out);
+int ward_web_new(const struct ward_conf *conf, const char *config_file,
+		 struct ward_shared *shared, struct ward_web **out);
+
+/*
+ * The config API applies a change the way SIGHUP does: after writing the file it calls
+ * `request` (on the web thread; it must only wake the main thread) and waits until a
+ * reload that began after the write has ended. The main thread brackets every reload,
+ * SIGHUP's too, with ward_web_reload_begin/end. request NULL: none from now on (call it
+ * before what ctx points to goes away; it waits for a call in progress).
+ */
+void ward_web_set_reloader(struct ward_web *web, void (*request)(void *ctx), void *ctx);
+/* @return the reload's number, for _end (0 and nothing done when web is NULL). */
+uint64_t ward_web_reload_begin(struct ward_web *web);
+/* rc: 0 applied, or why the running configuration was kept. */
+void ward_web_reload_end(struct ward_web *web, uint64_t n, int rc);
 
 /*
  * Read or create the admin token and start the thread. `workers` (their statistics) and

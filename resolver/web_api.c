@@ -36,6 +36,24 @@ static bool token_matches(const struct ward_web_app *app, const char *sent)
 	return app->token_len > 0 && diff == 0;
 }
 
+bool web_token_ok(const struct ward_web_app *app, const char *h)
+{
+	if (!h || strncasecmp(h, "Bearer ", 7) != 0)
+		return false;
+	for (h += 7; *h == ' '; h++)
+		;
+	return token_matches(app, h);
+}
+
+size_t web_body_limit(const struct ward_web_app *app, const char *method, const char *path,
+		      const char *authorization)
+{
+	if (strcmp(method, "PUT") == 0 && strcmp(path, "/api/v1/config") == 0 &&
+	    web_token_ok(app, authorization))
+		return WARD_WEB_CONFIG_MAX;
+	return WARD_WEB_BODY_MAX;
+}
+
 bool web_authorized(struct ward_web_app *app, const struct ward_web_request *req,
 		    struct ward_web_response *resp)
 {
@@ -502,6 +520,18 @@ static void admin_route(struct ward_web_app *app, const struct ward_web_request 
 			reports_get(app, req, resp);
 	} else if (strncmp(p, "reports/", 8) == 0) {
 		report_route(app, req, p + 8, resp);
+	} else if (strcmp(p, "devices") == 0) {
+		web_api_devices(app, req, NULL, resp);
+	} else if (strncmp(p, "devices/", 8) == 0) {
+		web_api_devices(app, req, p + 8, resp);
+	} else if (strcmp(p, "config") == 0) {
+		web_api_config(app, req, resp);
+	} else if (strcmp(p, "setup") == 0) {
+		if (method(req, "GET", resp, "GET"))
+			web_api_setup(app, req, resp);
+	} else if (strcmp(p, "test") == 0) {
+		if (method(req, "GET", resp, "GET"))
+			web_api_test(app, req, resp);
 	} else if (strcmp(p, "stats") == 0) {
 		if (method(req, "GET", resp, "GET"))
 			web_api_stats(app, req, resp);

@@ -36,6 +36,7 @@ int ward_web_app_init(struct ward_web_app *app, const struct ward_conf *boot,
 	app->auth_limit = web_limiter_new(WARD_WEB_AUTH_FAILURES, WARD_WEB_AUTH_FAILURES * 60);
 	app->started = ward_clock_now();
 	snprintf(app->version, sizeof(app->version), "%s", WARD_VERSION_TEXT);
+	pthread_mutex_init(&app->reload_lock, NULL);
 	if (!app->recent || !app->report_limit || !app->auth_limit) {
 		ward_web_app_free(app);
 		return WARD_ENOMEM;
@@ -49,7 +50,28 @@ void ward_web_app_free(struct ward_web_app *app)
 	web_recent_free(app->recent);
 	web_limiter_free(app->report_limit);
 	web_limiter_free(app->auth_limit);
+	pthread_mutex_destroy(&app->reload_lock);
 	memset(app, 0, sizeof(*app));
+}
+
+void web_app_set_reloader(struct ward_web_app *app, void (*request)(void *ctx), void *ctx)
+{
+	pthread_mutex_lock(&app->reload_lock);
+	app->reload_request = request;
+	app->reload_ctx = ctx;
+	pthread_mutex_unlock(&app->reload_lock);
+}
+
+uint64_t web_app_reload_begin(struct ward_web_app *app)
+{
+	return atomic_fetch_add(&app->reload_started, 1) + 1;
+}
+
+/* The result first: a reader that sees reload_done reach n also sees its rc. */
+void web_app_reload_end(struct ward_web_app *app, uint64_t n, int rc)
+{
+	atomic_store(&app->reload_rc, rc);
+	atomic_store(&app->reload_done, n);
 }
 
 void ward_web_app_note_block(struct ward_web_app *app, const struct ward_record *rec)

@@ -11,6 +11,7 @@
 #ifndef WARD_WEB_INTERNAL_H
 #define WARD_WEB_INTERNAL_H
 
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -24,11 +25,14 @@
 #include "resolver/worker.h"
 
 #define WARD_WEB_BODY_MAX (16 * 1024)     /* a request body; more is 413 */
+#define WARD_WEB_CONFIG_MAX (1024 * 1024) /* PUT /api/v1/config with the token, and the
+					     largest config file the API reads */
 #define WARD_WEB_PAGE_MAX (1024 * 1024)   /* the largest response built */
 #define WARD_WEB_TOKEN_MAX 256
 #define WARD_WEB_RECENT_CLIENTS 1024      /* devices whose recent blocks are kept */
 #define WARD_WEB_RECENT_PER_CLIENT 20     /* distinct names kept per device */
 #define WARD_WEB_AUTH_FAILURES 10         /* wrong tokens per client and minute */
+#define WARD_WEB_ETAG_SIZE 48
 
 /* ---- a bounded output buffer ----------------------------------------------------------- */
 
@@ -94,11 +98,22 @@ struct ward_web_app {
 	uint64_t requests;
 	_Atomic uint64_t records;            /* blocks the observer handed over */
 	char version[16];
+	/* The config API (web_config.c): the file, and the main thread's reloads. */
+	const char *config_file;             /* NULL: the built-in config */
+	pthread_mutex_t reload_lock;         /* guards reload_request against its removal */
+	void (*reload_request)(void *ctx);
+	void *reload_ctx;
+	_Atomic uint64_t reload_started, reload_done;
+	_Atomic int reload_rc;               /* of reload number reload_done */
 };
 
 int ward_web_app_init(struct ward_web_app *app, const struct ward_conf *boot,
 		      struct ward_shared *shared);
 void ward_web_app_free(struct ward_web_app *app);
+/* ward_web_set_reloader / ward_web_reload_begin / ward_web_reload_end (web.h). */
+void web_app_set_reloader(struct ward_web_app *app, void (*request)(void *ctx), void *ctx);
+uint64_t web_app_reload_begin(struct ward_web_app *app);
+void web_app_reload_end(struct ward_web_app *app, uint64_t n, int rc);
 /* Take the policy and overrides in force now (and say so for retiring). Called by web.c
  * each loop turn. */
 void ward_web_app_refresh(struct ward_web_app *app);
@@ -112,6 +127,7 @@ struct ward_web_request {
 	const char *host;              /* Host header or NULL */
 	const char *authorization;     /* Authorization header or NULL */
 	const char *content_type;      /* Content-Type header or NULL */
+	const char *if_match;          /* If-Match header or NULL */
 	/* A query-string argument, or NULL. */
 	const char *(*arg)(void *arg_ctx, const char *key);
 	void *arg_ctx;
@@ -129,6 +145,7 @@ struct ward_web_response {
 	const char *cache;             /* Cache-Control value */
 	const char *allow;             /* Allow header for a 405, or NULL */
 	bool www_authenticate;         /* 401: ask for a Bearer token */
+	char etag[WARD_WEB_ETAG_SIZE]; /* an ETag header when not empty */
 };
 
 /* Route and answer one request; resp->body is initialized here (free it). */
@@ -169,6 +186,40 @@ size_t web_device_keys(const struct ward_addr *client, uint8_t keys[2][16]);
 
 void web_api(struct ward_web_app *app, const struct ward_web_request *req,
 	     struct ward_web_response *resp);
+/* Does the Authorization header carry the admin token? (No rate limit: web.c asks it
+ * to allow a config-sized body before the request is routed.) */
+bool web_token_ok(const struct ward_web_app *app, const char *authorization);
+/* The largest body this request may send (web.c, before reading it). */
+size_t web_body_limit(const struct ward_web_app *app, const char *method, const char *path,
+		      const char *authorization);
+
+/* ---- the config API and setup (web_config.c) ------------------------------------------------- */
+
+/* GET and PUT /api/v1/config. */
+void web_api_config(struct ward_web_app *app, const struct ward_web_request *req,
+		    struct ward_web_response *resp);
+/* GET /api/v1/setup: what the wizard and the profile editor need to know. */
+void web_api_setup(struct ward_web_app *app, const struct ward_web_request *req,
+		   struct ward_web_response *resp);
+/* GET /api/v1/test?client=IP: a listed name blocked for that device, with its verdict. */
+void web_api_test(struct ward_web_app *app, const struct ward_web_request *req,
+		  struct ward_web_response *resp);
+/*
+ * Validate `text` as the new config, write it in place of the file (If-Match: if_match,
+ * NULL for none) and apply it; resp gets 200 with the new ETag, or the failure
+ * (400 with every error and its field, 412 stale, 409 no file, 500). The device API's
+ * changes go through here too.
+ * @param answer  a cJSON object the success answer is added to (taken; NULL: a new one)
+ * @return true when written.
+ */
+bool web_config_replace(struct ward_web_app *app, const char *text, size_t len,
+			const char *if_match, void *answer, struct ward_web_response *resp);
+/* GET /api/v1/devices, PUT and DELETE /api/v1/devices/ID (web_devices.c). */
+void web_api_devices(struct ward_web_app *app, const struct ward_web_request *req,
+		     const char *id, struct ward_web_response *resp);
+/* The config file as it is now (free *text): false with resp filled (404/409/500). */
+bool web_config_read(struct ward_web_app *app, char **text, size_t *len,
+		     char etag[WARD_WEB_ETAG_SIZE], struct ward_web_response *resp);
 /* The admin token check (401, 403, 429 written when false). */
 bool web_authorized(struct ward_web_app *app, const struct ward_web_request *req,
 		    struct ward_web_response *resp);

@@ -2,6 +2,7 @@
  * ward check [-c FILE]: validate a config file with exactly the code wardd uses.
  * Exit 0 when valid, 2 when invalid or unreadable (the message names file, field and
  * reason), 1 on a usage error.
+ * A config file anyone may write is warned about (it decides what children see).
  * A valid config can still filter nothing: the gaps it leaves with the database as it
  * is (none yet, empty, a blocked category no feed supplies) are warned about on stderr;
  * they do not change the exit status.
@@ -72,6 +73,7 @@ int ward_cmd_check(int argc, char **argv)
 	if (ward_tool_load_conf(path, &conf) < 0)
 		return WARD_EXIT_PARTIAL;
 	ward_conf_warnings(conf, print_warning, NULL);
+	ward_conf_file_warnings(path, print_warning, NULL);
 	size_t enabled = 0;
 	for (size_t i = 0; i < conf->n_feeds; i++)
 		enabled += conf->feeds[i].enabled;

@@ -13,12 +13,24 @@
 #include "blocklists/error.h"
 #include "tools/ward.h"
 
+/* Every error, one line each, with the texts the config API answers with. */
 int ward_tool_load_conf(const char *path, struct ward_conf **out)
 {
-	char err[WARD_CONF_ERR_MAX] = "";
-	int rc = ward_conf_load(path, out, err, sizeof(err));
-	if (rc < 0)
-		fprintf(stderr, "ward: %s\n", err[0] ? err : ward_strerror(rc));
+	char text[WARD_CONF_FIELD_MAX + 2 * WARD_CONF_ERR_MAX];
+	struct ward_conf_errors *errs = calloc(1, sizeof(*errs));
+	if (!errs) {
+		fprintf(stderr, "ward: %s\n", ward_strerror(WARD_ENOMEM));
+		return WARD_ENOMEM;
+	}
+	int rc = ward_conf_load_all(path, out, errs);
+	for (size_t i = 0; rc < 0 && i < errs->n; i++)
+		fprintf(stderr, "ward: %s\n", ward_conf_error_text(path, &errs->list[i], text,
+								    sizeof(text)));
+	if (rc < 0 && errs->n == 0)
+		fprintf(stderr, "ward: %s: %s\n", path, ward_strerror(rc));
+	if (rc < 0 && errs->truncated)
+		fprintf(stderr, "ward: %s: (stopped after %d errors)\n", path, WARD_CONF_ERRORS_MAX);
+	free(errs);
 	return rc;
 }
 

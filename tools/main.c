@@ -27,13 +27,14 @@ static const struct command commands[] = {
 	{ "reports", ward_cmd_reports, "the review queue: list, accept or reject reports" },
 	{ "top", ward_cmd_top, "the most blocked names of the last 24 hours, per profile" },
 	{ "log", ward_cmd_log, "the query log: who asked what, and what it came to" },
+	{ "admin-token", ward_cmd_admin_token, "print the admin token of the web pages" },
 };
 
 static void usage(FILE *out)
 {
 	fprintf(out, "usage: ward [--version] COMMAND [OPTIONS]\n\ncommands:\n");
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
-		fprintf(out, "  %-10s %s\n", commands[i].name, commands[i].summary);
+		fprintf(out, "  %-12s %s\n", commands[i].name, commands[i].summary);
 	fprintf(out, "\nRun `ward COMMAND --help` for a command's options.\n");
 }
 

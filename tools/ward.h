@@ -30,6 +30,7 @@ int ward_cmd_check(int argc, char **argv);
 /* allow, deny, pause, resume, overrides: one function, argv[0] says which. */
 int ward_cmd_overrides(int argc, char **argv);
 int ward_cmd_reports(int argc, char **argv);
+int ward_cmd_admin_token(int argc, char **argv);
 int ward_cmd_top(int argc, char **argv);
 int ward_cmd_log(int argc, char **argv);
 

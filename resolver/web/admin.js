@@ -196,6 +196,7 @@ function signIn(token) {
 	$("login").hidden = true;
 	$("app").hidden = false;
 	refresh();
+	document.dispatchEvent(new CustomEvent("ward:signedin"));
 }
 
 function signOut(why) {

@@ -2,8 +2,10 @@
  * Fuzz the web listener's application (resolver/web_internal.h): everything after the
  * HTTP library, on requests built from the input, against a real database, policy and
  * override table. The input is split at newlines into method, path (with a query
- * string), Host, Authorization, Content-Type, and the rest is the body. A request must
- * never crash, and its response must be a status wardd can send with a bounded body.
+ * string), Host, Authorization, Content-Type, and the rest is the body (If-Match is "*").
+ * A request must never crash, and its response must be a status wardd can send with a
+ * bounded body. The config API and the device API write a real config file in the temp
+ * dir (no reload: the app keeps its policy).
  */
 #include <arpa/inet.h>
 #include <ftw.h>
@@ -21,6 +23,7 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static char dir[64] = "/tmp/ward-fuzz-web-XXXXXX";
+static char config_file[128];
 static struct ward_conf *conf;
 static struct ward_catdb *db;
 static struct ward_shared shared;
@@ -68,6 +71,11 @@ static void init(void)
 		abort();
 	strcpy(app.token, "fuzz-token-0123456789");
 	app.token_len = strlen(app.token);
+	snprintf(config_file, sizeof(config_file), "%s/ward.json", dir);
+	FILE *f = fopen(config_file, "w");
+	if (!f || fputs(json, f) < 0 || fclose(f) != 0)
+		abort();
+	app.config_file = config_file;
 	atexit(cleanup);
 }
 
@@ -103,6 +111,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	req.host = field(&p, end, host, sizeof(host));
 	req.authorization = field(&p, end, auth, sizeof(auth));
 	req.content_type = field(&p, end, ctype, sizeof(ctype));
+	req.if_match = "*";
 	if (!req.method || !req.path)
 		return 0;
 	char *query = strchr(path, '?');

@@ -232,13 +232,13 @@ def test_web_changes_wait_for_a_restart():
         at = len(web.log_text())
         web.signal(signal.SIGHUP)
         wt.check(fl.wait_log(web, "reloaded", at), "SIGHUP reloaded")
-        wt.check("web section" not in web.log_text()[at:], "no warning without a change")
+        wt.check("next restart" not in web.log_text()[at:], "no warning without a change")
         cfg["web"]["reports_per_hour"] += 1
         fl.write_json(web.conf_path, cfg)
         at = len(web.log_text())
         web.signal(signal.SIGHUP)
-        wt.check(fl.wait_log(web, "changes to the web section take effect at the next "
-                             "restart", at), "SIGHUP warns about the web change")
+        wt.check(fl.wait_log(web, "SIGHUP: changes to web take effect at the next restart",
+                             at), "SIGHUP warns about the web change")
     finally:
         with open(web.conf_path, "w") as f:
             f.write(original)

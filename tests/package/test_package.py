@@ -14,8 +14,9 @@
    unit's own ExecStartPre and ExecStart, as its User with only the capabilities of
    AmbientCapabilities/CapabilityBoundingSet (setpriv), its UMask and LimitNOFILE, a
    clean environment with NOTIFY_SOCKET (Type=notify: READY=1 and the STATUS line), and
-   ProtectSystem=strict + StateDirectory= + PrivateTmp= emulated in a mount namespace
-   (everything read-only but /var/lib/ward). Port 53 needs the capability.
+   ProtectSystem=strict + StateDirectory= + ReadWritePaths= + PrivateTmp= emulated in a
+   mount namespace (everything read-only but /var/lib/ward and /etc/ward). Port 53 needs
+   the capability.
 4. Queries it: one forwarded, one for a name the feed does not list yet; then runs the
    ExecStart of ward-update.service the way ward-update.timer does (user ward, no
    capabilities, same namespace) and checks that wardd blocks the name and reports the
@@ -23,9 +24,13 @@
    The config also has a web listener on port 80: its admin token appears in
    /var/lib/ward (0600, ward), its page answers, wardd answers for ward.home.arpa, and an
    allow posted to the API is in force and listed (then removed) by `ward overrides`.
+   A change through the config API (a new profile and a device in it) is written to
+   /etc/ward/ward.json by wardd itself (user ward, the old file kept as ward.json.1),
+   applied at once, and passes `ward check`.
    ExecReload (SIGHUP) gives RELOADING/READY; SIGTERM stops it with status 0.
 5. Purges the package and checks that nothing is left: no file of it, no user or group,
-   no /etc/ward, /var/lib/ward or systemd state, nothing new named *ward* under /etc,
+   no /etc/ward (backups included), /var/lib/ward or systemd state, nothing new named
+   *ward* under /etc,
    /var, /usr, /lib or /run. The purge also runs on any failure or interruption.
 """
 import grp
@@ -142,9 +147,12 @@ def as_unit(settings, argv, notify=None):
     if settings.get("NoNewPrivileges") == ["yes"]:
         setpriv.append("--no-new-privs")
     state = "/var/lib/" + settings["StateDirectory"][0]
-    sandbox = ("mount --bind %s %s && mount -o remount,bind,ro / && "
+    # A path bound onto itself stays writable when / is remounted read-only.
+    writable = [state] + " ".join(settings.get("ReadWritePaths", [])).split()
+    binds = "".join("mount --bind %s %s && " % (p, p) for p in writable)
+    sandbox = (binds + "mount -o remount,bind,ro / && "
                "mount -t tmpfs -o mode=1777 tmpfs /tmp && mount -t tmpfs tmpfs /var/tmp && "
-               "mount -t tmpfs -o mode=0 tmpfs /root && exec \"$@\"" % (state, state))
+               "mount -t tmpfs -o mode=0 tmpfs /root && exec \"$@\"")
     full = ["unshare", "-m", "--propagation", "private", "sh", "-c", sandbox, "sh"]
     pw = pwd.getpwnam(user)
     env = {"PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
@@ -193,6 +201,17 @@ def step_install(deb):
               env=dict(os.environ, DEBIAN_FRONTEND="noninteractive"))
     check(out.returncode == 0, "apt-get install: %s" % out.stderr[-1500:])
     check(installed(), "package not installed")
+    # The first installation prints the admin page's link with its token, once.
+    m = re.search(r"http://127\.0\.0\.1/admin#token=([0-9a-f]{64})", out.stdout)
+    token_file = "/var/lib/ward/admin.token"
+    check(m is not None and os.path.exists(token_file) and
+          open(token_file).read().strip() == m.group(1),
+          "the install prints the admin link: %s" % out.stdout[-800:])
+    st = os.stat("/etc/ward")
+    check(oct(st.st_mode & 0o7777) == "0o2775" and st.st_uid == 0 and
+          st.st_gid == grp.getgrnam("ward").gr_gid,
+          "/etc/ward is %o %d:%d, not 2775 root:ward" % (st.st_mode & 0o7777, st.st_uid,
+                                                         st.st_gid))
     pw = pwd.getpwnam("ward")
     check(pw.pw_uid < 1000 and pw.pw_shell.endswith("nologin"),
           "ward is not a system user without a shell: %s" % (pw,))
@@ -305,6 +324,38 @@ def exercise_web(addr):
                "blocked again once the override is removed")
 
 
+def exercise_config(addr):
+    """The config API under the unit's sandbox: wardd (user ward) replaces
+    /etc/ward/ward.json itself, keeps the old one, and applies the change."""
+    token = open("/var/lib/ward/admin.token").read().strip()
+    conn = http.client.HTTPConnection(addr, 80, timeout=5)
+    try:
+        conn.request("GET", "/api/v1/config", headers={"Authorization": "Bearer " + token})
+        r = conn.getresponse()
+        etag, before = r.getheader("ETag"), r.read()
+        check(r.status == 200 and before == open("/etc/ward/ward.json", "rb").read(),
+              "GET /api/v1/config: %s" % r.status)
+        cfg = json.loads(before)
+        cfg["profiles"]["kids"] = {"preset": "child"}
+        cfg["clients"] = [{"match": "127.0.0.99", "profile": "kids", "name": "tablet"}]
+        conn.request("PUT", "/api/v1/config", body=json.dumps(cfg, indent="\t"),
+                     headers={"Authorization": "Bearer " + token, "If-Match": etag,
+                              "Content-Type": "application/json"})
+        r = conn.getresponse()
+        text = r.read().decode(errors="replace")
+    finally:
+        conn.close()
+    check(r.status == 200 and json.loads(text).get("applied") is True,
+          "PUT /api/v1/config under the sandbox: %s %s" % (r.status, text))
+    st = os.stat("/etc/ward/ward.json")
+    check(st.st_uid == pwd.getpwnam("ward").pw_uid and
+          json.load(open("/etc/ward/ward.json"))["clients"][0]["profile"] == "kids",
+          "the config was not written by wardd")
+    check(open("/etc/ward/ward.json.1", "rb").read() == before, "no backup ward.json.1")
+    out = run(["/usr/bin/ward", "check"])
+    check(out.returncode == 0, "ward check after the API's write: %s" % out.stderr)
+
+
 def run_update_as_timer(tmp, *extra):
     settings = unit("ward-update.service")
     argv, env, pre = as_unit(settings, exec_argv(settings["ExecStart"][0]) + list(extra))
@@ -376,6 +427,7 @@ def exercise(proc, notify, addr, tmp):
     files = os.listdir("/var/lib/ward")
     check("lock.mdb" in files, "no LMDB lock file in /var/lib/ward: %s" % files)
     exercise_web(addr)
+    exercise_config(addr)
     # The administrator adds a name to the shipped local list and applies it at once
     # (the timer would pick it up within its refresh, 1m, plus the 5-minute period).
     with open("/etc/ward/lists/local.txt", "a") as f:

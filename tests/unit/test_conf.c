@@ -852,6 +852,53 @@ static void test_web_section(void **state)
 	ward_conf_free(c);
 }
 
+static struct ward_conf *parse_text(const char *json)
+{
+	char err[WARD_CONF_ERR_MAX];
+	struct ward_conf *c = NULL;
+	int rc = ward_conf_parse("w.json", json, strlen(json), &c, err, sizeof(err));
+	if (rc != 0)
+		fail_msg("%s", err);
+	return c;
+}
+
+/* The keys a reload (SIGHUP, the config API) cannot apply, named in a fixed order; the
+ * query log's place and size and the metrics listeners among them, its mode not. */
+static void test_restart_needed(void **state)
+{
+	(void)state;
+	static const char *base = "{\"upstreams\": [\"192.0.2.1\"], \"database\": \"/srv/w\"";
+	const struct {
+		const char *extra;
+		const char *keys;
+	} cases[] = {
+		{ "", "" },
+		{ ", \"query_log\": {\"mode\": \"all\", \"retention_days\": 2, "
+		  "\"anonymize_clients\": true}", "" },
+		{ ", \"query_log\": {\"path\": \"/tmp/ql\"}", "query_log.path" },
+		{ ", \"query_log\": {\"max_mb\": 8}", "query_log.max_mb" },
+		{ ", \"metrics_listen\": [\"127.0.0.1\"]", "metrics_listen" },
+		{ ", \"workers\": 3, \"web\": {\"listen\": [\"127.0.0.1\"]}, "
+		  "\"metrics_listen\": [\"127.0.0.2\"]", "workers web metrics_listen" },
+	};
+	char text[512];
+	snprintf(text, sizeof(text), "%s}", base);
+	struct ward_conf *running = parse_text(text);
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		snprintf(text, sizeof(text), "%s%s}", base, cases[i].extra);
+		struct ward_conf *fresh = parse_text(text);
+		const char *keys[16];
+		char got[256] = "";
+		size_t n = ward_conf_restart_needed(running, fresh, keys, 16);
+		for (size_t k = 0; k < n; k++)
+			snprintf(got + strlen(got), sizeof(got) - strlen(got), "%s%s", k ? " " : "",
+				 keys[k]);
+		assert_string_equal(got, cases[i].keys);
+		ward_conf_free(fresh);
+	}
+	ward_conf_free(running);
+}
+
 /* ---- documentation ----------------------------------------------------------------- */
 
 /* Every key of the schema is documented, as `path` with "*" written as <name>. */
@@ -932,6 +979,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_good_files_load),
 		cmocka_unit_test(test_web_section),
+		cmocka_unit_test(test_restart_needed),
 		cmocka_unit_test(test_bad_files_fail_exactly),
 		cmocka_unit_test(test_packaging_example_loads),
 		cmocka_unit_test(test_defaults),
