@@ -800,6 +800,10 @@ static const struct field schema[] = {
 	  ARRAY_OF(struct ward_cidr, struct ward_conf, trusted_forwarders, n_trusted_forwarders),
 	  .min = 0, .max = 4096, .def = "[]" },
 	{ "trusted_forwarders[]", STRING(1, 64), .parse = p_cidr },
+	{ "trusted_proxies",
+	  ARRAY_OF(struct ward_cidr, struct ward_conf, trusted_proxies, n_trusted_proxies),
+	  .min = 0, .max = 256, .def = "[]" },
+	{ "trusted_proxies[]", STRING(1, 64), .parse = p_cidr },
 	{ "cache", .type = F_OBJECT, .def = "{}", .off = CONF(cache), .check = c_cache },
 	{ "cache.max_entries", .type = F_INT, .min = 0, .max = 100000000, .def = "200000",
 	  .parse = p_u32, .off = CACHE(max_entries) },
@@ -1874,6 +1878,7 @@ void ward_conf_free(struct ward_conf *conf)
 	free(conf->upstreams);
 	free(conf->allow_clients);
 	free(conf->trusted_forwarders);
+	free(conf->trusted_proxies);
 	free(conf->database);
 	free(conf->user);
 	for (size_t i = 0; conf->feeds && i < conf->n_feeds; i++) {

@@ -164,6 +164,9 @@ struct ward_conf {
 	struct ward_cidr *trusted_forwarders; /* whose EDNS MAC option (65001) is believed;
 						 default none */
 	size_t n_trusted_forwarders;
+	struct ward_cidr *trusted_proxies; /* load balancers whose PROXY v2 header is believed
+					      (and required); default none */
+	size_t n_trusted_proxies;
 	struct ward_conf_cache cache;
 	char *database;                  /* default /var/lib/ward */
 	char *user;                      /* default "ward"; "" = never drop privileges */
