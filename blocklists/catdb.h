@@ -35,6 +35,12 @@ enum ward_catdb_mode { WARD_CATDB_READ, WARD_CATDB_WRITE };
  *         WARD_EROFS (READ: no lock file possible, see above; WRITE: read-only file
  *         system), WARD_ENOSPC, WARD_EDB, WARD_EIO. */
 int ward_catdb_open(const char *dir, enum ward_catdb_mode mode, struct ward_catdb **out);
+/* Open the subscriber table (blocklists/subscribers.h) when opening found it missing (a
+ * READ open of a database an older ward wrote) and a writer has created it since; readers
+ * use it from their next refresh. One thread at a time (LMDB's rule for opening tables):
+ * wardd's main thread. @return 0, WARD_ENOTFOUND (still missing), WARD_EDB. */
+int ward_catdb_open_subs(struct ward_catdb *db);
+
 /* Close after every reader is freed and any build committed or aborted. */
 void ward_catdb_close(struct ward_catdb *db);
 

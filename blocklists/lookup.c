@@ -72,8 +72,9 @@ void ward_lookup_prepare(struct ward_lookup *L)
 {
 	const struct sockaddr *addr = (const struct sockaddr *)&L->client;
 	L->refused = !ward_policy_admit(L->policy, addr, &L->refusal);
-	L->profile = ward_policy_profile_for(L->policy, addr, L->has_mac ? L->mac : NULL,
-					     &L->mac_ignored);
+	int err;
+	L->profile = ward_policy_client_profile(L->policy, L->reader, addr,
+						L->has_mac ? L->mac : NULL, &L->mac_ignored, &err);
 }
 
 int ward_lookup_verdict(struct ward_lookup *L, const uint8_t *wire, struct ward_policy_verdict *v)

@@ -9,6 +9,7 @@
 #include "blocklists/dns_codes.h"
 #include "blocklists/error.h"
 #include "blocklists/nameset.h"
+#include "blocklists/subscribers.h"
 
 /* A lookup that failed, or a CNAME chain that could not be checked, is answered SERVFAIL
  * with EDE 0 (Other Error) and a text that says so. 15-17 (Blocked, Censored, Filtered)
@@ -287,13 +288,69 @@ static bool mac_matches(const struct ward_conf *conf, const uint8_t *mac, size_t
 	return false;
 }
 
+/* The longest JSON client prefix holding addr: its profile, and its length in IPv6 terms
+ * (an IPv4 /L is /L+96, as ward_cidr_contains compares them); -1 when none holds it. */
+static size_t json_prefix_match(const struct ward_policy *p, const struct sockaddr *addr,
+				int *len6)
+{
+	const struct ward_conf *conf = p->conf;
+	*len6 = -1;
+	for (size_t i = 0; i < p->n_cidr_clients; i++) {
+		const struct ward_conf_client *c = &conf->clients[p->clients_by_prefix[i]];
+		if (ward_cidr_contains(&c->cidr, addr)) {
+			*len6 = c->cidr.prefix + (c->cidr.family == AF_INET ? 96 : 0);
+			return c->profile;
+		}
+	}
+	return (size_t)-1;
+}
+
+static size_t profile_named(const struct ward_conf *conf, const char *name)
+{
+	for (size_t i = 0; i < conf->n_profiles; i++)
+		if (strcmp(conf->profiles[i].name, name) == 0)
+			return i;
+	return (size_t)-1;
+}
+
+/* The JSON match, or a longer subscriber prefix from the database. A subscriber whose
+ * profile this config does not have gets what it would get without the table. */
+static size_t prefix_profile(const struct ward_policy *p, struct ward_catdb_reader *reader,
+			     const struct sockaddr *addr, int *err)
+{
+	int len6;
+	size_t profile = json_prefix_match(p, addr, &len6);
+	struct ward_sub_match m;
+	int rc = reader ? ward_sub_lookup(reader, addr, len6, &m) : 0;
+	if (rc) {
+		if (err)
+			*err = rc;
+		return profile;
+	}
+	if (reader && m.found) {
+		size_t named = profile_named(p->conf, m.profile);
+		if (named != (size_t)-1)
+			return named;
+	}
+	return profile;
+}
+
 size_t ward_policy_profile_for(const struct ward_policy *p, const struct sockaddr *addr,
 			       const uint8_t *mac, bool *mac_ignored)
+{
+	return ward_policy_client_profile(p, NULL, addr, mac, mac_ignored, NULL);
+}
+
+size_t ward_policy_client_profile(const struct ward_policy *p, struct ward_catdb_reader *reader,
+				  const struct sockaddr *addr, const uint8_t *mac,
+				  bool *mac_ignored, int *err)
 {
 	const struct ward_conf *conf = p->conf;
 	size_t profile;
 	if (mac_ignored)
 		*mac_ignored = false;
+	if (err)
+		*err = 0;
 	if (conf->n_profiles == 0)
 		return (size_t)-1;
 	/* Only the router can vouch for a MAC: from anyone else the option is a claim the
@@ -306,12 +363,8 @@ size_t ward_policy_profile_for(const struct ward_policy *p, const struct sockadd
 	}
 	if (mac && mac_matches(conf, mac, &profile))
 		return profile;
-	for (size_t i = 0; i < p->n_cidr_clients; i++) {
-		const struct ward_conf_client *c = &conf->clients[p->clients_by_prefix[i]];
-		if (ward_cidr_contains(&c->cidr, addr))
-			return c->profile;
-	}
-	return conf->default_profile;
+	profile = prefix_profile(p, reader, addr, err);
+	return profile != (size_t)-1 ? profile : conf->default_profile;
 }
 
 void ward_policy_local_time(const struct ward_policy *p, time_t now, struct ward_policy_time *t)

@@ -134,6 +134,19 @@ bool ward_policy_admit(const struct ward_policy *p, const struct sockaddr *addr,
 size_t ward_policy_profile_for(const struct ward_policy *p, const struct sockaddr *addr,
 			       const uint8_t *mac, bool *mac_ignored);
 
+/*
+ * Step b with the subscriber table (blocklists/subscribers.h) read through `reader`
+ * (NULL: none): the trusted MAC; then the longest prefix among the JSON clients and the
+ * table's subscribers, the JSON entry winning a tie (the operator's file is the more
+ * specific word); then default_profile. A subscriber whose profile this config lacks
+ * counts as absent.
+ * @param err  (may be NULL) set to the WARD_E* code when the table could not be read:
+ *             the caller must fail closed (wardd answers SERVFAIL); 0 otherwise.
+ */
+size_t ward_policy_client_profile(const struct ward_policy *p, struct ward_catdb_reader *reader,
+				  const struct sockaddr *addr, const uint8_t *mac,
+				  bool *mac_ignored, int *err);
+
 /* Local time in the config's timezone for `now`. Test builds honour WARD_TEST_NOW
  * ("sun 21:30": day and local HH:MM) so schedules can be tested at any hour.
  * Not thread-safe against ward_policy_new() (which may set TZ): wardd calls both from its

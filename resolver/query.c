@@ -29,6 +29,7 @@
 
 /* EDE 0 (Other Error) with this text: the answer's CNAME chain could not be checked
  * against the policy. Why 0 and not a filtering code: see the top of policy.c. */
+#define SUBSCRIBER_UNREADABLE_TEXT "ward: the subscriber table could not be read"
 #define CHAIN_UNCHECKED_TEXT "ward: CNAME chain too long or malformed to check"
 
 size_t ward_query_answer_limit(const struct ward_client_ref *to, const struct ward_dns_query *q)
@@ -431,10 +432,16 @@ static bool stage_policy(struct ward_worker *w, struct ward_query_ctx *ctx,
 		return false;
 	const struct ward_dns_query *q = &ctx->q;
 	bool mac_ignored;
-	ctx->profile = ward_policy_profile_for(w->ps->policy, &ctx->client.addr.sa,
-					       q->has_mac ? q->mac : NULL, &mac_ignored);
+	int err;
+	ctx->profile = ward_policy_client_profile(w->ps->policy, w->reader, &ctx->client.addr.sa,
+						  q->has_mac ? q->mac : NULL, &mac_ignored, &err);
 	if (mac_ignored)
 		note_mac_ignored(w, ctx);
+	if (err) {
+		/* Who the subscriber is could not be read: fail closed, never a guess. */
+		answer_servfail(w, ctx, WARD_EDE_OTHER, SUBSCRIBER_UNREADABLE_TEXT);
+		return true;
+	}
 	struct ward_policy_verdict v;
 	ward_policy_decide(w->ps->policy, w->reader, overrides(w), ctx->profile, q->lname,
 			   &w->local_time, &v);

@@ -27,6 +27,7 @@ static const struct command commands[] = {
 	{ "reports", ward_cmd_reports, "the review queue: list, accept or reject reports" },
 	{ "top", ward_cmd_top, "the most blocked names of the last 24 hours, per profile" },
 	{ "log", ward_cmd_log, "the query log: who asked what, and what it came to" },
+	{ "subscribers", ward_cmd_subscribers, "an ISP's subscriber table: prefix -> profile" },
 };
 
 static void usage(FILE *out)
