@@ -32,6 +32,8 @@
 
 #define BATCH 16
 
+static uint64_t lookups_made; /* for Ir per lookup under callgrind (bench.py) */
+
 static const char *const profiles[] = { "kids", "teens", "adults" };
 
 static double now_s(void)
@@ -147,6 +149,7 @@ static void time_lookups(struct ward_catdb_reader *r, const struct sockaddr_stor
 		for (size_t i = b * BATCH; i < (b + 1) * BATCH; i++) {
 			ward_sub_lookup(r, (const struct sockaddr *)&q[i], -1, &m);
 			hits += m.found;
+			lookups_made++;
 		}
 		ns[b] = (now_s() - t0) * 1e9 / BATCH;
 	}
@@ -168,7 +171,7 @@ static void count_instructions(struct ward_catdb_reader *r, const struct sockadd
 	struct ward_sub_match m;
 	ioctl((int)fd, PERF_EVENT_IOC_RESET, 0);
 	ioctl((int)fd, PERF_EVENT_IOC_ENABLE, 0);
-	for (size_t i = 0; i < count; i++)
+	for (size_t i = 0; i < count; i++, lookups_made++)
 		ward_sub_lookup(r, (const struct sockaddr *)&q[i], -1, &m);
 	ioctl((int)fd, PERF_EVENT_IOC_DISABLE, 0);
 	long long n = 0;
@@ -225,6 +228,7 @@ int main(int argc, char **argv)
 			count_instructions(r, q, lookups);
 		free(q);
 	}
+	printf("lookups made: %llu\n", (unsigned long long)lookups_made);
 	ward_catdb_reader_free(r);
 	ward_catdb_close(db);
 	unlink(data);
