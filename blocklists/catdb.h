@@ -202,6 +202,25 @@ struct ward_catdb_meta {
 /* Fields not written yet (no build so far) are 0. @return 0 or WARD_EDB. */
 int ward_catdb_meta_get(struct ward_catdb *db, struct ward_catdb_meta *meta);
 
+/* ---- snapshots (blocklists/snapshot.h) ---------------------------------------------------- */
+
+/* Write a compacted copy of the environment (LMDB's MDB_CP_COMPACT: free pages left out,
+ * pages renumbered) to fd, from one read snapshot. @return 0 or a WARD_E* code. */
+int ward_catdb_copy_compact(struct ward_catdb *db, int fd);
+
+/*
+ * Replace this database's contents with a snapshot file's (a compacted copy from another
+ * node), in one write transaction: `domains`, `feeds`, `feed_ids`, `overrides`,
+ * `subscribers` and `meta` (but next_report_id: `reports` stay this node's). Readers
+ * (wardd's workers) see the old data or the new, whole, on their next refresh.
+ * exported_at is stored as meta snapshot_exported_at.
+ * @return 0, WARD_EFORMAT (not a ward database, or another schema), or a WARD_E* code.
+ */
+int ward_catdb_install_snapshot(struct ward_catdb *db, const char *path, uint64_t exported_at);
+
+/* meta snapshot_exported_at of the installed snapshot (0: none). */
+int ward_catdb_snapshot_exported_at(struct ward_catdb *db, uint64_t *out);
+
 #ifdef WARD_TEST_HOOKS
 /* Tests only: the map size of environments opened from now on (0: the default), so a
  * test can make a build outgrow its map. */

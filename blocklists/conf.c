@@ -893,6 +893,11 @@ static const struct field schema[] = {
 	{ "default_profile", STRING(1, 63), .parse = p_default_profile,
 	  .off = CONF(default_profile) },
 	{ "timezone", STRING(1, 255), .parse = p_timezone, .off = CONF(timezone) },
+	{ "snapshot_url", STRING(1, 2048), .parse = p_url, .off = CONF(snapshot_url) },
+	{ "snapshot_public_key", STRING(1, 4095), .parse = p_string,
+	  .off = CONF(snapshot_public_key) },
+	{ "snapshot_signing_key", STRING(1, 4095), .parse = p_string,
+	  .off = CONF(snapshot_signing_key) },
 
 	{ "block", .type = F_OBJECT, .def = "{}", .off = CONF(block) },
 	{ "block.mode", STRING(1, 16), .def = "\"sinkhole\"", .parse = p_enum,
@@ -1895,6 +1900,9 @@ void ward_conf_free(struct ward_conf *conf)
 		free(conf->clients[i].name);
 	free(conf->clients);
 	free(conf->timezone);
+	free(conf->snapshot_url);
+	free(conf->snapshot_public_key);
+	free(conf->snapshot_signing_key);
 	free(conf->web.listen);
 	free(conf->web.hostname);
 	free(conf->web.admin_token_file);

@@ -193,6 +193,11 @@ struct ward_conf {
 
 	struct ward_conf_rate_limit rate_limit;
 	struct ward_conf_limits limits;
+
+	/* One database, many nodes (blocklists/snapshot.h); each NULL when unset. */
+	char *snapshot_url;              /* the manifest `ward sync` fetches */
+	char *snapshot_public_key;       /* PEM: the key manifests must be signed with */
+	char *snapshot_signing_key;      /* PEM: the builder's private key (export) */
 };
 
 /*

@@ -56,6 +56,13 @@ static int64_t mono_ms(void)
  * The one place where CURLcode becomes a ward code. *transient says whether another
  * attempt may succeed where this one failed.
  */
+static int curl_error(CURLcode rc, bool *transient);
+
+int ward_update_curl_err(int code, bool *transient)
+{
+	return curl_error((CURLcode)code, transient);
+}
+
 static int curl_error(CURLcode rc, bool *transient)
 {
 	*transient = false;
