@@ -841,6 +841,10 @@ static const struct field schema[] = {
 	  .def = "\"12h\"", .parse = p_refresh, .off = FEED(refresh_s) },
 	{ "feeds[].enabled", .type = F_BOOL, .def = "true", .parse = p_bool,
 	  .off = FEED(enabled) },
+	{ "feeds[].max_bytes", .type = F_INT, .min = 1024, .max = UINT32_MAX, .parse = p_u32,
+	  .off = FEED(max_bytes) },
+	{ "feeds[].timeout", STRING(1, 32), .min = 1, .max = 86400, .parse = p_refresh,
+	  .off = FEED(timeout_s) },
 
 	{ "enforced_categories", .type = F_ARRAY, .min = 0, .max = WARD_CAT_MAX,
 	  .def = "[\"csam\"]", .off = CONF(enforced) },

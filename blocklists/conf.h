@@ -47,6 +47,9 @@ struct ward_conf_feed {
 	uint32_t min_entries;    /* default 1 */
 	uint32_t refresh_s;      /* "12h", "30m", "1d", "45s"; default 12h */
 	bool enabled;            /* default true */
+	uint32_t max_bytes;      /* download cap; 0 = ward update's (WARD_UPDATE_MAX_BYTES) */
+	uint32_t timeout_s;      /* whole-download deadline; 0 = ward update's
+				    (WARD_UPDATE_TIMEOUT_MS) */
 };
 
 enum ward_youtube_level { WARD_YOUTUBE_OFF, WARD_YOUTUBE_MODERATE, WARD_YOUTUBE_STRICT };
