@@ -316,37 +316,40 @@ static size_t profile_named(const struct ward_conf *conf, const char *name)
 /* The JSON match, or a longer subscriber prefix from the database. A subscriber whose
  * profile this config does not have gets what it would get without the table. */
 static size_t prefix_profile(const struct ward_policy *p, struct ward_catdb_reader *reader,
-			     const struct sockaddr *addr, int *err)
+			     const struct sockaddr *addr, struct ward_sub_match *m, int *err)
 {
 	int len6;
 	size_t profile = json_prefix_match(p, addr, &len6);
-	struct ward_sub_match m;
-	int rc = reader ? ward_sub_lookup(reader, addr, len6, &m) : 0;
+	int rc = reader ? ward_sub_lookup(reader, addr, len6, m) : 0;
 	if (rc) {
+		m->found = false;
 		if (err)
 			*err = rc;
 		return profile;
 	}
-	if (reader && m.found) {
-		size_t named = profile_named(p->conf, m.profile);
+	if (reader && m->found) {
+		size_t named = profile_named(p->conf, m->profile);
 		if (named != (size_t)-1)
 			return named;
 	}
+	m->found = false;
 	return profile;
 }
 
 size_t ward_policy_profile_for(const struct ward_policy *p, const struct sockaddr *addr,
 			       const uint8_t *mac, bool *mac_ignored)
 {
-	return ward_policy_client_profile(p, NULL, addr, mac, mac_ignored, NULL);
+	struct ward_sub_match m;
+	return ward_policy_client_profile(p, NULL, addr, mac, mac_ignored, &m, NULL);
 }
 
 size_t ward_policy_client_profile(const struct ward_policy *p, struct ward_catdb_reader *reader,
 				  const struct sockaddr *addr, const uint8_t *mac,
-				  bool *mac_ignored, int *err)
+				  bool *mac_ignored, struct ward_sub_match *sub, int *err)
 {
 	const struct ward_conf *conf = p->conf;
 	size_t profile;
+	sub->found = false;
 	if (mac_ignored)
 		*mac_ignored = false;
 	if (err)
@@ -363,7 +366,7 @@ size_t ward_policy_client_profile(const struct ward_policy *p, struct ward_catdb
 	}
 	if (mac && mac_matches(conf, mac, &profile))
 		return profile;
-	profile = prefix_profile(p, reader, addr, err);
+	profile = prefix_profile(p, reader, addr, sub, err);
 	return profile != (size_t)-1 ? profile : conf->default_profile;
 }
 
@@ -515,8 +518,12 @@ void ward_policy_explain(const struct ward_policy *p, struct ward_catdb_reader *
 		explain_categories(p, reader, v, extra);
 		break;
 	case WARD_REASON_DENY:
-		snprintf(v->text, sizeof(v->text), "ward: denied by profile %s (rule %s)",
-			 v->profile_name, v->rule);
+		if (v->subscriber_rule)
+			snprintf(v->text, sizeof(v->text),
+				 "ward: denied by the subscriber's list (rule %s)", v->rule);
+		else
+			snprintf(v->text, sizeof(v->text), "ward: denied by profile %s (rule %s)",
+				 v->profile_name, v->rule);
 		break;
 	case WARD_REASON_SCHEDULE_ALL:
 		snprintf(v->text, sizeof(v->text), "ward: schedule %s (profile %s)",
@@ -798,6 +805,40 @@ int ward_policy_blocks_target(const struct ward_policy *p, struct ward_catdb_rea
 	 * apply again to where it points; categories do, or a CNAME would launder a blocked
 	 * name. */
 	return steps_config(p, reader, profile, name, len, now, false, v);
+}
+
+/* Which blocks a subscriber's allow list lifts: the profile's, not the enforced categories,
+ * a parent's deny override or a pause (the same as the profile's own allow list). */
+static bool liftable(const struct ward_policy_verdict *v)
+{
+	return v->action == WARD_POLICY_BLOCK &&
+	       (v->reason == WARD_REASON_CATEGORY || v->reason == WARD_REASON_SCHEDULE_ALL ||
+		v->reason == WARD_REASON_DENY);
+}
+
+void ward_policy_apply_subscriber(const struct ward_sub_match *m, const uint8_t *name,
+				  struct ward_policy_verdict *v, char *rule, size_t cap)
+{
+	if (!m->found || (!m->allow[0] && !m->deny[0]))
+		return;
+	char text[WARD_NAME_MAX + 2];
+	if (!ward_name_to_text(name, text, sizeof(text)))
+		return;
+	size_t n = strlen(text);
+	if (n && text[n - 1] == '.')
+		text[n - 1] = 0;
+	bool allowed = v->action == WARD_POLICY_FORWARD || v->action == WARD_POLICY_CNAME;
+	if (allowed && ward_sub_list_match(m->deny, text, rule, cap)) {
+		v->rule = rule;
+		v->subscriber_rule = true;
+		set_block(v, WARD_REASON_DENY, WARD_EDE_FILTERED);
+	} else if (liftable(v) && ward_sub_list_match(m->allow, text, rule, cap)) {
+		v->action = WARD_POLICY_FORWARD;
+		v->reason = WARD_REASON_ALLOW;
+		v->rule = rule;
+		v->subscriber_rule = true;
+		v->ede_code = WARD_EDE_NONE;
+	}
 }
 
 const char *ward_policy_reason_name(enum ward_policy_reason reason)

@@ -80,14 +80,52 @@ static bool client_bytes(const struct sockaddr *sa, unsigned *fam, const uint8_t
 
 /* ---- lookup ------------------------------------------------------------------------------ */
 
-static bool decode_profile(const MDB_val *v, struct ward_sub_match *out)
+/* A length-prefixed list at *p (n bytes left) into out. @return false if it overruns. */
+static bool decode_list(const uint8_t **p, size_t *n, char *out)
+{
+	if (*n < 2)
+		return false;
+	size_t len = (size_t)(*p)[0] << 8 | (*p)[1];
+	if (len > WARD_SUB_NAMES_MAX || len > *n - 2)
+		return false;
+	memcpy(out, *p + 2, len);
+	out[len] = 0;
+	*p += 2 + len;
+	*n -= 2 + len;
+	return true;
+}
+
+static bool decode_value(const MDB_val *v, struct ward_sub_match *out)
 {
 	const uint8_t *p = v->mv_data;
-	if (v->mv_size < 1 || p[0] == 0 || p[0] > WARD_SUB_PROFILE_MAX || p[0] + 1u > v->mv_size)
+	size_t n = v->mv_size;
+	out->allow[0] = out->deny[0] = 0;
+	if (n < 1 || p[0] == 0 || p[0] > WARD_SUB_PROFILE_MAX || p[0] + 1u > n)
 		return false;
 	memcpy(out->profile, p + 1, p[0]);
 	out->profile[p[0]] = 0;
-	return true;
+	n -= 1u + p[0];
+	p += 1u + p[0];
+	return n == 0 || (decode_list(&p, &n, out->allow) && decode_list(&p, &n, out->deny) &&
+			  n == 0);
+}
+
+const char *ward_sub_list_match(const char *list, const char *name, char *rule, size_t cap)
+{
+	size_t nlen = strlen(name);
+	while (*list) {
+		size_t e = strcspn(list, " ");
+		bool covers = e > 0 && e <= nlen && memcmp(name + nlen - e, list, e) == 0 &&
+			      (e == nlen || name[nlen - e - 1] == '.');
+		if (covers && e < cap) {
+			memcpy(rule, list, e);
+			rule[e] = 0;
+			return rule;
+		}
+		list += e;
+		list += *list == ' ';
+	}
+	return NULL;
 }
 
 static int probe(MDB_txn *txn, MDB_dbi dbi, unsigned fam, const uint8_t *bytes,
@@ -104,7 +142,7 @@ static int probe(MDB_txn *txn, MDB_dbi dbi, unsigned fam, const uint8_t *bytes,
 			continue;
 		if (rc)
 			return ward_catdb_mdb_err(rc);
-		if (!decode_profile(&v, out))
+		if (!decode_value(&v, out))
 			return WARD_EFORMAT;
 		out->found = true;
 		out->prefix_len = (uint8_t)len;

@@ -35,7 +35,16 @@ struct ward_sub_match {
 	uint8_t prefix_len;           /* of the matching prefix, in its own family */
 	int family;                   /* AF_INET or AF_INET6 */
 	char profile[WARD_SUB_PROFILE_MAX + 1];
+	/* The subscriber's own names, lower-case, separated by one space; "" for none.
+	 * Copied only when the subscriber has any. */
+	char allow[WARD_SUB_NAMES_MAX + 1];
+	char deny[WARD_SUB_NAMES_MAX + 1];
 };
+
+/* The entry of a space-separated list (allow / deny of a match) that covers the name in
+ * text (lower-case, no trailing dot): the name itself or a parent. NULL when none.
+ * @param rule  receives the entry, NUL-terminated */
+const char *ward_sub_list_match(const char *list, const char *name, char *rule, size_t cap);
 
 /*
  * The longest prefix in the table that holds addr (IPv4-mapped IPv6 counts as IPv4),

@@ -423,28 +423,39 @@ static bool retarget(struct ward_dns_query *ask, const char *target)
 	return true;
 }
 
+/* The client's profile (and subscriber entry). @return true when answered (SERVFAIL). */
+static bool stage_who(struct ward_worker *w, struct ward_query_ctx *ctx,
+		      struct ward_sub_match *sub)
+{
+	const struct ward_dns_query *q = &ctx->q;
+	bool mac_ignored;
+	int err;
+	ctx->profile = ward_policy_client_profile(w->ps->policy, w->reader, &ctx->client.addr.sa,
+						  q->has_mac ? q->mac : NULL, &mac_ignored, sub,
+						  &err);
+	if (mac_ignored)
+		note_mac_ignored(w, ctx);
+	if (!err)
+		return false;
+	/* Who the subscriber is could not be read: fail closed, never a guess. */
+	answer_servfail(w, ctx, WARD_EDE_OTHER, SUBSCRIBER_UNREADABLE_TEXT);
+	return true;
+}
+
 /* @param ask  set to the rewritten question (stored in *rewritten) for safe search */
 static bool stage_policy(struct ward_worker *w, struct ward_query_ctx *ctx,
 			 struct ward_dns_query *rewritten, const struct ward_dns_query **ask)
 {
 	ctx->profile = (size_t)-1;
-	if (!w->ps)
-		return false;
+	struct ward_sub_match sub;
+	if (!w->ps || stage_who(w, ctx, &sub))
+		return w->ps != NULL;
 	const struct ward_dns_query *q = &ctx->q;
-	bool mac_ignored;
-	int err;
-	ctx->profile = ward_policy_client_profile(w->ps->policy, w->reader, &ctx->client.addr.sa,
-						  q->has_mac ? q->mac : NULL, &mac_ignored, &err);
-	if (mac_ignored)
-		note_mac_ignored(w, ctx);
-	if (err) {
-		/* Who the subscriber is could not be read: fail closed, never a guess. */
-		answer_servfail(w, ctx, WARD_EDE_OTHER, SUBSCRIBER_UNREADABLE_TEXT);
-		return true;
-	}
 	struct ward_policy_verdict v;
+	char rule[WARD_NAME_MAX + 1];
 	ward_policy_decide(w->ps->policy, w->reader, overrides(w), ctx->profile, q->lname,
 			   &w->local_time, &v);
+	ward_policy_apply_subscriber(&sub, q->lname, &v, rule, sizeof(rule));
 	switch (v.action) {
 	case WARD_POLICY_FORWARD:
 		return false;

@@ -8,7 +8,9 @@ written with `ward subscribers import/set/remove` while wardd runs:
 - a change is in force within a second (polled with a deadline, the time printed);
 - an import with a bad line leaves the table as it was and exits 1 naming the line;
 - an import replaces the whole table;
-- `ward lookup --client` names the same profile.
+- `ward lookup --client` names the same profile;
+- a subscriber's own allow names lift its profile's category blocks (never an enforced
+  category), its deny names block, with their own EDE text; `ward lookup` agrees.
 """
 import os
 import sys
@@ -138,6 +140,36 @@ def test_import_replaces_the_table():
     wt.check(subs("count").stdout.strip() == "1", "count 1")
     subs("import", write_csv([]))
     expect("127.0.7.7", "adults")
+
+
+def test_subscriber_allow_and_deny_lists():
+    subs("import", write_csv([
+        "127.0.10.0/24,kids,casino.family.test;abuse.family.test,news.family.test",
+        "127.0.11.0/24,kids",
+    ]))
+    expect("127.0.10.1", "kids")
+    # kids (preset child) blocks gambling; this subscriber allows casino.family.test.
+    for source, blocked in (("127.0.11.1", True), ("127.0.10.1", False)):
+        r = ward.query("www.casino.family.test", source=source)
+        got = fl.addresses(r) == ["192.0.2.10"]
+        wt.check(got != blocked, "casino from %s: %s" % (source, r))
+        fl.assert_lookup_matches(ward.conf_path, "www.casino.family.test", source, r)
+    # An enforced category is not lifted by the subscriber's allow list.
+    r = ward.query("abuse.family.test", source="127.0.10.1")
+    wt.check(fl.ede(r) and fl.ede(r)[0] == fl.EDE_CENSORED, "enforced stays: %s" % r)
+    # The deny list blocks, and says whose rule it was.
+    r = ward.query("www.news.family.test", source="127.0.10.1")
+    e = fl.ede(r)
+    wt.check(e and e[1] == "ward: denied by the subscriber's list (rule news.family.test)",
+             "subscriber deny: %s" % (e,))
+    fl.assert_lookup_matches(ward.conf_path, "www.news.family.test", "127.0.10.1", r)
+    r = ward.query("www.news.family.test", source="127.0.11.1")
+    wt.check(fl.addresses(r) == ["192.0.2.10"], "no deny for the neighbour: %s" % r)
+    # "ews.family.test" must not match news.family.test (label boundary).
+    subs("set", "127.0.12.0/24", "adults", "--deny", "ews.family.test")
+    expect("127.0.12.1", "adults")
+    r = ward.query("news.family.test", source="127.0.12.1")
+    wt.check(fl.addresses(r) == ["192.0.2.10"], "label boundary: %s" % r)
 
 
 if __name__ == "__main__":

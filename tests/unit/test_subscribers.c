@@ -127,6 +127,11 @@ static void test_set_remove_lengths(void **state)
 	assert_int_equal(0, ward_cidr_parse("192.0.2.0/24", &e.prefix));
 	assert_int_equal(0, ward_sub_set(f->db, &e, &why));
 	assert_string_equal(who(f, "192.0.2.9", -1), "kids");
+	struct ward_sub_match m;
+	struct sockaddr_storage ss = sa("192.0.2.9");
+	assert_int_equal(0, ward_sub_lookup(f->r, (struct sockaddr *)&ss, -1, &m));
+	assert_string_equal(m.allow, "example.com b.test"); /* lower-cased, one separator */
+	assert_string_equal(m.deny, "x.test");
 	e.profile = "teens";
 	assert_int_equal(0, ward_sub_set(f->db, &e, &why)); /* replace, count stays 1 */
 	assert_string_equal(who(f, "192.0.2.9", -1), "teens");
@@ -145,6 +150,23 @@ static void test_set_remove_lengths(void **state)
 	e.allow = NULL;
 	e.profile = "has,comma";
 	assert_int_equal(WARD_EINVAL, ward_sub_set(f->db, &e, &why));
+}
+
+static void test_list_match(void **state)
+{
+	(void)state;
+	char rule[64];
+	const char *list = "example.com b.test x";
+	assert_string_equal(ward_sub_list_match(list, "example.com", rule, sizeof(rule)),
+			    "example.com");
+	assert_string_equal(ward_sub_list_match(list, "www.example.com", rule, sizeof(rule)),
+			    "example.com");
+	assert_null(ward_sub_list_match(list, "ample.com", rule, sizeof(rule)));
+	assert_null(ward_sub_list_match(list, "wexample.com", rule, sizeof(rule)));
+	assert_string_equal(ward_sub_list_match(list, "a.b.test", rule, sizeof(rule)), "b.test");
+	assert_string_equal(ward_sub_list_match(list, "y.x", rule, sizeof(rule)), "x");
+	assert_null(ward_sub_list_match(list, "xx", rule, sizeof(rule)));
+	assert_null(ward_sub_list_match("", "example.com", rule, sizeof(rule)));
 }
 
 /* Random prefixes against a linear reference: the same answer for random clients. */
@@ -217,6 +239,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_longest_prefix, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_set_remove_lengths, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_random_against_reference, setup, teardown),
+		cmocka_unit_test(test_list_match),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
