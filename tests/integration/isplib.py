@@ -39,7 +39,8 @@ class Dnsdist:
     (addr, port) pairs) with useProxyProtocol, from `source`; its web API on a port of
     its own reports the backends' health."""
 
-    def __init__(self, backends, *, source, addr=None, name="dnsdist", check_interval=1):
+    def __init__(self, backends, *, source, addr=None, name="dnsdist", check_interval=1,
+                 policy="firstAvailable"):
         self.name = name
         self.dir = wt.tmpdir("wardtest-dnsdist-")
         self.addr = addr or wt.free_addr()
@@ -52,7 +53,7 @@ class Dnsdist:
             'webserver("%s")' % wt.fmt_addr(self.addr, self.web_port),
             'setWebserverConfig({password="unused-%s", apiKey="%s", acl="127.0.0.0/8"})'
             % (os.getpid(), API_KEY),
-            'setServerPolicy(firstAvailable)',
+            'setServerPolicy(%s)' % policy,
         ]
         for i, b in enumerate(backends):
             a, p = (b.addr, b.port) if hasattr(b, "addr") else b
