@@ -157,6 +157,7 @@ struct ward_catdb_reader {
 	bool has_bloom;
 	struct ward_sub_lengths sub_lengths; /* empty when the table is */
 	bool has_subs;        /* `subscribers` was open when the txn was last renewed */
+	void *sub_memo;       /* subscribers.c's, allocated there on first use */
 	unsigned map_epoch;
 	struct ward_catdb_reader *prev, *next;
 };
@@ -549,17 +550,18 @@ static void reader_load_snapshot(struct ward_catdb_reader *r)
 
 static int reader_ready(struct ward_catdb_reader *r);
 
-int ward_catdb_reader_enter(struct ward_catdb_reader *r, MDB_txn **txn, MDB_dbi *dbi,
-			    const struct ward_sub_lengths **lengths, bool *subs)
+int ward_catdb_reader_enter(struct ward_catdb_reader *r, struct ward_catdb_sub_view *v)
 {
 	int rc = reader_ready(r);
 	if (rc)
 		return rc;
 	pthread_mutex_lock(&r->busy);
-	*txn = r->txn;
-	*dbi = r->db->subscribers;
-	*lengths = &r->sub_lengths;
-	*subs = r->has_subs;
+	v->txn = r->txn;
+	v->dbi = r->db->subscribers;
+	v->lengths = &r->sub_lengths;
+	v->subs = r->has_subs;
+	v->epoch = r->memo_epoch;
+	v->memo = &r->sub_memo;
 	return 0;
 }
 
@@ -622,6 +624,7 @@ void ward_catdb_reader_free(struct ward_catdb_reader *r)
 	mdb_txn_abort(r->txn);
 	pthread_mutex_destroy(&r->busy);
 	free(r->memo);
+	free(r->sub_memo);
 	free(r);
 }
 

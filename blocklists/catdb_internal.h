@@ -99,11 +99,18 @@ int ward_catdb_meta_put_u64(struct ward_catdb *db, MDB_txn *txn, const char *key
 int ward_catdb_open_admin(struct ward_catdb *db);
 
 /* A reader's snapshot for subscribers.c: begin with the reader's busy mutex held (and the
- * snapshot renewed if it was released), end with ward_catdb_reader_leave(). *subs is
+ * snapshot renewed if it was released), end with ward_catdb_reader_leave(). v->subs is
  * false when `subscribers` was not open at the reader's last refresh.
  * @return 0 or WARD_EDB (nothing held). */
-int ward_catdb_reader_enter(struct ward_catdb_reader *r, MDB_txn **txn, MDB_dbi *dbi,
-			    const struct ward_sub_lengths **lengths, bool *subs);
+struct ward_catdb_sub_view {
+	MDB_txn *txn;
+	MDB_dbi dbi;
+	const struct ward_sub_lengths *lengths;
+	bool subs;
+	uint32_t epoch;       /* changes with the snapshot: what was looked up before is stale */
+	void **memo;          /* subscribers.c's memo of this reader (freed with it) */
+};
+int ward_catdb_reader_enter(struct ward_catdb_reader *r, struct ward_catdb_sub_view *v);
 void ward_catdb_reader_leave(struct ward_catdb_reader *r);
 
 /* ward_overrides_add() inside the caller's write transaction (accepting a report stores

@@ -152,24 +152,94 @@ static int probe(MDB_txn *txn, MDB_dbi dbi, unsigned fam, const uint8_t *bytes,
 	return 0;
 }
 
+/*
+ * A reader's memo of recent clients: a subscriber's queries come in bursts (a page load
+ * is dozens of names within a second), so the second and later of a burst cost a hash
+ * and a copy instead of LMDB tree descents into a table far larger than the CPU's caches.
+ * Direct-mapped, SUB_MEMO_SLOTS slots (about 400 KiB per reader, allocated on the first
+ * lookup that finds a table), tagged with the reader's snapshot epoch so that a change
+ * to the table is seen at once. Entries with allow or deny names are not kept.
+ */
+#define SUB_MEMO_SLOTS 4096
+
+struct memo_slot {
+	uint32_t epoch;           /* 0 = empty */
+	int16_t longer_than;
+	uint8_t fam, prefix_len;
+	bool found;
+	uint8_t addr[16];
+	char profile[WARD_SUB_PROFILE_MAX + 1];
+};
+
+static struct memo_slot *memo_slot(void **memo, unsigned fam, const uint8_t *bytes)
+{
+	if (!*memo && !(*memo = calloc(SUB_MEMO_SLOTS, sizeof(struct memo_slot))))
+		return NULL;
+	size_t n = fam == FAM4 ? 4 : 16;
+	uint32_t h = 2166136261u ^ fam;
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ bytes[i]) * 16777619u;
+	return (struct memo_slot *)*memo + (h ^ h >> 15) % SUB_MEMO_SLOTS;
+}
+
+static bool memo_get(const struct memo_slot *s, uint32_t epoch, unsigned fam,
+		     const uint8_t *bytes, int longer_than, struct ward_sub_match *out)
+{
+	if (!s || s->epoch != epoch || s->fam != fam || s->longer_than != longer_than ||
+	    memcmp(s->addr, bytes, fam == FAM4 ? 4 : 16) != 0)
+		return false;
+	out->found = s->found;
+	out->prefix_len = s->prefix_len;
+	out->family = fam == FAM4 ? AF_INET : AF_INET6;
+	memcpy(out->profile, s->profile, sizeof(out->profile));
+	out->allow[0] = out->deny[0] = 0;
+	return true;
+}
+
+static void memo_put(struct memo_slot *s, uint32_t epoch, unsigned fam, const uint8_t *bytes,
+		     int longer_than, const struct ward_sub_match *m)
+{
+	if (!s)
+		return;
+	s->epoch = m->found && (m->allow[0] || m->deny[0]) ? 0 : epoch;
+	s->fam = (uint8_t)fam;
+	s->longer_than = (int16_t)longer_than;
+	memcpy(s->addr, bytes, fam == FAM4 ? 4 : 16);
+	s->found = m->found;
+	s->prefix_len = m->prefix_len;
+	memcpy(s->profile, m->profile, sizeof(s->profile));
+}
+
+static bool lengths_empty(const struct ward_sub_lengths *l)
+{
+	static const struct ward_sub_lengths none;
+	return memcmp(l, &none, sizeof(none)) == 0;
+}
+
 int ward_sub_lookup(struct ward_catdb_reader *r, const struct sockaddr *addr, int longer_than,
 		    struct ward_sub_match *out)
 {
 	out->found = false;
+	out->profile[0] = 0;
 	unsigned fam;
 	const uint8_t *bytes;
 	if (!r || !client_bytes(addr, &fam, &bytes))
 		return 0;
-	MDB_txn *txn;
-	MDB_dbi dbi;
-	const struct ward_sub_lengths *lengths;
-	bool subs;
-	int rc = ward_catdb_reader_enter(r, &txn, &dbi, &lengths, &subs);
+	struct ward_catdb_sub_view v;
+	int rc = ward_catdb_reader_enter(r, &v);
 	if (rc)
 		return rc;
-	if (subs)
-		rc = fam == FAM4 ? probe(txn, dbi, fam, bytes, lengths->v4, 32, longer_than, out)
-				 : probe(txn, dbi, fam, bytes, lengths->v6, 128, longer_than, out);
+	if (v.subs && !lengths_empty(v.lengths)) {
+		struct memo_slot *s = memo_slot(v.memo, fam, bytes);
+		if (!memo_get(s, v.epoch, fam, bytes, longer_than, out)) {
+			rc = fam == FAM4 ? probe(v.txn, v.dbi, fam, bytes, v.lengths->v4, 32,
+						 longer_than, out)
+					 : probe(v.txn, v.dbi, fam, bytes, v.lengths->v6, 128,
+						 longer_than, out);
+			if (rc == 0)
+				memo_put(s, v.epoch, fam, bytes, longer_than, out);
+		}
+	}
 	ward_catdb_reader_leave(r);
 	return rc;
 }

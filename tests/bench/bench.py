@@ -628,7 +628,8 @@ class Bench:
         text = bl.log_tail(logf, 100)
         r.update({"n": self.p.subs_n, "output": text,
                   "import_s": bl.num(r"import: \d+ subscribers in ([\d.]+) s", text),
-                  "lookup_median_ns": bl.num(r"lookup mixed: median (\d+) ns", text)})
+                  "lookup_median_ns": bl.num(r"lookup mixed: median (\d+) ns", text),
+                  "bursts_median_ns": bl.num(r"lookup bursts: median (\d+) ns", text)})
         for line in text.splitlines():
             log("  " + line)
         out["native"] = r

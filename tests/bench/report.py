@@ -306,9 +306,10 @@ def _subscribers(res):
     n = s.get("native", {})
     out = "Subscribers in LMDB (issue 12), bench_subscribers:\n"
     out += _indent(_table(["prefixes", "import s (< 30)", "lookup median ns (< 1000)",
-                           "peak RSS MiB", "Ir per lookup (callgrind)"],
+                           "in bursts of 8", "peak RSS MiB", "Ir per lookup (callgrind)"],
                           [["{:,}".format(n.get("n", 0)), _f(n.get("import_s"), "%.2f"),
                             _f(n.get("lookup_median_ns"), "%d"),
+                            _f(n.get("bursts_median_ns"), "%d"),
                             _f(_mib(n.get("peak_rss_kib")), "%.0f"),
                             _f(s.get("ir_per_lookup"), "%.0f")]]))
     cg = res.get("callgrind", {}).get("wardd", {})
