@@ -219,12 +219,11 @@ static int parse_body(const char *body, size_t len, struct ward_snapshot_manifes
 	return ok ? 0 : WARD_EFORMAT;
 }
 
-int ward_snapshot_verify(const char *text, size_t len, const char *pub_path,
-			 struct ward_snapshot_manifest *m, char *err, size_t cap)
+int ward_snapshot_manifest_split(const char *text, size_t len, size_t *body_len,
+				 uint8_t sig[SIG_LEN], char *err, size_t cap)
 {
 	const char *nl = memchr(text, '\n', len);
 	static const char tag[] = "ed25519 ";
-	uint8_t sig[SIG_LEN];
 	if (!nl || (size_t)(text + len - nl) < sizeof(tag) ||
 	    memcmp(nl + 1, tag, sizeof(tag) - 1) != 0) {
 		snprintf(err, cap, "the manifest has no signature line");
@@ -238,17 +237,35 @@ int ward_snapshot_verify(const char *text, size_t len, const char *pub_path,
 		snprintf(err, cap, "the manifest's signature is not 64 bytes of hex");
 		return WARD_EFORMAT;
 	}
+	*body_len = (size_t)(nl - text);
+	return 0;
+}
+
+int ward_snapshot_manifest_parse(const char *body, size_t len,
+				 struct ward_snapshot_manifest *m, char *err, size_t cap)
+{
+	return parse_body(body, len, m, err, cap);
+}
+
+int ward_snapshot_verify(const char *text, size_t len, const char *pub_path,
+			 struct ward_snapshot_manifest *m, char *err, size_t cap)
+{
+	uint8_t sig[SIG_LEN];
+	size_t body_len;
+	int rc = ward_snapshot_manifest_split(text, len, &body_len, sig, err, cap);
+	if (rc)
+		return rc;
 	EVP_PKEY *key = read_key(pub_path, false, err, cap);
 	if (!key)
 		return WARD_EIO;
-	bool good = verify(key, text, (size_t)(nl - text), sig);
+	bool good = verify(key, text, body_len, sig);
 	EVP_PKEY_free(key);
 	if (!good) {
 		snprintf(err, cap, "bad signature: the manifest was not signed by the key in %s",
 			 pub_path);
 		return WARD_EREFUSED;
 	}
-	return parse_body(text, (size_t)(nl - text), m, err, cap);
+	return parse_body(text, body_len, m, err, cap);
 }
 
 /* ---- export ------------------------------------------------------------------------------- */

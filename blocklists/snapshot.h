@@ -60,6 +60,13 @@ int ward_snapshot_export(struct ward_catdb *db, const char *path, const char *ke
 int ward_snapshot_verify(const char *text, size_t len, const char *pub_path,
 			 struct ward_snapshot_manifest *m, char *err, size_t cap);
 
+/* Split a manifest into its signed body and signature, and parse the body (what
+ * ward_snapshot_verify does around the signature check). @return 0 or WARD_EFORMAT. */
+int ward_snapshot_manifest_split(const char *text, size_t len, size_t *body_len,
+				 uint8_t sig[64], char *err, size_t cap);
+int ward_snapshot_manifest_parse(const char *body, size_t len,
+				 struct ward_snapshot_manifest *m, char *err, size_t cap);
+
 /* What `ward sync` did. */
 enum ward_sync_outcome {
 	WARD_SYNC_INSTALLED,      /* a newer snapshot is in force */

@@ -25,7 +25,7 @@
 
 #define FAM4 4
 #define FAM6 6
-#define VALUE_MAX (1 + WARD_SUB_PROFILE_MAX + 2 * (2 + WARD_SUB_NAMES_MAX))
+#define VALUE_MAX WARD_SUB_VALUE_MAX
 
 /* ---- keys and values ------------------------------------------------------------------ */
 
@@ -108,6 +108,12 @@ static bool decode_value(const MDB_val *v, struct ward_sub_match *out)
 	p += 1u + p[0];
 	return n == 0 || (decode_list(&p, &n, out->allow) && decode_list(&p, &n, out->deny) &&
 			  n == 0);
+}
+
+bool ward_sub_value_decode(const uint8_t *value, size_t len, struct ward_sub_match *m)
+{
+	MDB_val v = { len, (void *)value };
+	return decode_value(&v, m);
 }
 
 const char *ward_sub_list_match(const char *list, const char *name, char *rule, size_t cap)
@@ -562,23 +568,34 @@ static int split(char *line, char *f[4])
 	}
 }
 
-static int take_line(struct import *im, char *line, uint64_t no)
+int ward_sub_parse_line(char *line, const struct ward_conf *conf, struct ward_sub_entry *e,
+			uint8_t *value, size_t *vlen, const char **why)
 {
 	char *f[4] = { NULL, NULL, NULL, NULL };
 	int n = split(line, f);
+	*why = "expected prefix,profile[,allow names][,deny names]";
 	if (n < 2 || n > 4)
-		return fail(im, no, "expected prefix,profile[,allow names][,deny names]");
-	struct ward_sub_entry e = { .profile = f[1], .allow = f[2], .deny = f[3] };
-	enum ward_addr_why w = ward_cidr_parse_why(f[0], &e.prefix);
+		return WARD_EINVAL;
+	*e = (struct ward_sub_entry){ .profile = f[1], .allow = f[2], .deny = f[3] };
+	enum ward_addr_why w = ward_cidr_parse_why(f[0], &e->prefix);
+	*why = w == WARD_ADDR_HOST_BITS ? "the prefix has host bits set"
+					: "not an address or prefix";
 	if (w != WARD_ADDR_OK)
-		return fail(im, no, w == WARD_ADDR_HOST_BITS ? "the prefix has host bits set"
-							     : "not an address or prefix");
-	if (!profile_known(im->conf, e.profile))
-		return fail(im, no, "the profile is not one of the config's profiles");
+		return WARD_EINVAL;
+	*why = "the profile is not one of the config's profiles";
+	if (!profile_known(conf, e->profile))
+		return WARD_EINVAL;
+	*vlen = encode_value(e, value, why);
+	return *vlen ? 0 : WARD_EINVAL;
+}
+
+static int take_line(struct import *im, char *line, uint64_t no)
+{
+	struct ward_sub_entry e;
 	uint8_t value[VALUE_MAX];
 	const char *why = NULL;
-	size_t vlen = encode_value(&e, value, &why);
-	if (!vlen)
+	size_t vlen;
+	if (ward_sub_parse_line(line, im->conf, &e, value, &vlen, &why))
 		return fail(im, no, why);
 	if (!grow((void **)&im->recs, &im->cap, im->n + 1, sizeof(struct rec), SIZE_MAX / 64))
 		return WARD_ENOMEM;

@@ -68,6 +68,19 @@ struct ward_sub_entry {
  * valid; *why says which), or a database error. */
 int ward_sub_set(struct ward_catdb *db, const struct ward_sub_entry *e, const char **why);
 
+#define WARD_SUB_VALUE_MAX (1 + WARD_SUB_PROFILE_MAX + 2 * (2 + WARD_SUB_NAMES_MAX))
+
+/*
+ * One CSV line of an import (without its newline; modified in place): the entry, and its
+ * stored value (WARD_SUB_VALUE_MAX bytes in value). conf NULL: any profile name.
+ * @return 0, or WARD_EINVAL with *why set. No allocation.
+ */
+int ward_sub_parse_line(char *line, const struct ward_conf *conf, struct ward_sub_entry *e,
+			uint8_t *value, size_t *vlen, const char **why);
+
+/* Decode a stored value into m's profile, allow and deny. @return false when malformed. */
+bool ward_sub_value_decode(const uint8_t *value, size_t len, struct ward_sub_match *m);
+
 /* Remove one entry. @return 0, WARD_ENOTFOUND, or a database error. */
 int ward_sub_remove(struct ward_catdb *db, const struct ward_cidr *prefix);
 
