@@ -674,7 +674,8 @@ static int import_txn(MDB_txn *txn, void *arg)
 
 static int sort_and_check(struct import *im)
 {
-	qsort(im->recs, im->n, sizeof(struct rec), rec_cmp);
+	if (im->n > 1)
+		qsort(im->recs, im->n, sizeof(struct rec), rec_cmp);
 	for (size_t i = 1; i < im->n; i++) {
 		if (rec_cmp(&im->recs[i - 1], &im->recs[i]) == 0) {
 			uint32_t a = im->recs[i - 1].line, b = im->recs[i].line;
