@@ -101,6 +101,9 @@ static int get(const char *url, const struct validators *v, uint32_t timeout_ms,
 	curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, 10000L);
 	curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(e, CURLOPT_USERAGENT, WARD_UPDATE_USER_AGENT);
+	/* A web server may compress the copy on the wire (LMDB pages compress well); the
+	 * cap and the checksum apply to the bytes as decoded. */
+	curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, "");
 	curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);
 	curl_easy_setopt(e, CURLOPT_WRITEDATA, t);
 	curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header);
