@@ -28,6 +28,18 @@ function check(cond, what) {
 const sameCounts = (a, b) => JSON.stringify(Object.entries(a).sort()) ===
 	JSON.stringify(Object.entries(b).sort());
 
+// page.waitForFunction polls with eval() inside the page once its first check is false,
+// which the admin page's Content Security Policy (script-src 'self') rightly forbids; a
+// condition evaluated from outside, again and again, is not subject to it.
+async function until(page, fn, arg, timeoutMs, what) {
+	const end = Date.now() + timeoutMs;
+	while (!(await page.evaluate(fn, arg))) {
+		if (Date.now() > end)
+			throw new Error(`${what}: not within ${timeoutMs} ms`);
+		await new Promise((resolve) => setTimeout(resolve, 50));
+	}
+}
+
 async function step(name, fn) {
 	const t0 = Date.now();
 	try {
@@ -103,14 +115,14 @@ try {
 		await page.selectOption("#db-log-client", expect.log_client);
 		await page.selectOption("#db-log-verdict", "blocked");
 		await page.click("#db-log-form button[type=submit]");
-		await page.waitForFunction((n) => document.querySelectorAll(
+		await until(page, (n) => document.querySelectorAll(
 			"#db-log tbody tr[data-verdict=blocked]").length === n &&
 			document.querySelectorAll("#db-log tbody tr").length === n, expect.log_blocked,
-		{ timeout: 5000 });
+		5000, `the log shows ${expect.log_blocked} blocked rows only`);
 		await page.selectOption("#db-log-verdict", "");
 		await page.click("#db-log-form button[type=submit]");
-		await page.waitForFunction((n) => document.querySelectorAll("#db-log tbody tr").length
-			=== n, expect.log_all, { timeout: 5000 });
+		await until(page, (n) => document.querySelectorAll("#db-log tbody tr").length === n,
+			expect.log_all, 5000, `the log shows all ${expect.log_all} rows`);
 		check(outside.length === 0, `nothing from elsewhere: ${outside}`);
 		await page.locator("#dashboard").screenshot({ path: path.join(shots, "dashboard.png") });
 	});
