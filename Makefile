@@ -20,9 +20,10 @@ DEB_PACKAGES := cmake make gcc clang libclang-rt-14-dev pkg-config \
 	scdoc python3 \
 	debhelper dpkg-dev lintian adduser util-linux bash-completion man-db groff-base \
 	nsd knot knot-dnsutils bind9-dnsutils python3-dnspython python3-idna unbound dnsmasq-base \
-	dnsperf valgrind iproute2 procps chromium fonts-dejavu-core prometheus
+	dnsperf valgrind iproute2 procps chromium fonts-dejavu-core prometheus dnsdist
 
 # prometheus: promtool checks /metrics, and a real Prometheus scrapes it (test_obs.py).
+# dnsdist: the load balancer in front of wardd with PROXY v2 (test_proxy.py).
 # make test-cross: cross compilers, qemu-user and the arm64 libraries (multiarch); the
 # s390x libraries are unpacked into a sysroot by tests/cross/run.sh (apt-get download).
 CROSS_PACKAGES := crossbuild-essential-arm64 crossbuild-essential-s390x qemu-user file \

@@ -44,6 +44,18 @@
  *                    `ward allow/deny/pause/resume/overrides` and the web API in small
  *                    transactions of their own; expired records are dropped by the next
  *                    write. At most WARD_OVERRIDES_MAX records.
+ *   subscribers  (an ISP's subscriber table, subscribers.c)
+ *             key:   family (4 or 6), prefix length, then the network address with its
+ *                    host bits zero (4 or 16 bytes): 6 or 18 bytes. Ordered by family
+ *                    and length, so the entries of one length are one key range.
+ *             value: profile name (length byte + bytes), then optionally the
+ *                    subscriber's allow and deny names (each a 2-byte big-endian length
+ *                    + space-separated names). Layout in subscribers.c.
+ *             meta sub_lengths: the prefix lengths present (struct ward_sub_lengths),
+ *                    so a lookup asks LMDB once per length in use, longest first;
+ *                    meta subscribers: the number of entries. Written by `ward
+ *                    subscribers import` (the whole table in one transaction), `set`
+ *                    and `remove`; never by a build.
  *   reports   key:   report id, 8 bytes big-endian.
  *             value: what a child's browser sent: time, client address, profile, name,
  *                    kind (wrongly-blocked / should-be-blocked), category, message (at
@@ -143,6 +155,9 @@ struct ward_catdb_reader {
 	 * map stays where it was when loaded (map_epoch). */
 	struct ward_catdb_bloom bloom;
 	bool has_bloom;
+	struct ward_sub_lengths sub_lengths; /* empty when the table is */
+	bool has_subs;        /* `subscribers` was open when the txn was last renewed */
+	void *sub_memo;       /* subscribers.c's, allocated there on first use */
 	unsigned map_epoch;
 	struct ward_catdb_reader *prev, *next;
 };
@@ -287,7 +302,30 @@ static int open_dbis(struct ward_catdb *db, MDB_txn *txn)
 	if (!rc)
 		rc = mdb_dbi_open(txn, "reports", flags, &db->reports);
 	db->has_admin = rc == 0;
+	if (rc && !(rc == MDB_NOTFOUND && !flags))
+		return ward_catdb_mdb_err(rc);
+	rc = mdb_dbi_open(txn, "subscribers", flags, &db->subscribers);
+	atomic_store(&db->has_subs, rc == 0);
 	return rc == MDB_NOTFOUND && !flags ? 0 : ward_catdb_mdb_err(rc);
+}
+
+int ward_catdb_open_subs(struct ward_catdb *db)
+{
+	if (atomic_load(&db->has_subs))
+		return 0;
+	MDB_txn *txn;
+	int rc = ward_catdb_txn_begin(db, true, &txn);
+	if (rc)
+		return rc;
+	rc = mdb_dbi_open(txn, "subscribers", 0, &db->subscribers);
+	if (rc) {
+		ward_catdb_txn_abort(db, txn);
+		return ward_catdb_mdb_err(rc);
+	}
+	rc = ward_catdb_txn_commit(db, txn);
+	if (rc == 0)
+		atomic_store_explicit(&db->has_subs, true, memory_order_release);
+	return rc;
 }
 
 int ward_catdb_open_admin(struct ward_catdb *db)
@@ -504,6 +542,32 @@ static void reader_load_snapshot(struct ward_catdb_reader *r)
 	MDB_val k = { strlen(WARD_CATDB_META_BLOOM), WARD_CATDB_META_BLOOM }, v;
 	r->has_bloom = mdb_get(r->txn, r->db->meta, &k, &v) == 0 &&
 		       ward_catdb_bloom_open(v.mv_data, v.mv_size, &r->bloom) == 0;
+	MDB_val sk = { strlen(WARD_CATDB_META_SUB_LENGTHS), WARD_CATDB_META_SUB_LENGTHS }, sv;
+	memset(&r->sub_lengths, 0, sizeof(r->sub_lengths));
+	if (mdb_get(r->txn, r->db->meta, &sk, &sv) == 0 && sv.mv_size == sizeof(r->sub_lengths))
+		memcpy(&r->sub_lengths, sv.mv_data, sizeof(r->sub_lengths));
+}
+
+static int reader_ready(struct ward_catdb_reader *r);
+
+int ward_catdb_reader_enter(struct ward_catdb_reader *r, struct ward_catdb_sub_view *v)
+{
+	int rc = reader_ready(r);
+	if (rc)
+		return rc;
+	pthread_mutex_lock(&r->busy);
+	v->txn = r->txn;
+	v->dbi = r->db->subscribers;
+	v->lengths = &r->sub_lengths;
+	v->subs = r->has_subs;
+	v->epoch = r->memo_epoch;
+	v->memo = &r->sub_memo;
+	return 0;
+}
+
+void ward_catdb_reader_leave(struct ward_catdb_reader *r)
+{
+	pthread_mutex_unlock(&r->busy);
 }
 
 int ward_catdb_reader_new(struct ward_catdb *db, struct ward_catdb_reader **out)
@@ -520,6 +584,7 @@ int ward_catdb_reader_new(struct ward_catdb *db, struct ward_catdb_reader **out)
 	pthread_mutex_init(&r->busy, NULL);
 	/* Begun under map_lock like any transaction; once the reader is on the list, remaps
 	 * wait for its `busy` mutex instead. */
+	r->has_subs = atomic_load_explicit(&db->has_subs, memory_order_acquire);
 	MDB_txn *txn;
 	int rc = ward_catdb_txn_begin(db, true, &txn);
 	if (rc) {
@@ -559,6 +624,7 @@ void ward_catdb_reader_free(struct ward_catdb_reader *r)
 	mdb_txn_abort(r->txn);
 	pthread_mutex_destroy(&r->busy);
 	free(r->memo);
+	free(r->sub_memo);
 	free(r);
 }
 
@@ -574,8 +640,11 @@ int ward_catdb_reader_refresh(struct ward_catdb_reader *r)
 				return err;
 		}
 		pthread_mutex_lock(&r->busy);
+		/* Read before the renew: a txn renewed after the dbi was opened can use it. */
+		bool subs = atomic_load_explicit(&r->db->has_subs, memory_order_acquire);
 		mdb_txn_reset(r->txn);
 		rc = mdb_txn_renew(r->txn);
+		r->has_subs = subs;
 		r->active = rc == 0;
 		/* Between builds the renewed txn is the same snapshot: nothing to reload. */
 		if (rc == 0 && (mdb_txn_id(r->txn) != r->txnid ||

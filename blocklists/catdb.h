@@ -35,6 +35,12 @@ enum ward_catdb_mode { WARD_CATDB_READ, WARD_CATDB_WRITE };
  *         WARD_EROFS (READ: no lock file possible, see above; WRITE: read-only file
  *         system), WARD_ENOSPC, WARD_EDB, WARD_EIO. */
 int ward_catdb_open(const char *dir, enum ward_catdb_mode mode, struct ward_catdb **out);
+/* Open the subscriber table (blocklists/subscribers.h) when opening found it missing (a
+ * READ open of a database an older ward wrote) and a writer has created it since; readers
+ * use it from their next refresh. One thread at a time (LMDB's rule for opening tables):
+ * wardd's main thread. @return 0, WARD_ENOTFOUND (still missing), WARD_EDB. */
+int ward_catdb_open_subs(struct ward_catdb *db);
+
 /* Close after every reader is freed and any build committed or aborted. */
 void ward_catdb_close(struct ward_catdb *db);
 
@@ -204,6 +210,25 @@ struct ward_catdb_meta {
 };
 /* Fields not written yet (no build so far) are 0. @return 0 or WARD_EDB. */
 int ward_catdb_meta_get(struct ward_catdb *db, struct ward_catdb_meta *meta);
+
+/* ---- snapshots (blocklists/snapshot.h) ---------------------------------------------------- */
+
+/* Write a compacted copy of the environment (LMDB's MDB_CP_COMPACT: free pages left out,
+ * pages renumbered) to fd, from one read snapshot. @return 0 or a WARD_E* code. */
+int ward_catdb_copy_compact(struct ward_catdb *db, int fd);
+
+/*
+ * Replace this database's contents with a snapshot file's (a compacted copy from another
+ * node), in one write transaction: `domains`, `feeds`, `feed_ids`, `overrides`,
+ * `subscribers` and `meta` (but next_report_id: `reports` stay this node's). Readers
+ * (wardd's workers) see the old data or the new, whole, on their next refresh.
+ * exported_at is stored as meta snapshot_exported_at.
+ * @return 0, WARD_EFORMAT (not a ward database, or another schema), or a WARD_E* code.
+ */
+int ward_catdb_install_snapshot(struct ward_catdb *db, const char *path, uint64_t exported_at);
+
+/* meta snapshot_exported_at of the installed snapshot (0: none). */
+int ward_catdb_snapshot_exported_at(struct ward_catdb *db, uint64_t *out);
 
 #ifdef WARD_TEST_HOOKS
 /* Tests only: the map size of environments opened from now on (0: the default), so a

@@ -7,6 +7,8 @@
 
 #include <lmdb.h>
 #include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "blocklists/catdb.h"
@@ -25,11 +27,22 @@
 #define WARD_CATDB_META_OVERRIDES_CHANGED "overrides_changed"
 #define WARD_CATDB_META_NEXT_OVERRIDE "next_override_id"
 #define WARD_CATDB_META_NEXT_REPORT "next_report_id"
+#define WARD_CATDB_META_SUB_LENGTHS "sub_lengths"
+#define WARD_CATDB_META_SUBSCRIBERS "subscribers"
+
+/* The prefix lengths present in `subscribers` (meta sub_lengths): bit L of v4 for IPv4
+ * /L, of v6 for IPv6 /L. A lookup asks LMDB only for these lengths. */
+struct ward_sub_lengths {
+	uint8_t v4[5];
+	uint8_t v6[17];
+};
 
 struct ward_catdb {
 	MDB_env *env;
 	MDB_dbi domains, feeds, feed_ids, meta;
 	MDB_dbi overrides, reports;
+	MDB_dbi subscribers;
+	_Atomic bool has_subs;        /* `subscribers` is open (see ward_catdb_open_subs) */
 	bool has_admin;               /* overrides and reports exist (a database written by an
 				         older ward opened READ has neither: both read as empty) */
 	enum ward_catdb_mode mode;
@@ -84,6 +97,21 @@ int ward_catdb_meta_put_u64(struct ward_catdb *db, MDB_txn *txn, const char *key
  * time (LMDB's rule for mdb_dbi_open): wardd's main thread, or a command.
  * @return 0 (db->has_admin now true), WARD_ENOTFOUND (still missing), WARD_EDB. */
 int ward_catdb_open_admin(struct ward_catdb *db);
+
+/* A reader's snapshot for subscribers.c: begin with the reader's busy mutex held (and the
+ * snapshot renewed if it was released), end with ward_catdb_reader_leave(). v->subs is
+ * false when `subscribers` was not open at the reader's last refresh.
+ * @return 0 or WARD_EDB (nothing held). */
+struct ward_catdb_sub_view {
+	MDB_txn *txn;
+	MDB_dbi dbi;
+	const struct ward_sub_lengths *lengths;
+	bool subs;
+	uint32_t epoch;       /* changes with the snapshot: what was looked up before is stale */
+	void **memo;          /* subscribers.c's memo of this reader (freed with it) */
+};
+int ward_catdb_reader_enter(struct ward_catdb_reader *r, struct ward_catdb_sub_view *v);
+void ward_catdb_reader_leave(struct ward_catdb_reader *r);
 
 /* ward_overrides_add() inside the caller's write transaction (accepting a report stores
  * the override and the report's new status together). */

@@ -845,6 +845,10 @@ static const struct field schema[] = {
 	  ARRAY_OF(struct ward_cidr, struct ward_conf, trusted_forwarders, n_trusted_forwarders),
 	  .min = 0, .max = 4096, .def = "[]" },
 	{ "trusted_forwarders[]", STRING(1, 64), .parse = p_cidr },
+	{ "trusted_proxies",
+	  ARRAY_OF(struct ward_cidr, struct ward_conf, trusted_proxies, n_trusted_proxies),
+	  .min = 0, .max = 256, .def = "[]" },
+	{ "trusted_proxies[]", STRING(1, 64), .parse = p_cidr },
 	{ "cache", .type = F_OBJECT, .def = "{}", .off = CONF(cache), .check = c_cache },
 	{ "cache.max_entries", .type = F_INT, .min = 0, .max = 100000000, .def = "200000",
 	  .parse = p_u32, .off = CACHE(max_entries) },
@@ -882,6 +886,10 @@ static const struct field schema[] = {
 	  .def = "\"12h\"", .parse = p_refresh, .off = FEED(refresh_s) },
 	{ "feeds[].enabled", .type = F_BOOL, .def = "true", .parse = p_bool,
 	  .off = FEED(enabled) },
+	{ "feeds[].max_bytes", .type = F_INT, .min = 1024, .max = UINT32_MAX, .parse = p_u32,
+	  .off = FEED(max_bytes) },
+	{ "feeds[].timeout", STRING(1, 32), .min = 1, .max = 86400, .parse = p_refresh,
+	  .off = FEED(timeout_s) },
 
 	{ "enforced_categories", .type = F_ARRAY, .min = 0, .max = WARD_CAT_MAX,
 	  .def = "[\"csam\"]", .off = CONF(enforced) },
@@ -935,6 +943,11 @@ static const struct field schema[] = {
 	  .off = CONF(default_profile) },
 	{ "timezone", STRING(1, 255), .parse = p_timezone, .off = CONF(timezone) },
 	{ "dhcp_leases", STRING(1, 4095), .parse = p_string, .off = CONF(dhcp_leases) },
+	{ "snapshot_url", STRING(1, 2048), .parse = p_url, .off = CONF(snapshot_url) },
+	{ "snapshot_public_key", STRING(1, 4095), .parse = p_string,
+	  .off = CONF(snapshot_public_key) },
+	{ "snapshot_signing_key", STRING(1, 4095), .parse = p_string,
+	  .off = CONF(snapshot_signing_key) },
 
 	{ "block", .type = F_OBJECT, .def = "{}", .off = CONF(block) },
 	{ "block.mode", STRING(1, 16), .def = "\"sinkhole\"", .parse = p_enum,
@@ -2018,6 +2031,7 @@ void ward_conf_free(struct ward_conf *conf)
 	free(conf->upstreams);
 	free(conf->allow_clients);
 	free(conf->trusted_forwarders);
+	free(conf->trusted_proxies);
 	free(conf->database);
 	free(conf->user);
 	for (size_t i = 0; conf->feeds && i < conf->n_feeds; i++) {
@@ -2035,6 +2049,9 @@ void ward_conf_free(struct ward_conf *conf)
 	free(conf->clients);
 	free(conf->timezone);
 	free(conf->dhcp_leases);
+	free(conf->snapshot_url);
+	free(conf->snapshot_public_key);
+	free(conf->snapshot_signing_key);
 	free(conf->web.listen);
 	free(conf->web.hostname);
 	free(conf->web.admin_token_file);

@@ -48,6 +48,9 @@ struct ward_conf_feed {
 	uint32_t min_entries;    /* default 1 */
 	uint32_t refresh_s;      /* "12h", "30m", "1d", "45s"; default 12h */
 	bool enabled;            /* default true */
+	uint32_t max_bytes;      /* download cap; 0 = ward update's (WARD_UPDATE_MAX_BYTES) */
+	uint32_t timeout_s;      /* whole-download deadline; 0 = ward update's
+				    (WARD_UPDATE_TIMEOUT_MS) */
 };
 
 enum ward_youtube_level { WARD_YOUTUBE_OFF, WARD_YOUTUBE_MODERATE, WARD_YOUTUBE_STRICT };
@@ -165,6 +168,9 @@ struct ward_conf {
 	struct ward_cidr *trusted_forwarders; /* whose EDNS MAC option (65001) is believed;
 						 default none */
 	size_t n_trusted_forwarders;
+	struct ward_cidr *trusted_proxies; /* load balancers whose PROXY v2 header is believed
+					      (and required); default none */
+	size_t n_trusted_proxies;
 	struct ward_conf_cache cache;
 	char *database;                  /* default /var/lib/ward */
 	char *user;                      /* default "ward"; "" = never drop privileges */
@@ -192,6 +198,11 @@ struct ward_conf {
 
 	struct ward_conf_rate_limit rate_limit;
 	struct ward_conf_limits limits;
+
+	/* One database, many nodes (blocklists/snapshot.h); each NULL when unset. */
+	char *snapshot_url;              /* the manifest `ward sync` fetches */
+	char *snapshot_public_key;       /* PEM: the key manifests must be signed with */
+	char *snapshot_signing_key;      /* PEM: the builder's private key (export) */
 };
 
 /*

@@ -72,17 +72,21 @@ void ward_lookup_prepare(struct ward_lookup *L)
 {
 	const struct sockaddr *addr = (const struct sockaddr *)&L->client;
 	L->refused = !ward_policy_admit(L->policy, addr, &L->refusal);
-	L->profile = ward_policy_profile_for(L->policy, addr, L->has_mac ? L->mac : NULL,
-					     &L->mac_ignored);
+	int err;
+	L->profile = ward_policy_client_profile(L->policy, L->reader, addr,
+						L->has_mac ? L->mac : NULL, &L->mac_ignored, &L->sub,
+						&err);
 }
 
 int ward_lookup_verdict(struct ward_lookup *L, const uint8_t *wire, struct ward_policy_verdict *v)
 {
 	int rc = 0;
-	if (L->refused)
+	if (L->refused) {
 		*v = L->refusal;
-	else
+	} else {
 		rc = ward_policy_decide(L->policy, L->reader, L->ov, L->profile, wire, &L->now, v);
+		ward_policy_apply_subscriber(&L->sub, wire, v, L->sub_rule, sizeof(L->sub_rule));
+	}
 	ward_policy_explain(L->policy, L->reader, v);
 	return rc;
 }

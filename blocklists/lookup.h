@@ -34,6 +34,8 @@ struct ward_lookup {
 	struct ward_policy_verdict refusal;
 	size_t profile;
 	bool mac_ignored;                       /* not from a trusted forwarder */
+	struct ward_sub_match sub;              /* its subscriber entry, when one applies */
+	char sub_rule[256];
 };
 
 /* Who the client is to the policy: allow_clients, then its profile. */

@@ -9,6 +9,7 @@
 #include "blocklists/dns_codes.h"
 #include "blocklists/error.h"
 #include "blocklists/nameset.h"
+#include "blocklists/subscribers.h"
 
 /* A lookup that failed, or a CNAME chain that could not be checked, is answered SERVFAIL
  * with EDE 0 (Other Error) and a text that says so. 15-17 (Blocked, Censored, Filtered)
@@ -287,13 +288,72 @@ static bool mac_matches(const struct ward_conf *conf, const uint8_t *mac, size_t
 	return false;
 }
 
+/* The longest JSON client prefix holding addr: its profile, and its length in IPv6 terms
+ * (an IPv4 /L is /L+96, as ward_cidr_contains compares them); -1 when none holds it. */
+static size_t json_prefix_match(const struct ward_policy *p, const struct sockaddr *addr,
+				int *len6)
+{
+	const struct ward_conf *conf = p->conf;
+	*len6 = -1;
+	for (size_t i = 0; i < p->n_cidr_clients; i++) {
+		const struct ward_conf_client *c = &conf->clients[p->clients_by_prefix[i]];
+		if (ward_cidr_contains(&c->cidr, addr)) {
+			*len6 = c->cidr.prefix + (c->cidr.family == AF_INET ? 96 : 0);
+			return c->profile;
+		}
+	}
+	return (size_t)-1;
+}
+
+static size_t profile_named(const struct ward_conf *conf, const char *name)
+{
+	for (size_t i = 0; i < conf->n_profiles; i++)
+		if (strcmp(conf->profiles[i].name, name) == 0)
+			return i;
+	return (size_t)-1;
+}
+
+/* The JSON match, or a longer subscriber prefix from the database. A subscriber whose
+ * profile this config does not have gets what it would get without the table. */
+static size_t prefix_profile(const struct ward_policy *p, struct ward_catdb_reader *reader,
+			     const struct sockaddr *addr, struct ward_sub_match *m, int *err)
+{
+	int len6;
+	size_t profile = json_prefix_match(p, addr, &len6);
+	int rc = reader ? ward_sub_lookup(reader, addr, len6, m) : 0;
+	if (rc) {
+		m->found = false;
+		if (err)
+			*err = rc;
+		return profile;
+	}
+	if (reader && m->found) {
+		size_t named = profile_named(p->conf, m->profile);
+		if (named != (size_t)-1)
+			return named;
+	}
+	m->found = false;
+	return profile;
+}
+
 size_t ward_policy_profile_for(const struct ward_policy *p, const struct sockaddr *addr,
 			       const uint8_t *mac, bool *mac_ignored)
 {
+	struct ward_sub_match m;
+	return ward_policy_client_profile(p, NULL, addr, mac, mac_ignored, &m, NULL);
+}
+
+size_t ward_policy_client_profile(const struct ward_policy *p, struct ward_catdb_reader *reader,
+				  const struct sockaddr *addr, const uint8_t *mac,
+				  bool *mac_ignored, struct ward_sub_match *sub, int *err)
+{
 	const struct ward_conf *conf = p->conf;
 	size_t profile;
+	sub->found = false;
 	if (mac_ignored)
 		*mac_ignored = false;
+	if (err)
+		*err = 0;
 	if (conf->n_profiles == 0)
 		return (size_t)-1;
 	/* Only the router can vouch for a MAC: from anyone else the option is a claim the
@@ -306,12 +366,8 @@ size_t ward_policy_profile_for(const struct ward_policy *p, const struct sockadd
 	}
 	if (mac && mac_matches(conf, mac, &profile))
 		return profile;
-	for (size_t i = 0; i < p->n_cidr_clients; i++) {
-		const struct ward_conf_client *c = &conf->clients[p->clients_by_prefix[i]];
-		if (ward_cidr_contains(&c->cidr, addr))
-			return c->profile;
-	}
-	return conf->default_profile;
+	profile = prefix_profile(p, reader, addr, sub, err);
+	return profile != (size_t)-1 ? profile : conf->default_profile;
 }
 
 void ward_policy_local_time(const struct ward_policy *p, time_t now, struct ward_policy_time *t)
@@ -462,8 +518,12 @@ void ward_policy_explain(const struct ward_policy *p, struct ward_catdb_reader *
 		explain_categories(p, reader, v, extra);
 		break;
 	case WARD_REASON_DENY:
-		snprintf(v->text, sizeof(v->text), "ward: denied by profile %s (rule %s)",
-			 v->profile_name, v->rule);
+		if (v->subscriber_rule)
+			snprintf(v->text, sizeof(v->text),
+				 "ward: denied by the subscriber's list (rule %s)", v->rule);
+		else
+			snprintf(v->text, sizeof(v->text), "ward: denied by profile %s (rule %s)",
+				 v->profile_name, v->rule);
 		break;
 	case WARD_REASON_SCHEDULE_ALL:
 		snprintf(v->text, sizeof(v->text), "ward: schedule %s (profile %s)",
@@ -745,6 +805,40 @@ int ward_policy_blocks_target(const struct ward_policy *p, struct ward_catdb_rea
 	 * apply again to where it points; categories do, or a CNAME would launder a blocked
 	 * name. */
 	return steps_config(p, reader, profile, name, len, now, false, v);
+}
+
+/* Which blocks a subscriber's allow list lifts: the profile's, not the enforced categories,
+ * a parent's deny override or a pause (the same as the profile's own allow list). */
+static bool liftable(const struct ward_policy_verdict *v)
+{
+	return v->action == WARD_POLICY_BLOCK &&
+	       (v->reason == WARD_REASON_CATEGORY || v->reason == WARD_REASON_SCHEDULE_ALL ||
+		v->reason == WARD_REASON_DENY);
+}
+
+void ward_policy_apply_subscriber(const struct ward_sub_match *m, const uint8_t *name,
+				  struct ward_policy_verdict *v, char *rule, size_t cap)
+{
+	if (!m->found || (!m->allow[0] && !m->deny[0]))
+		return;
+	char text[WARD_NAME_MAX + 2];
+	if (!ward_name_to_text(name, text, sizeof(text)))
+		return;
+	size_t n = strlen(text);
+	if (n && text[n - 1] == '.')
+		text[n - 1] = 0;
+	bool allowed = v->action == WARD_POLICY_FORWARD || v->action == WARD_POLICY_CNAME;
+	if (allowed && ward_sub_list_match(m->deny, text, rule, cap)) {
+		v->rule = rule;
+		v->subscriber_rule = true;
+		set_block(v, WARD_REASON_DENY, WARD_EDE_FILTERED);
+	} else if (liftable(v) && ward_sub_list_match(m->allow, text, rule, cap)) {
+		v->action = WARD_POLICY_FORWARD;
+		v->reason = WARD_REASON_ALLOW;
+		v->rule = rule;
+		v->subscriber_rule = true;
+		v->ede_code = WARD_EDE_NONE;
+	}
 }
 
 const char *ward_policy_reason_name(enum ward_policy_reason reason)

@@ -49,6 +49,7 @@
 #include "blocklists/conf.h"
 #include "blocklists/name.h"
 #include "blocklists/overrides.h"
+#include "blocklists/subscribers.h"
 
 struct ward_policy;
 
@@ -101,6 +102,7 @@ struct ward_policy_verdict {
 	int error;                  /* the WARD_E* code behind WARD_POLICY_SERVFAIL, else 0 */
 	const char *rewrite_target; /* CNAME target, presentation form (static) */
 	uint8_t rewrite_ipv4[4];    /* WARD_POLICY_ADDRESS */
+	bool subscriber_rule;       /* rule is from the subscriber's own list (subscribers.h) */
 	/* Keep these two last: begin_verdict() clears only what comes before them. */
 	struct ward_cat_match match;  /* what the database said about the name */
 	char text[192];             /* EDE EXTRA-TEXT, filled by ward_policy_explain():
@@ -133,6 +135,29 @@ bool ward_policy_admit(const struct ward_policy *p, const struct sockaddr *addr,
  */
 size_t ward_policy_profile_for(const struct ward_policy *p, const struct sockaddr *addr,
 			       const uint8_t *mac, bool *mac_ignored);
+
+/*
+ * Step b with the subscriber table (blocklists/subscribers.h) read through `reader`
+ * (NULL: none): the trusted MAC; then the longest prefix among the JSON clients and the
+ * table's subscribers, the JSON entry winning a tie (the operator's file is the more
+ * specific word); then default_profile. A subscriber whose profile this config lacks
+ * counts as absent.
+ * @param err  (may be NULL) set to the WARD_E* code when the table could not be read:
+ *             the caller must fail closed (wardd answers SERVFAIL); 0 otherwise.
+ */
+size_t ward_policy_client_profile(const struct ward_policy *p, struct ward_catdb_reader *reader,
+				  const struct sockaddr *addr, const uint8_t *mac,
+				  bool *mac_ignored, struct ward_sub_match *sub, int *err);
+
+/*
+ * The subscriber's own allow and deny names (sub from ward_policy_client_profile, when it
+ * found one) on top of a verdict from ward_policy_decide(), like the profile's lists: a
+ * deny entry blocks a name the verdict let through; an allow entry lifts a block of the
+ * profile's (categories, schedules, its deny list), never an enforced category, a
+ * parent's deny override or a pause. v->rule then points into rule (cap bytes).
+ */
+void ward_policy_apply_subscriber(const struct ward_sub_match *sub, const uint8_t *name,
+				  struct ward_policy_verdict *v, char *rule, size_t cap);
 
 /* Local time in the config's timezone for `now`. Test builds honour WARD_TEST_NOW
  * ("sun 21:30": day and local HH:MM) so schedules can be tested at any hour.

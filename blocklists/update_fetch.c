@@ -56,6 +56,13 @@ static int64_t mono_ms(void)
  * The one place where CURLcode becomes a ward code. *transient says whether another
  * attempt may succeed where this one failed.
  */
+static int curl_error(CURLcode rc, bool *transient);
+
+int ward_update_curl_err(int code, bool *transient)
+{
+	return curl_error((CURLcode)code, transient);
+}
+
 static int curl_error(CURLcode rc, bool *transient)
 {
 	*transient = false;
@@ -222,7 +229,10 @@ static int setup_easy(struct ward_fetch *f, const struct ward_update_opts *opts)
 			return WARD_ENOMEM;
 		p->headers = l;
 	}
-	long connect_ms = (long)opts->connect_timeout_ms, total_ms = (long)opts->timeout_ms;
+	/* The feed's own limits, where the config gives them (a big list may need more room
+	 * or time than the defaults every other feed gets). */
+	long connect_ms = (long)opts->connect_timeout_ms;
+	long total_ms = f->feed->timeout_s ? (long)f->feed->timeout_s * 1000 : (long)opts->timeout_ms;
 	curl_easy_setopt(e, CURLOPT_URL, f->feed->url);
 	curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https,file");
 	/* A redirect must never turn a feed into a local file read. */
@@ -252,7 +262,7 @@ static int fetch_prepare(struct ward_fetch *f, const struct ward_update_opts *op
 	if (!f->priv)
 		return WARD_ENOMEM;
 	f->priv->fd = -1;
-	f->priv->cap = opts->max_bytes;
+	f->priv->cap = f->feed->max_bytes ? f->feed->max_bytes : opts->max_bytes;
 	f->priv->state = FETCH_PENDING;
 	return setup_easy(f, opts);
 }

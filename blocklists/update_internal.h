@@ -68,6 +68,10 @@ int ward_fetch_run(struct ward_fetch *fetches, size_t n, const struct ward_updat
 
 /* fsync a directory, making a rename inside it durable. @return 0 or an error. */
 int ward_update_fsync_dir(const char *dir);
+
+/* CURLcode (an int here, so that this header needs no curl.h) -> WARD_E*: the converter
+ * update_fetch.c uses, for the snapshot sync (snapshot_sync.c). */
+int ward_update_curl_err(int code, bool *transient);
 /* mkdir -p. @return 0, WARD_EINVAL or an error. */
 int ward_update_mkdirs(const char *path);
 /* Open (creating) feeds_dir/update.lock. @return 0 or an error. */

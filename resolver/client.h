@@ -36,7 +36,9 @@ struct ward_local_addr {
 struct ward_client_ref {
 	enum ward_transport transport;
 	struct ward_udp_listener *udp;
-	struct ward_addr addr;
+	struct ward_addr addr;       /* the client: ACL, profile, limits, logs, statistics */
+	struct ward_addr peer;       /* UDP: where the answer goes (addr, or the trusted
+					proxy that sent a PROXY v2 header for addr) */
 	struct ward_local_addr local;
 	struct ward_tcp_conn *conn;
 	uint32_t conn_gen;

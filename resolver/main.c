@@ -558,10 +558,15 @@ static void on_housekeeping(uv_timer_t *t)
 {
 	struct wardd *d = t->data;
 	publish_local_time(d);
-	if (atomic_load(&d->shared.db))
+	struct ward_catdb *db = atomic_load(&d->shared.db);
+	if (db) {
 		watch_generation(d);
-	else
+		/* A database an older ward wrote has no subscriber table until a `ward
+		 * subscribers` command creates it; the workers use it from their next refresh. */
+		ward_catdb_open_subs(db);
+	} else {
 		open_database(d);
+	}
 	refresh_live(d, false);
 	free_retired_policies(d);
 	report_status(d);

@@ -224,6 +224,9 @@ static void process(struct web_buf *b, const struct ward_web_app *app, const str
 	family(b, "ward_devices_evicted_total", "counter",
 	       "Devices forgotten to make room for new ones.");
 	sample1(b, "ward_devices_evicted_total", NULL, NULL, (double)f->sum->devices_evicted);
+	family(b, "ward_proxy_invalid_total", "counter",
+	       "Datagrams and connections from trusted_proxies dropped: no valid PROXY v2 header.");
+	sample1(b, "ward_proxy_invalid_total", NULL, NULL, (double)f->sum->proxy_invalid);
 	family(b, "ward_build_info", "gauge", "Always 1; the version in a label.");
 	sample1(b, "ward_build_info", "version", app->version, 1);
 	family(b, "ward_start_time_seconds", "gauge", "When wardd started (unix time).");

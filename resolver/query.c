@@ -29,6 +29,7 @@
 
 /* EDE 0 (Other Error) with this text: the answer's CNAME chain could not be checked
  * against the policy. Why 0 and not a filtering code: see the top of policy.c. */
+#define SUBSCRIBER_UNREADABLE_TEXT "ward: the subscriber table could not be read"
 #define CHAIN_UNCHECKED_TEXT "ward: CNAME chain too long or malformed to check"
 
 size_t ward_query_answer_limit(const struct ward_client_ref *to, const struct ward_dns_query *q)
@@ -422,22 +423,39 @@ static bool retarget(struct ward_dns_query *ask, const char *target)
 	return true;
 }
 
+/* The client's profile (and subscriber entry). @return true when answered (SERVFAIL). */
+static bool stage_who(struct ward_worker *w, struct ward_query_ctx *ctx,
+		      struct ward_sub_match *sub)
+{
+	const struct ward_dns_query *q = &ctx->q;
+	bool mac_ignored;
+	int err;
+	ctx->profile = ward_policy_client_profile(w->ps->policy, w->reader, &ctx->client.addr.sa,
+						  q->has_mac ? q->mac : NULL, &mac_ignored, sub,
+						  &err);
+	if (mac_ignored)
+		note_mac_ignored(w, ctx);
+	if (!err)
+		return false;
+	/* Who the subscriber is could not be read: fail closed, never a guess. */
+	answer_servfail(w, ctx, WARD_EDE_OTHER, SUBSCRIBER_UNREADABLE_TEXT);
+	return true;
+}
+
 /* @param ask  set to the rewritten question (stored in *rewritten) for safe search */
 static bool stage_policy(struct ward_worker *w, struct ward_query_ctx *ctx,
 			 struct ward_dns_query *rewritten, const struct ward_dns_query **ask)
 {
 	ctx->profile = (size_t)-1;
-	if (!w->ps)
-		return false;
+	struct ward_sub_match sub;
+	if (!w->ps || stage_who(w, ctx, &sub))
+		return w->ps != NULL;
 	const struct ward_dns_query *q = &ctx->q;
-	bool mac_ignored;
-	ctx->profile = ward_policy_profile_for(w->ps->policy, &ctx->client.addr.sa,
-					       q->has_mac ? q->mac : NULL, &mac_ignored);
-	if (mac_ignored)
-		note_mac_ignored(w, ctx);
 	struct ward_policy_verdict v;
+	char rule[WARD_NAME_MAX + 1];
 	ward_policy_decide(w->ps->policy, w->reader, overrides(w), ctx->profile, q->lname,
 			   &w->local_time, &v);
+	ward_policy_apply_subscriber(&sub, q->lname, &v, rule, sizeof(rule));
 	switch (v.action) {
 	case WARD_POLICY_FORWARD:
 		return false;

@@ -118,6 +118,7 @@ struct ward_stats {
 	ward_counter n_upstreams;
 	struct ward_stats_upstream upstreams[WARD_UPSTREAM_MAX];
 	ward_counter devices_evicted;
+	ward_counter proxy_invalid;              /* from trusted_proxies without a valid header */
 	uint64_t seed;                           /* the device table's hash key, random */
 	uint64_t last_key[2];                    /* the device found last, and its row */
 	struct ward_stats_device_row *last_row;
@@ -159,7 +160,7 @@ struct ward_stats_sum {
 	uint64_t verdicts[WARD_STATS_SLOTS][WARD_VERDICT_COUNT];
 	uint64_t categories[WARD_STATS_SLOTS][WARD_CAT_MAX];
 	uint64_t cache_hits, cache_misses, cache_stale, cache_entries, cache_bytes;
-	uint64_t cache_evictions, devices_evicted;
+	uint64_t cache_evictions, devices_evicted, proxy_invalid;
 	unsigned n_upstreams;
 	struct ward_stats_sum_upstream {
 		uint64_t queries, answers, timeouts, failures, rtt_sum_ms;

@@ -53,6 +53,7 @@ void ward_stats_sum(struct ward_stats *const *per_worker, unsigned n,
 		out->cache_bytes += ward_counter_get(&s->cache_bytes);
 		out->cache_evictions += ward_counter_get(&s->cache_evictions);
 		out->devices_evicted += ward_counter_get(&s->devices_evicted);
+		out->proxy_invalid += ward_counter_get(&s->proxy_invalid);
 		sum_upstreams(s, out);
 	}
 }

@@ -13,6 +13,11 @@
  *   neither. Answers queued for a client that does not read must leave within
  *   WARD_TCP_WRITE_MS (counted from the last write that completed), or the connection is
  *   reset, which also frees what the kernel holds for it.
+ * - Proxies: a connection from trusted_proxies must begin with a PROXY v2 header (within
+ *   WARD_TCP_MSG_MS, like any message); the client it names is then the connection's
+ *   client for allow_clients and the per-client cap's key, and for every query on it. A
+ *   balancer multiplexes many clients over its connections, so it is not held to the
+ *   per-client cap itself.
  * - Memory: answers the kernel cannot take are queued here. Above WARD_TCP_QUEUE_SOFT
  *   queued bytes the connection takes no more queries (complete ones wait in the read
  *   buffer, and reading stops) until the queue drains; answers to queries taken before
@@ -30,6 +35,8 @@
 
 #include "blocklists/error.h"
 #include "blocklists/log.h"
+#include "resolver/proxy.h"
+#include "resolver/stats.h"
 #include "resolver/uv_error.h"
 #include "resolver/worker.h"
 
@@ -63,7 +70,9 @@ struct ward_tcp_conn {
 	uint64_t msg_started;        /* first byte of the incomplete query; 0 = none */
 	uint64_t write_since;        /* the last write completed (or queueing began) */
 	uint64_t timer_due;          /* when the timer fires; NO_DEADLINE = not armed */
+	bool proxy_wait;             /* from trusted_proxies: its PROXY v2 header is due */
 	struct ward_addr peer;
+	struct ward_addr client;     /* peer, or the client its PROXY v2 header named */
 	struct ward_client_key key;
 	size_t rlen;
 	uint8_t rbuf[TCP_READ_CAP];
@@ -209,6 +218,39 @@ static void note_partial(struct ward_tcp_conn *c, bool took_some)
 		c->msg_started = now;
 }
 
+static bool peer_allowed(const struct ward_worker *w, const struct ward_addr *peer);
+
+/* Take the PROXY v2 header a connection from trusted_proxies starts with.
+ * @return true when it was taken; false when more bytes are needed or the connection
+ *         was closed (no valid header, or a client outside allow_clients). */
+static bool take_proxy_header(struct ward_tcp_conn *c)
+{
+	struct ward_worker *w = c->worker;
+	struct ward_proxy_header h;
+	int rc = ward_proxy_parse(c->rbuf, c->rlen, &h);
+	if (rc == WARD_PROXY_INCOMPLETE && c->rlen < sizeof(c->rbuf))
+		return false;
+	if (rc != WARD_PROXY_OK) {
+		ward_counter_add(&w->qstats->proxy_invalid, 1);
+		conn_close(c, false);
+		return false;
+	}
+	if (!h.local) {
+		c->client = h.src;
+		ward_client_key_make(&c->key, &c->client.sa, WARD_CLIENT_V4_PREFIX,
+				     WARD_CLIENT_V6_PREFIX);
+	}
+	if (!peer_allowed(w, &c->client)) {
+		w->stats.tcp_refused_acl++;
+		conn_close(c, false);
+		return false;
+	}
+	memmove(c->rbuf, c->rbuf + h.len, c->rlen - h.len);
+	c->rlen -= h.len;
+	c->proxy_wait = false;
+	return true;
+}
+
 /* Hand complete messages to the query pipeline while the connection takes queries. An
  * answer made during the call comes back through ward_tcp_send(), which only updates the
  * counters (see after_change); the loop re-checks them for each message. */
@@ -216,6 +258,11 @@ static void consume_messages(struct ward_tcp_conn *c)
 {
 	if (c->consuming)
 		return;
+	if (c->proxy_wait && !take_proxy_header(c)) {
+		if (!c->closing)
+			note_partial(c, false);
+		return;
+	}
 	c->consuming = true;
 	size_t off = 0;
 	while (takes_queries(c) && c->rlen - off >= 2) {
@@ -228,7 +275,7 @@ static void consume_messages(struct ward_tcp_conn *c)
 			break;
 		struct ward_client_ref ref = {
 			.transport = WARD_TRANSPORT_TCP, .conn = c, .conn_gen = c->gen,
-			.addr = c->peer,
+			.addr = c->client,
 		};
 		c->inflight++;
 		c->last_active = ward_worker_now(c->worker);
@@ -441,7 +488,7 @@ static bool peer_allowed(const struct ward_worker *w, const struct ward_addr *pe
 static bool admit(struct ward_worker *w, struct ward_tcp_conn *c)
 {
 	const struct ward_conf *conf = ward_worker_conf(w);
-	if (!peer_allowed(w, &c->peer)) {
+	if (!c->proxy_wait && !peer_allowed(w, &c->peer)) {
 		w->stats.tcp_refused_acl++;
 		return false;
 	}
@@ -461,7 +508,7 @@ static bool admit(struct ward_worker *w, struct ward_tcp_conn *c)
 			own_oldest = o;
 	}
 	struct ward_tcp_conn *victim = NULL;
-	if (own >= conf->limits.tcp_connections_per_client) {
+	if (own >= conf->limits.tcp_connections_per_client && !c->proxy_wait) {
 		if (!(victim = own_oldest))
 			w->stats.tcp_client_cap++;
 	} else if (w->n_open >= WARD_TCP_MAX_CONNS) {
@@ -504,6 +551,10 @@ static bool conn_accept(struct ward_worker *w, uv_stream_t *server, struct ward_
 		return false;
 	}
 	c->peer.len = (socklen_t)namelen;
+	c->client = c->peer;
+	const struct ward_conf *conf = ward_worker_conf(w);
+	c->proxy_wait = ward_proxy_trusted(conf->trusted_proxies, conf->n_trusted_proxies,
+					   &c->peer.sa);
 	ward_client_key_make(&c->key, &c->peer.sa, WARD_CLIENT_V4_PREFIX, WARD_CLIENT_V6_PREFIX);
 	return true;
 }

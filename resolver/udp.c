@@ -8,6 +8,8 @@
 #include <netinet/in.h>
 #include <string.h>
 
+#include "resolver/proxy.h"
+#include "resolver/stats.h"
 #include "resolver/uv_error.h"
 #include "resolver/worker.h"
 
@@ -95,12 +97,12 @@ void ward_udp_queue(struct ward_udp_listener *l, const struct ward_client_ref *t
 	unsigned i = l->n_out++;
 	if (msg != l->out_buf[i])
 		memcpy(l->out_buf[i], msg, len);
-	memcpy(&l->out_addr[i], &to->addr.ss, to->addr.len);
+	memcpy(&l->out_addr[i], &to->peer.ss, to->peer.len);
 	l->out_iov[i].iov_base = l->out_buf[i];
 	l->out_iov[i].iov_len = len;
 	memset(&l->out_msgs[i], 0, sizeof(l->out_msgs[i]));
 	l->out_msgs[i].msg_hdr.msg_name = &l->out_addr[i];
-	l->out_msgs[i].msg_hdr.msg_namelen = to->addr.len;
+	l->out_msgs[i].msg_hdr.msg_namelen = to->peer.len;
 	l->out_msgs[i].msg_hdr.msg_iov = &l->out_iov[i];
 	l->out_msgs[i].msg_hdr.msg_iovlen = 1;
 	if (to->local.family)
@@ -178,6 +180,33 @@ static void batch_reset(struct recv_batch *b, unsigned i)
 	b->msgs[i].msg_hdr.msg_controllen = sizeof(b->ctrl[i]);
 }
 
+/*
+ * From a trusted proxy, a datagram starts with a PROXY v2 header naming the client, who
+ * then is the client for everything but where the answer goes. Without a valid header it
+ * is dropped and counted: answering it would make the proxy's address the client. From
+ * any other address nothing is taken off; a header there is a malformed DNS message.
+ * @return false when the datagram is dropped.
+ */
+static bool take_proxy_header(struct ward_worker *w, struct ward_client_ref *ref,
+			      const uint8_t **pkt, size_t *len)
+{
+	const struct ward_conf *conf = ward_worker_conf(w);
+	if (!conf->n_trusted_proxies ||
+	    !ward_proxy_trusted(conf->trusted_proxies, conf->n_trusted_proxies, &ref->peer.sa))
+		return true;
+	struct ward_proxy_header h;
+	if (ward_proxy_parse(*pkt, *len, &h) != WARD_PROXY_OK) {
+		ward_counter_add(&w->qstats->proxy_invalid, 1);
+		w->stats.dropped++;
+		return false;
+	}
+	if (!h.local)
+		ref->addr = h.src;
+	*pkt += h.len;
+	*len -= h.len;
+	return true;
+}
+
 static void handle_datagram(struct ward_worker *w, struct ward_udp_listener *l,
 			    struct recv_batch *b, unsigned i)
 {
@@ -192,12 +221,15 @@ static void handle_datagram(struct ward_worker *w, struct ward_udp_listener *l,
 	ref.conn = NULL;
 	ref.conn_gen = 0;
 	ref.local.family = 0;
-	memcpy(&ref.addr.ss, &b->from[i], mh->msg_namelen);
-	ref.addr.len = mh->msg_namelen;
+	memcpy(&ref.peer.ss, &b->from[i], mh->msg_namelen);
+	ref.peer.len = mh->msg_namelen;
+	ref.addr = ref.peer;
 	if (l->pktinfo)
 		read_local(mh, &ref.local);
-	if (!rate_limited(w, l, &ref, b->bufs[i], b->msgs[i].msg_len))
-		ward_query_handle(w, b->bufs[i], b->msgs[i].msg_len, &ref);
+	const uint8_t *pkt = b->bufs[i];
+	size_t len = b->msgs[i].msg_len;
+	if (take_proxy_header(w, &ref, &pkt, &len) && !rate_limited(w, l, &ref, pkt, len))
+		ward_query_handle(w, pkt, len, &ref);
 }
 
 static void udp_on_readable(uv_poll_t *poll, int status, int events)

@@ -146,11 +146,15 @@ bool web_is_ward_host(const struct ward_web_app *app, const char *host)
 	       inet_pton(AF_INET, name, &a6) == 1 || inet_pton(AF_INET6, name, &a6) == 1;
 }
 
-size_t web_client_profile(const struct ward_web_app *app, const struct ward_addr *client)
+/* As wardd's workers decide it, the subscriber table included (a table that cannot be
+ * read leaves the config's answer: a page is not a query to fail closed on). */
+size_t web_client_profile(struct ward_web_app *app, const struct ward_addr *client)
 {
 	if (!app->ps)
 		return (size_t)-1;
-	return ward_policy_profile_for(app->ps->policy, &client->sa, NULL, NULL);
+	struct ward_sub_match sub;
+	return ward_policy_client_profile(app->ps->policy, web_reader(app), &client->sa, NULL,
+					  NULL, &sub, NULL);
 }
 
 void web_client_text(const struct ward_addr *a, char *buf, size_t cap)

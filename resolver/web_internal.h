@@ -162,7 +162,7 @@ void web_json_error(struct ward_web_response *resp, unsigned status, const char 
 /* Is the request for ward's own pages (Host is web.hostname or an address)? */
 bool web_is_ward_host(const struct ward_web_app *app, const char *host);
 /* The profile for the client of req (its address; a MAC is never known here). */
-size_t web_client_profile(const struct ward_web_app *app, const struct ward_addr *client);
+size_t web_client_profile(struct ward_web_app *app, const struct ward_addr *client);
 /* "192.168.1.20" */
 void web_client_text(const struct ward_addr *a, char *buf, size_t cap);
 /* The moment for decisions, from the main thread's published clocks. */

@@ -44,7 +44,8 @@ static void usage(FILE *out)
 		"  -q, --quiet        print only failures (for timers)\n"
 		"      --no-wait      fail instead of waiting when another update runs\n"
 		"      --allow-shrink accept lists that shrank by more than half\n"
-		"environment: WARD_UPDATE_TRIES, WARD_UPDATE_BACKOFF_MS,\n"
+		"environment (defaults; a feed's max_bytes and timeout in the config win):\n"
+		"  WARD_UPDATE_TRIES, WARD_UPDATE_BACKOFF_MS,\n"
 		"  WARD_UPDATE_CONNECT_TIMEOUT_MS, WARD_UPDATE_TIMEOUT_MS, WARD_UPDATE_MAX_BYTES,\n"
 		"  WARD_UPDATE_PARALLEL\n"
 		"exit: 0 ok, 2 some feeds failed (their last good copy is kept), 1 error\n");

@@ -28,6 +28,9 @@ static const struct command commands[] = {
 	{ "top", ward_cmd_top, "the most blocked names of the last 24 hours, per profile" },
 	{ "log", ward_cmd_log, "the query log: who asked what, and what it came to" },
 	{ "admin-token", ward_cmd_admin_token, "print the admin token of the web pages" },
+	{ "subscribers", ward_cmd_subscribers, "an ISP's subscriber table: prefix -> profile" },
+	{ "snapshot", ward_cmd_snapshot, "keygen, or export a signed copy of the database" },
+	{ "sync", ward_cmd_sync, "install the newest snapshot from a builder, live" },
 };
 
 static void usage(FILE *out)

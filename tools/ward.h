@@ -33,6 +33,9 @@ int ward_cmd_reports(int argc, char **argv);
 int ward_cmd_admin_token(int argc, char **argv);
 int ward_cmd_top(int argc, char **argv);
 int ward_cmd_log(int argc, char **argv);
+int ward_cmd_subscribers(int argc, char **argv);
+int ward_cmd_snapshot(int argc, char **argv);
+int ward_cmd_sync(int argc, char **argv);
 
 /* Load the config or print why not (to stderr). @return 0 or the ward_conf_load error. */
 int ward_tool_load_conf(const char *path, struct ward_conf **out);

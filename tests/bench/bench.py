@@ -14,6 +14,9 @@ Sections (BENCH_SECTIONS, comma-separated; default all):
   qlog      issue 10: instructions per query (callgrind) with query_log.mode off, blocked
             and all, on the blocked and cached workloads; the issue allows blocked +5%
             and all +15% over off
+  subscribers  issue 12: bench_subscribers: import of BENCH_SUBS_N prefixes (default 10M;
+            target < 30 s), lookup median at that size (target < 1 us), and the
+            subscriber lookup's instructions (callgrind Ir per lookup, 200k prefixes)
 
 Each server runs pinned to CPU 1, dnsperf (and NSD) on CPU 0. Every throughput figure is
 the median of BENCH_REPS runs. BENCH_QUICK=1 gives a ~2-3 minute version.
@@ -65,7 +68,8 @@ class Params:
         sizes = os.environ.get("BENCH_CATDB_SIZES", "200000" if quick else "1000000,5000000")
         self.catdb_sizes = [int(s) for s in sizes.split(",") if s]
         self.sections = os.environ.get("BENCH_SECTIONS",
-                                       "forward,filter,web,callgrind,qlog,catdb")
+                                       "forward,filter,web,callgrind,qlog,catdb,subscribers")
+        self.subs_n = env_int("BENCH_SUBS_N", 1000000 if quick else 10000000)
         self.sections = [s.strip() for s in self.sections.split(",") if s.strip()]
         wanted = os.environ.get("BENCH_SERVERS", ",".join(SERVER_ORDER)).split(",")
         self.servers = [s for s in SERVER_ORDER if s in wanted]
@@ -613,6 +617,37 @@ class Bench:
                     srv.stop()
             out["wardd_real_feeds"] = {"runs": runs, "median": summarize(runs)}
 
+    def subscribers(self):
+        """Issue 12: bench_subscribers natively at BENCH_SUBS_N, then under callgrind
+        (instrumentation on inside ward_sub_lookup only) for instructions per lookup."""
+        out = self.results["subscribers"] = {}
+        prog = os.path.join(self.build, "tests", "bench_subscribers")
+        logf = os.path.join(self.work, "bench_subscribers.log")
+        log("bench_subscribers %d" % self.p.subs_n)
+        r = bl.run_timed([prog, str(self.p.subs_n)], logf)
+        text = bl.log_tail(logf, 100)
+        r.update({"n": self.p.subs_n, "output": text,
+                  "import_s": bl.num(r"import: \d+ subscribers in ([\d.]+) s", text),
+                  "lookup_median_ns": bl.num(r"lookup mixed: median (\d+) ns", text),
+                  "bursts_median_ns": bl.num(r"lookup bursts: median (\d+) ns", text)})
+        for line in text.splitlines():
+            log("  " + line)
+        out["native"] = r
+        cg = os.path.join(self.work, "bench_subscribers.callgrind")
+        env = dict(os.environ, LD_PRELOAD=self.mapsize_shim())
+        cglog = os.path.join(self.work, "bench_subscribers-callgrind.log")
+        with open(cglog, "w") as f:
+            subprocess.run(["valgrind", "--tool=callgrind", "--toggle-collect=ward_sub_lookup",
+                            "--callgrind-out-file=" + cg, prog, "200000", "20000"],
+                           env=env, stdout=f, stderr=subprocess.STDOUT, timeout=1800)
+        text = bl.log_tail(cglog, 100)
+        with open(cg) as f:
+            totals = bl.num(r"(?m)^totals: (\d+)", f.read())
+        made = bl.num(r"lookups made: (\d+)", text)
+        out["ir_per_lookup"] = totals / made if totals and made else None
+        log("  subscriber lookup: %s Ir per lookup (callgrind, 200k prefixes)"
+            % out["ir_per_lookup"])
+
     def bench_catdb(self, n):
         log("bench_catdb %d" % n)
         logf = os.path.join(self.work, "bench_catdb-%d.log" % n)
@@ -680,6 +715,8 @@ class Bench:
             self.section("qlog", self.qlog)
         if "catdb" in sections:
             self.section("catdb", self.catdb)
+        if "subscribers" in sections:
+            self.section("subscribers", self.subscribers)
         if self.nsd:
             self.nsd.stop()
         self.results["total_seconds"] = time.monotonic() - t0

@@ -299,6 +299,28 @@ def _catdb(res):
     return out + "\n"
 
 
+def _subscribers(res):
+    s = res.get("subscribers")
+    if not s:
+        return ""
+    n = s.get("native", {})
+    out = "Subscribers in LMDB (issue 12), bench_subscribers:\n"
+    out += _indent(_table(["prefixes", "import s (< 30)", "lookup median ns (< 1000)",
+                           "in bursts of 8", "peak RSS MiB", "Ir per lookup (callgrind)"],
+                          [["{:,}".format(n.get("n", 0)), _f(n.get("import_s"), "%.2f"),
+                            _f(n.get("lookup_median_ns"), "%d"),
+                            _f(n.get("bursts_median_ns"), "%d"),
+                            _f(_mib(n.get("peak_rss_kib")), "%.0f"),
+                            _f(s.get("ir_per_lookup"), "%.0f")]]))
+    cg = res.get("callgrind", {}).get("wardd", {})
+    if isinstance(cg, dict) and cg:
+        out += "  (beside wardd's own Ir per query above: %s)\n" % ", ".join(
+            "%s %s" % (k, _f(v, "%.0f")) for k, v in sorted(cg.items())
+            if isinstance(v, (int, float)))
+    out += "  bench_subscribers says:\n" + _indent(_indent(n.get("output", "")))
+    return out + "\n"
+
+
 def render(res):
     out = _header(res)
     if "forward" in res:
@@ -308,6 +330,7 @@ def render(res):
     out += _web(res)
     out += _qlog(res)
     out += _catdb(res)
+    out += _subscribers(res)
     out += _targets(res)
     for name, err in res.get("errors", {}).items():
         out += "FAILED: %s: %s\n" % (name, err)

@@ -227,7 +227,8 @@ def step_install(deb):
     v = run(["/usr/sbin/wardd", "--version"]).stdout
     check(v.startswith("wardd ") and "built with libsystemd" in v, "wardd --version: %r" % v)
     out = run(["systemd-analyze", "verify"] + [os.path.join(UNITS, u) for u in
-              ("wardd.service", "ward-update.service", "ward-update.timer")])
+              ("wardd.service", "ward-update.service", "ward-update.timer",
+               "ward-sync.service", "ward-sync.timer")])
     check(out.returncode == 0 and out.stderr.strip() == "",
           "systemd-analyze verify: %s" % out.stderr)
     out = run(["/usr/sbin/wardd", "--check"])
