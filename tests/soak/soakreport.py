@@ -1,0 +1,355 @@
+"""The figures of a soak run (tests/soak/soak.py): targets judged, a text report, and the
+README's Soak section."""
+import os
+import platform
+import re
+import textwrap
+
+BEGIN = "<!-- soak: written by tests/soak/soak.py (make soak); edit there -->"
+END = "<!-- /soak -->"
+ASAN_BEGIN = "<!-- soak-asan: written by tests/soak/soak.py (make soak-asan); edit there -->"
+ASAN_END = "<!-- /soak-asan -->"
+
+RSS_FLAT_SHARE = 0.02      # fitted growth over the second half, of the mean: "no slope"
+RSS_FLAT_MIN_KIB = 1024    # below this, growth is noise (page cache, malloc arenas)
+DB_FLAT_SHARE = 0.05
+
+
+def machine():
+    with open("/proc/cpuinfo") as f:
+        model = next((line.split(":", 1)[1].strip() for line in f
+                      if line.startswith("model name")), platform.machine())
+    return {"cpus": os.cpu_count(), "model": model, "kernel": platform.release()}
+
+
+def slope_per_min(points):
+    """Least-squares slope of [(t seconds, value)] in value per minute (None: < 3 points)."""
+    if len(points) < 3:
+        return None
+    n = len(points)
+    mt = sum(t for t, _ in points) / n
+    mv = sum(v for _, v in points) / n
+    den = sum((t - mt) ** 2 for t, _ in points)
+    if den == 0:
+        return None
+    return 60.0 * sum((t - mt) * (v - mv) for t, v in points) / den
+
+
+def second_half(samples, key, duration):
+    return [(s["t"], s[key]) for s in samples if s["t"] >= duration / 2 and s.get(key)]
+
+
+def pct(a, b):
+    return 100.0 * a / b if b else 0.0
+
+
+class Report:
+    def __init__(self, res, short):
+        self.r, self.short = res, short
+        self.duration = res["params"]["minutes"] * 60
+        self.fig = {}
+        self.verdicts = []  # (what, ok, hard)
+        self._legit()
+        self._memory()
+        self._database()
+        self._hostile()
+        self._end()
+
+    @property
+    def passed(self):
+        return all(ok for _, ok, hard in self.verdicts if hard or not self.short)
+
+    def judge(self, what, ok, hard):
+        self.verdicts.append((what, bool(ok), hard))
+
+    def _legit(self):
+        r, f = self.r, self.fig
+        legit = r["legit"]
+        f["sent"] = sum(x["sent"] or 0 for x in legit)
+        f["completed"] = sum(x["completed"] or 0 for x in legit)
+        f["lost"] = sum(x["lost"] or 0 for x in legit)
+        rcodes = {}
+        for x in legit:
+            for k, v in x["rcodes"].items():
+                rcodes[k] = rcodes.get(k, 0) + v
+        f["rcodes"] = rcodes
+        f["qps"] = sum(x["qps"] or 0 for x in legit)
+        f["latency_ms"] = 1000 * sum((x["latency_s"] or 0) * (x["completed"] or 0)
+                                     for x in legit) / max(1, f["completed"])
+        f["servfail_pct"] = pct(rcodes.get("SERVFAIL", 0), f["completed"])
+        s = r["roles"]["sampler"]
+        f["sample"], f["router"] = s.get("sample", {}), s.get("router", {})
+        sm, ro = f["sample"], f["router"]
+        self.judge("every legitimate query answered (dnsperf lost %d of %d; sample lost %s)"
+                   % (f["lost"], f["sent"], sm.get("lost")),
+                   f["sent"] > 0 and f["lost"] == 0 and sm.get("lost") == 0 and
+                   ro.get("lost") == 0, True)
+        self.judge("every sampled answer right or SERVFAIL (wrong %s, truncated %s; via the "
+                   "trusted forwarder: wrong %s)" % (sm.get("wrong"), sm.get("truncated"),
+                                                     ro.get("wrong")),
+                   sm.get("sent", 0) > 0 and sm.get("wrong") == 0 and
+                   sm.get("truncated") == 0 and ro.get("wrong") == 0 and
+                   ro.get("truncated") == 0, True)
+
+    def _memory(self):
+        f, samples = self.fig, self.r["samples"]
+        for key in ("VmRSS", "RssAnon"):
+            vals = [s[key] for s in samples if s.get(key)]
+            half = second_half(samples, key, self.duration)
+            sl = slope_per_min(half)
+            mean = sum(v for _, v in half) / len(half) if half else 0
+            growth = sl * (self.duration / 2) / 60 if sl is not None else None
+            f[key] = {"peak": max(vals) if vals else None, "final": vals[-1] if vals else None,
+                      "slope_kib_per_h": None if sl is None else round(sl * 60, 1),
+                      "second_half_growth_kib": None if growth is None else round(growth),
+                      "flat": growth is not None and
+                      growth <= max(RSS_FLAT_MIN_KIB, RSS_FLAT_SHARE * mean)}
+        f["VmHWM"] = max([s.get("VmHWM", 0) for s in samples] or [0])
+        f["fds"] = {"max": max([s.get("fds", 0) for s in samples] or [0]),
+                    "final": samples[-1].get("fds") if samples else None}
+        f["load1"] = {"mean": round(sum(s["load1"] for s in samples) / max(1, len(samples)), 2),
+                      "max": max([s["load1"] for s in samples] or [0])}
+        self.judge("no upward RSS slope (second half: VmRSS %+d KiB, anonymous %+d KiB)"
+                   % (f["VmRSS"]["second_half_growth_kib"] or 0,
+                      f["RssAnon"]["second_half_growth_kib"] or 0),
+                   f["VmRSS"]["flat"] and f["RssAnon"]["flat"], False)
+        crashes = self.r["crashes"]
+        self.judge("no crash (wardd restarts: %d)" % len(crashes), not crashes, True)
+
+    def _database(self):
+        f, ups = self.fig, self.r["updates"]
+        sizes = [u["db_bytes"] for u in ups if u.get("db_bytes")]
+        f["updates"] = {"n": len(ups), "failed": [u for u in ups if u["exit"] != 0],
+                        "seconds_max": max([u["seconds"] for u in ups] or [0]),
+                        "seconds_mean": round(sum(u["seconds"] for u in ups) /
+                                              max(1, len(ups)), 2),
+                        "domains": sorted({u.get("domains") for u in ups if u.get("domains")})}
+        half = [(u["t"], u["db_bytes"]) for u in ups
+                if u.get("t") is not None and u["t"] >= self.duration / 2 and u.get("db_bytes")]
+        # The first rebuild doubles the file (LMDB keeps the old tree while readers may
+        # use it); after that it must stay flat. Fewer than 3 rebuilds in the second
+        # half (the short run) say nothing either way.
+        sl = slope_per_min(half)
+        growth = sl * (self.duration / 2) / 60 if sl is not None else None
+        f["db"] = {"first": sizes[0] if sizes else None, "max": max(sizes or [0]),
+                   "final": sizes[-1] if sizes else None, "sizes": sizes,
+                   "second_half_growth": None if growth is None else round(growth),
+                   "flat": growth is not None and
+                   growth <= DB_FLAT_SHARE * (sum(v for _, v in half) / len(half))}
+        self.judge("every ward update succeeded (%d runs)" % len(ups),
+                   not f["updates"]["failed"] and len(ups) >= 2, True)
+        if growth is not None or not self.short:
+            self.judge("database size flat (data.mdb %s -> max %s -> final %s bytes; "
+                       "second half %+d bytes)" % (f["db"]["first"], f["db"]["max"],
+                                                   f["db"]["final"], growth or 0),
+                       f["db"]["flat"], False)
+
+    def _hostile(self):
+        roles, f = self.r["roles"], self.fig
+        sp = roles["spoof"].get("sample", {})
+        self.judge("the parents' MAC from an untrusted address changes nothing "
+                   "(%s of %s blocked, wrong %s)" % (sp.get("correct"), sp.get("sent"),
+                                                      sp.get("wrong")),
+                   sp.get("sent", 0) > 0 and sp.get("wrong") == 0 and
+                   sp.get("truncated") == 0, True)
+        out = roles["outside"]
+        other = {k: v for k, v in out.get("rcodes", {}).items() if k != "REFUSED"}
+        self.judge("outside allow_clients: only REFUSED over UDP (other: %s), no TCP answer "
+                   "(%s)" % (other or "none", out.get("tcp_answered")),
+                   out.get("sent", 0) > 0 and not other and out.get("tcp_answered") == 0, True)
+        fl = self.r["flood"]
+        f["flood_answered_pct"] = pct(fl["completed"] or 0, fl["sent"] or 0)
+        self.judge("the MAC flood at twice the rate limit is cut (%.0f%% answered)"
+                   % f["flood_answered_pct"], f["flood_answered_pct"] < 85, False)
+        pl, sl = roles["pipeline"], roles["slowloris"]
+        self.judge("non-reading pipeliners reset (%s resets, longest %s s)"
+                   % (pl.get("reset_by_wardd"), pl.get("lifetime", {}).get("max_s")),
+                   pl.get("reset_by_wardd", 0) > 0 and
+                   pl.get("lifetime", {}).get("max_s", 99) < 30, False)
+        self.judge("slowloris connections closed (%s, longest %s s)"
+                   % (sl.get("closed_by_wardd"), sl.get("lifetime", {}).get("max_s")),
+                   sl.get("closed_by_wardd", 0) > 0 and sl.get("still_open_after_10s") == 0,
+                   False)
+
+    def _end(self):
+        e = self.r["wardd_end"]
+        self.judge("wardd exits 0 on SIGTERM, no sanitizer report (exit %s, %d report lines)"
+                   % (e["exit"], len(e["sanitizer_reports"])),
+                   e["exit"] == 0 and not e["sanitizer_reports"], True)
+
+    # ---- output ---------------------------------------------------------------------------
+
+    def text(self):
+        r, f, p = self.r, self.fig, self.r["params"]
+        sm, ro = f["sample"], f["router"]
+        roles = r["roles"]
+        lines = [
+            "soak (%s): %.1f min, wardd %s, %d CPUs, load average %.2f (max %.2f)"
+            % (p["label"], p["minutes"], r["wardd"], r["machine"]["cpus"], f["load1"]["mean"],
+               f["load1"]["max"]),
+            "capacity measured: %.0f qps; legitimate load: %d qps target (%d sources x %d), "
+            "achieved %.0f qps" % (r["capacity_qps"], r["legit_qps_target"], p["sources"],
+                                   r["per_source_qps"], f["qps"]),
+            "legitimate (dnsperf): %d sent, %d answered (%.4f%%), %d lost; SERVFAIL %.3f%%; "
+            "rcodes %s; mean latency %.2f ms"
+            % (f["sent"], f["completed"], pct(f["completed"], f["sent"]), f["lost"],
+               f["servfail_pct"], f["rcodes"], f["latency_ms"]),
+            "checked sample: %s (%.3f%% correct)" % (sm, pct(sm.get("correct", 0),
+                                                            sm.get("sent", 0))),
+            "  by kind: %s" % r["roles"]["sampler"].get("by_kind"),
+            "parents' MAC via the trusted forwarder: %s" % ro,
+            "problems: %s" % (roles["sampler"].get("problems", []) +
+                              roles["sampler"].get("router_problems", []) or "none"),
+            "RSS: VmRSS peak %s KiB, final %s KiB, slope %s KiB/h (second half); anonymous "
+            "peak %s, final %s KiB, slope %s KiB/h; VmHWM %s KiB"
+            % (f["VmRSS"]["peak"], f["VmRSS"]["final"], f["VmRSS"]["slope_kib_per_h"],
+               f["RssAnon"]["peak"], f["RssAnon"]["final"], f["RssAnon"]["slope_kib_per_h"],
+               f["VmHWM"]),
+            "open files: max %s, final %s; UDP datagrams dropped by the kernel on wardd's "
+            "sockets: %s" % (f["fds"]["max"], f["fds"]["final"], r["udp_drops"]),
+            "ward update: %d runs, %.2f s mean, %.2f s max, domains %s; data.mdb sizes %s"
+            % (f["updates"]["n"], f["updates"]["seconds_mean"], f["updates"]["seconds_max"],
+               f["updates"]["domains"], f["db"]["sizes"]),
+            "upstream flaps: %s" % r["flaps"],
+            "rate limit %d/s per prefix; MAC flood: %s sent, %.1f%% answered"
+            % (r["rate_limit"], r["flood"]["sent"], f["flood_answered_pct"]),
+        ]
+        for name in ("pipeline", "slowloris", "silent", "malformed", "spoof", "outside"):
+            lines.append("%s: %s" % (name, roles[name]))
+        lines.append("")
+        for what, ok, hard in self.verdicts:
+            lines.append("%s %s%s" % ("PASS" if ok else "FAIL", what,
+                                      "" if hard or not self.short else " (reported)"))
+        lines.append("soak %s" % ("passed" if self.passed else "FAILED"))
+        return "\n".join(lines)
+
+    def readme_section(self):
+        r, f, p = self.r, self.fig, self.r["params"]
+        sm = f["sample"]
+        roles = r["roles"]
+        pl, slo, si = roles["pipeline"], roles["slowloris"], roles["silent"]
+        mal, sp = roles["malformed"], roles["spoof"].get("sample", {})
+        rows = [
+            ("legitimate queries answered (dnsperf, %d sources)" % p["sources"],
+             "%s of %s (%.4f%%), %s lost" % (fmt(f["completed"]), fmt(f["sent"]),
+                                             pct(f["completed"], f["sent"]), fmt(f["lost"])),
+             "100%"),
+            ("legitimate load", "%s qps achieved (target %s = %d%% of the %s qps measured "
+             "at the start)" % (fmt(f["qps"]), fmt(r["legit_qps_target"]),
+                                round(100 * p["load"]), fmt(r["capacity_qps"])), ""),
+            ("SERVFAIL share of legitimate answers", "%.3f%%" % f["servfail_pct"], ""),
+            ("checked sample correct (block / upstream records / MAC profile)",
+             "%s of %s (%.3f%%); SERVFAIL %s, wrong %s, lost %s"
+             % (fmt(sm.get("correct", 0)), fmt(sm.get("sent", 0)),
+                pct(sm.get("correct", 0), sm.get("sent", 0)), sm.get("servfail"),
+                sm.get("wrong"), sm.get("lost")), "wrong 0, lost 0"),
+            ("RSS (VmRSS) peak / final", "%s / %s MiB" % (mib(f["VmRSS"]["peak"]),
+                                                       mib(f["VmRSS"]["final"])), ""),
+            ("RSS slope, linear fit over the second half",
+             "%s KiB/h (anonymous: %s KiB/h)" % (f["VmRSS"]["slope_kib_per_h"],
+                                                  f["RssAnon"]["slope_kib_per_h"]),
+             "no upward slope"),
+            ("database file (data.mdb) over %d updates" % f["updates"]["n"],
+             "first %s, max %s, final %s MB" % (mb(f["db"]["first"]), mb(f["db"]["max"]),
+                                                mb(f["db"]["final"])), "flat"),
+            ("crashes (wardd restarts)", str(len(r["crashes"])), "0"),
+            ("exit on SIGTERM / sanitizer reports", "%s / %d" % (
+                r["wardd_end"]["exit"], len(r["wardd_end"]["sanitizer_reports"])), "0 / 0"),
+        ]
+        out = [BEGIN, "",
+               wrap("`make soak` (`SOAK_MINUTES=30` by default) runs wardd with a database "
+                    "built by `ward update` from real feed files, under dnsperf at %d%% of "
+                    "the capacity it measures first, while hostile clients attack it and "
+                    "`ward update` rebuilds the database every %d s with one feed alternating "
+                    "between two lists. `make soak-asan` runs it against the ASan+UBSan "
+                    "build; a 60 s version runs in `make test` (integration/test_soak_short). "
+                    "See `tests/soak/soak.py`." % (round(100 * p["load"]), p["update_s"])),
+               "",
+               wrap("Last full run: `%s`, %s, %.0f minutes, %d CPUs (%s), load average %.2f "
+                    "(max %.2f) on a machine shared with other work."
+                    % (r.get("command", "make soak"), r["started"][:10], p["minutes"],
+                       r["machine"]["cpus"], r["machine"]["model"], f["load1"]["mean"],
+                       f["load1"]["max"])), "",
+               "| figure | result | target |", "| --- | --- | --- |"]
+        out += ["| %s | %s | %s |" % row for row in rows]
+        out += ["",
+                wrap("At the same time: %s TCP pipeliners that never read (%s connections reset by "
+                "wardd, the longest lived %s s); %s slowloris connections (%s closed, the "
+                "longest after %s s); %s queries for names whose authorities never answer; "
+                "%s mutated fuzz-corpus packets; the parents' MAC from an untrusted address "
+                "(%s of %s sampled answers still the block) and as a dnsperf flood at twice "
+                "the rate limit of %s/s per prefix (%.0f%% answered); queries from outside "
+                "`allow_clients`; the preferred upstream stopped or paused %d times. "
+                "UDP datagrams the kernel dropped on wardd's sockets: %s."
+                % (p["pipeline_conns"], fmt(pl.get("reset_by_wardd", 0)),
+                   pl.get("lifetime", {}).get("max_s"), p["slowloris_conns"],
+                   fmt(slo.get("closed_by_wardd", 0)), slo.get("lifetime", {}).get("max_s"),
+                   fmt(si.get("sent", 0)), fmt(mal.get("sent", 0)), fmt(sp.get("correct", 0)),
+                   fmt(sp.get("sent", 0)), fmt(r["rate_limit"]), f["flood_answered_pct"],
+                   len([e for e in r["flaps"] if e[1] != "back"]), r["udp_drops"])),
+                "", END]
+        return "\n".join(out)
+
+
+def wrap(text):
+    return textwrap.fill(text, 90, break_on_hyphens=False, break_long_words=False)
+
+
+def fmt(n):
+    return "{:,}".format(int(round(n))) if n is not None else "-"
+
+
+def mib(kib):
+    return "%.1f" % (kib / 1024) if kib else "-"
+
+
+def mb(b):
+    return "%.1f" % (b / 1e6) if b else "-"
+
+
+def asan_paragraph(report):
+    r, f, p = report.r, report.fig, report.r["params"]
+    sm = f["sample"]
+    return "\n".join([
+        ASAN_BEGIN, "", wrap(
+        "Last ASan+UBSan run: `%s`, %s, %.0f minutes, load average %.2f: capacity %s qps "
+        "under the sanitizers, %s legitimate queries at %d%% of it, %s answered (%s lost), "
+        "%s of %s sampled answers correct (wrong %s), %d ward updates, %d crashes, wardd "
+        "exit %s on SIGTERM with %d sanitizer report lines (leak check on)."
+        % (r.get("command", "make soak-asan"), r["started"][:10], p["minutes"],
+           f["load1"]["mean"], fmt(r["capacity_qps"]), fmt(f["sent"]), round(100 * p["load"]),
+           "%.4f%%" % pct(f["completed"], f["sent"]), fmt(f["lost"]),
+           fmt(sm.get("correct", 0)), fmt(sm.get("sent", 0)), sm.get("wrong"),
+           f["updates"]["n"], len(r["crashes"]), r["wardd_end"]["exit"],
+           len(r["wardd_end"]["sanitizer_reports"]))),
+        "", ASAN_END])
+
+
+def _replace(text, begin, end, block):
+    pattern = re.compile(re.escape(begin) + r".*?" + re.escape(end), re.S)
+    if pattern.search(text):
+        return pattern.sub(lambda m: block, text), True
+    return text, False
+
+
+def write_readme(path, report):
+    """Replace the full run's table (or, for an ASan run, its paragraph) in the README's
+    Soak section; the section is added before "## Status and limits" when missing."""
+    with open(path) as f:
+        text = f.read()
+    asan = report.r["params"]["label"] == "asan"
+    block = asan_paragraph(report) if asan else report.readme_section()
+    text, done = _replace(text, ASAN_BEGIN if asan else BEGIN, ASAN_END if asan else END,
+                          block)
+    if not done and "## Soak\n" in text:
+        # The section exists without this block: the ASan paragraph goes after the table.
+        at = text.index(END) + len(END) if END in text else text.index("## Soak\n") + 9
+        text = text[:at] + "\n\n" + block + text[at:]
+    elif not done:
+        section = "## Soak\n\n" + block + "\n\n"
+        if "## Status and limits" in text:
+            text = text.replace("## Status and limits", section + "## Status and limits", 1)
+        else:
+            text += "\n" + section
+    with open(path, "w") as f:
+        f.write(text)
