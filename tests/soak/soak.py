@@ -15,7 +15,8 @@ wardtest.py):
   feed alternates between two real lists, so the database really changes; rate_limit on;
 - legitimate traffic: SOAK_LEGIT_SOURCES dnsperf processes, each from its own /24, at
   SOAK_LOAD (0.8) of the capacity measured first in the same run (the same dnsperf
-  processes, unthrottled, for a few seconds); plus a checked sample (traffic.py sampler):
+  processes, unthrottled, for a few seconds, with the hostile traffic below already on:
+  what this machine answers under attack); plus a checked sample (traffic.py sampler):
   blocked names must get the block, allowed names the upstream's records, the parents' MAC
   from the trusted forwarder its profile; over UDP and TCP;
 - hostile traffic from other addresses (traffic.py): TCP pipeliners that never read,
@@ -121,6 +122,16 @@ class Dnsperf:
             argv += ["-Q", str(int(qps))]
         self.argv = argv
         self.proc = wt.spawn(argv, self.log)
+
+    def stop(self):
+        """SIGINT (dnsperf ends its run early) and wait for it; its figures unread."""
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGINT)
+        try:
+            self.proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
 
     def wait(self, timeout):
         try:
@@ -311,18 +322,44 @@ def wait_answering(rig):
     raise RuntimeError("wardd does not block %s:\n%s" % (name, rig.ward.log_text()[-3000:]))
 
 
-def measure_capacity(p, rig):
-    """Warm the cache, then every legitimate dnsperf at once, unthrottled, for a few
-    seconds: the sum of their rates is the capacity of this machine for this load."""
-    d, server = rig.data, rig.ward.server
-    Dnsperf(rig.work, "warm", server, legit_source(0), d.warm_file, None,
+def warm(rig):
+    """Every name of the legitimate traffic asked once: the cache holds what it can."""
+    Dnsperf(rig.work, "warm", rig.ward.server, legit_source(0), rig.data.warm_file, None,
             outstanding=20).wait(120)
-    runs = [Dnsperf(rig.work, "capacity-%d" % i, server, legit_source(i), d.legit_file,
-                    p.capacity_s, outstanding=32) for i in range(p.sources)]
-    res = [r.wait(p.capacity_s + 30) for r in runs]
+
+
+def measure_capacity(p, rig, seconds, tag):
+    """Every legitimate dnsperf at once, unthrottled, for a few seconds, while the hostile
+    clients run: the sum of their rates is what this machine answers of this load under
+    attack."""
+    runs = [Dnsperf(rig.work, "%s-%d" % (tag, i), rig.ward.server, legit_source(i),
+                    rig.data.legit_file, seconds, outstanding=32) for i in range(p.sources)]
+    res = [r.wait(seconds + 30) for r in runs]
     qps = sum(r["qps"] or 0 for r in res)
-    log("capacity: %.0f qps (%d dnsperf processes, %d s)" % (qps, p.sources, p.capacity_s))
+    log("%s: %.0f qps (%d dnsperf processes, %d s)" % (tag, qps, p.sources, seconds))
     return qps
+
+
+def start_flood(p, rig, rate, seconds, tag):
+    """The parents' MAC from an untrusted address as a dnsperf flood at `rate`."""
+    mac_hex = PARENT_MAC.replace(":", "")
+    return Dnsperf(rig.work, tag, rig.ward.server, hostile(6, 0), rig.data.spoof_file,
+                   seconds, qps=rate, outstanding=min(2 * rate, 20000), timeout=1,
+                   extra=["-E", "%d:%s" % (soakdata.MAC_OPTION, mac_hex)])
+
+
+def measure_under_attack(p, rig):
+    """The capacity with every hostile client on, the MAC flood included. The flood's
+    rate follows from the capacity (twice the rate limit, which is twice one legitimate
+    source's rate), so a first short look sizes a flood that runs during the real
+    measurement; the soak then starts its own flood at twice the final limit.
+    @return the capacity in qps."""
+    first = measure_capacity(p, rig, 2, "capacity-first-look")
+    flood = start_flood(p, rig, 2 * rates(p, first)[2], p.capacity_s + 120, "flood-capacity")
+    try:
+        return measure_capacity(p, rig, p.capacity_s, "capacity")
+    finally:
+        flood.stop()
 
 
 def rates(p, capacity):
@@ -337,15 +374,20 @@ def rates(p, capacity):
     return per * p.sources, per, limit
 
 
-def start_roles(p, rig, limit):
+def start_sampler(p, rig):
+    d = rig.data
+    return Role(rig.work, "sampler", dict(server=list(rig.ward.server), source=SAMPLER,
+                                          rate=p.sample_rate, tcp_rate=1 if p.short else 2,
+                                          names=d.sample, router=ROUTER, router_rate=10,
+                                          router_names=d.router_sample,
+                                          parent_mac=PARENT_MAC,
+                                          flip_state=rig.flip_state_path, settle_s=SETTLE_S))
+
+
+def start_hostile(p, rig):
     d, server = rig.data, list(rig.ward.server)
     common = {"server": server}
     roles = [
-        Role(rig.work, "sampler", dict(common, source=SAMPLER, rate=p.sample_rate,
-                                       tcp_rate=2 if not p.short else 1, names=d.sample,
-                                       router=ROUTER, router_rate=10,
-                                       router_names=d.router_sample, parent_mac=PARENT_MAC,
-                                       flip_state=rig.flip_state_path, settle_s=SETTLE_S)),
         Role(rig.work, "pipeline", dict(common, conns=p.pipeline_conns, name=d.big_name,
                                         sources=[hostile(1, i) for i in range(4)])),
         Role(rig.work, "slowloris", dict(common, conns=p.slowloris_conns, byte_every_s=1.0,
@@ -353,8 +395,7 @@ def start_roles(p, rig, limit):
         Role(rig.work, "silent", dict(common, rate=p.silent_rate, zone=soakdata.SILENT,
                                       sources=[hostile(3, i) for i in range(4)])),
         Role(rig.work, "malformed", dict(common, source=hostile(4, 0), tcp_rate=5,
-                                         rate=min(p.malformed_rate, limit // 2),
-                                         corpora=soakdata.CORPORA)),
+                                         rate=p.malformed_rate, corpora=soakdata.CORPORA)),
         Role(rig.work, "spoof", dict(common, source=hostile(5, 0), rate=20,
                                      names=d.spoof_sample, parent_mac=PARENT_MAC)),
         Role(rig.work, "outside", dict(common, source=OUTSIDE, rate=20)),
@@ -488,22 +529,17 @@ def udp_drops(pid):
     return total
 
 
-def soak(p, rig, capacity):
+def soak(p, rig, roles, capacity):
     legit_total, per, limit = rates(p, capacity)
     rig.set_rate(limit)
     log("legitimate load: %d qps (%d sources x %d), rate_limit %d/s per prefix"
         % (legit_total, p.sources, per, limit))
-    rig.flip_state_path = os.path.join(rig.work, "flip-state.json")
-    write_flip_state(rig, False)
     drops0 = udp_drops(rig.ward.pid)
-    roles = start_roles(p, rig, limit)
     server, d = rig.ward.server, rig.data
+    roles.append(start_sampler(p, rig))
+    flood = start_flood(p, rig, 2 * limit, p.seconds, "mac-flood")
     legit = [Dnsperf(rig.work, "legit-%d" % i, server, legit_source(i), d.legit_file,
                      p.seconds, qps=per) for i in range(p.sources)]
-    mac_hex = PARENT_MAC.replace(":", "")
-    flood = Dnsperf(rig.work, "mac-flood", server, hostile(6, 0), d.spoof_file, p.seconds,
-                    qps=2 * limit, outstanding=min(4 * limit, 20000), timeout=1,
-                    extra=["-E", "%d:%s" % (soakdata.MAC_OPTION, mac_hex)])
     t0 = time.monotonic()
     loops = [Monitor(p, rig, t0), Updater(p, rig, t0), Flapper(p, rig, t0)]
     while time.monotonic() - t0 < p.seconds:
@@ -561,8 +597,12 @@ def main():
     rig = None
     try:
         rig = prepare(p, work)
-        capacity = measure_capacity(p, rig)
-        res = soak(p, rig, capacity)
+        rig.flip_state_path = os.path.join(rig.work, "flip-state.json")
+        write_flip_state(rig, False)
+        roles = start_hostile(p, rig)
+        warm(rig)
+        capacity = measure_under_attack(p, rig)
+        res = soak(p, rig, roles, capacity)
         res.update(capacity_qps=capacity, updates=rig.updates, wardd_end=finish(rig))
     except Exception:
         if rig is not None:

@@ -95,6 +95,14 @@ def drain_udp(sock, on_answer):
         on_answer(data)
 
 
+def closed_sockets(socks):
+    """The file descriptors among socks whose peer reset or closed (one poll for all)."""
+    p = select.poll()
+    for s in socks:
+        p.register(s, select.POLLERR | select.POLLHUP | select.POLLRDHUP)
+    return {fd for fd, _ in p.poll(0)}
+
+
 def closed_by_peer(sock):
     """True when the peer reset or closed its side (without reading its data)."""
     p = select.poll()
@@ -366,6 +374,7 @@ def slowloris(a):
     life = Lifetimes()
     while not stopped(0.1):
         now = time.monotonic()
+        gone = closed_sockets([c[0] for c in live.values()])
         for slot in range(a["conns"]):
             c = live.get(slot)
             if c is None:
@@ -373,19 +382,20 @@ def slowloris(a):
                 if c:
                     live[slot] = c
                 continue
-            s, t0, nsent, last = c
-            if closed_by_peer(s):
+            s, t0, nsent, last = c[:4]
+            if s.fileno() in gone:
                 stats["closed_by_wardd"] += 1
                 life.add(now - t0)
                 s.close()
                 del live[slot]
-            elif now - last >= a["byte_every_s"] and nsent < len(partial) - 1:
+                continue
+            if now - last >= a["byte_every_s"] and nsent < len(partial) - 1:
                 try:
                     s.send(partial[nsent:nsent + 1])
                     c[2], c[3] = nsent + 1, now
                 except OSError:
                     pass  # seen as closed on the next round
-            if slot in live and now - t0 > 10 and len(c) == 4:
+            if now - t0 > 10 and len(c) == 4:
                 stats["still_open_after_10s"] += 1
                 c.append(True)  # counted once
     for c in live.values():
