@@ -17,16 +17,16 @@ APT_GET    := DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600
 
 DEB_PACKAGES := cmake make gcc clang libclang-rt-14-dev pkg-config \
 	libldns-dev ldnsutils libuv1-dev liblmdb-dev lmdb-utils libcurl4-openssl-dev \
-	libcjson-dev libcmocka-dev libpsl-dev libsystemd-dev scdoc python3 \
+	libcjson-dev libcmocka-dev libpsl-dev libmicrohttpd-dev libsystemd-dev scdoc python3 \
 	debhelper dpkg-dev lintian adduser util-linux bash-completion man-db groff-base \
 	nsd knot knot-dnsutils bind9-dnsutils python3-dnspython unbound dnsmasq-base \
-	dnsperf valgrind iproute2 procps
+	dnsperf valgrind iproute2 procps chromium fonts-dejavu-core
 
 # make test-cross: cross compilers, qemu-user and the arm64 libraries (multiarch); the
 # s390x libraries are unpacked into a sysroot by tests/cross/run.sh (apt-get download).
 CROSS_PACKAGES := crossbuild-essential-arm64 crossbuild-essential-s390x qemu-user file \
 	libldns-dev:arm64 libuv1-dev:arm64 liblmdb-dev:arm64 libcurl4-openssl-dev:arm64 \
-	libcjson-dev:arm64 libcmocka-dev:arm64 libpsl-dev:arm64
+	libcjson-dev:arm64 libcmocka-dev:arm64 libpsl-dev:arm64 libmicrohttpd-dev:arm64
 # libldns-dev's amd64 and arm64 builds ship different doxygen HTML at the same path, so
 # they are co-installable only without it (ward needs neither copy).
 LDNS_DOC_EXCLUDE := /etc/dpkg/dpkg.cfg.d/ward-cross-ldns-doc
@@ -45,6 +45,11 @@ deps:
 		echo "installing:" $$missing; \
 		if [ "$$(id -u)" != 0 ]; then echo "need root to apt-get install: $$missing" >&2; exit 1; fi; \
 		$(APT_GET) update -qq && $(APT_GET) install -y -qq --no-install-recommends $$missing; \
+	fi
+	@# The browser tests drive Debian's chromium with playwright-core (it downloads no browser).
+	@if [ ! -d tests/browser/node_modules/playwright-core ]; then \
+		command -v npm >/dev/null || { echo "npm is needed for the browser tests" >&2; exit 1; }; \
+		cd tests/browser && npm ci --no-audit --no-fund; \
 	fi
 
 deps-cross: deps

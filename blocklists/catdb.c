@@ -32,6 +32,27 @@
  *                                    key of `domains`, written by each build in the
  *                                    same transaction (catdb_value.h). A lookup asks
  *                                    LMDB only for the levels the filter may hold.
+ *                    overrides_changed  bumped by every write to `overrides` (wardd
+ *                                    rebuilds its in-memory table when it moves)
+ *                    next_override_id, next_report_id  the next ids to hand out (from 1,
+ *                                    never reused)
+ *   overrides key:   override id, 8 bytes big-endian (so a cursor walks them in order).
+ *             value: a parent's live decision: allow NAME or deny NAME (with a category)
+ *                    for one profile or everyone, or pause a profile; created and expiry
+ *                    times (unix seconds, expiry 0 = until removed) and where it came
+ *                    from ("cli", "api", "report 7"). Layout in overrides.c. Written by
+ *                    `ward allow/deny/pause/resume/overrides` and the web API in small
+ *                    transactions of their own; expired records are dropped by the next
+ *                    write. At most WARD_OVERRIDES_MAX records.
+ *   reports   key:   report id, 8 bytes big-endian.
+ *             value: what a child's browser sent: time, client address, profile, name,
+ *                    kind (wrongly-blocked / should-be-blocked), category, message (at
+ *                    most 500 characters), status (pending / accepted / rejected), how
+ *                    many identical reports were merged into it, and the override an
+ *                    accepted report created. Layout in reports.c.
+ *
+ * `ward update` rebuilds `domains` only (mdb_drop of that one table), so overrides and
+ * reports survive every build, and a failed build cannot touch them.
  *
  * Readers use MDB_NOTLS read-only transactions that are reset and renewed, one per thread.
  * The map is sized far beyond any real database (virtual address space only: the file
@@ -205,6 +226,25 @@ void ward_catdb_txn_abort(struct ward_catdb *db, MDB_txn *txn)
 	pthread_rwlock_unlock(&db->map_lock);
 }
 
+int ward_catdb_write(struct ward_catdb *db, int (*fn)(MDB_txn *txn, void *ctx), void *ctx)
+{
+	int rc = WARD_ETOOBIG;
+	for (int tries = 0; tries < 2 && rc == WARD_ETOOBIG; tries++) {
+		if (tries > 0 && (rc = ward_catdb_grow_map(db)) != 0)
+			return rc;
+		MDB_txn *txn;
+		rc = ward_catdb_txn_begin(db, false, &txn);
+		if (rc)
+			return rc;
+		rc = fn(txn, ctx);
+		if (rc)
+			ward_catdb_txn_abort(db, txn);
+		else
+			rc = ward_catdb_txn_commit(db, txn);
+	}
+	return rc;
+}
+
 int ward_catdb_meta_get_u64(struct ward_catdb *db, MDB_txn *txn, const char *key,
 			    uint64_t *out)
 {
@@ -234,7 +274,37 @@ static int open_dbis(struct ward_catdb *db, MDB_txn *txn)
 		rc = mdb_dbi_open(txn, "feed_ids", flags, &db->feed_ids);
 	if (!rc)
 		rc = mdb_dbi_open(txn, "meta", flags, &db->meta);
-	return ward_catdb_mdb_err(rc);
+	if (rc)
+		return ward_catdb_mdb_err(rc);
+	/* Added after the first release: a database from before has neither, and reads as
+	 * if both were empty until something writes one. */
+	rc = mdb_dbi_open(txn, "overrides", flags, &db->overrides);
+	if (!rc)
+		rc = mdb_dbi_open(txn, "reports", flags, &db->reports);
+	db->has_admin = rc == 0;
+	return rc == MDB_NOTFOUND && !flags ? 0 : ward_catdb_mdb_err(rc);
+}
+
+int ward_catdb_open_admin(struct ward_catdb *db)
+{
+	if (db->has_admin)
+		return 0;
+	MDB_txn *txn;
+	int rc = ward_catdb_txn_begin(db, true, &txn);
+	if (rc)
+		return rc;
+	rc = mdb_dbi_open(txn, "overrides", 0, &db->overrides);
+	if (!rc)
+		rc = mdb_dbi_open(txn, "reports", 0, &db->reports);
+	if (rc) {
+		ward_catdb_txn_abort(db, txn);
+		return ward_catdb_mdb_err(rc);
+	}
+	/* Committed, the handles stay open for every later transaction. */
+	rc = ward_catdb_txn_commit(db, txn);
+	if (rc == 0)
+		db->has_admin = true;
+	return rc;
 }
 
 /* A new database gets the current schema; an existing one must already have it. */

@@ -1,6 +1,6 @@
 /*
- * What catdb.c shares with catdb_build.c. Not a public header: nothing outside
- * blocklists/catdb*.c includes it.
+ * What catdb.c shares with catdb_build.c and with the other writers of the environment
+ * (overrides.c, reports.c). Not a public header: nothing outside blocklists/ includes it.
  */
 #ifndef WARD_CATDB_INTERNAL_H
 #define WARD_CATDB_INTERNAL_H
@@ -22,10 +22,16 @@
 #define WARD_CATDB_META_NEXT_FEED "next_feed_id"
 #define WARD_CATDB_META_BLOOM "bloom"
 #define WARD_CATDB_META_BUILD_STARTED "build_started"
+#define WARD_CATDB_META_OVERRIDES_CHANGED "overrides_changed"
+#define WARD_CATDB_META_NEXT_OVERRIDE "next_override_id"
+#define WARD_CATDB_META_NEXT_REPORT "next_report_id"
 
 struct ward_catdb {
 	MDB_env *env;
 	MDB_dbi domains, feeds, feed_ids, meta;
+	MDB_dbi overrides, reports;
+	bool has_admin;               /* overrides and reports exist (a database written by an
+				         older ward opened READ has neither: both read as empty) */
 	enum ward_catdb_mode mode;
 	char *dir;
 	/*
@@ -63,10 +69,27 @@ int ward_catdb_txn_begin(struct ward_catdb *db, bool rdonly, MDB_txn **txn);
 int ward_catdb_txn_commit(struct ward_catdb *db, MDB_txn *txn);
 void ward_catdb_txn_abort(struct ward_catdb *db, MDB_txn *txn);
 
+/* Run fn in a write transaction of its own and commit it (abort when fn fails). A full
+ * map (WARD_ETOOBIG, only ever from LMDB here) is doubled once and fn run again, so fn
+ * must start from scratch each time. @return fn's code or the commit's. */
+int ward_catdb_write(struct ward_catdb *db, int (*fn)(MDB_txn *txn, void *ctx), void *ctx);
+
 int ward_catdb_meta_get_u64(struct ward_catdb *db, MDB_txn *txn, const char *key,
 			    uint64_t *out);
 int ward_catdb_meta_put_u64(struct ward_catdb *db, MDB_txn *txn, const char *key,
 			    uint64_t value);
+
+/* Open `overrides` and `reports` when open time found them missing (a READ open of a
+ * database an older ward wrote) and a writer has created them since. One thread at a
+ * time (LMDB's rule for mdb_dbi_open): wardd's main thread, or a command.
+ * @return 0 (db->has_admin now true), WARD_ENOTFOUND (still missing), WARD_EDB. */
+int ward_catdb_open_admin(struct ward_catdb *db);
+
+/* ward_overrides_add() inside the caller's write transaction (accepting a report stores
+ * the override and the report's new status together). */
+struct ward_override;
+int ward_overrides_add_txn(struct ward_catdb *db, MDB_txn *txn, struct ward_override *o,
+			   int64_t now);
 
 /* Presentation name -> key. Accepts one trailing dot. @return 0 or WARD_EINVAL. */
 int ward_catdb_key_from_name(const char *name, size_t len, struct ward_catdb_key *k);

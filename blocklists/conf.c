@@ -744,6 +744,9 @@ static int c_cache(struct walk *w, const struct field *f, void *rec);
 static int c_feeds_unique(struct walk *w, const struct field *f, void *rec);
 static int c_schedule(struct walk *w, const struct field *f, void *rec);
 static int c_clients_unique(struct walk *w, const struct field *f, void *rec);
+static int p_web_addr(struct walk *w, const struct field *f, const cJSON *v, void *dst);
+static int p_web_hostname(struct walk *w, const struct field *f, const cJSON *v, void *dst);
+static int c_web(struct walk *w, const struct field *f, void *rec);
 
 /* ---- the schema -------------------------------------------------------------------- */
 
@@ -760,6 +763,7 @@ static const char *const block_modes[] = { "sinkhole", "nxdomain", "nodata", "re
 #define SCHED(m) offsetof(struct ward_conf_schedule, m)
 #define CLIENT(m) offsetof(struct ward_conf_client, m)
 #define BLOCK(m) offsetof(struct ward_conf_block, m)
+#define WEB(m) offsetof(struct ward_conf_web, m)
 #define RATE(m) offsetof(struct ward_conf_rate_limit, m)
 #define LIMITS(m) offsetof(struct ward_conf_limits, m)
 #define ARRAY_OF(elem, rec, member, count) \
@@ -887,6 +891,26 @@ static const struct field schema[] = {
 	{ "block.ipv6", STRING(1, 64), .def = "\"::\"", .parse = p_ipv6, .off = BLOCK(ipv6) },
 	{ "block.ttl", .type = F_INT, .min = 0, .max = 86400, .def = "60", .parse = p_u32,
 	  .off = BLOCK(ttl) },
+
+	/* No default: without a "web" object there is no web listener. After "database",
+	 * which the token file's default lives in. */
+	{ "web", .type = F_OBJECT, .off = CONF(web), .check = c_web },
+	{ "web.listen", ARRAY_OF(struct ward_addr, struct ward_conf_web, listen, n_listen),
+	  .min = 1, .max = 16, .required = true, .check = c_addrs_unique },
+	{ "web.listen[]", STRING(1, 64), .parse = p_web_addr },
+	{ "web.hostname", STRING(1, DOMAIN_TEXT_MAX), .def = "\"ward.home.arpa\"",
+	  .parse = p_web_hostname },
+	{ "web.admin_token_file", STRING(1, 4095), .parse = p_string,
+	  .off = WEB(admin_token_file) },
+	{ "web.max_connections", .type = F_INT, .min = 4, .max = 4096, .def = "64",
+	  .parse = p_u32, .off = WEB(max_connections) },
+	{ "web.request_timeout_s", .type = F_INT, .min = 1, .max = 300, .def = "10",
+	  .parse = p_u32, .off = WEB(request_timeout_s) },
+	{ "web.reports_per_hour", .type = F_INT, .min = 1, .max = 1000, .def = "10",
+	  .parse = p_u32, .off = WEB(reports_per_hour) },
+	{ "web.hotline_url", STRING(1, 2048),
+	  .def = "\"https://www.inhope.org/EN#hotlineReferral\"", .parse = p_url,
+	  .off = WEB(hotline_url) },
 
 	{ "rate_limit", .type = F_OBJECT, .def = "{}", .off = CONF(rate_limit) },
 	{ "rate_limit.responses_per_second", .type = F_INT, .min = 0, .max = 1000000,
@@ -1041,6 +1065,55 @@ static int c_cache(struct walk *w, const struct field *f, void *rec)
 		    (unsigned)c->max_ttl);
 }
 
+/* ---- the web listener -------------------------------------------------------------- */
+
+static int p_web_addr(struct walk *w, const struct field *f, const cJSON *v, void *dst)
+{
+	char vb[VALUE_TEXT_MAX];
+	switch (ward_conf__addr(v->valuestring, 80, dst)) {
+	case WARD_CONF__OK:
+		return 0;
+	case WARD_CONF__BAD_PORT:
+		return fail(w, "%s has an invalid port (1-65535)", show(v, vb, sizeof(vb)));
+	default:
+		return fail(w, "%s is not an IP address", show(v, vb, sizeof(vb)));
+	}
+}
+
+/* The name wardd answers A/AAAA for itself; kept in wire form too for the query path. */
+static int p_web_hostname(struct walk *w, const struct field *f, const cJSON *v, void *dst)
+{
+	struct ward_conf_web *web = dst;
+	char name[DOMAIN_TEXT_MAX + 1], vb[VALUE_TEXT_MAX];
+	if (ward_conf__domain(v->valuestring, name, sizeof(name)) != WARD_CONF__NAME_OK)
+		return fail(w, "%s is not a host name", show(v, vb, sizeof(vb)));
+	size_t o = 0;
+	for (const char *label = name; *label;) {
+		size_t n = strcspn(label, ".");
+		web->hostname_wire[o++] = (uint8_t)n;
+		memcpy(web->hostname_wire + o, label, n);
+		o += n;
+		label += n + (label[n] == '.');
+	}
+	web->hostname_wire[o] = 0;
+	web->hostname_wire_len = (uint16_t)(o + 1);
+	return store_string(w, name, &web->hostname);
+}
+
+static int c_web(struct walk *w, const struct field *f, void *rec)
+{
+	struct ward_conf *conf = rec;
+	conf->web.enabled = true;
+	if (conf->web.admin_token_file)
+		return 0;
+	size_t n = strlen(conf->database) + sizeof("/admin.token");
+	conf->web.admin_token_file = malloc(n);
+	if (!conf->web.admin_token_file)
+		return oom(w);
+	snprintf(conf->web.admin_token_file, n, "%s/admin.token", conf->database);
+	return 0;
+}
+
 /* ---- time zone --------------------------------------------------------------------- */
 
 /* A zone name is a relative path of plain components, nothing that could climb out. */
@@ -1120,6 +1193,9 @@ static int p_profile_name(struct walk *w, const struct field *f, const cJSON *v,
 	if (strlen(name) > 63 || !plain_key(name))
 		return fail(w, "%s is not a valid profile name ([A-Za-z0-9_-], at most 63 "
 			    "characters)", quote(name, q, sizeof(q)));
+	/* Overrides and reports say "everyone" for every profile at once. */
+	if (strcmp(name, "everyone") == 0)
+		return fail(w, "\"everyone\" is reserved (overrides for all profiles)");
 	return store_string(w, name, &p->name);
 }
 
@@ -1738,5 +1814,9 @@ void ward_conf_free(struct ward_conf *conf)
 	free(conf->profiles);
 	free(conf->clients);
 	free(conf->timezone);
+	free(conf->web.listen);
+	free(conf->web.hostname);
+	free(conf->web.admin_token_file);
+	free(conf->web.hotline_url);
 	free(conf);
 }

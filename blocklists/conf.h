@@ -127,6 +127,22 @@ struct ward_conf_block {
 	uint32_t ttl;              /* default 60 */
 };
 
+/* The web listener (block page, the child's pages, the admin UI and JSON API). */
+#define WARD_CONF_WEB_HOST_WIRE_MAX 255
+struct ward_conf_web {
+	bool enabled;                    /* a "web" object is in the file */
+	struct ward_addr *listen;        /* 1-16; the port defaults to 80 */
+	size_t n_listen;
+	char *hostname;                  /* lower-case, no trailing dot; default ward.home.arpa */
+	uint8_t hostname_wire[WARD_CONF_WEB_HOST_WIRE_MAX]; /* the same, lower-case wire form */
+	uint16_t hostname_wire_len;      /* its length, the root label included */
+	char *admin_token_file;          /* default: <database>/admin.token */
+	uint32_t max_connections;        /* default 64 */
+	uint32_t request_timeout_s;      /* default 10: a request's whole life, headers included */
+	uint32_t reports_per_hour;       /* per client address; default 10 */
+	char *hotline_url;               /* where to report child sexual abuse material */
+};
+
 /* UDP response rate limiting (see docs/config.md, "Limits"). */
 struct ward_conf_rate_limit {
 	uint32_t responses_per_second; /* per client prefix; 0 (the default) = off */
@@ -174,6 +190,7 @@ struct ward_conf {
 	char *timezone;                  /* default NULL = the system's local time */
 	struct ward_conf_block block;
 	ward_catset enforced;            /* default csam */
+	struct ward_conf_web web;        /* web.enabled false: no web listener */
 
 	struct ward_conf_rate_limit rate_limit;
 	struct ward_conf_limits limits;

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "blocklists/error.h"
+#include "blocklists/nameset.h"
 
 #define EDE_NONE (-1)
 /* A lookup that failed, or a CNAME chain that could not be checked, is answered SERVFAIL
@@ -18,101 +19,6 @@
 #define EDE_CENSORED 16
 #define EDE_FILTERED 17
 #define EDE_PROHIBITED 18
-
-/* ---- a small set of names: exact lookups of lower-case wire names ------------------------- */
-
-struct name_set {
-	const uint8_t **slots; /* NULL = empty; else a length byte and a wire name, in `store` */
-	const void **values;
-	uint8_t *store;        /* every name added, each preceded by its wire length */
-	size_t store_used, store_cap;
-	size_t mask;
-	size_t count;          /* an empty set answers without hashing */
-};
-
-static uint32_t name_hash(const uint8_t *s, size_t len)
-{
-	uint32_t h = 2166136261u;
-	for (size_t i = 0; i < len; i++)
-		h = (h ^ s[i]) * 16777619u;
-	return h;
-}
-
-/* Room for `expected` names of at most `text_bytes` characters in all (a plain name's
- * wire form is two bytes longer than its text, plus the length byte). */
-static int set_init(struct name_set *set, size_t expected, size_t text_bytes)
-{
-	size_t cap = 8;
-	while (cap < expected * 2 + 1)
-		cap <<= 1;
-	set->slots = calloc(cap, sizeof(*set->slots));
-	set->values = calloc(cap, sizeof(*set->values));
-	set->store_cap = text_bytes + 3 * expected;
-	set->store = malloc(set->store_cap ? set->store_cap : 1);
-	set->mask = cap - 1;
-	return set->slots && set->values && set->store ? 0 : WARD_ENOMEM;
-}
-
-static void set_free(struct name_set *set)
-{
-	free(set->slots);
-	free(set->values);
-	free(set->store);
-}
-
-/* @return the slot of a wire name of `len` bytes: its own, or the empty one to fill. */
-static size_t set_slot(const struct name_set *set, const uint8_t *name, size_t len)
-{
-	size_t i = name_hash(name, len) & set->mask;
-	for (; set->slots[i]; i = (i + 1) & set->mask)
-		if (set->slots[i][0] == len && memcmp(set->slots[i] + 1, name, len) == 0)
-			break;
-	return i;
-}
-
-/* Add a name from the config or the static tables (valid presentation text).
- * @return 0, or WARD_EINVAL when it is not a name. */
-static int set_add(struct name_set *set, const char *text, const void *value)
-{
-	uint8_t *entry = set->store + set->store_used;
-	if (set->store_cap - set->store_used < 2)
-		return WARD_EINVAL;
-	size_t len = ward_name_from_text(text, entry + 1, set->store_cap - set->store_used - 1);
-	if (!len)
-		return WARD_EINVAL;
-	ward_name_lower(entry + 1);
-	entry[0] = (uint8_t)len;
-	size_t i = set_slot(set, entry + 1, len);
-	if (!set->slots[i]) {
-		set->slots[i] = entry;
-		set->store_used += 1 + len;
-		set->count++;
-	}
-	set->values[i] = value;
-	return 0;
-}
-
-static size_t set_find(const struct name_set *set, const uint8_t *name, size_t len)
-{
-	if (!set->count)
-		return SIZE_MAX;
-	size_t i = set_slot(set, name, len);
-	return set->slots[i] ? i : SIZE_MAX;
-}
-
-/* The name itself, then each parent: "a.b.c", "b.c", "c" (never the root).
- * @return the entry's value or NULL. */
-static const void *set_match_suffix(const struct name_set *set, const uint8_t *name, size_t len)
-{
-	if (!set->count)
-		return NULL;
-	for (size_t off = 0; name[off] != 0; off += name[off] + 1u) {
-		size_t i = set_find(set, name + off, len - off);
-		if (i != SIZE_MAX)
-			return set->values[i];
-	}
-	return NULL;
-}
 
 /* ---- safe search (facts from shared/data/feeds/safesearch.md) ----------------------------- */
 
@@ -191,13 +97,13 @@ static const struct safe_rule *const plain_rules[] = {
 /* ---- the policy ------------------------------------------------------------------------------ */
 
 struct profile_sets {
-	struct name_set deny, allow;
+	struct ward_nameset deny, allow;
 };
 
 struct ward_policy {
 	const struct ward_conf *conf;
 	struct profile_sets *profiles;
-	struct name_set safe;          /* exact host -> struct safe_rule */
+	struct ward_nameset safe;          /* exact host -> struct safe_rule */
 	size_t *clients_by_prefix;     /* CIDR client indexes, longest prefix first */
 	size_t n_cidr_clients;
 	bool fixed_time;
@@ -211,21 +117,21 @@ static int build_safe_table(struct ward_policy *p)
 	for (size_t i = 0; i < N_PLAIN; i++)
 		text_bytes += strlen(plain_rules_names[i]);
 	char *names = calloc(n_generated, slot);
-	int rc = names ? set_init(&p->safe, n_generated + N_PLAIN, text_bytes) : WARD_ENOMEM;
+	int rc = names ? ward_nameset_init(&p->safe, n_generated + N_PLAIN, text_bytes) : WARD_ENOMEM;
 	char *next = names;
 	for (size_t i = 0; rc == 0 && i < N_GOOGLE; i++, next += slot) {
 		snprintf(next, slot, "www.google.%s", google_suffixes[i]);
-		rc = set_add(&p->safe, next, &rule_google);
+		rc = ward_nameset_add(&p->safe, next, &rule_google);
 	}
 	for (size_t i = 0; rc == 0 && i < N_YANDEX; i++, next += 2 * slot) {
 		snprintf(next, slot, "yandex.%s", yandex_suffixes[i]);
 		snprintf(next + slot, slot, "www.yandex.%s", yandex_suffixes[i]);
-		rc = set_add(&p->safe, next, &rule_yandex);
+		rc = ward_nameset_add(&p->safe, next, &rule_yandex);
 		if (rc == 0)
-			rc = set_add(&p->safe, next + slot, &rule_yandex);
+			rc = ward_nameset_add(&p->safe, next + slot, &rule_yandex);
 	}
 	for (size_t i = 0; rc == 0 && i < N_PLAIN; i++)
-		rc = set_add(&p->safe, plain_rules_names[i], plain_rules[i]);
+		rc = ward_nameset_add(&p->safe, plain_rules_names[i], plain_rules[i]);
 	free(names); /* the set keeps wire forms of its own */
 	return rc;
 }
@@ -239,11 +145,11 @@ static size_t text_bytes(char *const *names, size_t n)
 }
 
 /* A deny or allow list; each entry's value is its config text, for explanations. */
-static int build_list(struct name_set *set, char *const *names, size_t n)
+static int build_list(struct ward_nameset *set, char *const *names, size_t n)
 {
-	int rc = set_init(set, n, text_bytes(names, n));
+	int rc = ward_nameset_init(set, n, text_bytes(names, n));
 	for (size_t i = 0; rc == 0 && i < n; i++)
-		rc = set_add(set, names[i], names[i]);
+		rc = ward_nameset_add(set, names[i], names[i]);
 	return rc;
 }
 
@@ -338,12 +244,12 @@ void ward_policy_free(struct ward_policy *p)
 		return;
 	if (p->profiles) {
 		for (size_t i = 0; i < p->conf->n_profiles; i++) {
-			set_free(&p->profiles[i].deny);
-			set_free(&p->profiles[i].allow);
+			ward_nameset_free(&p->profiles[i].deny);
+			ward_nameset_free(&p->profiles[i].allow);
 		}
 	}
 	free(p->profiles);
-	set_free(&p->safe);
+	ward_nameset_free(&p->safe);
 	free(p->clients_by_prefix);
 	free(p);
 }
@@ -437,6 +343,56 @@ static bool schedule_active(const struct ward_conf_schedule *s, const struct war
 	       ((s->days & yesterday) && t->minute < s->to_min);
 }
 
+/* Minutes from t until the window s, active at t, ends. */
+static unsigned window_left(const struct ward_conf_schedule *s, const struct ward_policy_time *t)
+{
+	if (s->from_min == s->to_min)
+		return 1440u - t->minute; /* the whole day: until midnight */
+	if (t->minute < s->to_min)
+		return (unsigned)(s->to_min - t->minute);
+	return 1440u - t->minute + s->to_min; /* crosses midnight */
+}
+
+static void advance(struct ward_policy_time *t, unsigned minutes)
+{
+	unsigned m = t->minute + minutes;
+	t->wday = (uint8_t)((t->wday + m / 1440u) % 7u);
+	t->minute = (uint16_t)(m % 1440u);
+	t->unix_s += (int64_t)minutes * 60;
+}
+
+/* Does s, active at t, block the way verdict v was blocked? */
+static bool blocks_alike(const struct ward_conf_schedule *s, const struct ward_policy_verdict *v)
+{
+	return v->reason == WARD_REASON_SCHEDULE_ALL ? s->block_all
+						     : (s->block & v->categories) != 0;
+}
+
+bool ward_policy_schedule_end(const struct ward_policy *p, const struct ward_policy_verdict *v,
+			      const struct ward_policy_time *now, struct ward_policy_time *end)
+{
+	if (!v->schedule_name || v->profile >= p->conf->n_profiles ||
+	    (v->reason != WARD_REASON_SCHEDULE_ALL && v->reason != WARD_REASON_CATEGORY))
+		return false;
+	const struct ward_conf_profile *prof = &p->conf->profiles[v->profile];
+	*end = *now;
+	unsigned total = 0;
+	bool moved = true;
+	while (moved && total < 7u * 1440u) {
+		moved = false;
+		for (size_t i = 0; i < prof->n_schedules; i++) {
+			const struct ward_conf_schedule *s = &prof->schedules[i];
+			if (!blocks_alike(s, v) || !schedule_active(s, end))
+				continue;
+			unsigned left = window_left(s, end);
+			advance(end, left);
+			total += left;
+			moved = true;
+		}
+	}
+	return total > 0;
+}
+
 /* ---- explaining a block ------------------------------------------------------------------------- */
 
 /* Does the config say feed `name` lists any of `hit`? */
@@ -483,6 +439,18 @@ static void explain_categories(const struct ward_policy *p, struct ward_catdb_re
 			 feed[0] ? "feed " : "", feed, feed[0] ? ", " : "");
 }
 
+/* "ward: gambling (override 12, profile kids)", or "..., everyone)". */
+static void explain_override_deny(const struct ward_policy *p, struct ward_policy_verdict *v)
+{
+	char cats[96] = "denied", who[80] = "everyone";
+	if (v->categories)
+		ward_cat_format(p->conf->categories, v->categories, cats, sizeof(cats));
+	if (v->profile_name && !v->override_everyone)
+		snprintf(who, sizeof(who), "profile %s", v->profile_name);
+	snprintf(v->text, sizeof(v->text), "ward: %s (override %llu, %s)", cats,
+		 (unsigned long long)v->override_id, who);
+}
+
 void ward_policy_explain(const struct ward_policy *p, struct ward_catdb_reader *reader,
 			 struct ward_policy_verdict *v)
 {
@@ -512,6 +480,13 @@ void ward_policy_explain(const struct ward_policy *p, struct ward_catdb_reader *
 		snprintf(v->text, sizeof(v->text), "ward: policy check failed (%s)",
 			 ward_strerror(v->error));
 		break;
+	case WARD_REASON_OVERRIDE_DENY:
+		explain_override_deny(p, v);
+		break;
+	case WARD_REASON_PAUSED:
+		snprintf(v->text, sizeof(v->text), "ward: profile %s paused (override %llu)",
+			 v->profile_name, (unsigned long long)v->override_id);
+		break;
 	default:
 		v->text[0] = '\0';
 		break;
@@ -538,10 +513,70 @@ static bool step_enforced(const struct ward_policy *p, struct ward_catdb_reader 
 	return true;
 }
 
+static int block_ede(const struct ward_policy *p, ward_catset cats)
+{
+	if (cats & p->conf->enforced)
+		return EDE_CENSORED;
+	return cats & WARD_CAT_SECURITY_SET ? EDE_BLOCKED : EDE_FILTERED;
+}
+
+static void take_override(struct ward_policy_verdict *v, const struct ward_override_hit *h)
+{
+	v->override_id = h->id;
+	v->override_everyone = h->everyone;
+	v->until = h->expires;
+	v->rule = h->name;
+}
+
+/* Step 2: a parent's deny, for the profile or everyone. */
+static bool step_override_deny(const struct ward_policy *p, const struct ward_override_table *ov,
+			       const uint8_t *name, size_t len, const struct ward_policy_time *now,
+			       struct ward_policy_verdict *v)
+{
+	struct ward_override_hit h;
+	if (!ward_override_table_match(ov, p->conf, v->profile, WARD_OVERRIDE_DENY, name, len,
+				       now->unix_s, &h))
+		return false;
+	take_override(v, &h);
+	v->categories = h.categories;
+	set_block(v, WARD_REASON_OVERRIDE_DENY, block_ede(p, h.categories));
+	return true;
+}
+
+/* Step 3: a paused profile gets nothing but its own allow list. */
+static bool step_paused(const struct ward_policy *p, const struct ward_override_table *ov,
+			const struct profile_sets *sets, const uint8_t *name, size_t len,
+			const struct ward_policy_time *now, struct ward_policy_verdict *v)
+{
+	struct ward_override_hit h;
+	if (!ward_override_table_paused(ov, p->conf, v->profile, now->unix_s, &h) ||
+	    ward_nameset_match_suffix(&sets->allow, name, len))
+		return false;
+	v->override_id = h.id;
+	v->until = h.expires;
+	set_block(v, WARD_REASON_PAUSED, EDE_FILTERED);
+	return true;
+}
+
+/* Step 4: a parent's allow lifts the config's deny list, schedules and categories. */
+static bool step_override_allow(const struct ward_policy *p,
+				const struct ward_override_table *ov, const uint8_t *name,
+				size_t len, const struct ward_policy_time *now,
+				struct ward_policy_verdict *v)
+{
+	struct ward_override_hit h;
+	if (!ward_override_table_match(ov, p->conf, v->profile, WARD_OVERRIDE_ALLOW, name, len,
+				       now->unix_s, &h))
+		return false;
+	take_override(v, &h);
+	v->reason = WARD_REASON_OVERRIDE_ALLOW;
+	return true;
+}
+
 static bool step_deny(const struct profile_sets *sets, const uint8_t *name, size_t len,
 		      struct ward_policy_verdict *v)
 {
-	v->rule = set_match_suffix(&sets->deny, name, len);
+	v->rule = ward_nameset_match_suffix(&sets->deny, name, len);
 	if (!v->rule)
 		return false;
 	set_block(v, WARD_REASON_DENY, EDE_FILTERED);
@@ -551,7 +586,7 @@ static bool step_deny(const struct profile_sets *sets, const uint8_t *name, size
 static bool step_allow(const struct profile_sets *sets, const uint8_t *name, size_t len,
 		       struct ward_policy_verdict *v)
 {
-	const char *rule = set_match_suffix(&sets->allow, name, len);
+	const char *rule = ward_nameset_match_suffix(&sets->allow, name, len);
 	if (!rule)
 		return false;
 	v->rule = rule;
@@ -594,7 +629,7 @@ static bool step_schedules_and_categories(const struct ward_policy *p,
 static void step_rewrite(const struct ward_policy *p, const struct ward_conf_profile *prof,
 			 const uint8_t *name, size_t len, struct ward_policy_verdict *v)
 {
-	size_t i = set_find(&p->safe, name, len);
+	size_t i = ward_nameset_find(&p->safe, name, len);
 	if (i == SIZE_MAX)
 		return;
 	const struct safe_rule *rule = p->safe.values[i];
@@ -654,50 +689,60 @@ static int begin_verdict(const struct ward_policy *p, struct ward_catdb_reader *
 	return rc < 0 ? fail_closed(v, rc) : 0;
 }
 
+/* Steps 5-8 for a name no override decided. @return true when blocked (v says why). */
+static bool steps_config(const struct ward_policy *p, struct ward_catdb_reader *reader,
+			 size_t profile, const uint8_t *name, size_t len,
+			 const struct ward_policy_time *now, bool honour_all,
+			 struct ward_policy_verdict *v)
+{
+	const struct ward_conf_profile *prof = &p->conf->profiles[profile];
+	const struct profile_sets *sets = &p->profiles[profile];
+	if (step_deny(sets, name, len, v))
+		return true;
+	if (step_allow(sets, name, len, v))
+		return false;
+	return step_schedules_and_categories(p, reader, prof, now, honour_all, v);
+}
+
 int ward_policy_decide(const struct ward_policy *p, struct ward_catdb_reader *reader,
-		       size_t profile, const uint8_t *name, const struct ward_policy_time *now,
-		       struct ward_policy_verdict *v)
+		       const struct ward_override_table *ov, size_t profile, const uint8_t *name,
+		       const struct ward_policy_time *now, struct ward_policy_verdict *v)
 {
 	size_t len;
 	int rc = begin_verdict(p, reader, profile, name, &len, v);
-	if (rc < 0 || step_enforced(p, reader, v))
+	if (rc < 0 || step_enforced(p, reader, v) || step_override_deny(p, ov, name, len, now, v))
 		return rc;
 	if (profile >= p->conf->n_profiles)
 		return 0;
 	const struct ward_conf_profile *prof = &p->conf->profiles[profile];
-	const struct profile_sets *sets = &p->profiles[profile];
-	if (step_deny(sets, name, len, v))
+	if (step_paused(p, ov, &p->profiles[profile], name, len, now, v))
 		return 0;
-	/* An allow entry lifts steps 4 and 5 only: the rewrites of step 6 are the profile's
-	 * settings, not blocks, and only the profile's own settings turn them off. */
-	if (!step_allow(sets, name, len, v) &&
-	    step_schedules_and_categories(p, reader, prof, now, true, v))
+	/* An allow (override or list) lifts blocks only: the rewrites of step 9 are the
+	 * profile's settings, not blocks, and only the profile's own settings turn them off. */
+	if (!step_override_allow(p, ov, name, len, now, v) &&
+	    steps_config(p, reader, profile, name, len, now, true, v))
 		return 0;
 	step_rewrite(p, prof, name, len, v);
 	return 0;
 }
 
 int ward_policy_blocks_target(const struct ward_policy *p, struct ward_catdb_reader *reader,
-			      size_t profile, const uint8_t *name,
-			      const struct ward_policy_time *now, struct ward_policy_verdict *v)
+			      const struct ward_override_table *ov, size_t profile,
+			      const uint8_t *name, const struct ward_policy_time *now,
+			      struct ward_policy_verdict *v)
 {
 	size_t len;
 	int rc = begin_verdict(p, reader, profile, name, &len, v);
 	if (rc < 0)
 		return rc;
-	if (step_enforced(p, reader, v))
+	if (step_enforced(p, reader, v) || step_override_deny(p, ov, name, len, now, v))
 		return 1;
-	if (profile >= p->conf->n_profiles)
+	if (profile >= p->conf->n_profiles || step_override_allow(p, ov, name, len, now, v))
 		return 0;
-	const struct ward_conf_profile *prof = &p->conf->profiles[profile];
-	const struct profile_sets *sets = &p->profiles[profile];
-	if (step_deny(sets, name, len, v))
-		return 1;
-	if (step_allow(sets, name, len, v))
-		return 0;
-	/* The asked name was already let through, so a bedtime "all" does not apply again to
-	 * where it points; categories do, or a CNAME would launder a blocked name. */
-	return step_schedules_and_categories(p, reader, prof, now, false, v);
+	/* The asked name was already let through, so a pause or a bedtime "all" does not
+	 * apply again to where it points; categories do, or a CNAME would launder a blocked
+	 * name. */
+	return steps_config(p, reader, profile, name, len, now, false, v);
 }
 
 const char *ward_policy_reason_name(enum ward_policy_reason reason)
@@ -708,8 +753,10 @@ const char *ward_policy_reason_name(enum ward_policy_reason reason)
 		[WARD_REASON_SCHEDULE_ALL] = "schedule", [WARD_REASON_CATEGORY] = "category",
 		[WARD_REASON_CANARY] = "canary",     [WARD_REASON_SAFE_SEARCH] = "safe-search",
 		[WARD_REASON_LOOKUP_FAILED] = "lookup-failed", [WARD_REASON_ACL] = "allow_clients",
+		[WARD_REASON_OVERRIDE_DENY] = "override-deny", [WARD_REASON_PAUSED] = "paused",
+		[WARD_REASON_OVERRIDE_ALLOW] = "override-allow",
 	};
-	return reason <= WARD_REASON_ACL ? names[reason] : "unknown";
+	return reason <= WARD_REASON_OVERRIDE_ALLOW ? names[reason] : "unknown";
 }
 
 const char *ward_policy_action_name(enum ward_policy_action action)

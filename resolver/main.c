@@ -31,7 +31,9 @@
 #include "blocklists/error.h"
 #include "blocklists/log.h"
 #include "blocklists/policy.h"
+#include "resolver/live.h"
 #include "resolver/notify.h"
+#include "resolver/web.h"
 #include "resolver/worker.h"
 
 #define EXIT_CONFIG 2
@@ -60,6 +62,8 @@ struct wardd {
 	uv_loop_t loop;
 	uv_signal_t sigterm, sigint, sighup;
 	uv_timer_t housekeeping;
+	struct ward_live live;             /* the clock and the overrides, for the workers */
+	struct ward_web *web;              /* NULL without a "web" section */
 	uint64_t status_key;               /* database generation + 1 last told, 0: none */
 	bool status_sent;
 };
@@ -209,7 +213,7 @@ static int bind_workers(struct wardd *d)
 		if (rc != 0)
 			return rc;
 	}
-	return 0;
+	return conf->web.enabled ? ward_web_new(conf, &d->shared, &d->web) : 0;
 }
 
 static int start_workers(struct wardd *d)
@@ -227,6 +231,8 @@ static int start_workers(struct wardd *d)
 /* Stops the running workers and frees every initialized one, started or not. */
 static void stop_workers(struct wardd *d)
 {
+	ward_web_free(d->web); /* it reads the workers' rings: first */
+	d->web = NULL;
 	for (unsigned i = 0; i < d->n_running; i++)
 		ward_worker_request_stop(&d->workers[i]);
 	for (unsigned i = 0; i < d->n_running; i++)
@@ -271,6 +277,28 @@ static void policy_state_free(struct wardd *d, struct ward_policy_state *ps)
 	free(ps);
 }
 
+static bool same_text(const char *a, const char *b)
+{
+	return (!a && !b) || (a && b && strcmp(a, b) == 0);
+}
+
+/* The web listener is built from the boot config: any change to it waits for a restart. */
+static bool web_same(const struct ward_conf_web *a, const struct ward_conf_web *b)
+{
+	if (a->enabled != b->enabled || a->n_listen != b->n_listen ||
+	    a->max_connections != b->max_connections ||
+	    a->request_timeout_s != b->request_timeout_s ||
+	    a->reports_per_hour != b->reports_per_hour || !same_text(a->hostname, b->hostname) ||
+	    !same_text(a->admin_token_file, b->admin_token_file) ||
+	    !same_text(a->hotline_url, b->hotline_url))
+		return false;
+	for (size_t i = 0; i < a->n_listen; i++)
+		if (a->listen[i].len != b->listen[i].len ||
+		    memcmp(&a->listen[i].ss, &b->listen[i].ss, a->listen[i].len) != 0)
+			return false;
+	return true;
+}
+
 static void warn_restart_needed(const struct ward_conf *old, const struct ward_conf *fresh)
 {
 	bool same = old->n_listen == fresh->n_listen && old->n_upstreams == fresh->n_upstreams &&
@@ -284,6 +312,8 @@ static void warn_restart_needed(const struct ward_conf *old, const struct ward_c
 	if (!same)
 		ward_log_warn("SIGHUP: listen, upstreams, workers and cache size changes take "
 			      "effect at the next restart");
+	if (!web_same(&old->web, &fresh->web))
+		ward_log_warn("SIGHUP: changes to the web section take effect at the next restart");
 }
 
 static void publish_local_time(struct wardd *d)
@@ -306,6 +336,20 @@ static void report_coverage(struct wardd *d, const struct ward_conf *conf)
 	if (rc < 0)
 		ward_log_warn("cannot check what the category database covers: %s",
 			      ward_strerror(rc));
+}
+
+/* The overrides and the clock for override expiry; retired tables freed once unused. */
+static void refresh_live(struct wardd *d, bool force)
+{
+	uint64_t oldest = ward_web_seen_overrides(d->web);
+	ward_live_tick(&d->live, &d->shared, atomic_load(&d->shared.policy)->conf,
+		       atomic_load(&d->shared.db), force);
+	for (unsigned i = 0; i < d->n_running; i++) {
+		uint64_t seen = atomic_load(&d->workers[i].seen_overrides);
+		if (seen < oldest)
+			oldest = seen;
+	}
+	ward_live_retire(&d->live, oldest);
 }
 
 /* Filtering (profiles, clients, block mode, allow_clients) changes live; a broken file
@@ -339,6 +383,7 @@ static void on_hup(uv_signal_t *sig, int signum)
 	old->retired_next = d->retired;
 	d->retired = old;
 	publish_local_time(d);
+	refresh_live(d, true); /* the overrides' profile indexes follow the new config */
 	ward_log_info("SIGHUP: %s reloaded (%zu profiles, %zu clients)", d->conf->path,
 		      fresh->n_profiles, fresh->n_clients);
 	report_coverage(d, fresh);
@@ -355,11 +400,14 @@ static void report_status(struct wardd *d)
 	struct ward_catdb_meta meta = {0};
 	if (db && ward_catdb_meta_get(db, &meta) != 0)
 		return;
-	uint64_t key = db ? meta.generation + 1 : 0;
+	/* With a web listener wardd creates the database itself (for reports and
+	 * overrides): until `ward update` built it (generation 0), it has no categories. */
+	bool built = db && meta.generation > 0;
+	uint64_t key = built ? meta.generation + 1 : 0;
 	if (d->status_sent && key == d->status_key)
 		return;
 	char text[128];
-	ward_notify_status(ward_notify_status_text(text, sizeof(text), db != NULL, meta.domains,
+	ward_notify_status(ward_notify_status_text(text, sizeof(text), built, meta.domains,
 						   meta.generation));
 	d->status_key = key;
 	d->status_sent = true;
@@ -400,7 +448,9 @@ static void log_db_error(const char *dir, int rc)
 static int open_database(struct wardd *d)
 {
 	struct ward_catdb *db;
-	int rc = ward_catdb_open(d->conf->database, WARD_CATDB_READ, &db);
+	/* The web listener writes reports and overrides (on its own thread only). */
+	int rc = ward_catdb_open(d->conf->database,
+				 d->conf->web.enabled ? WARD_CATDB_WRITE : WARD_CATDB_READ, &db);
 	if (rc == 0) {
 		atomic_store(&d->shared.db, db);
 		d->db_error = 0;
@@ -426,11 +476,16 @@ static void free_retired_policies(struct wardd *d)
 		if (seen < oldest_seen)
 			oldest_seen = seen;
 	}
+	uint64_t web_seen = ward_web_seen_generation(d->web);
+	if (web_seen < oldest_seen)
+		oldest_seen = web_seen;
 	struct ward_policy_state **link = &d->retired;
 	while (*link) {
 		struct ward_policy_state *ps = *link;
 		if (ps->generation < oldest_seen) {
 			*link = ps->retired_next;
+			ward_log_debug("freed the retired policy of generation %llu",
+				       (unsigned long long)ps->generation);
 			policy_state_free(d, ps);
 		} else {
 			link = &ps->retired_next;
@@ -446,6 +501,7 @@ static void on_housekeeping(uv_timer_t *t)
 		watch_generation(d);
 	else
 		open_database(d);
+	refresh_live(d, false);
 	free_retired_policies(d);
 	report_status(d);
 }
@@ -538,14 +594,19 @@ static int start_up(struct wardd *d)
 		if (rc == WARD_ENOTFOUND)
 			rc = 0; /* warned; the housekeeping timer opens it once it exists */
 	}
-	if (rc == 0)
+	if (rc == 0) {
+		refresh_live(d, true);
 		rc = start_workers(d);
+	}
+	if (rc == 0 && d->web)
+		rc = ward_web_start(d->web, d->workers, d->n_workers);
 	return rc;
 }
 
 static void shut_down(struct wardd *d)
 {
 	stop_workers(d);
+	ward_live_free(&d->live, &d->shared);
 	close_loop(d);
 	release_shared_state(d);
 	ward_conf_free(d->conf);

@@ -15,6 +15,7 @@
 #include "blocklists/error.h"
 #include "blocklists/log.h"
 #include "resolver/rewrite.h"
+#include "resolver/web.h"
 #include "resolver/worker.h"
 
 #define READER_REFRESH_MS 100 /* how stale a worker's view of the database may get */
@@ -45,7 +46,7 @@ static void refresh_reader(struct ward_worker *w)
 		w->reader = NULL;
 }
 
-static void refresh_views(struct ward_worker *w)
+void ward_query_sync_views(struct ward_worker *w)
 {
 	struct ward_policy_state *ps =
 		atomic_load_explicit(&w->shared->policy, memory_order_acquire);
@@ -54,6 +55,17 @@ static void refresh_views(struct ward_worker *w)
 		atomic_store_explicit(&w->seen_generation, ps ? ps->generation : 0,
 				      memory_order_release);
 	}
+	struct ward_override_state *ov =
+		atomic_load_explicit(&w->shared->overrides, memory_order_acquire);
+	if (ov != w->ov) {
+		w->ov = ov;
+		atomic_store_explicit(&w->seen_overrides, ov ? ov->seq : 0, memory_order_release);
+	}
+}
+
+static void refresh_views(struct ward_worker *w)
+{
+	ward_query_sync_views(w);
 	uint64_t now = ward_worker_now(w);
 	if (now - w->reader_refreshed_ms < READER_REFRESH_MS && w->reader_refreshed_ms)
 		return;
@@ -62,6 +74,12 @@ static void refresh_views(struct ward_worker *w)
 	uint32_t packed = atomic_load_explicit(&w->shared->local_time, memory_order_relaxed);
 	w->local_time.wday = (uint8_t)(packed >> 16);
 	w->local_time.minute = (uint16_t)packed;
+	w->local_time.unix_s = atomic_load_explicit(&w->shared->unix_now, memory_order_relaxed);
+}
+
+static const struct ward_override_table *overrides(const struct ward_worker *w)
+{
+	return w->ov ? w->ov->table : NULL;
 }
 
 /* ---- answers made here -------------------------------------------------------------------- */
@@ -103,6 +121,8 @@ static void answer_verdict(struct ward_worker *w, const struct ward_query_ctx *c
 	 * carried, i.e. the client speaks EDNS. */
 	if (ctx->q.edns && v->ede_code != WARD_EDE_NONE)
 		ward_policy_explain(w->ps->policy, w->reader, v);
+	if (w->records)
+		ward_web_record(w, ctx, v);
 	switch (v->action) {
 	case WARD_POLICY_SERVFAIL:
 		w->stats.servfail++;
@@ -138,8 +158,9 @@ struct cloak_check {
 static int check_chain_name(void *arg, const uint8_t *wire_lname)
 {
 	struct cloak_check *c = arg;
-	int rc = ward_policy_blocks_target(c->w->ps->policy, c->w->reader, c->ctx->profile,
-					   wire_lname, &c->w->local_time, &c->verdict);
+	int rc = ward_policy_blocks_target(c->w->ps->policy, c->w->reader, overrides(c->w),
+					   c->ctx->profile, wire_lname, &c->w->local_time,
+					   &c->verdict);
 	return rc != 0;
 }
 
@@ -327,7 +348,8 @@ static bool stage_policy(struct ward_worker *w, struct ward_query_ctx *ctx,
 	if (mac_ignored)
 		note_mac_ignored(w, ctx);
 	struct ward_policy_verdict v;
-	ward_policy_decide(w->ps->policy, w->reader, ctx->profile, q->lname, &w->local_time, &v);
+	ward_policy_decide(w->ps->policy, w->reader, overrides(w), ctx->profile, q->lname,
+			   &w->local_time, &v);
 	switch (v.action) {
 	case WARD_POLICY_FORWARD:
 		return false;
@@ -374,6 +396,8 @@ void ward_query_handle(struct ward_worker *w, const uint8_t *pkt, size_t len,
 	if (stage_acl(w, &ctx, parsed))
 		return;
 	if (stage_bad_query(w, &ctx, parsed))
+		return;
+	if (w->conf->web.enabled && ward_web_dns_answer(w, &ctx))
 		return;
 	if (stage_policy(w, &ctx, &rewritten, &ask))
 		return;

@@ -132,12 +132,15 @@ int ward_worker_init(struct ward_worker *w, unsigned id, const struct ward_conf 
 	}
 	w->conns = ward_tcp_conns_new();
 	w->rrl = ward_rrl_new();
-	if (!w->conns || !w->rrl) {
+	if (conf->web.enabled)
+		w->records = ward_ring_new(); /* the web listener reads this worker's blocks */
+	if (!w->conns || !w->rrl || (conf->web.enabled && !w->records)) {
 		rc = WARD_ENOMEM;
 		goto fail;
 	}
 	return 0;
 fail:
+	ward_ring_free(w->records);
 	close_listener_fds(w);
 	free(w->udp);
 	free(w->tcp);
@@ -447,10 +450,13 @@ static int start_listeners(struct ward_worker *w)
 	return 0;
 }
 
+/* Idle housekeeping: let go of the database snapshot, and of a policy or override table
+ * the main thread has replaced (it frees them only once every worker moved on). */
 static void release_reader(uv_timer_t *t)
 {
 	struct ward_worker *w = t->data;
 	ward_catdb_reader_release(w->reader);
+	ward_query_sync_views(w);
 }
 
 static void worker_main(void *arg)
@@ -526,6 +532,7 @@ void ward_worker_destroy(struct ward_worker *w)
 	free(w->udp);
 	free(w->tcp);
 	free(w->conns);
+	ward_ring_free(w->records);
 }
 
 /* Descriptors one worker may hold at its caps: a socket per live upstream query, one per

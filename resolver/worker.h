@@ -22,6 +22,7 @@
 #include "resolver/cache.h"
 #include "resolver/dns.h"
 #include "resolver/limit.h"
+#include "resolver/records.h"
 #include "resolver/upstream.h"
 
 #define WARD_UDP_BATCH 32          /* datagrams per recvmmsg/sendmmsg */
@@ -113,9 +114,19 @@ struct ward_policy_state {
 	struct ward_policy_state *retired_next;
 };
 
+/* The overrides in force (blocklists/overrides.h), rebuilt by the main thread when the
+ * database's overrides change or the config is reloaded, and swapped as one. */
+struct ward_override_state {
+	struct ward_override_table *table;
+	uint64_t seq;                      /* publication number, for retiring */
+	struct ward_override_state *retired_next;
+};
+
 /* What the main thread shares with every worker: read-mostly pointers, swapped atomically. */
 struct ward_shared {
 	_Atomic(struct ward_policy_state *) policy;
+	_Atomic(struct ward_override_state *) overrides;
+	_Atomic int64_t unix_now;          /* wall clock for override expiry (clock.h) */
 	_Atomic(struct ward_catdb *) db;
 	/* Local time for schedules, computed by the main thread (localtime and TZ changes are
 	 * not safe to run concurrently): wday << 16 | minute of the day. */
@@ -185,6 +196,9 @@ struct ward_worker {
 	struct ward_shared *shared;
 	struct ward_policy_state *ps;      /* this loop iteration's policy */
 	_Atomic uint64_t seen_generation;  /* lets the main thread free retired policies */
+	struct ward_override_state *ov;    /* this loop iteration's overrides */
+	_Atomic uint64_t seen_overrides;   /* ... and retired override tables */
+	struct ward_record_ring *records;  /* blocks for the web listener, NULL without one */
 	struct ward_catdb_reader *reader;  /* NULL until a database exists */
 	uint64_t reader_refreshed_ms;
 	struct ward_policy_time local_time;
@@ -267,6 +281,13 @@ static inline uint64_t ward_worker_now(struct ward_worker *w)
 /* Handle one query from a client; the answer is sent now or when upstream replies. */
 void ward_query_handle(struct ward_worker *w, const uint8_t *pkt, size_t len,
 		       const struct ward_client_ref *from);
+
+/*
+ * Take the policy and override table now in force (and tell the main thread which ones
+ * this worker holds, so it can free the ones it retired). Every query does; the
+ * worker's idle timer does too, so that an idle worker does not keep retired tables.
+ */
+void ward_query_sync_views(struct ward_worker *w);
 
 /*
  * Answer ctx from a stored upstream message (a cache hit, a fresh upstream answer or a

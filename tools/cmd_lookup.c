@@ -26,33 +26,22 @@
 #include <time.h>
 
 #include "blocklists/catdb.h"
+#include "blocklists/clock.h"
 #include "blocklists/error.h"
 #include "blocklists/feed.h"
+#include "blocklists/lookup.h"
 #include "blocklists/name.h"
 #include "blocklists/policy.h"
 #include "tools/ward.h"
-
-struct client {
-	bool set;
-	const char *text;          /* as given, for the output */
-	struct sockaddr_storage addr;
-	bool has_mac;
-	uint8_t mac[6];
-	const char *mac_text;
-	bool mac_ignored;          /* not from a trusted forwarder: wardd ignores it */
-	bool refused;              /* outside allow_clients */
-	struct ward_policy_verdict refusal;
-};
 
 struct lookup_ctx {
 	const struct ward_conf *conf;
 	struct ward_catdb_reader *reader; /* NULL: no database yet (only with --client) */
 	bool json;
 	cJSON *results;
-	struct client client;
-	struct ward_policy *policy;       /* with --client */
-	size_t profile;
-	struct ward_policy_time now;
+	bool client_set;
+	struct ward_lookup who;           /* with --client: the client, policy, overrides */
+	struct ward_override_table *ov;
 };
 
 static void usage(FILE *out)
@@ -66,33 +55,6 @@ static void usage(FILE *out)
 }
 
 /* ---- what a verdict means on the wire ------------------------------------------------------- */
-
-static const char *ede_name(int code)
-{
-	switch (code) {
-	case 0: return "Other Error";
-	case 15: return "Blocked";
-	case 16: return "Censored";
-	case 17: return "Filtered";
-	case 18: return "Prohibited";
-	default: return "Other";
-	}
-}
-
-static const char *block_mode_name(enum ward_block_mode mode)
-{
-	static const char *const names[] = {
-		[WARD_BLOCK_SINKHOLE] = "sinkhole", [WARD_BLOCK_NXDOMAIN] = "nxdomain",
-		[WARD_BLOCK_NODATA] = "nodata",     [WARD_BLOCK_REFUSED] = "refused",
-	};
-	return mode <= WARD_BLOCK_REFUSED ? names[mode] : "unknown";
-}
-
-static const char *day_name(unsigned wday)
-{
-	static const char *const days[] = {"sun", "mon", "tue", "wed", "thu", "fri", "sat"};
-	return wday < 7 ? days[wday] : "?";
-}
 
 /* "sinkhole: A 0.0.0.0, AAAA ::, other types NODATA; TTL 60" */
 static void describe_block(const struct ward_conf_block *b, char *buf, size_t cap)
@@ -116,46 +78,6 @@ static void describe_block(const struct ward_conf_block *b, char *buf, size_t ca
 }
 
 /* ---- the database's view --------------------------------------------------------------------- */
-
-static void feed_names(struct ward_catdb_reader *r, const struct ward_cat_match *m,
-		       char names[][64])
-{
-	for (unsigned i = 0; i < m->n_feeds && i < WARD_CATDB_MATCH_FEEDS; i++)
-		if (!r || ward_catdb_feed_name(r, m->feeds[i], names[i], 64) < 0)
-			snprintf(names[i], 64, "#%u", m->feeds[i]);
-}
-
-static cJSON *cats_json(const struct ward_cat_registry *reg, ward_catset set)
-{
-	cJSON *a = cJSON_CreateArray();
-	for (unsigned bit = 0; bit < WARD_CAT_MAX; bit++) {
-		if (!(set & WARD_CAT(bit)))
-			continue;
-		const char *name = ward_cat_name(reg, bit);
-		char tmp[16];
-		snprintf(tmp, sizeof(tmp), "bit%u", bit);
-		cJSON_AddItemToArray(a, cJSON_CreateString(name ? name : tmp));
-	}
-	return a;
-}
-
-static cJSON *match_json(struct lookup_ctx *L, const char *name, const struct ward_cat_match *m,
-			 char feeds[][64])
-{
-	cJSON *o = cJSON_CreateObject();
-	cJSON_AddStringToObject(o, "name", name);
-	cJSON_AddBoolToObject(o, "listed", m->categories != 0);
-	cJSON_AddItemToObject(o, "categories", cats_json(L->conf->categories, m->categories));
-	cJSON_AddItemToObject(o, "allowed", cats_json(L->conf->categories, m->allowed));
-	if (m->found) {
-		cJSON_AddStringToObject(o, "entry", m->entry);
-		cJSON_AddBoolToObject(o, "exact", m->exact);
-	}
-	cJSON *fa = cJSON_AddArrayToObject(o, "feeds");
-	for (unsigned i = 0; i < m->n_feeds && i < WARD_CATDB_MATCH_FEEDS; i++)
-		cJSON_AddItemToArray(fa, cJSON_CreateString(feeds[i]));
-	return o;
-}
 
 static void print_match_details(struct lookup_ctx *L, const struct ward_cat_match *m,
 				char feeds[][64])
@@ -190,80 +112,6 @@ static void print_human_match(struct lookup_ctx *L, const char *name,
 }
 
 /* ---- the verdict for a client ---------------------------------------------------------------- */
-
-static void add_string_or_null(cJSON *o, const char *key, const char *value)
-{
-	if (value)
-		cJSON_AddStringToObject(o, key, value);
-	else
-		cJSON_AddNullToObject(o, key);
-}
-
-static cJSON *answer_json(const struct ward_conf *conf, const struct ward_policy_verdict *v)
-{
-	char addr[INET6_ADDRSTRLEN];
-	cJSON *o = cJSON_CreateObject();
-	switch (v->action) {
-	case WARD_POLICY_BLOCK:
-		cJSON_AddStringToObject(o, "mode", block_mode_name(conf->block.mode));
-		cJSON_AddNumberToObject(o, "ttl", conf->block.ttl);
-		if (conf->block.mode == WARD_BLOCK_SINKHOLE) {
-			cJSON_AddStringToObject(o, "ipv4", inet_ntop(AF_INET, conf->block.ipv4,
-								     addr, sizeof(addr)));
-			cJSON_AddStringToObject(o, "ipv6", inet_ntop(AF_INET6, conf->block.ipv6,
-								     addr, sizeof(addr)));
-		}
-		break;
-	case WARD_POLICY_NXDOMAIN:
-		cJSON_AddStringToObject(o, "mode", "nxdomain");
-		cJSON_AddNumberToObject(o, "ttl", conf->block.ttl);
-		break;
-	case WARD_POLICY_CNAME:
-		cJSON_AddStringToObject(o, "cname", v->rewrite_target);
-		break;
-	case WARD_POLICY_ADDRESS:
-		cJSON_AddStringToObject(o, "a", inet_ntop(AF_INET, v->rewrite_ipv4, addr,
-							  sizeof(addr)));
-		break;
-	case WARD_POLICY_SERVFAIL:
-		cJSON_AddStringToObject(o, "rcode", "SERVFAIL");
-		break;
-	case WARD_POLICY_REFUSED:
-		cJSON_AddStringToObject(o, "rcode", "REFUSED");
-		break;
-	default:
-		cJSON_AddStringToObject(o, "mode", "upstream");
-	}
-	return o;
-}
-
-static void add_verdict_json(struct lookup_ctx *L, cJSON *o, const struct ward_policy_verdict *v)
-{
-	char when[16];
-	snprintf(when, sizeof(when), "%s %02u:%02u", day_name(L->now.wday), L->now.minute / 60u,
-		 L->now.minute % 60u);
-	cJSON_AddStringToObject(o, "client", L->client.text);
-	add_string_or_null(o, "mac", L->client.has_mac ? L->client.mac_text : NULL);
-	cJSON_AddBoolToObject(o, "mac_ignored", L->client.mac_ignored);
-	add_string_or_null(o, "profile", v->profile_name);
-	cJSON_AddStringToObject(o, "local_time", when);
-	cJSON_AddStringToObject(o, "action", ward_policy_action_name(v->action));
-	cJSON_AddStringToObject(o, "reason", ward_policy_reason_name(v->reason));
-	add_string_or_null(o, "rule", v->rule);
-	add_string_or_null(o, "schedule", v->schedule_name);
-	cJSON_AddItemToObject(o, "block_categories",
-			      cats_json(L->conf->categories, v->categories));
-	if (v->ede_code >= 0) {
-		cJSON *e = cJSON_AddObjectToObject(o, "ede");
-		cJSON_AddNumberToObject(e, "code", v->ede_code);
-		cJSON_AddStringToObject(e, "name", ede_name(v->ede_code));
-		cJSON_AddStringToObject(e, "text", v->text);
-	} else {
-		cJSON_AddNullToObject(o, "ede");
-	}
-	add_string_or_null(o, "explanation", v->text[0] ? v->text : NULL);
-	cJSON_AddItemToObject(o, "answer", answer_json(L->conf, v));
-}
 
 static void print_human_answer(const struct ward_conf *conf, const struct ward_policy_verdict *v)
 {
@@ -301,18 +149,21 @@ static void print_human_verdict(struct lookup_ctx *L, const char *name,
 	bool rewrite = v->action == WARD_POLICY_CNAME || v->action == WARD_POLICY_ADDRESS;
 	printf("%s: %s for client %s", name,
 	       rewrite ? "safe-search rewrite" : ward_policy_action_name(v->action),
-	       L->client.text);
-	if (L->client.has_mac)
-		printf(" (MAC %s%s)", L->client.mac_text,
-		       L->client.mac_ignored ? ", ignored: not from a trusted_forwarders address"
+	       L->who.client_text);
+	if (L->who.has_mac)
+		printf(" (MAC %s%s)", L->who.mac_text,
+		       L->who.mac_ignored ? ", ignored: not from a trusted_forwarders address"
 					     : "");
 	printf(", profile %s, %s %02u:%02u\n", v->profile_name ? v->profile_name : "(none)",
-	       day_name(L->now.wday), L->now.minute / 60u, L->now.minute % 60u);
+	       ward_lookup_day_name(L->who.now.wday), L->who.now.minute / 60u, L->who.now.minute % 60u);
 	printf("  reason: %s", ward_policy_reason_name(v->reason));
 	if (v->rule)
 		printf(" (rule %s)", v->rule);
 	if (v->schedule_name)
 		printf(" (schedule %s)", v->schedule_name);
+	if (v->override_id)
+		printf(" (override %llu%s)", (unsigned long long)v->override_id,
+		       v->until ? ", timed" : "");
 	printf("\n");
 	if (v->categories)
 		printf("  categories: %s\n",
@@ -321,11 +172,12 @@ static void print_human_verdict(struct lookup_ctx *L, const char *name,
 		printf("  listed as: %s (%s)\n",
 		       ward_tool_cats(L->conf->categories, v->match.categories, cats,
 				      sizeof(cats)),
-		       v->reason == WARD_REASON_ALLOW ? "lifted by the allow rule"
+		       v->reason == WARD_REASON_ALLOW || v->reason == WARD_REASON_OVERRIDE_ALLOW
+			       ? "lifted by the allow rule"
 						      : "not blocked for this profile");
 	print_match_details(L, &v->match, feeds);
 	if (v->ede_code >= 0)
-		printf("  EDE: %d %s: %s\n", v->ede_code, ede_name(v->ede_code), v->text);
+		printf("  EDE: %d %s: %s\n", v->ede_code, ward_lookup_ede_name(v->ede_code), v->text);
 	else if (v->text[0])
 		printf("  why: %s\n", v->text);
 	print_human_answer(L->conf, v);
@@ -342,9 +194,9 @@ static int lookup_match(struct lookup_ctx *L, const char *name, const uint8_t *w
 		fprintf(stderr, "ward lookup: %s: %s\n", name, ward_strerror(rc));
 		return -1;
 	}
-	feed_names(L->reader, &m, feeds);
+	ward_lookup_feed_names(L->reader, &m, feeds);
 	if (L->json)
-		cJSON_AddItemToArray(L->results, match_json(L, name, &m, feeds));
+		cJSON_AddItemToArray(L->results, ward_lookup_match_json(L->conf, name, &m, feeds));
 	else
 		print_human_match(L, name, &m, feeds);
 	return 0;
@@ -354,18 +206,11 @@ static int lookup_verdict(struct lookup_ctx *L, const char *name, const uint8_t 
 {
 	char feeds[WARD_CATDB_MATCH_FEEDS][64];
 	struct ward_policy_verdict v;
-	int rc = 0;
-	if (L->client.refused)
-		v = L->client.refusal;
-	else
-		rc = ward_policy_decide(L->policy, L->reader, L->profile, wire, &L->now, &v);
-	ward_policy_explain(L->policy, L->reader, &v);
-	feed_names(L->reader, &v.match, feeds);
+	int rc = ward_lookup_verdict(&L->who, wire, &v);
 	if (L->json) {
-		cJSON *o = match_json(L, name, &v.match, feeds);
-		add_verdict_json(L, o, &v);
-		cJSON_AddItemToArray(L->results, o);
+		cJSON_AddItemToArray(L->results, ward_lookup_result_json(&L->who, name, &v));
 	} else {
+		ward_lookup_feed_names(L->reader, &v.match, feeds);
 		print_human_verdict(L, name, &v, feeds);
 	}
 	/* wardd answers SERVFAIL here; the lookup did not work either. */
@@ -401,56 +246,12 @@ static int lookup_one(struct lookup_ctx *L, const char *arg)
 		return -1;
 	}
 	ward_name_to_text(wire, name, sizeof(name));
-	if (L->policy)
+	if (L->client_set)
 		return lookup_verdict(L, name, wire);
 	return lookup_match(L, name, wire);
 }
 
 /* ---- setup ---------------------------------------------------------------------------------- */
-
-static int parse_client(const char *text, struct client *c)
-{
-	struct sockaddr_in *v4 = (struct sockaddr_in *)&c->addr;
-	struct sockaddr_in6 *v6 = (struct sockaddr_in6 *)&c->addr;
-	memset(&c->addr, 0, sizeof(c->addr));
-	if (inet_pton(AF_INET, text, &v4->sin_addr) == 1) {
-		v4->sin_family = AF_INET;
-	} else if (inet_pton(AF_INET6, text, &v6->sin6_addr) == 1) {
-		v6->sin6_family = AF_INET6;
-	} else {
-		fprintf(stderr, "ward lookup: --client '%s' is not an IP address\n", text);
-		return -1;
-	}
-	c->set = true;
-	c->text = text;
-	return 0;
-}
-
-/* "aa:bb:cc:dd:ee:ff" or "AA-BB-CC-DD-EE-FF", as the config accepts. */
-static int parse_mac(const char *text, struct client *c)
-{
-	const char *p = text;
-	for (int i = 0; i < 6; i++) {
-		if (!isxdigit((unsigned char)p[0]) || !isxdigit((unsigned char)p[1]))
-			goto bad;
-		char hex[3] = {p[0], p[1], '\0'};
-		c->mac[i] = (uint8_t)strtoul(hex, NULL, 16);
-		p += 2;
-		if (i < 5 && *p != ':' && *p != '-')
-			goto bad;
-		if (i < 5)
-			p++;
-	}
-	if (*p)
-		goto bad;
-	c->has_mac = true;
-	c->mac_text = text;
-	return 0;
-bad:
-	fprintf(stderr, "ward lookup: --mac '%s' is not a MAC address (aa:bb:cc:dd:ee:ff)\n",
-		text);
-	return -1;
-}
 
 static const struct option long_opts[] = {
 	{ "config", required_argument, NULL, 'c' },
@@ -483,20 +284,25 @@ static int open_reader(const struct ward_conf *conf, bool optional, struct ward_
 	return rc;
 }
 
-/* The policy wardd would build from this config, and who the client is to it. */
-static int prepare_client(struct lookup_ctx *L)
+/* The policy wardd would build from this config, the overrides in force, and who the
+ * client is to them. */
+static int prepare_client(struct lookup_ctx *L, struct ward_catdb *db)
 {
-	int rc = ward_policy_new(L->conf, &L->policy);
+	int rc = ward_policy_new(L->conf, &L->who.policy);
 	if (rc < 0) {
 		fprintf(stderr, "ward lookup: cannot build the policy: %s\n", ward_strerror(rc));
 		return rc;
 	}
-	const struct sockaddr *addr = (const struct sockaddr *)&L->client.addr;
-	L->client.refused = !ward_policy_admit(L->policy, addr, &L->client.refusal);
-	L->profile = ward_policy_profile_for(L->policy, addr,
-					     L->client.has_mac ? L->client.mac : NULL,
-					     &L->client.mac_ignored);
-	ward_policy_local_time(L->policy, time(NULL), &L->now);
+	if (db && (rc = ward_override_table_load(db, L->conf, &L->ov)) < 0) {
+		fprintf(stderr, "ward lookup: cannot read the overrides: %s\n", ward_strerror(rc));
+		return rc;
+	}
+	L->who.conf = L->conf;
+	L->who.reader = L->reader;
+	L->who.ov = L->ov;
+	ward_lookup_prepare(&L->who);
+	ward_policy_local_time(L->who.policy, time(NULL), &L->who.now);
+	L->who.now.unix_s = ward_clock_now();
 	return 0;
 }
 
@@ -510,20 +316,30 @@ static int parse_args(int argc, char **argv, const char **conf_path, struct look
 		case 'c': *conf_path = optarg; break;
 		case 'j': L->json = true; break;
 		case 'C':
-			if (parse_client(optarg, &L->client) < 0)
+			if (ward_lookup_parse_client(optarg, &L->who.client) < 0) {
+				fprintf(stderr, "ward lookup: --client '%s' is not an IP address\n",
+					optarg);
 				return -1;
+			}
+			L->client_set = true;
+			L->who.client_text = optarg;
 			break;
 		case 'M': mac = optarg; break;
 		case 'h': usage(stdout); return 1;
 		default: usage(stderr); return -1;
 		}
 	}
-	if (mac && !L->client.set) {
+	if (mac && !L->client_set) {
 		fprintf(stderr, "ward lookup: --mac needs --client\n");
 		return -1;
 	}
-	if (mac && parse_mac(mac, &L->client) < 0)
+	if (mac && ward_lookup_parse_mac(mac, L->who.mac) < 0) {
+		fprintf(stderr, "ward lookup: --mac '%s' is not a MAC address "
+			"(aa:bb:cc:dd:ee:ff)\n", mac);
 		return -1;
+	}
+	L->who.has_mac = mac != NULL;
+	L->who.mac_text = mac;
 	if (optind >= argc) {
 		usage(stderr);
 		return -1;
@@ -553,9 +369,9 @@ int ward_cmd_lookup(int argc, char **argv)
 	if (ward_tool_load_conf(conf_path, &conf) < 0)
 		return WARD_EXIT_FAIL;
 	L.conf = conf;
-	if (open_reader(conf, L.client.set, &db, &L.reader) < 0)
+	if (open_reader(conf, L.client_set, &db, &L.reader) < 0)
 		goto out_conf;
-	if (L.client.set && prepare_client(&L) < 0)
+	if (L.client_set && prepare_client(&L, db) < 0)
 		goto out_db;
 	if (L.json)
 		L.results = cJSON_CreateArray();
@@ -564,8 +380,9 @@ int ward_cmd_lookup(int argc, char **argv)
 	if (L.json)
 		print_results(&L);
 	exit_code = failed ? WARD_EXIT_FAIL : WARD_EXIT_OK;
-	ward_policy_free(L.policy);
 out_db:
+	ward_override_table_free(L.ov);
+	ward_policy_free(L.who.policy);
 	ward_catdb_reader_free(L.reader);
 	if (db)
 		ward_catdb_close(db);

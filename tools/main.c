@@ -19,13 +19,19 @@ static const struct command commands[] = {
 	{ "lookup", ward_cmd_lookup, "show whether names are listed, in which categories, why" },
 	{ "stats", ward_cmd_stats, "entries per category and per feed, last update of each feed" },
 	{ "check", ward_cmd_check, "validate a config file" },
+	{ "allow", ward_cmd_overrides, "allow a name for a profile or everyone, for a while" },
+	{ "deny", ward_cmd_overrides, "deny a name for a profile or everyone, as a category" },
+	{ "pause", ward_cmd_overrides, "pause a profile: everything blocked but its allow list" },
+	{ "resume", ward_cmd_overrides, "end a profile's pause" },
+	{ "overrides", ward_cmd_overrides, "list the overrides in force, or remove one" },
+	{ "reports", ward_cmd_reports, "the review queue: list, accept or reject reports" },
 };
 
 static void usage(FILE *out)
 {
 	fprintf(out, "usage: ward [--version] COMMAND [OPTIONS]\n\ncommands:\n");
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
-		fprintf(out, "  %-8s %s\n", commands[i].name, commands[i].summary);
+		fprintf(out, "  %-10s %s\n", commands[i].name, commands[i].summary);
 	fprintf(out, "\nRun `ward COMMAND --help` for a command's options.\n");
 }
 

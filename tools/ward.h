@@ -27,6 +27,9 @@ int ward_cmd_update(int argc, char **argv);
 int ward_cmd_lookup(int argc, char **argv);
 int ward_cmd_stats(int argc, char **argv);
 int ward_cmd_check(int argc, char **argv);
+/* allow, deny, pause, resume, overrides: one function, argv[0] says which. */
+int ward_cmd_overrides(int argc, char **argv);
+int ward_cmd_reports(int argc, char **argv);
 
 /* Load the config or print why not (to stderr). @return 0 or the ward_conf_load error. */
 int ward_tool_load_conf(const char *path, struct ward_conf **out);

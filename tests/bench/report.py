@@ -193,6 +193,10 @@ def targets(res):
         anon = _mib(w.get("RssAnon"))
         out.append(("anonymous RSS < %d MiB, %s" % (ANON_MIB, label), _f(anon, "%.1f MiB"),
                     anon is not None and anon < ANON_MIB))
+    web = res.get("web", {}).get("hammered_vs_idle")
+    if web is not None:
+        out.append(("blocked qps with the web listener hammered >= 95% of idle",
+                    "%.3f" % web, web >= 0.95))
     ratios = res.get("filter", {}).get("ratios", {})
     for wl in WORKLOADS:
         r = ratios.get(wl, {}).get("wardd", {}).get("vs_limit")
@@ -214,7 +218,23 @@ def _targets(res):
     if not t:
         return ""
     rows = [[what, got, "met" if ok else "NOT MET"] for what, got, ok in t]
-    return "Targets (issue 4, wardd):\n" + _indent(_table(["target", "measured", ""], rows)) + "\n"
+    return "Targets (issues 4 and 9, wardd):\n" + _indent(_table(["target", "measured", ""], rows)) + "\n"
+
+
+def _web(res):
+    w = res.get("web")
+    if not w:
+        return ""
+    med = w.get("median", {})
+    rows = [[k, _qps(med.get(k, {}).get("qps")), _f(med.get(k, {}).get("cpu_us_per_query"),
+                                                  "%.2f")]
+            for k in ("no-web", "web-idle", "web-hammered")]
+    out = "Web listener (issue 9), blocked names, wardd one worker:\n"
+    out += _indent(_table(["wardd", "qps", "CPU us/query"], rows))
+    out += "  hammered / idle: %s; idle / without web: %s; HTTP answers/s while hammered: %s\n\n" % (
+        _f(w.get("hammered_vs_idle"), "%.3f"), _f(w.get("idle_vs_no_web"), "%.3f"),
+        _qps(w.get("http_answers_per_s")))
+    return out
 
 
 def _catdb(res):
@@ -256,6 +276,7 @@ def render(res):
         out += _forward(res)
     if "filter" in res or "callgrind" in res:
         out += _filter(res)
+    out += _web(res)
     out += _catdb(res)
     out += _targets(res)
     for name, err in res.get("errors", {}).items():

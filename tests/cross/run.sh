@@ -21,17 +21,19 @@ common=(-DWARD_SYSTEMD=OFF -DWARD_MAN=OFF -DCMAKE_BUILD_TYPE=RelWithDebInfo)
 # The s390x libraries, unpacked (not installed) into a sysroot: see cmake/toolchain-s390x.cmake.
 s390x_sysroot() {
 	local sysroot="$root/sysroot-s390x" debs="$root/debs-s390x"
-	[ -f "$sysroot/.complete" ] && return 0
+	local want="libldns-dev:s390x libuv1-dev:s390x liblmdb-dev:s390x libcjson-dev:s390x
+		libcmocka-dev:s390x libcurl4-openssl-dev:s390x libpsl-dev:s390x
+		libmicrohttpd-dev:s390x"
+	# The marker holds the list it was made from: a sysroot from a shorter list is redone.
+	[ "$(cat "$sysroot/.complete" 2>/dev/null)" = "$(echo $want)" ] && return 0
 	rm -rf "$sysroot" "$debs" && mkdir -p "$sysroot" "$debs"
 	local pkgs
 	pkgs=$(apt-cache depends --recurse --no-recommends --no-suggests --no-conflicts \
-		--no-breaks --no-replaces --no-enhances libldns-dev:s390x libuv1-dev:s390x \
-		liblmdb-dev:s390x libcjson-dev:s390x libcmocka-dev:s390x \
-		libcurl4-openssl-dev:s390x libpsl-dev:s390x 2>/dev/null | grep -v '^[ <]' | sort -u |
+		--no-breaks --no-replaces --no-enhances $want 2>/dev/null | grep -v '^[ <]' | sort -u |
 		grep -v -E '^(libc6|libc6-dev|libgcc-s1|gcc-12-base|libcrypt1|libcrypt-dev|linux-libc-dev):')
 	(cd "$debs" && apt-get download -q $pkgs >/dev/null)
 	for d in "$debs"/*.deb; do dpkg-deb -x "$d" "$sysroot"; done
-	touch "$sysroot/.complete"
+	echo $want >"$sysroot/.complete"
 }
 
 # qemu-user backs the part of a file mapping beyond the file's end with anonymous memory,

@@ -18,7 +18,6 @@ import wardtest as wt
 SRC = wt.SOURCE_DIR
 BUILD = os.environ.get("WARD_BUILD_DIR", os.path.join(SRC, "build"))
 WARD = os.environ.get("WARD") or os.path.join(BUILD, "tools", "ward")
-COMMANDS = ["update", "lookup", "stats", "check"]
 COMPLETION = os.path.join(SRC, "packaging", "bash-completion", "ward")
 LONG = re.compile(r"(?<![\w-])--[a-z][a-z-]+")
 
@@ -26,6 +25,16 @@ LONG = re.compile(r"(?<![\w-])--[a-z][a-z-]+")
 def read(path):
     with open(path, encoding="utf-8") as f:
         return f.read()
+
+
+def ward_commands():
+    """The commands `ward --help` lists, in its order."""
+    out = subprocess.run([WARD, "--help"], capture_output=True, text=True, timeout=10)
+    text = out.stdout.split("commands:", 1)[1].split("\n\n", 1)[0]
+    return re.findall(r"^  ([a-z]+) ", text, re.M)
+
+
+COMMANDS = ward_commands()
 
 
 def help_options(argv):
@@ -52,6 +61,19 @@ def completion_options(command):
     text = read(COMPLETION)
     m = re.search(r"^\s*%s\) opts=\"([^\"]*)\"" % command, text, re.M)
     return set(m.group(1).split()) if m else set()
+
+
+def test_ward_man_and_completion_commands():
+    wt.check(len(COMMANDS) >= 10 and "update" in COMMANDS and "reports" in COMMANDS,
+             "ward --help lists %s" % COMMANDS)
+    scd = read(os.path.join(SRC, "docs", "man", "ward.8.scd"))
+    headings = re.findall(r"^\*([a-z]+)\*", scd_section(scd, "# COMMANDS", "\n# "), re.M)
+    wt.check(headings == COMMANDS, "ward(8) COMMANDS %s vs ward --help %s"
+             % (headings, COMMANDS))
+    m = re.search(r'local commands="([^"]*)"', read(COMPLETION))
+    completed = m.group(1).split() if m else []
+    wt.check(completed == COMMANDS, "the completion's commands %s vs ward --help %s"
+             % (completed, COMMANDS))
 
 
 def test_ward_man_and_completion_options():
@@ -122,6 +144,10 @@ def test_bash_completion():
     wt.check(got == ["--feed", "--force"], "ward update --f<TAB>: %s" % got)
     got = complete(["ward", "lookup", "x.com", "--c"])
     wt.check(got == ["--client", "--config"], "ward lookup x --c<TAB>: %s" % got)
+    got = complete(["ward", "reports", ""])
+    wt.check(got == ["accept", "reject"], "ward reports <TAB>: %s" % got)
+    got = complete(["ward", "deny", "kids", "x.com", "--c"])
+    wt.check(got == ["--category", "--config"], "ward deny kids x --c<TAB>: %s" % got)
     with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as f:
         f.write('{"profiles": {"kids": {"schedules": [{"name": "bedtime"}]}},\n'
                 ' "feeds": [\n {"name": "hagezi-nsfw",\n  "url": "x"},\n'

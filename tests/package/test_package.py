@@ -20,12 +20,16 @@
    ExecStart of ward-update.service the way ward-update.timer does (user ward, no
    capabilities, same namespace) and checks that wardd blocks the name and reports the
    new generation; a name added to /etc/ward/lists/local.txt is blocked after the next run.
+   The config also has a web listener on port 80: its admin token appears in
+   /var/lib/ward (0600, ward), its page answers, wardd answers for ward.home.arpa, and an
+   allow posted to the API is in force and listed (then removed) by `ward overrides`.
    ExecReload (SIGHUP) gives RELOADING/READY; SIGTERM stops it with status 0.
 5. Purges the package and checks that nothing is left: no file of it, no user or group,
    no /etc/ward, /var/lib/ward or systemd state, nothing new named *ward* under /etc,
    /var, /usr, /lib or /run. The purge also runs on any failure or interruption.
 """
 import grp
+import http.client
 import json
 import os
 import pwd
@@ -220,6 +224,9 @@ def write_admin_config(nsd, feeds, addr):
     local = [x for x in conf["feeds"] if x["url"].startswith("file://")]
     conf["feeds"] = local + [{"name": "local-http", "url": feeds.url("adult"),
                               "format": "domains", "categories": ["adult"], "refresh": "5m"}]
+    # The web listener on port 80 (the unit's one capability binds it); it writes the
+    # admin token, reports and overrides into the state directory.
+    conf["web"] = {"listen": ["%s:80" % addr]}
     with open("/etc/ward/ward.json", "w") as f:
         json.dump(conf, f, indent="\t")
 
@@ -246,6 +253,54 @@ def wait_rcode(addr, name, want, timeout, what):
 
 def sinkholed(r):
     return any(rr.to_text() == "0.0.0.0" for rrset in r.answer for rr in rrset)
+
+
+def web_request(addr, method, path, token=None, body=None):
+    conn = http.client.HTTPConnection(addr, 80, timeout=5)
+    headers = {"Host": "ward.home.arpa"}
+    if token:
+        headers["Authorization"] = "Bearer " + token
+    if body is not None:
+        headers["Content-Type"] = "application/json"
+        body = json.dumps(body)
+    try:
+        conn.request(method, path, body=body, headers=headers)
+        r = conn.getresponse()
+        return r.status, r.read().decode(errors="replace")
+    finally:
+        conn.close()
+
+
+def exercise_web(addr):
+    """The web listener under the unit's sandbox: its token in the state directory, its
+    pages, wardd's own name, and an override through the API that the DNS answer and
+    `ward overrides` (run by root, as an administrator would) both see."""
+    token_file = "/var/lib/ward/admin.token"
+    st = os.stat(token_file) if os.path.exists(token_file) else None
+    check(st is not None and oct(st.st_mode & 0o777) == "0o600" and
+          st.st_uid == pwd.getpwnam("ward").pw_uid,
+          "admin token: %r" % ((st and (oct(st.st_mode), st.st_uid)),))
+    token = open(token_file).read().strip() if st else ""
+    status, page = web_request(addr, "GET", "/")
+    check(status == 200 and "<html" in page.lower(), "GET /: %s %s" % (status, page[:200]))
+    r = query(addr, "ward.home.arpa")
+    check(any(rr.to_text() == addr for rrset in r.answer for rr in rrset),
+          "ward.home.arpa does not resolve to the listener: %s" % r)
+    status, text = web_request(addr, "POST", "/api/v1/overrides", token,
+                        {"action": "allow", "name": "adult-site.example.test",
+                         "profile": "everyone"})
+    check(status == 201, "POST /api/v1/overrides: %s %s" % (status, text))
+    wait_rcode(addr, "adult-site.example.test", (0, lambda r: not sinkholed(r)), 3,
+               "an allow from the API is not in force")
+    out = run(["/usr/bin/ward", "overrides", "--json"])
+    listed = json.loads(out.stdout)["overrides"] if out.returncode == 0 else []
+    check([o["name"] for o in listed] == ["adult-site.example.test"],
+          "ward overrides: %s %s" % (out.stdout, out.stderr))
+    for o in listed:
+        out = run(["/usr/bin/ward", "overrides", "remove", str(o["id"])])
+        check(out.returncode == 0, "ward overrides remove: %s" % out.stderr)
+    wait_rcode(addr, "adult-site.example.test", (0, sinkholed), 3,
+               "blocked again once the override is removed")
 
 
 def run_update_as_timer(tmp, *extra):
@@ -318,6 +373,7 @@ def exercise(proc, notify, addr, tmp):
                 "no STATUS for generation 1")
     files = os.listdir("/var/lib/ward")
     check("lock.mdb" in files, "no LMDB lock file in /var/lib/ward: %s" % files)
+    exercise_web(addr)
     # The administrator adds a name to the shipped local list and applies it at once
     # (the timer would pick it up within its refresh, 1m, plus the 5-minute period).
     with open("/etc/ward/lists/local.txt", "a") as f:

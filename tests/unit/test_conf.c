@@ -184,6 +184,9 @@ static void test_packaging_example_loads(void **state)
 	assert_int_equal(conf->n_trusted_forwarders, 1);
 	assert_cidr(&conf->trusted_forwarders[0], AF_INET, "192.168.1.1", 32);
 	assert_string_equal(conf->profiles[conf->default_profile].name, "adults");
+	assert_true(conf->web.enabled);
+	assert_int_equal(conf->web.n_listen, 2);
+	assert_addr(&conf->web.listen[1], "[::1]:80");
 	ward_conf_free(conf);
 }
 
@@ -813,6 +816,39 @@ static void test_value_formats(void **state)
 	assert_int_equal(ward_conf__distance("kitten", "sitting"), 3);
 }
 
+/* The web section: addresses with port 80 by default, the host name lower-cased (and in
+ * wire form for the query path), the token file beside the database unless named. */
+static void test_web_section(void **state)
+{
+	struct ward_conf *c = load_good("web.json");
+	static const uint8_t host_wire[] = "\004ward\004home\004arpa";
+	assert_true(c->web.enabled);
+	assert_int_equal(c->web.n_listen, 2);
+	assert_int_equal(ntohs(c->web.listen[0].v4.sin_port), 80);
+	assert_int_equal(ntohs(c->web.listen[1].v6.sin6_port), 8080);
+	assert_string_equal(c->web.hostname, "ward.home.arpa");
+	assert_int_equal(c->web.hostname_wire_len, sizeof(host_wire));
+	assert_memory_equal(c->web.hostname_wire, host_wire, sizeof(host_wire));
+	assert_string_equal(c->web.admin_token_file, "/var/lib/ward/admin.token");
+	assert_int_equal(c->web.max_connections, 128);
+	assert_int_equal(c->web.request_timeout_s, 5);
+	assert_int_equal(c->web.reports_per_hour, 20);
+	ward_conf_free(c);
+	c = load_good("minimal.json");
+	assert_false(c->web.enabled);
+	assert_int_equal(c->web.n_listen, 0);
+	ward_conf_free(c);
+	char err[WARD_CONF_ERR_MAX];
+	const char *json = "{\"upstreams\": [\"192.0.2.1\"], \"database\": \"/srv/w\","
+			   " \"web\": {\"listen\": [\"0.0.0.0\"]}}";
+	assert_int_equal(0, ward_conf_parse("w.json", json, strlen(json), &c, err, sizeof(err)));
+	assert_string_equal(c->web.admin_token_file, "/srv/w/admin.token");
+	assert_string_equal(c->web.hostname, "ward.home.arpa");
+	assert_int_equal(c->web.max_connections, 64);
+	assert_int_equal(c->web.reports_per_hour, 10);
+	ward_conf_free(c);
+}
+
 /* ---- documentation ----------------------------------------------------------------- */
 
 /* Every key of the schema is documented, as `path` with "*" written as <name>. */
@@ -892,6 +928,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_good_files_load),
+		cmocka_unit_test(test_web_section),
 		cmocka_unit_test(test_bad_files_fail_exactly),
 		cmocka_unit_test(test_packaging_example_loads),
 		cmocka_unit_test(test_defaults),

@@ -132,7 +132,7 @@ static void decide(struct fixture *f, const char *text, struct ward_policy_verdi
 	uint8_t wire[WARD_WIRE_NAME_MAX];
 	assert_true(ward_name_from_text(text, wire, sizeof(wire)) > 0);
 	ward_name_lower(wire);
-	assert_int_equal(0, ward_policy_decide(f->policy, NULL, f->kids, wire, &f->now, v));
+	assert_int_equal(0, ward_policy_decide(f->policy, NULL, NULL, f->kids, wire, &f->now, v));
 }
 
 static void test_lists_match_labels_not_text(void **state)
@@ -180,11 +180,11 @@ static void test_bad_wire_name_fails_closed(void **state)
 	struct fixture *f = *state;
 	struct ward_policy_verdict v;
 	uint8_t pointer[] = {3, 'w', 'w', 'w', 0xC0, 0x0C};
-	assert_int_equal(WARD_EINVAL, ward_policy_decide(f->policy, NULL, f->kids, pointer, &f->now,
+	assert_int_equal(WARD_EINVAL, ward_policy_decide(f->policy, NULL, NULL, f->kids, pointer, &f->now,
 							 &v));
 	assert_int_equal(v.action, WARD_POLICY_SERVFAIL);
 	assert_int_equal(v.ede_code, 0);
-	assert_int_equal(WARD_EINVAL, ward_policy_blocks_target(f->policy, NULL, f->kids, pointer,
+	assert_int_equal(WARD_EINVAL, ward_policy_blocks_target(f->policy, NULL, NULL, f->kids, pointer,
 								&f->now, &v));
 	assert_int_equal(v.action, WARD_POLICY_SERVFAIL);
 	ward_policy_explain(f->policy, NULL, &v);

@@ -174,7 +174,7 @@ def start_wardd(nsd, db, config, *, test_now=None, start=True, **kw):
     return w
 
 
-def restart(w, test_now=None):
+def restart(w, test_now=None, probe_source="127.0.0.1"):
     """(Re)start w with WARD_TEST_NOW=test_now (or none) in its environment."""
     if w.alive():
         rc = w.terminate()
@@ -188,15 +188,15 @@ def restart(w, test_now=None):
         os.environ.pop("WARD_TEST_NOW", None)
         if old is not None:
             os.environ["WARD_TEST_NOW"] = old
-    wait_for_database(w)
+    wait_for_database(w, source=probe_source)
 
 
-def wait_for_database(w, probe="abuse.family.test", timeout=5.0):
+def wait_for_database(w, probe="abuse.family.test", timeout=5.0, source="127.0.0.1"):
     """wardd opens the database on its housekeeping tick: wait until it answers from it
     (the enforced csam name is blocked for every profile)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        r = ask(w, probe, source="127.0.0.1")
+        r = ask(w, probe, source=source)
         if ede(r) and ede(r)[0] == EDE_CENSORED:
             return
         time.sleep(0.05)
