@@ -2,7 +2,8 @@
 rot between full runs: real wardd, a database built by `ward update` from real feed files
 and rebuilt every 20 s, a flapping upstream, a light legitimate load (25% of the measured
 capacity, at most 1000 qps) with every sampled answer checked, and every kind of hostile
-traffic the full soak sends, at lower rates.
+traffic the full soak sends, at lower rates; the web listener is on, with a device
+fetching its pages and slow HTTP clients holding connections.
 
 It asserts the hard properties only: wardd never dies, every legitimate query is answered
 (dnsperf loses none, the checked sample loses none), no sampled answer is wrong, the

@@ -95,6 +95,7 @@ class Params:
         self.silent_rate = (200, 50)[s]
         self.malformed_rate = (1000, 200)[s]
         self.sample_rate = (50, 20)[s]
+        self.web_rate = (2, 1)[s]
 
     @property
     def seconds(self):
@@ -153,15 +154,15 @@ class Role:
     """A traffic.py process: started with its arguments as JSON, stopped with SIGTERM, its
     counters read back from the JSON file it writes."""
 
-    def __init__(self, work, name, args):
+    def __init__(self, work, name, args, fn=None):
         self.name = name
         self.out = os.path.join(work, "role-%s.json" % name)
         path = os.path.join(work, "role-%s.args.json" % name)
         with open(path, "w") as f:
             json.dump(dict(args, out=self.out), f)
         self.log = os.path.join(work, "role-%s.log" % name)
-        self.proc = wt.spawn([sys.executable, os.path.join(HERE, "traffic.py"), name, path],
-                             self.log)
+        self.proc = wt.spawn([sys.executable, os.path.join(HERE, "traffic.py"), fn or name,
+                              path], self.log)
 
     def stop(self, timeout=30):
         if self.proc.poll() is None:
@@ -192,14 +193,20 @@ class Rig:
         self.nsd2 = wt.start_nsd({soakdata.ZONE: self.data.zone_text}, name="nsd-steady")
         self.relay1 = wt.SilentUpstream(self.nsd1, soakdata.SILENT, name="relay-flapping")
         self.relay2 = wt.SilentUpstream(self.nsd2, soakdata.SILENT, name="relay-steady")
-        self.ward = wt.start_wardd(self.config(rate=wt_rate_max()),
-                                   upstreams=[self.relay1, self.relay2], start=False)
+        addr = wt.free_addr()
+        port = wt.free_port(addr)
+        self.web_port = port
+        while self.web_port == port:
+            self.web_port = wt.free_port(addr)
+        self.ward = wt.start_wardd(self.config(rate=wt_rate_max(), addr=addr),
+                                   upstreams=[self.relay1, self.relay2], start=False,
+                                   addr=addr, port=port)
         self.db_file = os.path.join(self.ward.config["database"], "data.mdb")
         self.variant = "a"
         self.updates = []
         self.update_lock = threading.Lock()
 
-    def config(self, rate):
+    def config(self, rate, addr):
         d = self.data
         return {
             "workers": self.p.workers,
@@ -212,6 +219,9 @@ class Rig:
                          "parents": {"preset": "adult"}},
             "clients": [{"match": PARENT_MAC, "profile": "parents"}],
             "rate_limit": {"responses_per_second": rate, "slip": 2},
+            # On as in a home that uses the block page: the workers record their blocks
+            # for it, its thread takes them, and clients use it during the soak.
+            "web": {"listen": ["%s:%d" % (addr, self.web_port)]},
         }
 
     def ward_cmd(self, *args, timeout=600):
@@ -289,6 +299,8 @@ def prepare(p, work):
     rig.data.write_query_files()
     rig.ward.start()
     wait_answering(rig)
+    if not wt.wait_tcp_listening(rig.ward.addr, rig.web_port, 10.0, rig.ward.proc):
+        raise RuntimeError("the web listener is not up:\n%s" % rig.ward.log_text()[-3000:])
     return rig
 
 
@@ -374,14 +386,17 @@ def rates(p, capacity):
     return per * p.sources, per, limit
 
 
-def start_sampler(p, rig):
+def start_legit_roles(p, rig):
     d = rig.data
-    return Role(rig.work, "sampler", dict(server=list(rig.ward.server), source=SAMPLER,
-                                          rate=p.sample_rate, tcp_rate=1 if p.short else 2,
-                                          names=d.sample, router=ROUTER, router_rate=10,
-                                          router_names=d.router_sample,
-                                          parent_mac=PARENT_MAC,
-                                          flip_state=rig.flip_state_path, settle_s=SETTLE_S))
+    return [Role(rig.work, "sampler", dict(server=list(rig.ward.server), source=SAMPLER,
+                                           rate=p.sample_rate, tcp_rate=1 if p.short else 2,
+                                           names=d.sample, router=ROUTER, router_rate=10,
+                                           router_names=d.router_sample,
+                                           parent_mac=PARENT_MAC,
+                                           flip_state=rig.flip_state_path,
+                                           settle_s=SETTLE_S)),
+            Role(rig.work, "web", dict(server=[rig.ward.addr, rig.web_port], source=SAMPLER,
+                                       rate=p.web_rate, names=d.blocked[:50]))]
 
 
 def start_hostile(p, rig):
@@ -391,7 +406,16 @@ def start_hostile(p, rig):
         Role(rig.work, "pipeline", dict(common, conns=p.pipeline_conns, name=d.big_name,
                                         sources=[hostile(1, i) for i in range(4)])),
         Role(rig.work, "slowloris", dict(common, conns=p.slowloris_conns, byte_every_s=1.0,
-                                         sources=[hostile(2, i) for i in range(10)])),
+                                         sources=[hostile(2, i) for i in range(10)],
+                                         limit_s=10)),
+        # The web listener's cap per client address (16 of its 64) from two addresses;
+        # each must be shut down within web.request_timeout_s (10 s).
+        Role(rig.work, "web-slowloris", dict(server=[rig.ward.addr, rig.web_port], conns=32,
+                                             byte_every_s=1.0, limit_s=12,
+                                             sources=[hostile(7, i) for i in range(2)],
+                                             http="GET / HTTP/1.1\r\nHost: ward.home.arpa"
+                                                  "\r\nX-Slow: " + "a" * 200),
+             fn="slowloris"),
         Role(rig.work, "silent", dict(common, rate=p.silent_rate, zone=soakdata.SILENT,
                                       sources=[hostile(3, i) for i in range(4)])),
         Role(rig.work, "malformed", dict(common, source=hostile(4, 0), tcp_rate=5,
@@ -536,7 +560,7 @@ def soak(p, rig, roles, capacity):
         % (legit_total, p.sources, per, limit))
     drops0 = udp_drops(rig.ward.pid)
     server, d = rig.ward.server, rig.data
-    roles.append(start_sampler(p, rig))
+    roles += start_legit_roles(p, rig)
     flood = start_flood(p, rig, 2 * limit, p.seconds, "mac-flood")
     legit = [Dnsperf(rig.work, "legit-%d" % i, server, legit_source(i), d.legit_file,
                      p.seconds, qps=per) for i in range(p.sources)]

@@ -164,15 +164,23 @@ class Report:
         f["flood_answered_pct"] = pct(fl["completed"] or 0, fl["sent"] or 0)
         self.judge("the MAC flood at twice the rate limit is cut (%.0f%% answered)"
                    % f["flood_answered_pct"], f["flood_answered_pct"] < 85, False)
-        pl, sl = roles["pipeline"], roles["slowloris"]
+        pl = roles["pipeline"]
         self.judge("non-reading pipeliners reset (%s resets, longest %s s)"
                    % (pl.get("reset_by_wardd"), pl.get("lifetime", {}).get("max_s")),
                    pl.get("reset_by_wardd", 0) > 0 and
                    pl.get("lifetime", {}).get("max_s", 99) < 30, False)
-        self.judge("slowloris connections closed (%s, longest %s s)"
-                   % (sl.get("closed_by_wardd"), sl.get("lifetime", {}).get("max_s")),
-                   sl.get("closed_by_wardd", 0) > 0 and sl.get("still_open_after_10s") == 0,
-                   False)
+        for name, what in (("slowloris", "DNS"), ("web-slowloris", "web")):
+            sl = roles[name]
+            self.judge("%s slowloris connections closed (%s, longest %s s, limit %s s)"
+                       % (what, sl.get("closed_by_wardd"), sl.get("lifetime", {}).get("max_s"),
+                          sl.get("limit_s")),
+                       sl.get("closed_by_wardd", 0) > 0 and
+                       sl.get("still_open_after_limit") == 0, False)
+        w = roles["web"]
+        self.judge("the web listener answers a device (%s of %s right, wrong %s, lost %s, "
+                   "slowest %s s)" % (w.get("correct"), w.get("sent"), w.get("wrong"),
+                                      w.get("lost"), w.get("latency", {}).get("max_s")),
+                   w.get("sent", 0) > 0 and w.get("correct") == w.get("sent"), False)
 
     def _end(self):
         e = self.r["wardd_end"]
@@ -217,7 +225,8 @@ class Report:
             "rate limit %d/s per prefix; MAC flood: %s sent, %.1f%% answered"
             % (r["rate_limit"], r["flood"]["sent"], f["flood_answered_pct"]),
         ]
-        for name in ("pipeline", "slowloris", "silent", "malformed", "spoof", "outside"):
+        for name in ("pipeline", "slowloris", "silent", "malformed", "spoof", "outside", "web",
+                     "web-slowloris"):
             lines.append("%s: %s" % (name, roles[name]))
         lines.append("")
         for what, ok, hard in self.verdicts:
@@ -231,6 +240,7 @@ class Report:
         sm = f["sample"]
         roles = r["roles"]
         pl, slo, si = roles["pipeline"], roles["slowloris"], roles["silent"]
+        web, wsl = roles["web"], roles["web-slowloris"]
         mal, sp = roles["malformed"], roles["spoof"].get("sample", {})
         rows = [
             ("legitimate queries answered (dnsperf, %d sources)" % p["sources"],
@@ -283,13 +293,19 @@ class Report:
                 "(%s of %s sampled answers still the block) and as a dnsperf flood at twice "
                 "the rate limit of %s/s per prefix (%.0f%% answered); queries from outside "
                 "`allow_clients`; the preferred upstream stopped or paused %d times. "
+                "The web listener was on: a device fetched its page and the block page %s "
+                "times (%s right, the slowest in %s s) while 32 slow HTTP connections from "
+                "two addresses were shut down (%s, the longest after %s s). "
                 "UDP datagrams the kernel dropped on wardd's sockets: %s."
                 % (p["pipeline_conns"], fmt(pl.get("reset_by_wardd", 0)),
                    pl.get("lifetime", {}).get("max_s"), p["slowloris_conns"],
                    fmt(slo.get("closed_by_wardd", 0)), slo.get("lifetime", {}).get("max_s"),
                    fmt(si.get("sent", 0)), fmt(mal.get("sent", 0)), fmt(sp.get("correct", 0)),
                    fmt(sp.get("sent", 0)), fmt(r["rate_limit"]), f["flood_answered_pct"],
-                   len([e for e in r["flaps"] if e[1] != "back"]), r["udp_drops"])),
+                   len([e for e in r["flaps"] if e[1] != "back"]), fmt(web.get("sent", 0)),
+                   fmt(web.get("correct", 0)), web.get("latency", {}).get("max_s"),
+                   fmt(wsl.get("closed_by_wardd", 0)), wsl.get("lifetime", {}).get("max_s"),
+                   r["udp_drops"])),
                 "", END]
         return "\n".join(out)
 

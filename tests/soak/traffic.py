@@ -18,7 +18,11 @@ Hostile:
   malformed   the fuzz corpora and random mutations of them, over UDP and TCP
   spoof       the parents' MAC (EDNS 65001) from an untrusted address: must stay blocked
   outside     queries and connections from outside allow_clients
+Legitimate, web listener:
+  web         a device's page and the block page, every answer checked
+(slowloris also runs against the web listener, with the start of an HTTP request.)
 """
+import http.client
 import json
 import os
 import random
@@ -40,6 +44,7 @@ import dns.rdatatype
 MAC_OPTION = 65001
 UDP_TIMEOUT_S = 5.0   # a legitimate UDP query unanswered this long is lost
 TCP_TIMEOUT_S = 5.0
+HTTP_TIMEOUT_S = 10.0
 
 _stop = threading.Event()
 
@@ -364,13 +369,14 @@ def _send_some(s, wire, n, stats):
 
 def slowloris(a):
     """a["conns"] TCP connections spread over a["sources"], each sending the first bytes of
-    a query one byte every a["byte_every_s"] and never finishing it. wardd must close each
-    within its per-query deadline; then we connect again."""
+    a request one byte every a["byte_every_s"] and never finishing it: a DNS query, or
+    a["http"] (the start of an HTTP request, for the web listener). The server must close
+    each within a["limit_s"]; then we connect again."""
     server = tuple(a["server"])
-    partial = frame(query_wire("slow.soak.test"))
+    partial = a["http"].encode() if a.get("http") else frame(query_wire("slow.soak.test"))
     live = {}  # slot -> [socket, connected at, bytes sent, last send]
     stats = {"connections": 0, "connect_failed": 0, "closed_by_wardd": 0,
-             "still_open_after_10s": 0}
+             "still_open_after_limit": 0, "limit_s": a["limit_s"]}
     life = Lifetimes()
     while not stopped(0.1):
         now = time.monotonic()
@@ -378,7 +384,7 @@ def slowloris(a):
         for slot in range(a["conns"]):
             c = live.get(slot)
             if c is None:
-                c = _slow_open(server, a["sources"][slot % len(a["sources"])], stats)
+                c = _slow_open(server, a["sources"][slot % len(a["sources"])], partial, stats)
                 if c:
                     live[slot] = c
                 continue
@@ -395,8 +401,8 @@ def slowloris(a):
                     c[2], c[3] = nsent + 1, now
                 except OSError:
                     pass  # seen as closed on the next round
-            if now - t0 > 10 and len(c) == 4:
-                stats["still_open_after_10s"] += 1
+            if now - t0 > a["limit_s"] and len(c) == 4:
+                stats["still_open_after_limit"] += 1
                 c.append(True)  # counted once
     for c in live.values():
         c[0].close()
@@ -404,13 +410,13 @@ def slowloris(a):
     return stats
 
 
-def _slow_open(server, source, stats):
+def _slow_open(server, source, partial, stats):
     s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     s.settimeout(2.0)
     try:
         s.bind((source, 0))
         s.connect(server)
-        s.send(b"\x00")
+        s.send(partial[:1])
     except OSError:
         s.close()
         stats["connect_failed"] += 1
@@ -537,6 +543,46 @@ def _malformed_tcp(server, source, pkt, rnd, stats):
         s.close()
 
 
+def web(a):
+    """The web listener from a legitimate device (a["source"]), a["rate"] requests per
+    second over fresh connections: its own page (recent blocks) must come back 200, the
+    block page for a blocked name (a["names"]) 403 naming it. No answer within
+    HTTP_TIMEOUT_S is 'lost'."""
+    stats = {"sent": 0, "correct": 0, "wrong": 0, "lost": 0}
+    problems, lat = [], Lifetimes()
+    pace = Pacer(a["rate"])
+    while not stopped(0.05):
+        for _ in range(pace.due()):
+            name = random.choice(a["names"]) if stats["sent"] % 2 else None
+            t0 = time.monotonic()
+            verdict = _web_get(a, name)
+            lat.add(time.monotonic() - t0)
+            stats["sent"] += 1
+            stats[verdict.split(":")[0]] += 1
+            if verdict != "correct" and len(problems) < 30:
+                problems.append("%s %s: %s" % (time.strftime("%H:%M:%S"), name or "/",
+                                               verdict))
+    return dict(stats, latency=lat.as_dict(), problems=problems)
+
+
+def _web_get(a, blocked_name):
+    host = blocked_name or "ward.home.arpa"
+    conn = http.client.HTTPConnection(a["server"][0], a["server"][1], timeout=HTTP_TIMEOUT_S,
+                                      source_address=(a["source"], 0))
+    try:
+        conn.request("GET", "/", headers={"Host": host})
+        r = conn.getresponse()
+        body = r.read().decode("utf-8", "replace")
+    except (OSError, http.client.HTTPException) as e:
+        return "lost: %r" % e
+    finally:
+        conn.close()
+    want = 403 if blocked_name else 200
+    if r.status != want or (blocked_name and blocked_name not in body):
+        return "wrong: %d, want %d" % (r.status, want)
+    return "correct"
+
+
 def spoof(a):
     """Queries for names the default profile blocks, carrying the parents' MAC (which maps
     to a profile that allows them), from an address outside trusted_forwarders, at
@@ -583,7 +629,7 @@ def _outside_tcp(server, source, stats):
 
 
 ROLES = {f.__name__: f for f in (sampler, pipeline, slowloris, silent, malformed, spoof,
-                                 outside)}
+                                 outside, web)}
 
 
 def main():
