@@ -555,6 +555,13 @@ static void log_start(const struct wardd *d)
 		ward_log_info("upstream %s",
 			      ward_addr_format(&d->conf->upstreams[i], addr, sizeof(addr)));
 	ward_log_info("%u workers, cache %u entries", d->n_workers, d->conf->cache.max_entries);
+	/* The kernel reports twice the size set. Info, not a warning: a home's load fits a
+	 * small buffer; a busy server's operator looks here when datagrams are dropped. */
+	int rcvbuf = (d->n_workers ? ward_worker_udp_rcvbuf(&d->workers[0]) : 0) / 2;
+	if (rcvbuf)
+		ward_log_info("UDP receive buffer %d KiB per socket (%d KiB asked%s)", rcvbuf / 1024,
+			      WARD_UDP_RCVBUF / 1024,
+			      rcvbuf < WARD_UDP_RCVBUF ? "; raise net.core.rmem_max to get it" : "");
 }
 
 static void close_handle(uv_handle_t *h, void *arg)

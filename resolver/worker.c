@@ -41,6 +41,30 @@ static int want_pktinfo(int fd, int family)
 	return setsockopt(fd, IPPROTO_IPV6, IPV6_RECVPKTINFO, &one, sizeof(one));
 }
 
+/*
+ * A worker off the CPU for a moment (a busy machine, page faults in a new database
+ * snapshot) must find the queries that came meanwhile still queued. The default buffer
+ * (net.core.rmem_default, 208 KiB) holds about 256 small datagrams, some 15 ms of a
+ * busy worker's load; 4 MiB holds about 10,000. Memory is taken only while datagrams
+ * wait. Workers bind before privileges are dropped: as root SO_RCVBUFFORCE passes
+ * net.core.rmem_max, otherwise the kernel caps SO_RCVBUF at it (log_start reports it).
+ */
+static void grow_rcvbuf(int fd)
+{
+	int want = WARD_UDP_RCVBUF;
+	if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &want, sizeof(want)) != 0)
+		(void)setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &want, sizeof(want));
+}
+
+int ward_worker_udp_rcvbuf(const struct ward_worker *w)
+{
+	int got = 0;
+	socklen_t len = sizeof(got);
+	if (w->n_udp == 0 || getsockopt(w->udp[0].fd, SOL_SOCKET, SO_RCVBUF, &got, &len) != 0)
+		return 0;
+	return got;
+}
+
 static int socket_for(const struct ward_addr *addr, int type)
 {
 	int fd = socket(addr->sa.sa_family, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
@@ -57,6 +81,8 @@ static int socket_for(const struct ward_addr *addr, int type)
 		goto fail;
 	if (type == SOCK_DGRAM && is_wildcard(addr) && want_pktinfo(fd, addr->sa.sa_family) != 0)
 		goto fail;
+	if (type == SOCK_DGRAM)
+		grow_rcvbuf(fd);
 	if (bind(fd, &addr->sa, addr->len) != 0)
 		goto fail;
 	return fd;

@@ -29,6 +29,7 @@
 #define WARD_UDP_RECV_MAX 4096     /* larger client datagrams are dropped */
 #define WARD_UDP_SEND_MAX 4096
 #define WARD_UDP_CTRL_MAX 64       /* room for one IP_PKTINFO / IPV6_PKTINFO cmsg */
+#define WARD_UDP_RCVBUF (4 << 20)  /* receive buffer asked for each UDP socket (worker.c) */
 #define WARD_TCP_MAX_CONNS 256     /* open client connections per worker */
 #define WARD_TCP_SPARE_CONNS 32    /* slots for connections still closing (see tcp.c) */
 #define WARD_TCP_IDLE_MS 10000     /* RFC 7766 suggests seconds, not minutes */
@@ -255,6 +256,10 @@ void ward_worker_send(struct ward_worker *w, const struct ward_client_ref *to,
 
 /* The query from `to` gets no answer (dropped): a TCP connection stops waiting for it. */
 void ward_worker_drop(struct ward_worker *w, const struct ward_client_ref *to);
+
+/* The receive buffer of w's first UDP socket as getsockopt reports it (twice the size
+ * set: the kernel counts its bookkeeping too), or 0. */
+int ward_worker_udp_rcvbuf(const struct ward_worker *w);
 
 /*
  * Raise the soft limit on open files to the hard limit (every upstream query in flight
