@@ -187,6 +187,7 @@ class Tally:
                        "lost": 0}
         self.by_kind = {}
         self.wrong = []
+        self.lost_at = {}  # unix time, to 10 s -> queries lost then: when, not only how many
         self.lock = threading.Lock()
 
     def add(self, verdict, name, kind, transport):
@@ -195,6 +196,9 @@ class Tally:
             self.counts[key] += 1
             k = self.by_kind.setdefault("%s/%s" % (kind, transport), {})
             k[key] = k.get(key, 0) + 1
+            if key == "lost":
+                at = int(time.time()) // 10 * 10
+                self.lost_at[at] = self.lost_at.get(at, 0) + 1
             if key in ("wrong", "lost", "truncated") and len(self.wrong) < 30:
                 self.wrong.append("%s %s %s: %s" % (time.strftime("%H:%M:%S"), transport,
                                                     name, verdict))
@@ -300,7 +304,8 @@ def sampler(a):
     for t in threads:
         t.join()
     return {"sample": tally.counts, "by_kind": tally.by_kind, "problems": tally.wrong,
-            "router": router_tally.counts, "router_problems": router_tally.wrong}
+            "lost_at": tally.lost_at, "router": router_tally.counts,
+            "router_problems": router_tally.wrong, "router_lost_at": router_tally.lost_at}
 
 
 # ---- hostile ---------------------------------------------------------------------------------
