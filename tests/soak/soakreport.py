@@ -241,7 +241,8 @@ class Report:
             "capacity measured: %.0f qps (closed loop %.0f qps; steps %s); legitimate load: "
             "%d qps target (%d sources x %d), achieved %.0f qps"
             % (r["capacity_qps"], r.get("closed_loop_qps", 0),
-               ["%(asked)d:%(answered)d/%(sent)d" % x for x in r.get("capacity_steps", [])],
+               ["%(asked)d:%(answered)d/%(sent)d:%(latency_ms)sms" % x
+                for x in r.get("capacity_steps", [])],
                r["legit_qps_target"], p["sources"], r["per_source_qps"], f["qps"]),
             "legitimate (dnsperf): %d sent, %d answered (%.4f%%), %d lost; SERVFAIL %.3f%%; "
             "rcodes %s; mean latency %.2f ms"
