@@ -299,9 +299,10 @@ class Report:
              "%s of %s (%.4f%%), %s lost" % (fmt(f["completed"]), fmt(f["sent"]),
                                              pct(f["completed"], f["sent"]), fmt(f["lost"])),
              "100%"),
-            ("legitimate load", "%s qps achieved (target %s = %d%% of the capacity, %s qps)"
+            ("legitimate load", "%s qps achieved (target %s = %d%% of the capacity, %s qps; "
+             "closed-loop dnsperf figure %s qps), mean latency %.1f ms"
              % (fmt(f["qps"]), fmt(r["legit_qps_target"]), round(100 * p["load"]),
-                fmt(r["capacity_qps"])), ""),
+                fmt(r["capacity_qps"]), fmt(r.get("closed_loop_qps")), f["latency_ms"]), ""),
             ("SERVFAIL share of legitimate answers", "%.3f%%" % f["servfail_pct"], ""),
             ("checked sample correct (block / upstream records / MAC profile)",
              "%s of %s (%.3f%%); SERVFAIL %s, wrong %s, lost %s"
@@ -311,12 +312,16 @@ class Report:
             ("RSS (VmRSS) peak / final", "%s / %s MiB" % (mib(f["VmRSS"]["peak"]),
                                                        mib(f["VmRSS"]["final"])), ""),
             ("RSS slope, linear fit over the second half",
-             "%s KiB/h (anonymous: %s KiB/h)" % (f["VmRSS"]["slope_kib_per_h"],
-                                                  f["RssAnon"]["slope_kib_per_h"]),
-             "no upward slope"),
+             "%s KiB/h, %+d KiB over the half (anonymous: %s KiB/h)"
+             % (f["VmRSS"]["slope_kib_per_h"], f["VmRSS"]["second_half_growth_kib"] or 0,
+                f["RssAnon"]["slope_kib_per_h"]),
+             "no upward slope (under %d KiB or %d%% over the half)"
+             % (RSS_FLAT_MIN_KIB, round(100 * RSS_FLAT_SHARE))),
             ("database file (data.mdb) over %d updates" % f["updates"]["n"],
-             "first %s, max %s, final %s MB" % (mb(f["db"]["first"]), mb(f["db"]["max"]),
-                                                mb(f["db"]["final"])), "flat"),
+             "first %s, max %s, final %s MB; second half %+d bytes (the first rebuild "
+             "doubles it: LMDB keeps the old tree while readers may use it)"
+             % (mb(f["db"]["first"]), mb(f["db"]["max"]), mb(f["db"]["final"]),
+                f["db"]["second_half_growth"] or 0), "flat"),
             ("crashes (wardd restarts)", str(len(r["crashes"])), "0"),
             ("exit on SIGTERM / sanitizer reports", "%s / %d" % (
                 r["wardd_end"]["exit"], len(r["wardd_end"]["sanitizer_reports"])), "0 / 0"),
