@@ -3,6 +3,7 @@
 
 BUILD      ?= build
 ASAN_BUILD ?= build-asan
+TSAN_BUILD ?= build-tsan
 FUZZ_BUILD ?= build-fuzz
 JOBS       ?= $(shell nproc)
 WERROR     := $(if $(CI),ON,OFF)
@@ -17,21 +18,23 @@ APT_GET    := DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600
 
 DEB_PACKAGES := cmake make gcc clang libclang-rt-14-dev pkg-config \
 	libldns-dev ldnsutils libuv1-dev liblmdb-dev lmdb-utils libcurl4-openssl-dev \
-	libcjson-dev libcmocka-dev libpsl-dev libmicrohttpd-dev libsystemd-dev scdoc python3 \
+	libcjson-dev libcmocka-dev libpsl-dev libmicrohttpd-dev libsystemd-dev libssl-dev libidn2-dev \
+	scdoc python3 \
 	debhelper dpkg-dev lintian adduser util-linux bash-completion man-db groff-base \
-	nsd knot knot-dnsutils bind9-dnsutils python3-dnspython unbound dnsmasq-base \
+	nsd knot knot-dnsutils bind9-dnsutils python3-dnspython python3-idna unbound dnsmasq-base \
 	dnsperf valgrind iproute2 procps chromium fonts-dejavu-core
 
 # make test-cross: cross compilers, qemu-user and the arm64 libraries (multiarch); the
 # s390x libraries are unpacked into a sysroot by tests/cross/run.sh (apt-get download).
 CROSS_PACKAGES := crossbuild-essential-arm64 crossbuild-essential-s390x qemu-user file \
 	libldns-dev:arm64 libuv1-dev:arm64 liblmdb-dev:arm64 libcurl4-openssl-dev:arm64 \
-	libcjson-dev:arm64 libcmocka-dev:arm64 libpsl-dev:arm64 libmicrohttpd-dev:arm64
+	libcjson-dev:arm64 libcmocka-dev:arm64 libpsl-dev:arm64 libmicrohttpd-dev:arm64 \
+	libssl-dev:arm64 libidn2-dev:arm64
 # libldns-dev's amd64 and arm64 builds ship different doxygen HTML at the same path, so
 # they are co-installable only without it (ward needs neither copy).
 LDNS_DOC_EXCLUDE := /etc/dpkg/dpkg.cfg.d/ward-cross-ldns-doc
 
-.PHONY: all deps deps-cross build test test-unit test-asan test-fuzz-short test-package test-cross \
+.PHONY: all deps deps-cross build test test-unit test-asan test-tsan test-fuzz-short test-package test-cross \
 	install deb run fuzz bench soak soak-asan clean
 
 all: build
@@ -75,6 +78,7 @@ build: deps $(BUILD)/CMakeCache.txt
 test: build
 	cd $(BUILD) && ctest --output-on-failure -j$(JOBS) --timeout 600
 	$(MAKE) --no-print-directory test-asan
+	$(MAKE) --no-print-directory test-tsan
 	$(MAKE) --no-print-directory test-fuzz-short
 	$(MAKE) --no-print-directory test-package
 	$(MAKE) --no-print-directory test-cross
@@ -86,6 +90,17 @@ test-asan: deps
 	cmake --build $(ASAN_BUILD) -j$(JOBS)
 	cd $(ASAN_BUILD) && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
 		ctest --output-on-failure -j$(JOBS) -L 'unit|fuzz|integration' --timeout 900
+
+# The threaded tests under ThreadSanitizer: workers share atomics (the policy, override and
+# database pointers) and the LMDB remap lock. Only the tests that run threads in one
+# process are built (test_catdb's threads run in fork()ed children, which TSan does not
+# follow).
+TSAN_TESTS := test_threads
+test-tsan: deps
+	cmake -S . -B $(TSAN_BUILD) -DWARD_TSAN=ON -DWARD_WERROR=$(WERROR) -DWARD_MAN=OFF >/dev/null
+	cmake --build $(TSAN_BUILD) -j$(JOBS) --target $(TSAN_TESTS)
+	cd $(TSAN_BUILD) && TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" \
+		ctest --output-on-failure -R 'unit/($(subst $() ,|,$(TSAN_TESTS)))$$' --timeout 600
 
 # A short libFuzzer run per target (make fuzz runs them longer).
 test-fuzz-short: deps
@@ -149,4 +164,4 @@ soak-asan: deps
 		--minutes $(ASAN_SOAK_MINUTES) --readme README.md --out $(ASAN_BUILD)/soak.json
 
 clean:
-	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD) $(DEB_BUILD) $(CROSS_BUILD)
+	rm -rf $(BUILD) $(ASAN_BUILD) $(TSAN_BUILD) $(FUZZ_BUILD) $(DEB_BUILD) $(CROSS_BUILD)

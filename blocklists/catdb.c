@@ -69,7 +69,7 @@
 #include "blocklists/catdb_internal.h"
 #include "blocklists/catdb_value.h"
 #include "blocklists/error.h"
-#include "blocklists/feed.h"
+#include "blocklists/dns_codes.h"
 #include "blocklists/name.h"
 
 #define CATDB_MAX_DBS 16
@@ -111,14 +111,18 @@ void ward_catdb_test_on_put(size_t after, void (*fn)(void *ctx), void *ctx)
 /*
  * A reader remembers its recent answers: client traffic repeats names (the same tracker,
  * the same blocked site), and a remembered answer costs a hash and a copy instead of
- * LMDB tree descents. Slots are direct-mapped and keep the whole name, so a hit is exact;
- * they belong to one snapshot (memo_epoch) and are forgotten when the snapshot changes.
+ * LMDB tree descents. Slots come in pairs (two-way set-associative: a name lives in either
+ * slot of the pair its hash picks, and a new one replaces the one used less recently), so
+ * two busy names that share a hash do not evict each other. Slots keep the whole name, so
+ * a hit is exact; they belong to one snapshot (memo_epoch) and are forgotten when the
+ * snapshot changes.
  * Memory: CATDB_MEMO_SLOTS * ~560 bytes per reader, touched only as names come.
  */
 #define CATDB_MEMO_SLOTS 4096
 
 struct memo_slot {
 	uint32_t epoch;       /* 0 = empty */
+	uint32_t used;        /* the reader's memo_clock at the last hit or fill */
 	uint8_t len;
 	bool wire;            /* name holds a wire name (without its root byte), not text */
 	char name[WARD_NAME_MAX];
@@ -129,6 +133,7 @@ struct ward_catdb_reader {
 	pthread_mutex_t busy; /* held while this reader touches the map */
 	struct memo_slot *memo;
 	uint32_t memo_epoch;
+	uint32_t memo_clock;
 	struct ward_catdb *db;
 	MDB_txn *txn;
 	bool active;          /* txn renewed (holds a snapshot); false after a release */
@@ -807,7 +812,7 @@ static int lookup_key(struct ward_catdb_reader *r, const struct ward_catdb_key *
 	return rc;
 }
 
-static void match_clear(struct ward_cat_match *m)
+void ward_cat_match_clear(struct ward_cat_match *m)
 {
 	m->categories = 0;
 	m->allowed = 0;
@@ -818,34 +823,90 @@ static void match_clear(struct ward_cat_match *m)
 	m->n_feeds = 0;
 }
 
+/* The memo's slot hash: private to this process, so a word at a time (the filter's
+ * byte-wise FNV hash is part of the file format and costs one multiply per byte). */
+static uint64_t memo_hash(const void *name, size_t len, bool wire)
+{
+	const uint8_t *p = name;
+	uint64_t h = 0x9E3779B97F4A7C15ull ^ len ^ (uint64_t)wire << 8, word = 0;
+	if (len < 8) {
+		for (size_t i = 0; i < len; i++)
+			word = word << 8 | p[i];
+	} else {
+		/* Whole words, then the last eight bytes (overlapping the previous word). */
+		for (size_t i = 0; i + 8 < len; i += 8) {
+			memcpy(&word, p + i, 8);
+			h = (h ^ word) * 0xFF51AFD7ED558CCDull;
+			h ^= h >> 32;
+		}
+		memcpy(&word, p + len - 8, 8);
+	}
+	h = (h ^ word) * 0xC4CEB9FE1A85EC53ull;
+	return h ^ h >> 29;
+}
+
 static struct memo_slot *memo_slot_for(struct ward_catdb_reader *r, const void *name,
 				       size_t len, bool wire)
 {
 	if (len == 0 || len > WARD_NAME_MAX)
 		return NULL;
-	return &r->memo[ward_catdb_hash(name, len, wire) & (CATDB_MEMO_SLOTS - 1)];
+	return &r->memo[memo_hash(name, len, wire) & (CATDB_MEMO_SLOTS - 2)];
 }
 
-static bool memo_get(const struct ward_catdb_reader *r, const struct memo_slot *slot,
-		     const void *name, size_t len, bool wire, struct ward_cat_match *m)
+/* *m = *from, but only the bytes in use: the entry text and feed list are mostly empty
+ * and copying the whole struct costs more than the rest of a memo hit. */
+static void match_copy(struct ward_cat_match *m, const struct ward_cat_match *from)
 {
-	if (!slot || slot->epoch != r->memo_epoch || slot->len != len || slot->wire != wire ||
-	    memcmp(slot->name, name, len) != 0)
+	m->categories = from->categories;
+	m->allowed = from->allowed;
+	m->found = from->found;
+	m->exact = from->exact;
+	m->entry_len = from->entry_len;
+	memcpy(m->entry, from->entry, (size_t)from->entry_len + 1);
+	m->n_feeds = from->n_feeds;
+	memcpy(m->feeds, from->feeds, from->n_feeds * sizeof(m->feeds[0]));
+}
+
+static bool memo_holds(const struct ward_catdb_reader *r, const struct memo_slot *slot,
+		       const void *name, size_t len, bool wire)
+{
+	return slot->epoch == r->memo_epoch && slot->len == len && slot->wire == wire &&
+	       memcmp(slot->name, name, len) == 0;
+}
+
+/* @param pair  the first of the two slots the name may be in (memo_slot_for) */
+static bool memo_get(struct ward_catdb_reader *r, struct memo_slot *pair, const void *name,
+		     size_t len, bool wire, struct ward_cat_match *m)
+{
+	if (!pair)
 		return false;
-	*m = slot->match;
+	struct memo_slot *slot = memo_holds(r, &pair[0], name, len, wire) ? &pair[0]
+				 : memo_holds(r, &pair[1], name, len, wire) ? &pair[1] : NULL;
+	if (!slot)
+		return false;
+	slot->used = ++r->memo_clock;
+	match_copy(m, &slot->match);
 	return true;
 }
 
-static void memo_put(const struct ward_catdb_reader *r, struct memo_slot *slot,
-		     const void *name, size_t len, bool wire, const struct ward_cat_match *m)
+static void memo_put(struct ward_catdb_reader *r, struct memo_slot *pair, const void *name,
+		     size_t len, bool wire, const struct ward_cat_match *m)
 {
-	if (!slot)
+	if (!pair)
 		return;
+	/* A stale or empty slot first, else the one used less recently (the clock wraps:
+	 * compare distances, not values). */
+	struct memo_slot *slot = &pair[0];
+	if (pair[0].epoch == r->memo_epoch &&
+	    (pair[1].epoch != r->memo_epoch ||
+	     r->memo_clock - pair[1].used > r->memo_clock - pair[0].used))
+		slot = &pair[1];
+	slot->used = ++r->memo_clock;
 	slot->epoch = r->memo_epoch;
 	slot->len = (uint8_t)len;
 	slot->wire = wire;
 	memcpy(slot->name, name, len);
-	slot->match = *m;
+	match_copy(&slot->match, m);
 }
 
 int ward_cat_lookup(struct ward_catdb_reader *r, const char *name, size_t len,
@@ -853,13 +914,13 @@ int ward_cat_lookup(struct ward_catdb_reader *r, const char *name, size_t len,
 {
 	int rc = reader_ready(r);
 	if (rc) {
-		match_clear(m);
+		ward_cat_match_clear(m);
 		return rc;
 	}
 	struct memo_slot *slot = memo_slot_for(r, name, len, false);
 	if (memo_get(r, slot, name, len, false, m))
 		return 0;
-	match_clear(m);
+	ward_cat_match_clear(m);
 	struct ward_catdb_key k;
 	if (ward_catdb_key_from_name(name, len, &k))
 		return WARD_EINVAL;
@@ -872,18 +933,23 @@ int ward_cat_lookup(struct ward_catdb_reader *r, const char *name, size_t len,
 int ward_cat_lookup_wire(struct ward_catdb_reader *r, const uint8_t *wire,
 			 struct ward_cat_match *m)
 {
+	return ward_cat_lookup_wire_len(r, wire, ward_name_wire_len(wire), m);
+}
+
+int ward_cat_lookup_wire_len(struct ward_catdb_reader *r, const uint8_t *wire, size_t wlen,
+			     struct ward_cat_match *m)
+{
 	/* A released reader renews first: the memo is only valid for the current snapshot. */
 	int rc = reader_ready(r);
 	if (rc) {
-		match_clear(m);
+		ward_cat_match_clear(m);
 		return rc;
 	}
 	/* The memo keys on the name without its root byte: the root itself is never kept. */
-	size_t wlen = ward_name_wire_len(wire);
 	struct memo_slot *slot = wlen ? memo_slot_for(r, wire, wlen - 1, true) : NULL;
 	if (memo_get(r, slot, wire, wlen - 1, true, m))
 		return 0;
-	match_clear(m);
+	ward_cat_match_clear(m);
 	struct ward_catdb_key k;
 	if (!wlen || key_from_wire(wire, &k))
 		return WARD_EINVAL;

@@ -74,6 +74,9 @@ struct ward_cat_match {
 	uint16_t feeds[WARD_CATDB_MATCH_FEEDS]; /* ids of feeds that listed the entry */
 };
 
+/* An empty match: nothing found. */
+void ward_cat_match_clear(struct ward_cat_match *m);
+
 /*
  * Look up a lower-case presentation name ("a.b.example.com", no trailing dot).
  * Checks the name and every parent (one LMDB get per label); entries that do not cover
@@ -100,6 +103,11 @@ int ward_cat_lookup(struct ward_catdb_reader *r, const char *name, size_t len,
  */
 int ward_cat_lookup_wire(struct ward_catdb_reader *r, const uint8_t *wire,
 			 struct ward_cat_match *m);
+
+/* As ward_cat_lookup_wire, for a caller that has the name's length already:
+ * wlen == ward_name_wire_len(wire) (0 for a name that is not one). */
+int ward_cat_lookup_wire_len(struct ward_catdb_reader *r, const uint8_t *wire, size_t wlen,
+			     struct ward_cat_match *m);
 
 /* The name of a feed id, copied into buf (always NUL-terminated).
  * @return 0, WARD_ENOTFOUND, WARD_ETOOBIG (truncated to fit cap). */

@@ -597,25 +597,25 @@ static int p_enum(struct walk *w, const struct field *f, const cJSON *v, void *d
 static int p_addr(struct walk *w, const struct field *f, const cJSON *v, void *dst)
 {
 	char vb[VALUE_TEXT_MAX];
-	switch (ward_conf__addr(v->valuestring, 53, dst)) {
-	case WARD_CONF__OK:
+	switch (ward_addr_parse_why(v->valuestring, 53, dst)) {
+	case WARD_ADDR_OK:
 		return 0;
-	case WARD_CONF__BAD_PORT:
+	case WARD_ADDR_BAD_PORT:
 		return fail(w, "%s has an invalid port (1-65535)", show(v, vb, sizeof(vb)));
 	default:
 		return fail(w, "%s is not an IP address", show(v, vb, sizeof(vb)));
 	}
 }
 
-static int cidr_failure(struct walk *w, const cJSON *v, enum ward_conf__why why,
+static int cidr_failure(struct walk *w, const cJSON *v, enum ward_addr_why why,
 			const struct ward_cidr *masked, const char *what)
 {
 	char vb[VALUE_TEXT_MAX], nb[VALUE_TEXT_MAX];
 	switch (why) {
-	case WARD_CONF__HOST_BITS:
+	case WARD_ADDR_HOST_BITS:
 		return fail(w, "%s has host bits set (did you mean \"%s\"?)",
-			    show(v, vb, sizeof(vb)), ward_conf__cidr_format(masked, nb, sizeof(nb)));
-	case WARD_CONF__BAD_PREFIX:
+			    show(v, vb, sizeof(vb)), ward_cidr_format(masked, nb, sizeof(nb)));
+	case WARD_ADDR_BAD_PREFIX:
 		return fail(w, "%s has an invalid prefix length (0-32 for IPv4, 0-128 for IPv6)",
 			    show(v, vb, sizeof(vb)));
 	default:
@@ -626,8 +626,8 @@ static int cidr_failure(struct walk *w, const cJSON *v, enum ward_conf__why why,
 static int p_cidr(struct walk *w, const struct field *f, const cJSON *v, void *dst)
 {
 	struct ward_cidr c;
-	enum ward_conf__why why = ward_conf__cidr(v->valuestring, &c);
-	if (why != WARD_CONF__OK)
+	enum ward_addr_why why = ward_cidr_parse_why(v->valuestring, &c);
+	if (why != WARD_ADDR_OK)
 		return cidr_failure(w, v, why, &c, "an IP address or prefix (CIDR)");
 	*(struct ward_cidr *)dst = c;
 	return 0;
@@ -1070,10 +1070,10 @@ static int c_cache(struct walk *w, const struct field *f, void *rec)
 static int p_web_addr(struct walk *w, const struct field *f, const cJSON *v, void *dst)
 {
 	char vb[VALUE_TEXT_MAX];
-	switch (ward_conf__addr(v->valuestring, 80, dst)) {
-	case WARD_CONF__OK:
+	switch (ward_addr_parse_why(v->valuestring, 80, dst)) {
+	case WARD_ADDR_OK:
 		return 0;
-	case WARD_CONF__BAD_PORT:
+	case WARD_ADDR_BAD_PORT:
 		return fail(w, "%s has an invalid port (1-65535)", show(v, vb, sizeof(vb)));
 	default:
 		return fail(w, "%s is not an IP address", show(v, vb, sizeof(vb)));
@@ -1237,7 +1237,7 @@ static int p_domain(struct walk *w, const struct field *f, const cJSON *v, void 
 		why = " (write the name without \"*.\")";
 		break;
 	case WARD_CONF__NAME_IDN:
-		why = " (write internationalized names in their xn-- form)";
+		why = " (not a valid internationalized name)";
 		break;
 	case WARD_CONF__NAME_INVALID:
 		why = "";
@@ -1422,13 +1422,13 @@ static int c_schedule(struct walk *w, const struct field *f, void *rec)
 static int p_match(struct walk *w, const struct field *f, const cJSON *v, void *dst)
 {
 	struct ward_conf_client *c = dst;
-	if (ward_conf__mac(v->valuestring, c->mac) == 0) {
+	if (ward_mac_parse(v->valuestring, c->mac) == 0) {
 		c->kind = WARD_CLIENT_MAC;
 		return 0;
 	}
 	c->kind = WARD_CLIENT_CIDR;
-	enum ward_conf__why why = ward_conf__cidr(v->valuestring, &c->cidr);
-	if (why == WARD_CONF__OK)
+	enum ward_addr_why why = ward_cidr_parse_why(v->valuestring, &c->cidr);
+	if (why == WARD_ADDR_OK)
 		return 0;
 	return cidr_failure(w, v, why, &c->cidr, "an IP address, prefix (CIDR) or MAC address");
 }

@@ -15,30 +15,13 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
+#include "blocklists/addr.h"
 #include "blocklists/category.h"
+#include "blocklists/log.h"
+#include "blocklists/dns_codes.h"
 
 #define WARD_CONF_DEFAULT_PATH "/etc/ward/ward.json"
 #define WARD_CONF_ERR_MAX 512
-
-/* A socket address that knows its length; listen and upstream entries. */
-struct ward_addr {
-	union {
-		struct sockaddr sa;
-		struct sockaddr_in v4;
-		struct sockaddr_in6 v6;
-		struct sockaddr_storage ss;
-	};
-	socklen_t len;
-};
-
-/* An address prefix: allow_clients, trusted_forwarders, clients[].match. */
-struct ward_cidr {
-	int family;        /* AF_INET or AF_INET6 */
-	uint8_t addr[16];  /* network address, host bits zeroed; v4 uses the first 4 bytes */
-	uint8_t prefix;    /* 0..32 or 0..128 */
-};
-
-enum ward_log_level { WARD_LOG_ERROR, WARD_LOG_WARN, WARD_LOG_INFO, WARD_LOG_DEBUG };
 
 struct ward_conf_cache {
 	uint32_t max_entries; /* default 200000, 0 disables the cache */
@@ -111,13 +94,6 @@ struct ward_conf_client {
 	struct ward_cidr cidr;      /* a plain IP is a /32 or /128 */
 	uint8_t mac[6];
 	size_t profile;             /* index into ward_conf.profiles */
-};
-
-enum ward_block_mode {
-	WARD_BLOCK_SINKHOLE,
-	WARD_BLOCK_NXDOMAIN,
-	WARD_BLOCK_NODATA,
-	WARD_BLOCK_REFUSED,
 };
 
 struct ward_conf_block {
@@ -220,22 +196,6 @@ int ward_conf_default(const char *resolv_conf, const char *database, struct ward
 		      char *err, size_t errlen);
 
 void ward_conf_free(struct ward_conf *conf);
-
-/* Does addr fall inside cidr? addr is a sockaddr_in or sockaddr_in6 (v4-mapped v6 counts
- * as v4). Both are compared in IPv6 form, v4 as ::ffff:a.b.c.d, so a v6 prefix that covers
- * ::ffff:0:0/96 (e.g. ::/0) also covers IPv4 clients. Other families never match. */
-bool ward_cidr_contains(const struct ward_cidr *cidr, const struct sockaddr *addr);
-
-/* Parse "1.2.3.4", "1.2.3.4:53", "::1", "[::1]:53" with default_port when none given.
- * @return 0 or WARD_EINVAL. */
-int ward_addr_parse(const char *text, uint16_t default_port, struct ward_addr *out);
-
-/* Parse "10.0.0.0/8", "::1/128", or a bare address (full-length prefix). Host bits must
- * be zero. @return 0 or WARD_EINVAL. */
-int ward_cidr_parse(const char *text, struct ward_cidr *out);
-
-/* Format an address as "1.2.3.4:53" or "[::1]:53" into buf. */
-const char *ward_addr_format(const struct ward_addr *addr, char *buf, size_t cap);
 
 /*
  * Warnings about a valid config that is probably not what the operator wants (today: an

@@ -12,27 +12,6 @@
 
 #include "blocklists/conf.h"
 
-enum ward_conf__why {
-	WARD_CONF__OK = 0,
-	WARD_CONF__NOT_IP,      /* not an address at all */
-	WARD_CONF__BAD_PORT,    /* the address is fine, the port is not 1..65535 */
-	WARD_CONF__BAD_PREFIX,  /* "/nn" missing digits or out of range */
-	WARD_CONF__HOST_BITS,   /* a prefix with bits set below its length */
-};
-
-/* ward_addr_parse with a reason. */
-enum ward_conf__why ward_conf__addr(const char *text, uint16_t default_port,
-				    struct ward_addr *out);
-
-/* ward_cidr_parse with a reason; on WARD_CONF__HOST_BITS *out holds the masked network. */
-enum ward_conf__why ward_conf__cidr(const char *text, struct ward_cidr *out);
-
-/* "1.2.3.4/24" or "::/0"; a full-length prefix prints as the bare address. */
-const char *ward_conf__cidr_format(const struct ward_cidr *cidr, char *buf, size_t cap);
-
-/* "aa:bb:cc:dd:ee:ff" or "aa-bb-cc-dd-ee-ff", either case. @return 0 or -1. */
-int ward_conf__mac(const char *text, uint8_t mac[6]);
-
 /* "21:00", "7:30"; "24:00" only when allow_24 (the end of a window). @return 0 or -1. */
 int ward_conf__time(const char *text, int allow_24, uint16_t *minutes);
 

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "blocklists/conf_internal.h"
+#include "blocklists/name.h"
 
 #define RESOLV_CONF_MAX (64 * 1024)
 #define DISTANCE_MAX_LEN 64
@@ -114,6 +115,17 @@ static int looks_like_ip(const char *name)
 enum ward_conf__name_why ward_conf__domain(const char *text, char *out, size_t cap)
 {
 	size_t len = strlen(text);
+	/* Internationalized names in the A-label form feeds and lookups use. */
+	char ascii[WARD_NAME_TEXT_MAX];
+	for (size_t i = 0; i < len; i++) {
+		if ((unsigned char)text[i] >= 0x80) {
+			if (ward_name_idn_to_ascii(text, len, ascii, sizeof(ascii)) < 0)
+				return WARD_CONF__NAME_IDN;
+			text = ascii;
+			len = strlen(text);
+			break;
+		}
+	}
 	if (len > 0 && text[len - 1] == '.')
 		len--;
 	if (len == 0 || len > 253 || len >= cap)

@@ -5,6 +5,9 @@
  * LF of a CRLF, inside the BOM. A line that lies whole inside one chunk is parsed where
  * it is; only a line cut by a chunk boundary is copied into the parser's fixed line
  * buffer. Nothing here allocates after ward_feed_parser_new.
+ *
+ * The formats are rows of one table {name, line parser, start, finish, free}; the format
+ * files call down into feed_name.c (classify, emit) and never back into this one.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -15,31 +18,37 @@
 
 static const unsigned char bom[3] = {0xEF, 0xBB, 0xBF};
 
-static ward_feed__line_fn line_fn(enum ward_feed_format format)
+/* Every format: a row here and a file with its line parser, nothing else to edit. */
+static const struct ward_feed_format_ops formats[] = {
+	[WARD_FEED_HOSTS] = {"hosts", ward_feed__hosts_line, NULL, NULL, NULL},
+	[WARD_FEED_DOMAINS] = {"domains", ward_feed__hosts_line, NULL, NULL, NULL},
+	[WARD_FEED_ADBLOCK] = {"adblock", ward_feed__adblock_line, NULL, NULL, NULL},
+	[WARD_FEED_DNSMASQ] = {"dnsmasq", ward_feed__dnsmasq_line, NULL, NULL, NULL},
+	[WARD_FEED_RPZ] = {"rpz", ward_feed__rpz_line, ward_feed__rpz_new, ward_feed__rpz_finish,
+			   ward_feed__rpz_free},
+};
+#define N_FORMATS (sizeof(formats) / sizeof(formats[0]))
+
+static const struct ward_feed_format_ops *format_ops(enum ward_feed_format format)
 {
-	switch (format) {
-	case WARD_FEED_HOSTS:
-	case WARD_FEED_DOMAINS: return ward_feed__hosts_line;
-	case WARD_FEED_ADBLOCK: return ward_feed__adblock_line;
-	case WARD_FEED_DNSMASQ: return ward_feed__dnsmasq_line;
-	case WARD_FEED_RPZ: return ward_feed__rpz_line;
-	}
-	return NULL;
+	return (unsigned)format < N_FORMATS && formats[format].line ? &formats[format] : NULL;
 }
 
 struct ward_feed_parser *ward_feed_parser_new(enum ward_feed_format format, bool subdomains,
 					      ward_feed_entry_fn fn, void *ctx)
 {
-	if (!line_fn(format) || !fn)
+	const struct ward_feed_format_ops *ops = format_ops(format);
+	if (!ops || !fn)
 		return NULL;
 	struct ward_feed_parser *p = calloc(1, sizeof(*p));
 	if (!p)
 		return NULL;
 	p->format = format;
+	p->ops = ops;
 	p->subdomains = subdomains;
 	p->fn = fn;
 	p->ctx = ctx;
-	if (format == WARD_FEED_RPZ && ward_feed__rpz_new(p) != 0) {
+	if (ops->start && ops->start(p) != 0) {
 		free(p);
 		return NULL;
 	}
@@ -50,24 +59,9 @@ void ward_feed_parser_free(struct ward_feed_parser *p)
 {
 	if (!p)
 		return;
-	ward_feed__rpz_free(p);
+	if (p->ops->free)
+		p->ops->free(p);
 	free(p);
-}
-
-int ward_feed__emit(struct ward_feed_parser *p, const char *name, size_t len, unsigned flags)
-{
-	if (ward_feed_is_public_suffix(name, len)) {
-		ward_feed__reject(p, WARD_REJECT_PUBLIC_SUFFIX);
-		return 0;
-	}
-	if (flags & WARD_ENTRY_ALLOW)
-		p->stats.allows++;
-	else
-		p->stats.blocks++;
-	int rc = p->fn(p->ctx, name, len, flags);
-	if (rc != 0)
-		p->error = rc;
-	return rc;
 }
 
 /* A whole line has arrived: count it, enforce the cap, drop the CR of a CRLF. */
@@ -83,7 +77,7 @@ static int end_line(struct ward_feed_parser *p, const char *s, size_t n)
 		ward_feed__reject(p, WARD_REJECT_TOO_LONG);
 		return 0;
 	}
-	return line_fn(p->format)(p, s, n);
+	return p->ops->line(p, s, n);
 }
 
 /* Keeps the part of a line that a chunk boundary cut, up to the cap plus a CR. */
@@ -163,8 +157,8 @@ int ward_feed_parser_finish(struct ward_feed_parser *p, struct ward_feed_stats *
 	}
 	if (rc == 0 && (p->len > 0 || p->overflow))
 		rc = end_line(p, p->line, p->len);
-	if (rc == 0 && p->format == WARD_FEED_RPZ)
-		rc = ward_feed__rpz_finish(p);
+	if (rc == 0 && p->ops->finish)
+		rc = p->ops->finish(p);
 	if (stats)
 		*stats = p->stats;
 	return rc;
@@ -204,25 +198,16 @@ const char *ward_feed_reject_name(enum ward_feed_reject reason)
 	return "unknown";
 }
 
-static const char *const format_names[] = {
-	[WARD_FEED_HOSTS] = "hosts",
-	[WARD_FEED_DOMAINS] = "domains",
-	[WARD_FEED_ADBLOCK] = "adblock",
-	[WARD_FEED_DNSMASQ] = "dnsmasq",
-	[WARD_FEED_RPZ] = "rpz",
-};
-
 const char *ward_feed_format_name(enum ward_feed_format format)
 {
-	if ((unsigned)format < sizeof(format_names) / sizeof(format_names[0]))
-		return format_names[format];
-	return "unknown";
+	const struct ward_feed_format_ops *ops = format_ops(format);
+	return ops ? ops->name : "unknown";
 }
 
 int ward_feed_format_parse(const char *name, enum ward_feed_format *out)
 {
-	for (size_t i = 0; name && i < sizeof(format_names) / sizeof(format_names[0]); i++) {
-		if (strcmp(name, format_names[i]) == 0) {
+	for (size_t i = 0; name && i < N_FORMATS; i++) {
+		if (formats[i].name && strcmp(name, formats[i].name) == 0) {
 			*out = (enum ward_feed_format)i;
 			return 0;
 		}

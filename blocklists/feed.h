@@ -85,7 +85,6 @@
 #include "blocklists/conf.h"
 
 #define WARD_FEED_MAX_LINE (64 * 1024)
-#define WARD_NAME_MAX 253 /* presentation form without trailing dot */
 
 /* Flags passed with each entry. */
 enum ward_feed_entry_flag {

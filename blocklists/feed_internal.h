@@ -13,9 +13,25 @@
 #include "blocklists/feed.h"
 
 struct ward_feed_rpz;
+struct ward_feed_parser;
+
+/* One complete line (no LF, no trailing CR, at most WARD_FEED_MAX_LINE bytes). */
+typedef int (*ward_feed__line_fn)(struct ward_feed_parser *p, const char *s, size_t n);
+
+/* A feed format: its name in the config and its line parser; a format that keeps state
+ * across lines (RPZ: $ORIGIN, the previous owner) also makes, finishes and frees it.
+ * feed.c holds the table. */
+struct ward_feed_format_ops {
+	const char *name;
+	ward_feed__line_fn line;
+	int (*start)(struct ward_feed_parser *p);   /* NULL: no state */
+	int (*finish)(struct ward_feed_parser *p);  /* at the end of the stream */
+	void (*free)(struct ward_feed_parser *p);
+};
 
 struct ward_feed_parser {
 	enum ward_feed_format format;
+	const struct ward_feed_format_ops *ops;
 	bool subdomains;
 	ward_feed_entry_fn fn;
 	void *ctx;
@@ -29,9 +45,6 @@ struct ward_feed_parser {
 	char name[WARD_NAME_MAX + 1];
 	char line[WARD_FEED_MAX_LINE + 2]; /* the cap, a CR and a NUL */
 };
-
-/* One complete line (no LF, no trailing CR, at most WARD_FEED_MAX_LINE bytes). */
-typedef int (*ward_feed__line_fn)(struct ward_feed_parser *p, const char *s, size_t n);
 
 int ward_feed__hosts_line(struct ward_feed_parser *p, const char *s, size_t n);
 int ward_feed__adblock_line(struct ward_feed_parser *p, const char *s, size_t n);
@@ -49,7 +62,8 @@ static inline void ward_feed__reject(struct ward_feed_parser *p, enum ward_feed_
 	p->stats.rejected[why]++;
 }
 
-/* Passes one normalized entry to the callback and counts it. @return its result. */
+/* Passes one normalized entry to the callback and counts it (feed_name.c).
+ * @return its result. */
 int ward_feed__emit(struct ward_feed_parser *p, const char *name, size_t len, unsigned flags);
 
 /*

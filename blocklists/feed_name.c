@@ -1,8 +1,8 @@
 /*
- * Names: normalization (case, trailing dot, label rules), U-label to A-label conversion
- * (RFC 3492 punycode, written here so that ward needs no libidn), IP literal detection,
- * the classification of a name candidate shared by the line formats, and the public
- * suffix check (libpsl).
+ * Names: normalization (case, trailing dot, label rules), internationalized names to
+ * their ASCII form (libidn2: UTS #46 mapping, NFC, IDNA2008, as browsers resolve them),
+ * IP literal detection, the classification of a name candidate shared by the line
+ * formats, and the public suffix check (libpsl).
  */
 #include <arpa/inet.h>
 #include <libpsl.h>
@@ -11,10 +11,10 @@
 
 #include "blocklists/feed.h"
 #include "blocklists/feed_internal.h"
+#include "blocklists/name.h"
 
 #define REJECT(r) (-(1 + (int)(r)))
 #define LABEL_MAX 63
-#define ULABEL_MAX 64 /* code points: "xn--" plus one output char per point caps it at 59 */
 
 /* Character classes of ASCII bytes in a label. */
 enum { C_BAD = 0, C_OK = 1, C_UPPER = 2, C_DOT = 3, C_HIGH = 4, C_DIGIT = 5 };
@@ -62,181 +62,31 @@ static const uint8_t char_class[256] = {
 	[0xFD] = C_HIGH, [0xFE] = C_HIGH, [0xFF] = C_HIGH,
 };
 
-/*
- * Strict UTF-8 (Unicode table 3-7: no overlongs, no surrogates, nothing past U+10FFFF).
- * @return the number of code points, or -1 when the bytes are not UTF-8 or too many.
- */
-static int utf8_decode(const unsigned char *s, size_t n, uint32_t *cp, size_t cap)
-{
-	size_t count = 0;
-	for (size_t i = 0; i < n; count++) {
-		if (count == cap)
-			return -1;
-		unsigned c = s[i];
-		size_t need;
-		uint32_t v, lo = 0x80, hi = 0xBF;
-		if (c < 0x80) {
-			cp[count] = c;
-			i++;
-			continue;
-		} else if (c >= 0xC2 && c <= 0xDF) {
-			need = 1, v = c & 0x1F;
-		} else if (c >= 0xE0 && c <= 0xEF) {
-			need = 2, v = c & 0x0F;
-			lo = c == 0xE0 ? 0xA0 : 0x80;
-			hi = c == 0xED ? 0x9F : 0xBF;
-		} else if (c >= 0xF0 && c <= 0xF4) {
-			need = 3, v = c & 0x07;
-			lo = c == 0xF0 ? 0x90 : 0x80;
-			hi = c == 0xF4 ? 0x8F : 0xBF;
-		} else {
-			return -1;
-		}
-		if (n - i - 1 < need)
-			return -1;
-		for (size_t k = 1; k <= need; k++) {
-			unsigned b = s[i + k];
-			if (b < lo || b > hi)
-				return -1;
-			lo = 0x80, hi = 0xBF;
-			v = (v << 6) | (b & 0x3F);
-		}
-		cp[count] = v;
-		i += need + 1;
-	}
-	return (int)count;
-}
-
-/* Simple lower-casing of the capitals most often seen in IDNs; see feed.h. */
-static uint32_t lower_cp(uint32_t c)
-{
-	if ((c >= 0xC0 && c <= 0xDE && c != 0xD7) || (c >= 0x391 && c <= 0x3A9 && c != 0x3A2) ||
-	    (c >= 0x410 && c <= 0x42F))
-		return c + 0x20;
-	if (c >= 0x400 && c <= 0x40F)
-		return c + 0x50;
-	if (c == 0x178)
-		return 0xFF;
-	if (((c >= 0x100 && c <= 0x137) || (c >= 0x14A && c <= 0x177)) && c % 2 == 0 && c != 0x130)
-		return c + 1;
-	if (((c >= 0x139 && c <= 0x148) || (c >= 0x179 && c <= 0x17E)) && c % 2 == 1)
-		return c + 1;
-	return c;
-}
-
-/* Code points that never belong in a host name: controls, spaces, invisible format
- * characters, dots other than '.', private use and noncharacters. */
-static bool disallowed_cp(uint32_t c)
-{
-	return c <= 0x9F || c == 0xA0 || c == 0xAD || c == 0x130 || c == 0x3000 || c == 0x3002 ||
-	       c == 0xFF0E || c == 0xFF61 || c == 0xFEFF || (c >= 0x2000 && c <= 0x206F) ||
-	       (c >= 0xFE00 && c <= 0xFE0F) || (c >= 0xFFF0 && c <= 0xFFFF) ||
-	       (c >= 0xE000 && c <= 0xF8FF) || (c >= 0xFDD0 && c <= 0xFDEF) ||
-	       (c & 0xFFFE) == 0xFFFE || (c >= 0xE0000 && c <= 0xE0FFF) || c >= 0xF0000;
-}
-
-/* RFC 3492 section 6.1. */
-static uint32_t adapt(uint32_t delta, uint32_t numpoints, bool first)
-{
-	delta = first ? delta / 700 : delta / 2;
-	delta += delta / numpoints;
-	uint32_t k = 0;
-	while (delta > ((36 - 1) * 26) / 2) {
-		delta /= 36 - 1;
-		k += 36;
-	}
-	return k + (36 * delta) / (delta + 38);
-}
-
-static char digit(uint32_t d)
-{
-	return (char)(d < 26 ? 'a' + d : '0' + (d - 26));
-}
-
-/*
- * RFC 3492 section 6.3 encoding of cp[0..n) into out (at most cap chars, no prefix).
- * @return the output length, or -1 when it does not fit.
- */
-static int punycode_encode(const uint32_t *cp, size_t n, char *out, size_t cap)
-{
-	size_t len = 0;
-	for (size_t j = 0; j < n; j++) {
-		if (cp[j] < 0x80) {
-			if (len == cap)
-				return -1;
-			out[len++] = (char)cp[j];
-		}
-	}
-	size_t b = len, h = len;
-	if (b > 0) {
-		if (len == cap)
-			return -1;
-		out[len++] = '-';
-	}
-	uint32_t code = 0x80, delta = 0, bias = 72;
-	while (h < n) {
-		uint32_t m = UINT32_MAX;
-		for (size_t j = 0; j < n; j++)
-			if (cp[j] >= code && cp[j] < m)
-				m = cp[j];
-		/* n <= ULABEL_MAX and m <= 0x10FFFF: the products below cannot overflow. */
-		delta += (m - code) * (uint32_t)(h + 1);
-		code = m;
-		for (size_t j = 0; j < n; j++) {
-			if (cp[j] < code)
-				delta++;
-			if (cp[j] != code)
-				continue;
-			uint32_t q = delta;
-			for (uint32_t k = 36;; k += 36) {
-				uint32_t t = k <= bias ? 1 : k >= bias + 26 ? 26 : k - bias;
-				if (q < t)
-					break;
-				if (len == cap)
-					return -1;
-				out[len++] = digit(t + (q - t) % (36 - t));
-				q = (q - t) / (36 - t);
-			}
-			if (len == cap)
-				return -1;
-			out[len++] = digit(q);
-			bias = adapt(delta, (uint32_t)(h + 1), h == b);
-			delta = 0;
-			h++;
-		}
-		delta++;
-		code++;
-	}
-	return (int)len;
-}
-
-/* Converts one U-label (its ASCII part already validated) to an A-label in out[64]. */
-static int alabel(const char *s, size_t n, char out[LABEL_MAX + 1])
-{
-	uint32_t cp[ULABEL_MAX];
-	int count = utf8_decode((const unsigned char *)s, n, cp, ULABEL_MAX);
-	if (count < 0)
-		return REJECT(WARD_REJECT_IDN);
-	for (int i = 0; i < count; i++) {
-		cp[i] = cp[i] >= 'A' && cp[i] <= 'Z' ? cp[i] + 32 : lower_cp(cp[i]);
-		if (cp[i] >= 0x80 && disallowed_cp(cp[i]))
-			return REJECT(WARD_REJECT_IDN);
-	}
-	if (count >= 4 && cp[0] == 'x' && cp[1] == 'n' && cp[2] == '-' && cp[3] == '-')
-		return REJECT(WARD_REJECT_IDN);
-	int len = punycode_encode(cp, (size_t)count, out + 4, LABEL_MAX - 4);
-	if (len < 0)
-		return REJECT(WARD_REJECT_IDN);
-	memcpy(out, "xn--", 4);
-	return len + 4;
-}
-
 /* Appends n bytes at out + *o while they fit; *o counts on regardless. */
 static void put(char *out, size_t cap, size_t *o, const char *s, size_t n)
 {
 	if (*o < cap)
 		memcpy(out + *o, s, n < cap - *o ? n : cap - *o);
 	*o += n;
+}
+
+static bool has_high_byte(const char *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if ((unsigned char)s[i] >= 0x80)
+			return true;
+	return false;
+}
+
+/* A name with non-ASCII bytes: converted as browsers do (ward_name_idn_to_ascii), then
+ * held to the same label rules as any other name. */
+static int idn_to_ascii(const char *in, size_t len, char *out, size_t cap)
+{
+	char ascii[WARD_NAME_TEXT_MAX];
+	int n = ward_name_idn_to_ascii(in, len, ascii, sizeof(ascii));
+	if (n < 0)
+		return REJECT(WARD_REJECT_IDN);
+	return ward_feed_normalize_name(ascii, (size_t)n, out, cap);
 }
 
 /*
@@ -250,11 +100,13 @@ int ward_feed_normalize_name(const char *in, size_t len, char *out, size_t cap)
 		len--;
 	if (len == 0 || cap == 0)
 		return REJECT(WARD_REJECT_INVALID_NAME);
+	if (has_high_byte(in, len))
+		return idn_to_ascii(in, len, out, cap);
 	size_t o = 0, i = 0;
 	bool all_numeric = true, label_numeric;
 	for (;;) {
 		/* One label [start, i). ASCII is lower-cased into out while it is checked. */
-		size_t start = i, lo = o;
+		size_t start = i;
 		unsigned seen = 0;
 		for (; i < len; i++, o++) {
 			unsigned char c = (unsigned char)in[i];
@@ -272,16 +124,8 @@ int ward_feed_normalize_name(const char *in, size_t len, char *out, size_t cap)
 			return REJECT(WARD_REJECT_INVALID_NAME);
 		label_numeric = seen == 1u << C_DIGIT;
 		all_numeric &= label_numeric;
-		if (seen & (1u << C_HIGH)) {
-			char a[LABEL_MAX + 1];
-			int alen = alabel(in + start, n, a);
-			if (alen < 0)
-				return alen;
-			o = lo;
-			put(out, cap, &o, a, (size_t)alen);
-		} else if (n > LABEL_MAX) {
+		if (n > LABEL_MAX)
 			return REJECT(WARD_REJECT_INVALID_NAME);
-		}
 		if (i == len)
 			break;
 		put(out, cap, &o, ".", 1);
@@ -410,4 +254,22 @@ bool ward_feed_is_public_suffix(const char *name, size_t len)
 	const psl_ctx_t *psl = psl_builtin();
 	/* No star rule: an unlisted TLD is single-label and refused above already. */
 	return psl && psl_is_public_suffix2(psl, name, PSL_TYPE_ICANN | PSL_TYPE_NO_STAR_RULE);
+}
+
+/* The last step of every entry, whatever its format: public suffixes are refused, the
+ * rest counted and handed to the callback. */
+int ward_feed__emit(struct ward_feed_parser *p, const char *name, size_t len, unsigned flags)
+{
+	if (ward_feed_is_public_suffix(name, len)) {
+		ward_feed__reject(p, WARD_REJECT_PUBLIC_SUFFIX);
+		return 0;
+	}
+	if (flags & WARD_ENTRY_ALLOW)
+		p->stats.allows++;
+	else
+		p->stats.blocks++;
+	int rc = p->fn(p->ctx, name, len, flags);
+	if (rc != 0)
+		p->error = rc;
+	return rc;
 }

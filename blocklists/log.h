@@ -14,7 +14,8 @@
 
 #include <stdbool.h>
 
-#include "blocklists/conf.h"
+
+enum ward_log_level { WARD_LOG_ERROR, WARD_LOG_WARN, WARD_LOG_INFO, WARD_LOG_DEBUG };
 
 enum ward_log_target { WARD_LOG_TO_STDERR, WARD_LOG_TO_JOURNAL, WARD_LOG_TO_SYSLOG };
 

@@ -9,6 +9,7 @@
  */
 #include "blocklists/name.h"
 
+#include <idn2.h>
 #include <string.h>
 
 /* One character of a label in presentation form; returns its length (1, 2 or 4). */
@@ -166,4 +167,22 @@ void ward_name_lower(uint8_t *wire)
 		for (unsigned i = 1; i <= wire[pos]; i++)
 			if (wire[pos + i] >= 'A' && wire[pos + i] <= 'Z')
 				wire[pos + i] = (uint8_t)(wire[pos + i] + ('a' - 'A'));
+}
+
+int ward_name_idn_to_ascii(const char *in, size_t len, char *out, size_t cap)
+{
+	char buf[WARD_NAME_IDN_INPUT_MAX + 1], *ascii = NULL;
+	if (len > WARD_NAME_IDN_INPUT_MAX || memchr(in, '\0', len))
+		return -1;
+	memcpy(buf, in, len);
+	buf[len] = '\0';
+	int rc = idn2_to_ascii_8z(buf, &ascii, IDN2_NFC_INPUT | IDN2_NONTRANSITIONAL);
+	size_t n = rc == IDN2_OK ? strlen(ascii) : 0;
+	bool fits = rc == IDN2_OK && n < cap;
+	for (size_t i = 0; fits && i < n; i++)
+		fits = (unsigned char)ascii[i] < 0x80;
+	if (fits)
+		memcpy(out, ascii, n + 1);
+	idn2_free(ascii);
+	return fits ? (int)n : -1;
 }

@@ -16,7 +16,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define WARD_WIRE_NAME_MAX 255 /* wire form, including the root label */
+#include "blocklists/dns_codes.h"
+
 /* The longest presentation form of a wire name, every byte escaped as \DDD, plus NUL. */
 #define WARD_NAME_TEXT_MAX (WARD_WIRE_NAME_MAX * 4 + 1)
 
@@ -44,5 +45,18 @@ size_t ward_name_to_text(const uint8_t *wire, char *buf, size_t cap);
  * \X escapes understood; "." is the root, "" is invalid).
  * @return wire length, or 0 if invalid (label > 63, name > 255, empty label). */
 size_t ward_name_from_text(const char *text, uint8_t *wire, size_t cap);
+
+/*
+ * A name with non-ASCII characters as browsers look it up, in ASCII: libidn2 maps it
+ * (UTS #46: case, full-width and circled forms, compatibility characters, after NFC, so
+ * an NFD "bu\u0308cher" is "bücher"), and converts each label to its A-label under
+ * IDNA2008, non-transitional ("ß" stays "ß"). Feeds, the config and `ward lookup` all
+ * convert with this. The result still needs the caller's ASCII rules (length, labels).
+ * @param in   UTF-8, len bytes (at most WARD_NAME_IDN_INPUT_MAX), no NUL
+ * @return the length of the ASCII name written to out (NUL-terminated), or -1 (not
+ *         UTF-8, a code point IDNA2008 disallows, a hyphen rule, too long for cap).
+ */
+#define WARD_NAME_IDN_INPUT_MAX 1024
+int ward_name_idn_to_ascii(const char *in, size_t len, char *out, size_t cap);
 
 #endif

@@ -1,6 +1,7 @@
 /* Sets of wire names (see nameset.h). */
 #include "blocklists/nameset.h"
 
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -13,6 +14,24 @@ static uint32_t name_hash(const uint8_t *s, size_t len)
 	for (size_t i = 0; i < len; i++)
 		h = (h ^ s[i]) * 16777619u;
 	return h;
+}
+
+/* A few bytes of a wire name, for the pre-filter: its length, the first label's length
+ * and first byte and the last byte of its last label tell most names apart from a set's
+ * at a few instructions, where the full hash costs one multiply per byte (and
+ * ward_nameset_match_suffix asks once per label). */
+static unsigned quick_bit(const uint8_t *s, size_t len)
+{
+	uint32_t h = (uint32_t)len * 0x9E3779B1u;
+	if (len >= 2)
+		h ^= ((uint32_t)s[0] << 8 | s[1]) * 0x85EBCA77u ^ (uint32_t)s[len - 2] * 0xC2B2AE3Du;
+	return (h ^ h >> 15) % WARD_NAMESET_FILTER_BITS;
+}
+
+static bool quick_may_contain(const struct ward_nameset *set, const uint8_t *s, size_t len)
+{
+	unsigned b = quick_bit(s, len);
+	return set->filter[b / 64] >> (b % 64) & 1;
 }
 
 int ward_nameset_init(struct ward_nameset *set, size_t expected, size_t text_bytes)
@@ -54,6 +73,8 @@ static void insert_stored(struct ward_nameset *set, size_t len, const void *valu
 	entry[0] = (uint8_t)len;
 	size_t i = set_slot(set, entry + 1, len);
 	if (!set->slots[i]) {
+		unsigned b = quick_bit(entry + 1, len);
+		set->filter[b / 64] |= 1ULL << (b % 64);
 		set->slots[i] = entry;
 		set->store_used += 1 + len;
 		set->count++;
@@ -86,7 +107,7 @@ int ward_nameset_add_wire(struct ward_nameset *set, const uint8_t *wire, const v
 
 size_t ward_nameset_find(const struct ward_nameset *set, const uint8_t *name, size_t len)
 {
-	if (!set->count)
+	if (!set->count || !quick_may_contain(set, name, len))
 		return SIZE_MAX;
 	size_t i = set_slot(set, name, len);
 	return set->slots[i] ? i : SIZE_MAX;

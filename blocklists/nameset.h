@@ -10,6 +10,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#define WARD_NAMESET_FILTER_BITS 4096
+
 struct ward_nameset {
 	const uint8_t **slots; /* NULL = empty; else a length byte and a wire name, in `store` */
 	const void **values;
@@ -17,6 +19,8 @@ struct ward_nameset {
 	size_t store_used, store_cap;
 	size_t mask;
 	size_t count;          /* an empty set answers without hashing */
+	uint64_t filter[WARD_NAMESET_FILTER_BITS / 64]; /* a bit per quick_bit() of each name:
+							   most misses answer without hashing */
 };
 
 /* Room for `expected` names of at most `text_bytes` characters in all (a plain name's

@@ -1,24 +1,21 @@
 #include "blocklists/policy.h"
 
 #include <arpa/inet.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "blocklists/dns_codes.h"
 #include "blocklists/error.h"
 #include "blocklists/nameset.h"
 
-#define EDE_NONE (-1)
 /* A lookup that failed, or a CNAME chain that could not be checked, is answered SERVFAIL
  * with EDE 0 (Other Error) and a text that says so. 15-17 (Blocked, Censored, Filtered)
  * would claim a verdict that was never reached, 18 (Prohibited) is about the client
  * (our REFUSED for allow_clients), 14 (Not Ready) about a server that is not up yet;
- * RFC 8914 4.1 asks for 0 with EXTRA-TEXT when no code describes the error. */
-#define EDE_OTHER 0
-#define EDE_BLOCKED 15
-#define EDE_CENSORED 16
-#define EDE_FILTERED 17
-#define EDE_PROHIBITED 18
+ * RFC 8914 4.1 asks for 0 with EXTRA-TEXT when no code describes the error. The codes
+ * are in blocklists/dns_codes.h. */
 
 /* ---- safe search (facts from shared/data/feeds/safesearch.md) ----------------------------- */
 
@@ -273,7 +270,7 @@ bool ward_policy_admit(const struct ward_policy *p, const struct sockaddr *addr,
 	memset(v, 0, sizeof(*v));
 	v->action = WARD_POLICY_REFUSED;
 	v->reason = WARD_REASON_ACL;
-	v->ede_code = EDE_PROHIBITED;
+	v->ede_code = WARD_EDE_PROHIBITED;
 	v->profile = (size_t)-1;
 	return false;
 }
@@ -509,15 +506,15 @@ static bool step_enforced(const struct ward_policy *p, struct ward_catdb_reader 
 	if (!hit)
 		return false;
 	v->categories = hit;
-	set_block(v, WARD_REASON_ENFORCED, EDE_CENSORED);
+	set_block(v, WARD_REASON_ENFORCED, WARD_EDE_CENSORED);
 	return true;
 }
 
 static int block_ede(const struct ward_policy *p, ward_catset cats)
 {
 	if (cats & p->conf->enforced)
-		return EDE_CENSORED;
-	return cats & WARD_CAT_SECURITY_SET ? EDE_BLOCKED : EDE_FILTERED;
+		return WARD_EDE_CENSORED;
+	return cats & WARD_CAT_SECURITY_SET ? WARD_EDE_BLOCKED : WARD_EDE_FILTERED;
 }
 
 static void take_override(struct ward_policy_verdict *v, const struct ward_override_hit *h)
@@ -554,7 +551,7 @@ static bool step_paused(const struct ward_policy *p, const struct ward_override_
 		return false;
 	v->override_id = h.id;
 	v->until = h.expires;
-	set_block(v, WARD_REASON_PAUSED, EDE_FILTERED);
+	set_block(v, WARD_REASON_PAUSED, WARD_EDE_FILTERED);
 	return true;
 }
 
@@ -579,7 +576,7 @@ static bool step_deny(const struct profile_sets *sets, const uint8_t *name, size
 	v->rule = ward_nameset_match_suffix(&sets->deny, name, len);
 	if (!v->rule)
 		return false;
-	set_block(v, WARD_REASON_DENY, EDE_FILTERED);
+	set_block(v, WARD_REASON_DENY, WARD_EDE_FILTERED);
 	return true;
 }
 
@@ -609,7 +606,7 @@ static bool step_schedules_and_categories(const struct ward_policy *p,
 			continue;
 		if (s->block_all && honour_all) {
 			v->schedule_name = s->name;
-			set_block(v, WARD_REASON_SCHEDULE_ALL, EDE_FILTERED);
+			set_block(v, WARD_REASON_SCHEDULE_ALL, WARD_EDE_FILTERED);
 			return true;
 		}
 		if (v->match.categories & s->block & ~prof->blocked && !scheduled_by)
@@ -620,7 +617,7 @@ static bool step_schedules_and_categories(const struct ward_policy *p,
 	if (!hit)
 		return false;
 	v->categories = hit;
-	set_block(v, WARD_REASON_CATEGORY, hit & WARD_CAT_SECURITY_SET ? EDE_BLOCKED : EDE_FILTERED);
+	set_block(v, WARD_REASON_CATEGORY, hit & WARD_CAT_SECURITY_SET ? WARD_EDE_BLOCKED : WARD_EDE_FILTERED);
 	if (!(hit & prof->blocked) && scheduled_by)
 		v->schedule_name = scheduled_by;
 	return true;
@@ -639,7 +636,7 @@ static void step_rewrite(const struct ward_policy *p, const struct ward_conf_pro
 			return;
 		v->action = WARD_POLICY_NXDOMAIN;
 		v->reason = WARD_REASON_CANARY;
-		v->ede_code = EDE_FILTERED;
+		v->ede_code = WARD_EDE_FILTERED;
 		return;
 	case SAFE_YOUTUBE:
 		if (prof->youtube == WARD_YOUTUBE_OFF)
@@ -665,7 +662,7 @@ static int fail_closed(struct ward_policy_verdict *v, int rc)
 {
 	v->action = WARD_POLICY_SERVFAIL;
 	v->reason = WARD_REASON_LOOKUP_FAILED;
-	v->ede_code = EDE_OTHER;
+	v->ede_code = WARD_EDE_OTHER;
 	v->error = rc;
 	return rc;
 }
@@ -676,16 +673,21 @@ static int begin_verdict(const struct ward_policy *p, struct ward_catdb_reader *
 			 size_t profile, const uint8_t *name, size_t *len,
 			 struct ward_policy_verdict *v)
 {
-	memset(v, 0, sizeof(*v));
+	/* Not the whole verdict: most of its ~700 bytes are the explanation's buffers (match
+	 * and text, kept last in the struct), which the lookup and ward_policy_explain()
+	 * fill from their first byte. */
+	memset(v, 0, offsetof(struct ward_policy_verdict, match));
 	v->action = WARD_POLICY_FORWARD;
-	v->ede_code = EDE_NONE;
+	v->ede_code = WARD_EDE_NONE;
 	v->profile = profile;
 	if (profile < p->conf->n_profiles)
 		v->profile_name = p->conf->profiles[profile].name;
+	v->text[0] = '\0';
+	ward_cat_match_clear(&v->match);
 	*len = ward_name_wire_len(name);
 	if (!*len)
 		return fail_closed(v, WARD_EINVAL);
-	int rc = reader ? ward_cat_lookup_wire(reader, name, &v->match) : 0;
+	int rc = reader ? ward_cat_lookup_wire_len(reader, name, *len, &v->match) : 0;
 	return rc < 0 ? fail_closed(v, rc) : 0;
 }
 

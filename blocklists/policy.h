@@ -101,6 +101,7 @@ struct ward_policy_verdict {
 	int error;                  /* the WARD_E* code behind WARD_POLICY_SERVFAIL, else 0 */
 	const char *rewrite_target; /* CNAME target, presentation form (static) */
 	uint8_t rewrite_ipv4[4];    /* WARD_POLICY_ADDRESS */
+	/* Keep these two last: begin_verdict() clears only what comes before them. */
 	struct ward_cat_match match;  /* what the database said about the name */
 	char text[192];             /* EDE EXTRA-TEXT, filled by ward_policy_explain():
 				       "ward: gambling (feed ut1-gambling, profile kids)" */

@@ -416,7 +416,7 @@ static int build(struct run *R)
  * nothing (the usual timer run where no feed was due). */
 static void inputs_digest(const struct run *R, char hex[65])
 {
-	struct ward_sha256 s;
+	struct ward_sha256 s = {0};
 	uint8_t d[32];
 	char line[400];
 	ward_sha256_init(&s);
@@ -433,8 +433,13 @@ static void inputs_digest(const struct run *R, char hex[65])
 				 (int)feed->subdomains, sha);
 		ward_sha256_update(&s, line, (size_t)n < sizeof(line) ? (size_t)n : sizeof(line));
 	}
-	ward_sha256_final(&s, d);
-	ward_sha256_hex(d, hex);
+	/* Without a digest (out of memory) the answer is "" and the build goes ahead:
+	 * build_needed() never matches an empty digest. */
+	if (ward_sha256_final(&s, d) == 0)
+		ward_sha256_hex(d, hex);
+	else
+		hex[0] = '\0';
+	ward_sha256_free(&s);
 }
 
 static bool build_needed(const struct run *R, const char hex[65])
@@ -442,7 +447,7 @@ static bool build_needed(const struct run *R, const char hex[65])
 	struct ward_catdb_meta meta;
 	uint64_t gen;
 	char old[65];
-	if (R->opts->force || R->opts->offline)
+	if (R->opts->force || R->opts->offline || !hex[0])
 		return true;
 	for (size_t i = 0; i < R->conf->n_feeds; i++)
 		if (R->res->feeds[i].status == WARD_UPDATE_UPDATED)

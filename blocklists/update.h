@@ -127,16 +127,22 @@ const char *ward_update_status_name(enum ward_update_status status);
 
 /* ---- Building blocks, public so that tests can reach them ------------------------- */
 
-/* SHA-256 (FIPS 180-4), streaming. */
+/*
+ * SHA-256, streaming, through libcrypto (EVP). Start from a zeroed struct; init may be
+ * called again to start over (the context is kept), and ward_sha256_free() releases it.
+ * An error (out of memory) is sticky: update does nothing, final says so.
+ */
+struct evp_md_ctx_st;
 struct ward_sha256 {
-	uint32_t h[8];
-	uint64_t total;
-	uint8_t buf[64];
-	size_t used;
+	struct evp_md_ctx_st *ctx;
+	bool failed;
 };
-void ward_sha256_init(struct ward_sha256 *s);
+/* @return 0 or WARD_ENOMEM */
+int ward_sha256_init(struct ward_sha256 *s);
 void ward_sha256_update(struct ward_sha256 *s, const void *data, size_t len);
-void ward_sha256_final(struct ward_sha256 *s, uint8_t out[32]);
+/* @return 0, or WARD_ENOMEM (then out is all zeros) */
+int ward_sha256_final(struct ward_sha256 *s, uint8_t out[32]);
+void ward_sha256_free(struct ward_sha256 *s);
 /* Lower-case hex of a digest into out (>= 65 bytes). */
 void ward_sha256_hex(const uint8_t digest[32], char out[65]);
 

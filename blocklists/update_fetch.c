@@ -17,7 +17,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -38,7 +37,7 @@ struct ward_fetch_priv {
 	char head[SNIFF_MAX];
 	size_t head_len;
 	bool head_decided;
-	bool ct_html, html, too_big, io_error;
+	bool ct_checked, html, too_big, io_error;
 	int io_errno;
 	uint64_t cap;
 	int64_t not_before_ms;
@@ -120,33 +119,22 @@ static void copy_header_value(char *dst, size_t cap, const char *v, size_t len)
 	dst[len] = '\0';
 }
 
-static bool header_is(const char *line, size_t len, const char *name, size_t *vstart)
+/* A header of the last response (after redirects) as curl parsed it, or "" when absent
+ * (or too long to keep whole). */
+static void response_header(CURL *e, const char *name, char *dst, size_t cap)
 {
-	size_t n = strlen(name);
-	if (len <= n || strncasecmp(line, name, n) != 0 || line[n] != ':')
-		return false;
-	*vstart = n + 1;
-	return true;
+	struct curl_header *h;
+	dst[0] = '\0';
+	if (curl_easy_header(e, name, 0, CURLH_HEADER, -1, &h) == CURLHE_OK)
+		copy_header_value(dst, cap, h->value, strlen(h->value));
 }
 
-static size_t on_header(char *line, size_t size, size_t nmemb, void *ud)
+/* An HTML page served as one (Content-Type) is refused before its first byte is kept. */
+static bool served_as_html(CURL *e)
 {
-	struct ward_fetch *f = ud;
-	size_t len = size * nmemb, v;
-	if (len >= 5 && strncmp(line, "HTTP/", 5) == 0) {
-		/* A new response (after a redirect or a 100): forget the previous one's. */
-		f->etag[0] = f->last_modified[0] = '\0';
-		f->priv->ct_html = false;
-	} else if (header_is(line, len, "etag", &v)) {
-		copy_header_value(f->etag, sizeof(f->etag), line + v, len - v);
-	} else if (header_is(line, len, "last-modified", &v)) {
-		copy_header_value(f->last_modified, sizeof(f->last_modified), line + v, len - v);
-	} else if (header_is(line, len, "content-type", &v)) {
-		char ct[128];
-		copy_header_value(ct, sizeof(ct), line + v, len - v);
-		f->priv->ct_html = ward_update_content_type_html(ct);
-	}
-	return len;
+	char ct[128];
+	response_header(e, "Content-Type", ct, sizeof(ct));
+	return ward_update_content_type_html(ct);
 }
 
 /* Collects the first non-blank bytes and decides whether the body is an HTML page. */
@@ -184,9 +172,12 @@ static size_t on_body(char *data, size_t size, size_t nmemb, void *ud)
 	struct ward_fetch *f = ud;
 	struct ward_fetch_priv *p = f->priv;
 	size_t len = size * nmemb;
-	if (p->ct_html) {
-		p->html = true;
-		return 0;
+	if (!p->ct_checked) {
+		p->ct_checked = true;
+		if (served_as_html(p->easy)) {
+			p->html = true;
+			return 0;
+		}
 	}
 	if (len > p->cap - f->bytes) {
 		p->too_big = true;
@@ -250,8 +241,6 @@ static int setup_easy(struct ward_fetch *f, const struct ward_update_opts *opts)
 	curl_easy_setopt(e, CURLOPT_HTTPHEADER, p->headers);
 	curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);
 	curl_easy_setopt(e, CURLOPT_WRITEDATA, f);
-	curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header);
-	curl_easy_setopt(e, CURLOPT_HEADERDATA, f);
 	curl_easy_setopt(e, CURLOPT_ERRORBUFFER, p->errbuf);
 	curl_easy_setopt(e, CURLOPT_PRIVATE, f);
 	return 0;
@@ -279,6 +268,7 @@ static void fetch_release(struct ward_fetch *f)
 	if (p->fd >= 0)
 		close(p->fd);
 	ward_feed_parser_free(p->parser);
+	ward_sha256_free(&p->sha);
 	free(p);
 	f->priv = NULL;
 }
@@ -314,12 +304,16 @@ static int attempt_start(CURLM *multi, struct ward_fetch *f)
 		p->state = FETCH_DONE;
 		return WARD_ENOMEM;
 	}
-	ward_sha256_init(&p->sha);
+	if (ward_sha256_init(&p->sha) != 0) {
+		fail(f, WARD_ENOMEM, "%s", "out of memory");
+		p->state = FETCH_DONE;
+		return WARD_ENOMEM;
+	}
 	f->bytes = 0;
 	f->http_code = 0;
 	f->etag[0] = f->last_modified[0] = '\0';
 	p->head_len = 0;
-	p->head_decided = p->ct_html = p->html = p->too_big = p->io_error = false;
+	p->head_decided = p->ct_checked = p->html = p->too_big = p->io_error = false;
 	p->errbuf[0] = '\0';
 	f->attempts++;
 	if (curl_multi_add_handle(multi, p->easy) != CURLM_OK) {
@@ -341,11 +335,16 @@ static bool accept_body(struct ward_fetch *f)
 		return false;
 	}
 	ward_feed_parser_finish(p->parser, &f->stats);
-	ward_sha256_final(&p->sha, f->sha256);
+	if (ward_sha256_final(&p->sha, f->sha256) != 0) {
+		fail(f, WARD_ENOMEM, "%s", "out of memory");
+		return false;
+	}
 	if (fsync(p->fd) != 0) {
 		fail(f, WARD_EIO, "cannot sync %s", f->tmp_path);
 		return false;
 	}
+	response_header(p->easy, "ETag", f->etag, sizeof(f->etag));
+	response_header(p->easy, "Last-Modified", f->last_modified, sizeof(f->last_modified));
 	f->outcome = WARD_FETCH_BODY;
 	f->err = 0;
 	f->reason[0] = '\0';

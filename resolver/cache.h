@@ -51,6 +51,16 @@ struct ward_cache_key {
 	bool cd;
 };
 
+/* The cache key of a question: the one place a key is built (query.c asks with it, fills
+ * with it and serves stale with it). Valid while q is. */
+static inline struct ward_cache_key ward_cache_key_of(const struct ward_dns_query *q)
+{
+	return (struct ward_cache_key){
+		.lname = q->lname, .lname_len = q->qname_len, .qtype = q->qtype,
+		.qclass = q->qclass, .do_bit = q->do_bit, .cd = q->cd,
+	};
+}
+
 struct ward_cache_hit {
 	const uint8_t *msg;        /* valid until the next store into this cache */
 	size_t msg_len;

@@ -12,6 +12,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "blocklists/dns_codes.h"
 #include "blocklists/name.h" /* presentation <-> wire form: ward_name_to_text() */
 
 #define WARD_DNS_HEADER_LEN 12
@@ -49,19 +50,6 @@ enum ward_dns_type {
 };
 
 #define WARD_CLASS_IN 1
-
-/* Extended DNS Error codes (RFC 8914) that ward sends. */
-enum ward_ede {
-	WARD_EDE_NONE = -1,
-	WARD_EDE_OTHER = 0,
-	WARD_EDE_STALE_ANSWER = 3,
-	WARD_EDE_BLOCKED = 15,
-	WARD_EDE_CENSORED = 16,
-	WARD_EDE_FILTERED = 17,
-	WARD_EDE_PROHIBITED = 18,
-	WARD_EDE_NO_REACHABLE_AUTHORITY = 22,
-	WARD_EDE_NETWORK_ERROR = 23,
-};
 
 #define WARD_EDNS_OPT_EDE 15
 #define WARD_EDNS_OPT_MAC 65001 /* dnsmasq --add-mac / OpenWrt: 6 raw bytes */

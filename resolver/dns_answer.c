@@ -6,7 +6,7 @@
 
 #include <string.h>
 
-#include "blocklists/conf.h"
+#include "blocklists/dns_codes.h"
 #include "blocklists/error.h"
 #include "resolver/dns_wire.h"
 

@@ -1,5 +1,7 @@
 /*
- * Upstream forwarding (RFC 5452 hygiene, RFC 7766 TCP fallback, RFC 8767 serve-stale).
+ * Upstream forwarding (RFC 5452 hygiene, RFC 7766 TCP fallback): the transport only. How a
+ * question came out goes back to the query stage in one ward_fwd_result (see fwd.h); the
+ * answers, the cache fill, serve-stale and SERVFAIL are query.c's.
  *
  * Each distinct question in flight has one pending slot; identical questions from other
  * clients wait on it (fan-out). Every try uses a fresh UDP socket bound to a random
@@ -16,18 +18,25 @@
  *
  * Caps, so that no client can take every slot (all per worker):
  * - limits.upstream_queries_per_client: a client's queries waiting on upstreams (shared
- *   questions included); one more is answered SERVFAIL at once.
+ *   questions included); one more is refused at once (the caller answers SERVFAIL).
  * - WARD_FWD_MAX_PENDING live slots. When they are all taken, the oldest one that has run
- *   for WARD_FWD_JOSTLE_MS is dropped for the new query (Unbound's "jostle"); its clients
- *   get a stale answer when the cache has one, SERVFAIL otherwise. When none is that old,
- *   the new query is answered SERVFAIL. A dropped slot still closes its socket
- *   asynchronously: WARD_FWD_SPARE_SLOTS more slots cover that.
+ *   for WARD_FWD_JOSTLE_MS is dropped for the new query (Unbound's "jostle"); its result is
+ *   WARD_FWD_JOSTLED. When none is that old, the new query is refused. A dropped slot still
+ *   closes its socket asynchronously: WARD_FWD_SPARE_SLOTS more slots cover that.
+ *
+ * Memory: slots and waiters are allocated SLOT_CHUNK / WAITER_CHUNK at a time, when the
+ * free ones run out, and kept until the worker ends. A router that sees a few questions
+ * in flight holds a few chunks, not the ~7 MiB the caps allow; a busy resolver allocates
+ * during its first bursts and then never again.
  */
+#include "resolver/fwd.h"
+
 #include <stdlib.h>
 #include <string.h>
 
 #include "blocklists/error.h"
 #include "blocklists/log.h"
+#include "resolver/uv_error.h"
 #include "resolver/worker.h"
 
 #define PROBE_INTERVAL_MS 1000
@@ -35,6 +44,10 @@
 #define N_SLOTS (WARD_FWD_MAX_PENDING + WARD_FWD_SPARE_SLOTS)
 #define LOG_EVERY_MS 60000 /* up/down and local-error lines: at most one a minute each */
 #define LOCAL_RETRIES 1    /* tries that fail on our side, per query, before giving up */
+#define SLOT_CHUNK 64
+#define WAITER_CHUNK 128
+#define N_SLOT_CHUNKS ((N_SLOTS + SLOT_CHUNK - 1) / SLOT_CHUNK)
+#define N_WAITER_CHUNKS ((WARD_FWD_MAX_WAITERS + WAITER_CHUNK - 1) / WAITER_CHUNK)
 
 _Static_assert(WARD_FWD_MAX_WAITERS == 4096, "limits.upstream_queries_per_client max");
 
@@ -43,6 +56,7 @@ enum after_close { AFTER_NOTHING, AFTER_NEXT_TRY, AFTER_TCP, AFTER_RELEASE };
 struct ward_pending {
 	struct ward_worker *worker;
 	struct ward_pending *next_free;
+	int32_t index;               /* chunk * SLOT_CHUNK + place: the in-flight index's id */
 	int32_t next_in_bucket;
 	uint32_t hash;
 	bool in_use;
@@ -59,7 +73,6 @@ struct ward_pending {
 	uint64_t refused;            /* upstreams that refused this query: not tried again */
 	uint64_t started;            /* when the query started (jostling) */
 	uint64_t try_started;        /* when the current try was sent (RTT, health) */
-	int fail_ede;                /* what to tell clients if every try fails */
 	uint16_t id;
 	uint64_t deadline;
 	uv_timer_t timer;
@@ -68,6 +81,7 @@ struct ward_pending {
 	bool udp_open, tcp_open;
 	unsigned closing;
 	enum after_close after_close;
+	enum ward_fwd_outcome failure; /* what to report if every try fails */
 	uv_connect_t connect;
 	uv_write_t write_req;
 	uint8_t query[2 + 512];      /* length prefix, then the message */
@@ -99,12 +113,17 @@ static bool same_question(const struct ward_dns_query *a, const struct ward_dns_
 	       memcmp(a->lname, b->lname, a->qname_len) == 0;
 }
 
+static struct ward_pending *slot_at(const struct ward_fwd *f, int32_t i)
+{
+	return &f->chunks[i / SLOT_CHUNK][i % SLOT_CHUNK];
+}
+
 static struct ward_pending *index_find(struct ward_fwd *f, const struct ward_dns_query *q,
 				       uint32_t hash)
 {
 	int32_t i = f->buckets[hash & (f->n_buckets - 1)];
 	while (i >= 0) {
-		struct ward_pending *p = &f->pending[i];
+		struct ward_pending *p = slot_at(f, i);
 		if (p->hash == hash && same_question(&p->q, q))
 			return p;
 		i = p->next_in_bucket;
@@ -116,7 +135,7 @@ static void index_insert(struct ward_fwd *f, struct ward_pending *p)
 {
 	int32_t *head = &f->buckets[p->hash & (f->n_buckets - 1)];
 	p->next_in_bucket = *head;
-	*head = (int32_t)(p - f->pending);
+	*head = p->index;
 	p->indexed = true;
 }
 
@@ -124,10 +143,10 @@ static void index_remove(struct ward_fwd *f, struct ward_pending *p)
 {
 	if (!p->indexed)
 		return;
-	int32_t self = (int32_t)(p - f->pending);
+	int32_t self = p->index;
 	int32_t *link = &f->buckets[p->hash & (f->n_buckets - 1)];
 	while (*link >= 0 && *link != self)
-		link = &f->pending[*link].next_in_bucket;
+		link = &slot_at(f, *link)->next_in_bucket;
 	if (*link == self)
 		*link = p->next_in_bucket;
 	p->indexed = false;
@@ -164,12 +183,53 @@ static void live_unlink(struct ward_fwd *f, struct ward_pending *p)
 	f->n_live--;
 }
 
+/* One more chunk of slots on the free list. @return false when out of memory or at
+ * N_SLOTS. Runs on the worker's thread (the timers join its loop). */
+static bool grow_slots(struct ward_worker *w)
+{
+	struct ward_fwd *f = &w->fwd;
+	if (f->n_chunks == N_SLOT_CHUNKS)
+		return false;
+	struct ward_pending *chunk = calloc(SLOT_CHUNK, sizeof(*chunk));
+	if (!chunk)
+		return false;
+	unsigned c = f->n_chunks++;
+	f->chunks[c] = chunk;
+	for (unsigned i = SLOT_CHUNK; i-- > 0;) {
+		struct ward_pending *p = &chunk[i];
+		p->worker = w;
+		p->index = (int32_t)(c * SLOT_CHUNK + i);
+		uv_timer_init(&w->loop, &p->timer);
+		p->timer.data = p;
+		p->next_free = f->free_pending;
+		f->free_pending = p;
+	}
+	return true;
+}
+
+static bool grow_waiters(struct ward_fwd *f)
+{
+	if (f->n_waiter_chunks == N_WAITER_CHUNKS)
+		return false;
+	struct ward_waiter *chunk = malloc(WAITER_CHUNK * sizeof(*chunk));
+	if (!chunk)
+		return false;
+	f->waiter_chunks[f->n_waiter_chunks++] = chunk;
+	for (unsigned i = WAITER_CHUNK; i-- > 0;) {
+		chunk[i].next = f->free_waiters;
+		f->free_waiters = &chunk[i];
+	}
+	return true;
+}
+
 /* A free slot, if fewer than WARD_FWD_MAX_PENDING are live (see pending_get). */
 static struct ward_pending *pending_alloc(struct ward_worker *w)
 {
 	struct ward_fwd *f = &w->fwd;
+	if (!f->free_pending && !grow_slots(w))
+		return NULL;
 	struct ward_pending *p = f->free_pending;
-	if (!p || f->n_live >= WARD_FWD_MAX_PENDING)
+	if (f->n_live >= WARD_FWD_MAX_PENDING)
 		return NULL;
 	f->free_pending = p->next_free;
 	f->n_pending++;
@@ -180,7 +240,7 @@ static struct ward_pending *pending_alloc(struct ward_worker *w)
 	p->tried = p->refused = 0;
 	p->started = ward_worker_now(w);
 	p->probe_upstream = -1;
-	p->fail_ede = WARD_EDE_NO_REACHABLE_AUTHORITY;
+	p->failure = WARD_FWD_TIMEOUT;
 	p->after_close = AFTER_NOTHING;
 	p->closing = 0;
 	live_link(f, p);
@@ -203,9 +263,9 @@ static void pending_release(struct ward_pending *p)
 static bool add_waiter(struct ward_worker *w, struct ward_pending *p,
 		       const struct ward_query_ctx *ctx, const struct ward_client_key *key)
 {
-	struct ward_waiter *wt = w->fwd.free_waiters;
-	if (!wt)
+	if (!w->fwd.free_waiters && !grow_waiters(&w->fwd))
 		return false;
+	struct ward_waiter *wt = w->fwd.free_waiters;
 	w->fwd.free_waiters = wt->next;
 	wt->ctx = *ctx;
 	wt->key = *key;
@@ -308,57 +368,15 @@ static void note_failure(struct ward_pending *p, bool definite)
 
 /* ---- outcomes ---------------------------------------------------------------------------- */
 
-static void reply_all(struct ward_pending *p, const struct ward_stored_answer *a)
-{
-	for (struct ward_waiter *wt = p->waiters; wt; wt = wt->next)
-		if (!ward_query_answer_stored(p->worker, &wt->ctx, a))
-			ward_worker_drop(p->worker, &wt->ctx.client);
-}
-
-static void answer_servfail(struct ward_worker *w, const struct ward_query_ctx *ctx, int ede,
-			    const char *text)
-{
-	size_t len = ward_dns_write_rcode(w->scratch, sizeof(w->scratch), &ctx->q,
-					  WARD_RCODE_SERVFAIL, ede, text);
-	w->stats.servfail++;
-	if (len)
-		ward_worker_send(w, &ctx->client, w->scratch, len);
-	else
-		ward_worker_drop(w, &ctx->client);
-}
-
-static const char *failure_text(int ede)
-{
-	switch (ede) {
-	case WARD_EDE_NETWORK_ERROR: return "ward: upstreams unreachable";
-	case WARD_EDE_OTHER: return "ward: could not send the query upstream";
-	default: return "ward: no upstream answered in time";
-	}
-}
-
-static void reply_servfail(struct ward_pending *p, int ede, const char *text)
-{
-	for (struct ward_waiter *wt = p->waiters; wt; wt = wt->next)
-		answer_servfail(p->worker, &wt->ctx, ede, text);
-}
-
-static bool try_stale(struct ward_pending *p)
+/* Hand the result to the query stage, once, with the clients waiting on it. Health
+ * probes have no clients and report nothing. */
+static void report(struct ward_pending *p, struct ward_fwd_result *res)
 {
 	struct ward_worker *w = p->worker;
-	if (!w->conf->cache.serve_stale)
-		return false;
-	struct ward_cache_key k = {
-		.lname = p->q.lname, .lname_len = p->q.qname_len, .qtype = p->q.qtype,
-		.qclass = p->q.qclass, .do_bit = p->q.do_bit, .cd = p->q.cd,
-	};
-	struct ward_cache_hit hit;
-	if (ward_cache_lookup(w->cache, &k, ward_worker_now(w), true, &hit) != 0)
-		return false;
-	w->stats.stale++;
-	struct ward_stored_answer a = {hit.msg, hit.msg_len, hit.ttl_off, hit.n_ttls,
-				       hit.age_s, true, hit.has_cname};
-	reply_all(p, &a);
-	return true;
+	if (p->probe_upstream >= 0 || !p->waiters)
+		return;
+	res->ask = &p->q;
+	w->fwd.done(w, res, p->waiters);
 }
 
 static void conclude(struct ward_pending *p)
@@ -371,33 +389,18 @@ static void conclude(struct ward_pending *p)
 
 static void finish_failure(struct ward_pending *p)
 {
-	if (p->probe_upstream < 0 && !try_stale(p))
-		reply_servfail(p, p->fail_ede, failure_text(p->fail_ede));
+	struct ward_fwd_result res = {.outcome = p->failure};
+	report(p, &res);
 	conclude(p);
 }
 
 static void deliver(struct ward_pending *p, size_t len, const struct ward_dns_response *r)
 {
-	struct ward_worker *w = p->worker;
-	const uint8_t *msg = w->fwd.resp_store;
-	note_answer(p);
-	if (p->probe_upstream >= 0) {
-		conclude(p);
-		return;
-	}
-	/* An upstream SERVFAIL is an answer, but a stale real one serves the client better. */
-	if (r->rcode == WARD_RCODE_SERVFAIL && try_stale(p)) {
-		conclude(p);
-		return;
-	}
-	struct ward_cache_key k = {
-		.lname = p->q.lname, .lname_len = p->q.qname_len, .qtype = p->q.qtype,
-		.qclass = p->q.qclass, .do_bit = p->q.do_bit, .cd = p->q.cd,
+	struct ward_fwd_result res = {
+		.outcome = WARD_FWD_ANSWER, .msg = p->worker->fwd.resp_store, .len = len, .r = r,
 	};
-	ward_cache_clamp_ttls(w->cache, w->fwd.resp_store, len, r);
-	ward_cache_store(w->cache, &k, msg, len, r, ward_worker_now(w));
-	struct ward_stored_answer a = {msg, len, r->ttl_off, r->n_ttls, 0, false, r->has_cname};
-	reply_all(p, &a);
+	note_answer(p);
+	report(p, &res);
 	conclude(p);
 }
 
@@ -408,7 +411,7 @@ static void try_failed(struct ward_pending *p, int ede)
 	bool definite = ede == WARD_EDE_NETWORK_ERROR;
 	note_failure(p, definite);
 	if (definite) {
-		p->fail_ede = ede;
+		p->failure = WARD_FWD_UNREACHABLE;
 		p->refused |= 1ULL << p->cur;
 	}
 	close_transport(p, AFTER_NEXT_TRY);
@@ -441,7 +444,7 @@ static void local_failure(struct ward_pending *p, int err)
 		close_transport(p, AFTER_NEXT_TRY);
 		return;
 	}
-	p->fail_ede = WARD_EDE_OTHER;
+	p->failure = WARD_FWD_LOCAL_ERROR;
 	finish_failure(p);
 }
 
@@ -462,7 +465,7 @@ static int accept_response(struct ward_pending *p, const uint8_t *pkt, size_t le
 	struct ward_dns_response r;
 	size_t stored_len;
 	if (ward_dns_parse_response(pkt, len, &p->q, p->id, w->fwd.resp_store,
-				    sizeof(w->fwd.resp_store), &stored_len, &r) != 0)
+				    WARD_DNS_MSG_MAX, &stored_len, &r) != 0)
 		return -1;
 	if (r.tc)
 		return 1;
@@ -693,17 +696,15 @@ static uint64_t resolution_deadline(struct ward_worker *w)
 /* ---- taking a query ------------------------------------------------------------------------ */
 
 /* Drop the oldest live query for a new one, if it has run long enough that it is likely
- * stuck on a slow authority. Its clients get a stale answer or SERVFAIL now. */
+ * stuck on a slow authority. Its clients hear now (WARD_FWD_JOSTLED). */
 static bool jostle_oldest(struct ward_worker *w)
 {
 	struct ward_pending *p = w->fwd.oldest;
 	if (!p || ward_worker_now(w) - p->started < WARD_FWD_JOSTLE_MS)
 		return false;
 	w->stats.fwd_jostled++;
-	if (p->probe_upstream < 0 && !try_stale(p))
-		reply_servfail(p, WARD_EDE_OTHER,
-			       "ward: dropped for a newer query (too many queries in flight)");
-	conclude(p);
+	p->failure = WARD_FWD_JOSTLED;
+	finish_failure(p);
 	return true;
 }
 
@@ -730,42 +731,34 @@ static bool quota_take(struct ward_worker *w, const struct ward_query_ctx *ctx,
 	return false;
 }
 
-static void refuse_now(struct ward_worker *w, const struct ward_query_ctx *ctx,
-		       const struct ward_client_key *key, const char *why)
-{
-	if (key)
-		ward_client_counts_put(w->fwd.per_client, key);
-	answer_servfail(w, ctx, WARD_EDE_OTHER, why);
-}
-
-void ward_fwd_submit(struct ward_worker *w, const struct ward_dns_query *ask,
-		     const struct ward_query_ctx *ctx)
+enum ward_fwd_refusal ward_fwd_submit(struct ward_worker *w, const struct ward_dns_query *ask,
+				      const struct ward_query_ctx *ctx)
 {
 	struct ward_fwd *f = &w->fwd;
 	struct ward_client_key key;
-	if (!quota_take(w, ctx, &key)) {
-		refuse_now(w, ctx, NULL, "ward: too many queries in flight from this client");
-		return;
-	}
+	if (!quota_take(w, ctx, &key))
+		return WARD_FWD_CLIENT_QUOTA;
 	uint32_t hash = question_hash(ask);
 	struct ward_pending *p = index_find(f, ask, hash);
 	if (p) {
-		if (!add_waiter(w, p, ctx, &key))
-			refuse_now(w, ctx, &key, "ward: too many queries in flight");
-		return;
+		if (add_waiter(w, p, ctx, &key))
+			return WARD_FWD_TAKEN;
+		ward_client_counts_put(f->per_client, &key);
+		return WARD_FWD_FULL;
 	}
 	p = pending_get(w);
 	if (!p || !add_waiter(w, p, ctx, &key)) {
 		if (p)
 			pending_release(p);
-		refuse_now(w, ctx, &key, "ward: too many queries in flight");
-		return;
+		ward_client_counts_put(f->per_client, &key);
+		return WARD_FWD_FULL;
 	}
 	p->q = *ask;
 	p->hash = hash;
 	index_insert(f, p);
 	p->deadline = resolution_deadline(w);
 	start_next_try(p);
+	return WARD_FWD_TAKEN;
 }
 
 /* ---- health probes ----------------------------------------------------------------------- */
@@ -804,47 +797,43 @@ static void on_probe_timer(uv_timer_t *t)
 
 /* ---- lifecycle ----------------------------------------------------------------------------- */
 
-int ward_fwd_init(struct ward_worker *w)
+int ward_fwd_init(struct ward_worker *w, ward_fwd_done_fn *done)
 {
 	struct ward_fwd *f = &w->fwd;
 	const struct ward_conf *conf = w->conf;
+	f->done = done;
 	f->n_upstreams = (unsigned)conf->n_upstreams;
 	f->upstreams = calloc(f->n_upstreams, sizeof(*f->upstreams));
-	f->pending = calloc(N_SLOTS, sizeof(*f->pending));
+	f->chunks = calloc(N_SLOT_CHUNKS, sizeof(*f->chunks));
+	f->waiter_chunks = calloc(N_WAITER_CHUNKS, sizeof(*f->waiter_chunks));
 	f->n_buckets = WARD_FWD_MAX_PENDING * 2;
 	f->buckets = malloc(f->n_buckets * sizeof(*f->buckets));
-	f->waiters = calloc(WARD_FWD_MAX_WAITERS, sizeof(*f->waiters));
 	f->per_client = ward_client_counts_new(WARD_FWD_MAX_WAITERS);
-	if (!f->upstreams || !f->pending || !f->buckets || !f->waiters || !f->per_client)
+	f->resp_store = malloc(WARD_DNS_MSG_MAX);
+	if (!f->upstreams || !f->chunks || !f->waiter_chunks || !f->buckets || !f->per_client ||
+	    !f->resp_store)
 		return WARD_ENOMEM;
 	for (unsigned i = 0; i < f->n_upstreams; i++)
 		ward_upstream_init(&f->upstreams[i], &conf->upstreams[i]);
 	for (unsigned i = 0; i < f->n_buckets; i++)
 		f->buckets[i] = -1;
-	for (unsigned i = N_SLOTS; i-- > 0;) {
-		struct ward_pending *p = &f->pending[i];
-		p->worker = w;
-		uv_timer_init(&w->loop, &p->timer);
-		p->timer.data = p;
-		p->next_free = f->free_pending;
-		f->free_pending = p;
+	int rc = uv_timer_init(&w->loop, &f->probe_timer);
+	if (rc == 0) {
+		f->probe_timer.data = w;
+		rc = uv_timer_start(&f->probe_timer, on_probe_timer, PROBE_INTERVAL_MS,
+				    PROBE_INTERVAL_MS);
 	}
-	for (unsigned i = WARD_FWD_MAX_WAITERS; i-- > 0;) {
-		f->waiters[i].next = f->free_waiters;
-		f->free_waiters = &f->waiters[i];
-	}
-	uv_timer_init(&w->loop, &f->probe_timer);
-	f->probe_timer.data = w;
-	uv_timer_start(&f->probe_timer, on_probe_timer, PROBE_INTERVAL_MS, PROBE_INTERVAL_MS);
-	return 0;
+	return ward_uv_err(rc);
 }
 
 unsigned ward_fwd_busy(const struct ward_worker *w)
 {
+	const struct ward_fwd *f = &w->fwd;
 	unsigned busy = 0;
-	for (unsigned i = 0; i < N_SLOTS; i++)
-		if (w->fwd.pending[i].in_use && w->fwd.pending[i].waiters)
-			busy++;
+	for (unsigned c = 0; c < f->n_chunks; c++)
+		for (unsigned i = 0; i < SLOT_CHUNK; i++)
+			if (f->chunks[c][i].in_use && f->chunks[c][i].waiters)
+				busy++;
 	return busy;
 }
 
@@ -853,16 +842,22 @@ void ward_fwd_stop(struct ward_worker *w)
 	uv_timer_stop(&w->fwd.probe_timer);
 }
 
+/* After the loop has closed every handle (the slots' timers and sockets included). */
 void ward_fwd_destroy(struct ward_worker *w)
 {
 	struct ward_fwd *f = &w->fwd;
-	if (f->pending)
-		for (unsigned i = 0; i < N_SLOTS; i++)
-			free(f->pending[i].tcp_buf);
-	free(f->pending);
+	for (unsigned c = 0; c < f->n_chunks; c++) {
+		for (unsigned i = 0; i < SLOT_CHUNK; i++)
+			free(f->chunks[c][i].tcp_buf);
+		free(f->chunks[c]);
+	}
+	for (unsigned c = 0; c < f->n_waiter_chunks; c++)
+		free(f->waiter_chunks[c]);
+	free(f->chunks);
+	free(f->waiter_chunks);
 	free(f->upstreams);
 	free(f->buckets);
-	free(f->waiters);
+	free(f->resp_store);
 	ward_client_counts_free(f->per_client);
 	memset(f, 0, sizeof(*f));
 }

@@ -33,6 +33,7 @@
 #include "blocklists/policy.h"
 #include "resolver/live.h"
 #include "resolver/notify.h"
+#include "resolver/uv_error.h"
 #include "resolver/web.h"
 #include "resolver/worker.h"
 
@@ -506,18 +507,24 @@ static void on_housekeeping(uv_timer_t *t)
 	report_status(d);
 }
 
-static void watch_signals(struct wardd *d)
+/* @return 0 or the first libuv error (converted): a wardd that could not watch for
+ * SIGTERM could not drain on stop, so it does not start. */
+static int watch_signals(struct wardd *d)
 {
-	uv_signal_init(&d->loop, &d->sigterm);
-	uv_signal_init(&d->loop, &d->sigint);
-	uv_signal_init(&d->loop, &d->sighup);
+	int rc;
 	d->sigterm.data = d->sigint.data = d->sighup.data = d;
-	uv_signal_start(&d->sigterm, on_stop_signal, SIGTERM);
-	uv_signal_start(&d->sigint, on_stop_signal, SIGINT);
-	uv_signal_start(&d->sighup, on_hup, SIGHUP);
-	uv_timer_init(&d->loop, &d->housekeeping);
 	d->housekeeping.data = d;
-	uv_timer_start(&d->housekeeping, on_housekeeping, HOUSEKEEPING_MS, HOUSEKEEPING_MS);
+	if ((rc = uv_signal_init(&d->loop, &d->sigterm)) != 0 ||
+	    (rc = uv_signal_init(&d->loop, &d->sigint)) != 0 ||
+	    (rc = uv_signal_init(&d->loop, &d->sighup)) != 0 ||
+	    (rc = uv_signal_start(&d->sigterm, on_stop_signal, SIGTERM)) != 0 ||
+	    (rc = uv_signal_start(&d->sigint, on_stop_signal, SIGINT)) != 0 ||
+	    (rc = uv_signal_start(&d->sighup, on_hup, SIGHUP)) != 0 ||
+	    (rc = uv_timer_init(&d->loop, &d->housekeeping)) != 0 ||
+	    (rc = uv_timer_start(&d->housekeeping, on_housekeeping, HOUSEKEEPING_MS,
+				 HOUSEKEEPING_MS)) != 0)
+		return ward_uv_err(rc);
+	return 0;
 }
 
 static int share_initial_state(struct wardd *d)
@@ -555,9 +562,9 @@ static void log_start(const struct wardd *d)
 		ward_log_info("upstream %s",
 			      ward_addr_format(&d->conf->upstreams[i], addr, sizeof(addr)));
 	ward_log_info("%u workers, cache %u entries", d->n_workers, d->conf->cache.max_entries);
-	/* The kernel reports twice the size set. Info, not a warning: a home's load fits a
-	 * small buffer; a busy server's operator looks here when datagrams are dropped. */
-	int rcvbuf = (d->n_workers ? ward_worker_udp_rcvbuf(&d->workers[0]) : 0) / 2;
+	/* Info, not a warning: a home's load fits a small buffer; a busy server's operator
+	 * looks here when datagrams are dropped. */
+	int rcvbuf = d->n_workers && d->workers[0].n_udp ? ward_udp_rcvbuf(&d->workers[0].udp[0]) : 0;
 	if (rcvbuf)
 		ward_log_info("UDP receive buffer %d KiB per socket (%d KiB asked%s)", rcvbuf / 1024,
 			      WARD_UDP_RCVBUF / 1024,
@@ -585,13 +592,15 @@ static void close_loop(struct wardd *d)
 /* Everything up to serving; on failure the caller undoes what was done (shut_down). */
 static int start_up(struct wardd *d)
 {
-	if (uv_loop_init(&d->loop) != 0)
-		return WARD_ENOMEM;
+	int rc = ward_uv_err(uv_loop_init(&d->loop));
+	if (rc != 0)
+		return rc;
 	d->loop_ready = true;
 	/* Signals must be blocked-and-handled before workers exist, or a SIGTERM during
 	 * start-up would kill the process without draining. */
-	watch_signals(d);
-	int rc = share_initial_state(d);
+	if ((rc = watch_signals(d)) != 0)
+		return rc;
+	rc = share_initial_state(d);
 	if (rc == 0)
 		rc = bind_workers(d);
 	if (rc == 0)

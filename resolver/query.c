@@ -1,19 +1,25 @@
 /*
  * The path of one query, as a plain list of stages:
- *   parse -> refuse unknown networks -> answer bad queries -> policy -> cache -> forward.
- * Each stage either answers and stops, or hands on. allow_clients is checked before any
+ *   parse -> refuse unknown networks -> answer bad queries -> web host -> policy -> cache
+ *   -> forward; and when fwd.c reports back: cache fill -> answer | stale -> SERVFAIL.
+ * Each stage either answers and stops, or hands on. Every reply wardd sends is made in
+ * this file (fwd.c is transport only). allow_clients is checked before any
  * answer is made, so a client outside it gets REFUSED (or nothing) and never a FORMERR,
  * NOTIMP or BADVERS that would tell it about the server. The policy runs before the
  * cache, so a blocked name never reaches the cache or an upstream, and the cache only
  * ever holds upstream answers keyed by the name asked upstream: nothing one profile is
  * allowed can leak to another through it (answers are checked against the asker's
- * profile on the way out, see ward_query_answer_stored).
+ * profile on the way out, see answer_stored).
  */
 #include <arpa/inet.h>
 #include <string.h>
 
+#include "resolver/query.h"
+
 #include "blocklists/error.h"
 #include "blocklists/log.h"
+#include "resolver/cache.h"
+#include "resolver/fwd.h"
 #include "resolver/rewrite.h"
 #include "resolver/web.h"
 #include "resolver/worker.h"
@@ -21,9 +27,8 @@
 #define READER_REFRESH_MS 100 /* how stale a worker's view of the database may get */
 
 /* EDE 0 (Other Error) with this text: the answer's CNAME chain could not be checked
- * against the policy. Why 0 and not a filtering code: see EDE_OTHER in policy.c. */
+ * against the policy. Why 0 and not a filtering code: see the top of policy.c. */
 #define CHAIN_UNCHECKED_TEXT "ward: CNAME chain too long or malformed to check"
-#define EDE_OTHER 0
 
 size_t ward_query_answer_limit(const struct ward_client_ref *to, const struct ward_dns_query *q)
 {
@@ -84,33 +89,66 @@ static const struct ward_override_table *overrides(const struct ward_worker *w)
 
 /* ---- answers made here -------------------------------------------------------------------- */
 
+/*
+ * Where an answer to `to` is written: straight into the UDP listener's next send slot
+ * (the batch leaves with one sendmmsg, no copy in between), or the worker's scratch
+ * buffer for TCP. The bytes must go to reply_send() before anything else is answered.
+ */
+static uint8_t *reply_buf(struct ward_worker *w, const struct ward_client_ref *to, size_t *cap)
+{
+	if (to->transport == WARD_TRANSPORT_UDP)
+		return ward_udp_reserve(to->udp, cap);
+	*cap = sizeof(w->scratch);
+	return w->scratch;
+}
+
+/* Send what reply_buf() got, or drop the query when nothing could be written (len 0). */
+static void reply_send(struct ward_worker *w, const struct ward_client_ref *to,
+		       const uint8_t *buf, size_t len)
+{
+	if (len)
+		ward_worker_send(w, to, buf, len);
+	else
+		ward_worker_drop(w, to);
+}
+
 static void answer_rcode(struct ward_worker *w, const struct ward_query_ctx *ctx, unsigned rcode,
 			 int ede_code, const char *ede_text)
 {
-	size_t cap = ward_query_answer_limit(&ctx->client, &ctx->q);
-	if (cap > sizeof(w->scratch))
-		cap = sizeof(w->scratch);
-	size_t len = ward_dns_write_rcode(w->scratch, cap, &ctx->q, rcode, ede_code, ede_text);
-	if (len)
-		ward_worker_send(w, &ctx->client, w->scratch, len);
-	else
-		ward_worker_drop(w, &ctx->client);
+	size_t cap, limit = ward_query_answer_limit(&ctx->client, &ctx->q);
+	uint8_t *buf = reply_buf(w, &ctx->client, &cap);
+	if (cap > limit)
+		cap = limit;
+	reply_send(w, &ctx->client, buf,
+		   ward_dns_write_rcode(buf, cap, &ctx->q, rcode, ede_code, ede_text));
+}
+
+static void answer_servfail(struct ward_worker *w, const struct ward_query_ctx *ctx, int ede,
+			    const char *text)
+{
+	w->stats.servfail++;
+	answer_rcode(w, ctx, WARD_RCODE_SERVFAIL, ede, text);
+}
+
+static void write_block(struct ward_worker *w, const struct ward_query_ctx *ctx, int mode,
+			const uint8_t ipv4[4], const uint8_t ipv6[16], uint32_t ttl, int ede,
+			const char *text)
+{
+	/* The client's UDP size bounds the answer: the EDE text gives way first, then TC. */
+	size_t cap, limit = ward_query_answer_limit(&ctx->client, &ctx->q);
+	uint8_t *buf = reply_buf(w, &ctx->client, &cap);
+	if (cap > limit)
+		cap = limit;
+	reply_send(w, &ctx->client, buf,
+		   ward_dns_write_block(buf, cap, &ctx->q, mode, ipv4, ipv6, ttl, ede, text));
 }
 
 static void answer_block(struct ward_worker *w, const struct ward_query_ctx *ctx, int mode,
 			 const uint8_t ipv4[4], const struct ward_policy_verdict *v)
 {
 	const struct ward_conf_block *b = &w->ps->conf->block;
-	/* The client's UDP size bounds the answer: the EDE text gives way first, then TC. */
-	size_t cap = ward_query_answer_limit(&ctx->client, &ctx->q);
-	if (cap > sizeof(w->scratch))
-		cap = sizeof(w->scratch);
-	size_t len = ward_dns_write_block(w->scratch, cap, &ctx->q, mode, ipv4, b->ipv6, b->ttl,
-					  v ? v->ede_code : WARD_EDE_NONE, v ? v->text : NULL);
-	if (len)
-		ward_worker_send(w, &ctx->client, w->scratch, len);
-	else
-		ward_worker_drop(w, &ctx->client);
+	write_block(w, ctx, mode, ipv4, b->ipv6, b->ttl, v ? v->ede_code : WARD_EDE_NONE,
+		    v ? v->text : NULL);
 }
 
 static void answer_verdict(struct ward_worker *w, const struct ward_query_ctx *ctx,
@@ -125,8 +163,7 @@ static void answer_verdict(struct ward_worker *w, const struct ward_query_ctx *c
 		ward_web_record(w, ctx, v);
 	switch (v->action) {
 	case WARD_POLICY_SERVFAIL:
-		w->stats.servfail++;
-		answer_rcode(w, ctx, WARD_RCODE_SERVFAIL, v->ede_code, v->text);
+		answer_servfail(w, ctx, v->ede_code, v->text);
 		return;
 	case WARD_POLICY_NXDOMAIN:
 		w->stats.blocked++;
@@ -144,6 +181,20 @@ static void answer_verdict(struct ward_worker *w, const struct ward_query_ctx *c
 		answer_block(w, ctx, (int)b->mode, b->ipv4, v);
 	}
 }
+
+/*
+ * A stored upstream message, about to become a client's answer (a cache hit, a fresh
+ * upstream answer or a stale one).
+ */
+struct ward_stored_answer {
+	const uint8_t *msg;        /* stored form (see ward_dns_parse_response) */
+	size_t len;
+	const uint16_t *ttl_off;
+	unsigned n_ttls;
+	uint32_t age_s;
+	bool stale;
+	bool has_cname;            /* only then can the answer be cloaking a blocked name */
+};
 
 /* ---- CNAME cloaking ---------------------------------------------------------------------------- */
 
@@ -187,8 +238,8 @@ static enum chain_check check_chain(struct ward_worker *w, const struct ward_que
 	return CHAIN_VERDICT;
 }
 
-bool ward_query_answer_stored(struct ward_worker *w, const struct ward_query_ctx *ctx,
-			      const struct ward_stored_answer *a)
+static bool answer_stored(struct ward_worker *w, const struct ward_query_ctx *ctx,
+			  const struct ward_stored_answer *a)
 {
 	size_t limit = ward_query_answer_limit(&ctx->client, &ctx->q);
 	size_t out_len;
@@ -200,18 +251,19 @@ bool ward_query_answer_stored(struct ward_worker *w, const struct ward_query_ctx
 		return true;
 	case CHAIN_UNCHECKED:
 		/* Names nobody checked are never passed on: fail closed. */
-		w->stats.servfail++;
-		answer_rcode(w, ctx, WARD_RCODE_SERVFAIL, EDE_OTHER, CHAIN_UNCHECKED_TEXT);
+		answer_servfail(w, ctx, WARD_EDE_OTHER, CHAIN_UNCHECKED_TEXT);
 		return true;
 	case CHAIN_CLEAN:
 		break;
 	}
+	size_t cap;
+	uint8_t *buf = reply_buf(w, &ctx->client, &cap);
 	if (ctx->rewrite_target) {
 		uint8_t target[WARD_DNS_NAME_MAX];
 		struct ward_rewrite_source src = {a->msg, a->len, a->age_s, a->stale};
 		if (!ward_name_from_text(ctx->rewrite_target, target, sizeof(target)))
 			return false;
-		out_len = ward_rewrite_cname_answer(w->scratch, sizeof(w->scratch), &ctx->q, target,
+		out_len = ward_rewrite_cname_answer(buf, cap, &ctx->q, target,
 						    w->ps ? w->ps->conf->block.ttl : 60, &src, limit);
 	} else {
 		struct ward_dns_answer_opts opts = {
@@ -220,12 +272,12 @@ bool ward_query_answer_stored(struct ward_worker *w, const struct ward_query_ctx
 			.max_size = limit,
 			.ede_code = a->stale ? WARD_EDE_STALE_ANSWER : WARD_EDE_NONE,
 		};
-		out_len = ward_dns_write_answer(w->scratch, sizeof(w->scratch), a->msg, a->len,
+		out_len = ward_dns_write_answer(buf, cap, a->msg, a->len,
 						a->ttl_off, a->n_ttls, &ctx->q, &opts);
 	}
 	if (!out_len)
 		return false;
-	ward_worker_send(w, &ctx->client, w->scratch, out_len);
+	ward_worker_send(w, &ctx->client, buf, out_len);
 	return true;
 }
 
@@ -369,25 +421,57 @@ static bool stage_policy(struct ward_worker *w, struct ward_query_ctx *ctx,
 static bool stage_cache(struct ward_worker *w, const struct ward_query_ctx *ctx,
 			const struct ward_dns_query *ask)
 {
-	struct ward_cache_key key = {
-		.lname = ask->lname, .lname_len = ask->qname_len, .qtype = ask->qtype,
-		.qclass = ask->qclass, .do_bit = ask->do_bit, .cd = ask->cd,
-	};
+	struct ward_cache_key key = ward_cache_key_of(ask);
 	struct ward_cache_hit hit;
 	if (ward_cache_lookup(w->cache, &key, ward_worker_now(w), false, &hit) != 0)
 		return false;
 	struct ward_stored_answer a = {hit.msg, hit.msg_len, hit.ttl_off, hit.n_ttls,
 				       hit.age_s, false, hit.has_cname};
-	if (!ward_query_answer_stored(w, ctx, &a))
+	if (!answer_stored(w, ctx, &a))
 		return false;
 	w->stats.cache_hits++;
 	return true;
 }
 
+/* The web listener's own name (web.hostname) is answered with its address.
+ * @return true when answered. */
+static bool stage_web_host(struct ward_worker *w, const struct ward_query_ctx *ctx)
+{
+	if (!w->conf->web.enabled)
+		return false;
+	uint8_t v4[4] = {0}, v6[16] = {0};
+	int mode = ward_web_host_address(w, ctx, v4, v6);
+	if (mode < 0)
+		return false;
+	write_block(w, ctx, mode, v4, v6, WARD_WEB_HOST_TTL, WARD_EDE_NONE, NULL);
+	return true;
+}
+
+static void stage_forward(struct ward_worker *w, const struct ward_query_ctx *ctx,
+			  const struct ward_dns_query *ask)
+{
+	switch (ward_fwd_submit(w, ask, ctx)) {
+	case WARD_FWD_TAKEN:
+		w->stats.forwarded++;
+		return;
+	case WARD_FWD_CLIENT_QUOTA:
+		answer_servfail(w, ctx, WARD_EDE_OTHER,
+				"ward: too many queries in flight from this client");
+		return;
+	default:
+		answer_servfail(w, ctx, WARD_EDE_OTHER, "ward: too many queries in flight");
+	}
+}
+
 void ward_query_handle(struct ward_worker *w, const uint8_t *pkt, size_t len,
 		       const struct ward_client_ref *from)
 {
-	struct ward_query_ctx ctx = {.client = *from};
+	/* Not zeroed as a whole: ward_dns_parse_query() sets every field of q that is read
+	 * (the name bytes past qname_len never are), and the rest is set here. */
+	struct ward_query_ctx ctx;
+	ctx.client = *from;
+	ctx.profile = (size_t)-1;
+	ctx.rewrite_target = NULL;
 	struct ward_dns_query rewritten;
 	const struct ward_dns_query *ask = &ctx.q;
 	w->stats.queries++;
@@ -397,12 +481,90 @@ void ward_query_handle(struct ward_worker *w, const uint8_t *pkt, size_t len,
 		return;
 	if (stage_bad_query(w, &ctx, parsed))
 		return;
-	if (w->conf->web.enabled && ward_web_dns_answer(w, &ctx))
+	if (stage_web_host(w, &ctx))
 		return;
 	if (stage_policy(w, &ctx, &rewritten, &ask))
 		return;
 	if (stage_cache(w, &ctx, ask))
 		return;
-	w->stats.forwarded++;
-	ward_fwd_submit(w, ask, &ctx);
+	stage_forward(w, &ctx, ask);
+}
+
+/* ---- the upstream's result (fwd.c calls back here) -------------------------------------- */
+
+static void answer_waiters(struct ward_worker *w, const struct ward_waiter *waiters,
+			   const struct ward_stored_answer *a)
+{
+	for (const struct ward_waiter *wt = waiters; wt; wt = wt->next)
+		if (!answer_stored(w, &wt->ctx, a))
+			ward_worker_drop(w, &wt->ctx.client);
+}
+
+/* RFC 8767: when upstreams fail, an expired answer serves the client better than SERVFAIL.
+ * @return true when every waiter was answered from the cache. */
+static bool stage_stale(struct ward_worker *w, const struct ward_dns_query *ask,
+			const struct ward_waiter *waiters)
+{
+	if (!w->conf->cache.serve_stale)
+		return false;
+	struct ward_cache_key k = ward_cache_key_of(ask);
+	struct ward_cache_hit hit;
+	if (ward_cache_lookup(w->cache, &k, ward_worker_now(w), true, &hit) != 0)
+		return false;
+	w->stats.stale++;
+	struct ward_stored_answer a = {hit.msg, hit.msg_len, hit.ttl_off, hit.n_ttls,
+				       hit.age_s, true, hit.has_cname};
+	answer_waiters(w, waiters, &a);
+	return true;
+}
+
+static void stage_servfail(struct ward_worker *w, enum ward_fwd_outcome why,
+			   const struct ward_waiter *waiters)
+{
+	int ede = WARD_EDE_OTHER;
+	const char *text;
+	switch (why) {
+	case WARD_FWD_UNREACHABLE:
+		ede = WARD_EDE_NETWORK_ERROR;
+		text = "ward: upstreams unreachable";
+		break;
+	case WARD_FWD_LOCAL_ERROR:
+		text = "ward: could not send the query upstream";
+		break;
+	case WARD_FWD_JOSTLED:
+		text = "ward: dropped for a newer query (too many queries in flight)";
+		break;
+	default:
+		ede = WARD_EDE_NO_REACHABLE_AUTHORITY;
+		text = "ward: no upstream answered in time";
+	}
+	for (const struct ward_waiter *wt = waiters; wt; wt = wt->next)
+		answer_servfail(w, &wt->ctx, ede, text);
+}
+
+/* Clamp the TTLs to the cache's bounds (the client sees the same TTLs the cache keeps)
+ * and store the answer under the question asked upstream. */
+static void stage_cache_fill(struct ward_worker *w, const struct ward_fwd_result *res)
+{
+	struct ward_cache_key k = ward_cache_key_of(res->ask);
+	ward_cache_clamp_ttls(w->cache, res->msg, res->len, res->r);
+	ward_cache_store(w->cache, &k, res->msg, res->len, res->r, ward_worker_now(w));
+}
+
+void ward_query_upstream_done(struct ward_worker *w, const struct ward_fwd_result *res,
+			      const struct ward_waiter *waiters)
+{
+	if (res->outcome != WARD_FWD_ANSWER) {
+		if (!stage_stale(w, res->ask, waiters))
+			stage_servfail(w, res->outcome, waiters);
+		return;
+	}
+	/* An upstream SERVFAIL is an answer, but a stale real one serves the client better. */
+	if (res->r->rcode == WARD_RCODE_SERVFAIL && stage_stale(w, res->ask, waiters))
+		return;
+	stage_cache_fill(w, res);
+	const struct ward_dns_response *r = res->r;
+	struct ward_stored_answer a = {res->msg, res->len, r->ttl_off, r->n_ttls, 0, false,
+				       r->has_cname};
+	answer_waiters(w, waiters, &a);
 }

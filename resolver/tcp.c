@@ -23,11 +23,14 @@
  * carries a generation number, so an answer for a connection that has since closed is
  * dropped.
  */
+#include "resolver/tcp.h"
+
 #include <stdlib.h>
 #include <string.h>
 
 #include "blocklists/error.h"
 #include "blocklists/log.h"
+#include "resolver/uv_error.h"
 #include "resolver/worker.h"
 
 #define TCP_READ_CAP (WARD_TCP_QUERY_MAX + 2)
@@ -538,15 +541,14 @@ struct ward_tcp_conn *ward_tcp_conns_new(void)
 
 int ward_tcp_listener_start(struct ward_worker *w, struct ward_tcp_listener *l)
 {
-	if (uv_tcp_init(&w->loop, &l->handle) != 0)
-		return WARD_EIO;
+	int rc = uv_tcp_init(&w->loop, &l->handle);
+	if (rc != 0)
+		return ward_uv_err(rc);
 	l->handle.data = l;
-	if (uv_tcp_open(&l->handle, l->fd) != 0)
-		return WARD_EIO;
+	if ((rc = uv_tcp_open(&l->handle, l->fd)) != 0)
+		return ward_uv_err(rc);
 	l->open = true;
-	if (uv_listen((uv_stream_t *)&l->handle, 128, on_connection) != 0)
-		return WARD_EIO;
-	return 0;
+	return ward_uv_err(uv_listen((uv_stream_t *)&l->handle, 128, on_connection));
 }
 
 void ward_tcp_close_all(struct ward_worker *w)

@@ -48,9 +48,17 @@ uint64_t ward_web_seen_overrides(const struct ward_web *web);
 
 /* ---- hooks on the DNS query path (worker threads) ---------------------------------------- */
 
-/* A query for web.hostname (A or AAAA, any other type NODATA) is answered here with the
- * listener's address. @return true when answered. */
-bool ward_web_dns_answer(struct ward_worker *w, const struct ward_query_ctx *ctx);
+#define WARD_WEB_HOST_TTL 60
+
+/*
+ * Is ctx a query for web.hostname, and what is the answer (query.c's web-host stage
+ * writes it, with TTL WARD_WEB_HOST_TTL)? A and AAAA get the listener's address of that
+ * family, any other type (or a family the listener lacks) NODATA.
+ * @return -1 when the name is another one; else WARD_BLOCK_SINKHOLE with v4 or v6 filled,
+ *         or WARD_BLOCK_NODATA.
+ */
+int ward_web_host_address(const struct ward_worker *w, const struct ward_query_ctx *ctx,
+			  uint8_t v4[4], uint8_t v6[16]);
 
 /* Hand a block to the web thread (a ring slot; dropped and counted when full). */
 void ward_web_record(struct ward_worker *w, const struct ward_query_ctx *ctx,

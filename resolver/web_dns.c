@@ -1,14 +1,12 @@
 /*
- * The web listener's two hooks on the DNS query path (web.h): wardd answers for its own
- * host name, and hands its blocks to the web thread. Both run on worker threads: no
- * lock, no allocation.
+ * The web listener's two hooks on the DNS query path (web.h): the address wardd answers
+ * for its own host name (query.c's web-host stage writes the answer), and the hand-off of
+ * blocks to the web thread. Both run on worker threads: no lock, no allocation.
  */
 #include <arpa/inet.h>
 #include <string.h>
 
 #include "resolver/web.h"
-
-#define HOST_TTL 60
 
 static bool is_any(const struct ward_addr *a)
 {
@@ -58,28 +56,18 @@ static bool host_address(const struct ward_worker *w, const struct ward_query_ct
 	return false;
 }
 
-bool ward_web_dns_answer(struct ward_worker *w, const struct ward_query_ctx *ctx)
+int ward_web_host_address(const struct ward_worker *w, const struct ward_query_ctx *ctx,
+			  uint8_t v4[4], uint8_t v6[16])
 {
 	const struct ward_conf_web *web = &w->conf->web;
 	const struct ward_dns_query *q = &ctx->q;
 	if (q->qname_len != web->hostname_wire_len ||
 	    memcmp(q->lname, web->hostname_wire, web->hostname_wire_len) != 0)
-		return false;
-	uint8_t v4[4] = {0}, v6[16] = {0};
-	int mode = WARD_BLOCK_NODATA;
+		return -1;
 	if ((q->qtype == WARD_TYPE_A && host_address(w, ctx, AF_INET, v4)) ||
 	    (q->qtype == WARD_TYPE_AAAA && host_address(w, ctx, AF_INET6, v6)))
-		mode = WARD_BLOCK_SINKHOLE;
-	size_t cap = ward_query_answer_limit(&ctx->client, q);
-	if (cap > sizeof(w->scratch))
-		cap = sizeof(w->scratch);
-	size_t len = ward_dns_write_block(w->scratch, cap, q, mode, v4, v6, HOST_TTL,
-					  WARD_EDE_NONE, NULL);
-	if (len)
-		ward_worker_send(w, &ctx->client, w->scratch, len);
-	else
-		ward_worker_drop(w, &ctx->client);
-	return true;
+		return WARD_BLOCK_SINKHOLE;
+	return WARD_BLOCK_NODATA;
 }
 
 static uint8_t schedule_index(const struct ward_worker *w, size_t profile, const char *name)

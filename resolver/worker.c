@@ -1,10 +1,6 @@
 /*
- * Worker threads: socket setup, the UDP receive/send batching, start and drain.
- *
- * UDP bypasses libuv's uv_udp_t: a uv_poll_t tells us the socket is readable and we pull
- * up to WARD_UDP_BATCH datagrams per recvmmsg(); answers are collected and leave in one
- * sendmmsg() per listener at the end of the loop iteration (a uv_check_t), so a busy
- * worker makes two syscalls per batch instead of two per query.
+ * Worker threads: socket setup, start and drain, and the hand-off of answers to their
+ * transport (udp.c batches UDP answers per loop iteration, tcp.c writes TCP ones).
  */
 #include "resolver/worker.h"
 
@@ -18,6 +14,7 @@
 
 #include "blocklists/error.h"
 #include "blocklists/log.h"
+#include "resolver/uv_error.h"
 
 #define WARD_DRAIN_MAX_MS 6000
 /* An idle worker's reader lets go of its snapshot this often (a busy one renews it per
@@ -41,30 +38,6 @@ static int want_pktinfo(int fd, int family)
 	return setsockopt(fd, IPPROTO_IPV6, IPV6_RECVPKTINFO, &one, sizeof(one));
 }
 
-/*
- * A worker off the CPU for a moment (a busy machine, page faults in a new database
- * snapshot) must find the queries that came meanwhile still queued. The default buffer
- * (net.core.rmem_default, 208 KiB) holds about 256 small datagrams, some 15 ms of a
- * busy worker's load; 4 MiB holds about 10,000. Memory is taken only while datagrams
- * wait. Workers bind before privileges are dropped: as root SO_RCVBUFFORCE passes
- * net.core.rmem_max, otherwise the kernel caps SO_RCVBUF at it (log_start reports it).
- */
-static void grow_rcvbuf(int fd)
-{
-	int want = WARD_UDP_RCVBUF;
-	if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &want, sizeof(want)) != 0)
-		(void)setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &want, sizeof(want));
-}
-
-int ward_worker_udp_rcvbuf(const struct ward_worker *w)
-{
-	int got = 0;
-	socklen_t len = sizeof(got);
-	if (w->n_udp == 0 || getsockopt(w->udp[0].fd, SOL_SOCKET, SO_RCVBUF, &got, &len) != 0)
-		return 0;
-	return got;
-}
-
 static int socket_for(const struct ward_addr *addr, int type)
 {
 	int fd = socket(addr->sa.sa_family, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
@@ -82,7 +55,7 @@ static int socket_for(const struct ward_addr *addr, int type)
 	if (type == SOCK_DGRAM && is_wildcard(addr) && want_pktinfo(fd, addr->sa.sa_family) != 0)
 		goto fail;
 	if (type == SOCK_DGRAM)
-		grow_rcvbuf(fd);
+		ward_udp_grow_rcvbuf(fd);
 	if (bind(fd, &addr->sa, addr->len) != 0)
 		goto fail;
 	return fd;
@@ -179,93 +152,7 @@ fail:
 
 /* ---- UDP ---------------------------------------------------------------------------- */
 
-static void udp_flush(struct ward_udp_listener *l)
-{
-	unsigned sent = 0;
-	while (sent < l->n_out) {
-		int n = sendmmsg(l->fd, l->out_msgs + sent, l->n_out - sent, MSG_DONTWAIT);
-		if (n > 0) {
-			sent += (unsigned)n;
-			continue;
-		}
-		if (n < 0 && errno == EINTR)
-			continue;
-		/* A full socket buffer or an unreachable client: UDP answers may be lost,
-		 * the client retries. Skip the datagram that failed and go on. */
-		l->worker->stats.dropped++;
-		sent++;
-	}
-	l->n_out = 0;
-}
-
-/* Answer from the address the query came to (IP_PKTINFO / IPV6_PKTINFO). */
-static void set_source(struct msghdr *mh, uint8_t *ctrl, const struct ward_local_addr *local)
-{
-	memset(ctrl, 0, WARD_UDP_CTRL_MAX);
-	mh->msg_control = ctrl;
-	struct cmsghdr *cm;
-	if (local->family == AF_INET) {
-		mh->msg_controllen = CMSG_SPACE(sizeof(struct in_pktinfo));
-		cm = CMSG_FIRSTHDR(mh);
-		cm->cmsg_level = IPPROTO_IP;
-		cm->cmsg_type = IP_PKTINFO;
-		cm->cmsg_len = CMSG_LEN(sizeof(struct in_pktinfo));
-		struct in_pktinfo pi = {.ipi_spec_dst = local->v4};
-		memcpy(CMSG_DATA(cm), &pi, sizeof(pi));
-	} else {
-		mh->msg_controllen = CMSG_SPACE(sizeof(struct in6_pktinfo));
-		cm = CMSG_FIRSTHDR(mh);
-		cm->cmsg_level = IPPROTO_IPV6;
-		cm->cmsg_type = IPV6_PKTINFO;
-		cm->cmsg_len = CMSG_LEN(sizeof(struct in6_pktinfo));
-		struct in6_pktinfo pi = {.ipi6_addr = local->v6, .ipi6_ifindex = local->ifindex};
-		memcpy(CMSG_DATA(cm), &pi, sizeof(pi));
-	}
-}
-
-/* The destination of a received datagram, from its control messages. */
-static void read_local(struct msghdr *mh, struct ward_local_addr *local)
-{
-	for (struct cmsghdr *cm = CMSG_FIRSTHDR(mh); cm; cm = CMSG_NXTHDR(mh, cm)) {
-		if (cm->cmsg_level == IPPROTO_IP && cm->cmsg_type == IP_PKTINFO) {
-			struct in_pktinfo pi;
-			memcpy(&pi, CMSG_DATA(cm), sizeof(pi));
-			local->family = AF_INET;
-			local->v4 = pi.ipi_addr;
-			return;
-		}
-		if (cm->cmsg_level == IPPROTO_IPV6 && cm->cmsg_type == IPV6_PKTINFO) {
-			struct in6_pktinfo pi;
-			memcpy(&pi, CMSG_DATA(cm), sizeof(pi));
-			local->family = AF_INET6;
-			local->v6 = pi.ipi6_addr;
-			local->ifindex = pi.ipi6_ifindex;
-			return;
-		}
-	}
-}
-
-static void udp_queue(struct ward_udp_listener *l, const struct ward_client_ref *to,
-		      const uint8_t *msg, size_t len)
-{
-	if (len > WARD_UDP_SEND_MAX)
-		return;
-	if (l->n_out == WARD_UDP_BATCH)
-		udp_flush(l);
-	unsigned i = l->n_out++;
-	if (msg != l->out_buf[i])
-		memcpy(l->out_buf[i], msg, len);
-	memcpy(&l->out_addr[i], &to->addr.ss, to->addr.len);
-	l->out_iov[i].iov_base = l->out_buf[i];
-	l->out_iov[i].iov_len = len;
-	memset(&l->out_msgs[i], 0, sizeof(l->out_msgs[i]));
-	l->out_msgs[i].msg_hdr.msg_name = &l->out_addr[i];
-	l->out_msgs[i].msg_hdr.msg_namelen = to->addr.len;
-	l->out_msgs[i].msg_hdr.msg_iov = &l->out_iov[i];
-	l->out_msgs[i].msg_hdr.msg_iovlen = 1;
-	if (to->local.family)
-		set_source(&l->out_msgs[i].msg_hdr, l->out_ctrl[i], &to->local);
-}
+/* ---- answers ------------------------------------------------------------------------ */
 
 static void flush_soon(uv_idle_t *idle)
 {
@@ -282,8 +169,8 @@ void ward_worker_send(struct ward_worker *w, const struct ward_client_ref *to,
 		ward_tcp_send(w, to->conn, to->conn_gen, msg, len);
 		return;
 	}
-	udp_queue(to->udp, to, msg, len);
-	/* Answers made inside udp_on_readable() leave with its own sendmmsg at the end. */
+	ward_udp_queue(to->udp, to, msg, len);
+	/* Answers made inside udp.c's read callback leave with its own sendmmsg at the end. */
 	if (to->udp != w->reading_udp && !w->stopped &&
 	    !uv_is_active((uv_handle_t *)&w->flush_idle))
 		uv_idle_start(&w->flush_idle, flush_soon);
@@ -295,115 +182,19 @@ void ward_worker_drop(struct ward_worker *w, const struct ward_client_ref *to)
 		ward_tcp_drop(w, to->conn, to->conn_gen);
 }
 
-/* A TC=1 answer with the question only: a real client retries over TCP, where a spoofed
- * source cannot follow. */
-static void send_slip(struct ward_udp_listener *l, const struct ward_client_ref *to,
-		      const uint8_t *pkt, size_t len)
-{
-	struct ward_dns_query q;
-	uint8_t buf[WARD_DNS_HEADER_LEN + WARD_DNS_NAME_MAX + 4 + 64];
-	if (ward_dns_parse_query(pkt, len, &q) != WARD_DNS_OK)
-		return;
-	size_t n = ward_dns_write_rcode(buf, sizeof(buf), &q, WARD_RCODE_NOERROR, WARD_EDE_NONE,
-					NULL);
-	if (!n)
-		return;
-	buf[2] |= 0x02; /* TC */
-	udp_queue(l, to, buf, n);
-}
-
-/* Response rate limiting (rate_limit): answers per second per client prefix, taken when
- * the query arrives, before any work, so a flood costs little more than its reads.
- * @return true when the query is not answered normally (dropped, or a TC slip). */
-static bool rate_limited(struct ward_worker *w, struct ward_udp_listener *l,
-			 const struct ward_client_ref *from, const uint8_t *pkt, size_t len)
-{
-	const struct ward_conf_rate_limit *rl = &ward_worker_conf(w)->rate_limit;
-	if (!rl->responses_per_second)
-		return false;
-	struct ward_client_key key;
-	ward_client_key_make(&key, &from->addr.sa, rl->ipv4_prefix, rl->ipv6_prefix);
-	switch (ward_rrl_check(w->rrl, &key, ward_worker_now(w), rl->responses_per_second,
-			       rl->slip)) {
-	case WARD_RRL_PASS:
-		return false;
-	case WARD_RRL_SLIP:
-		w->stats.rrl_slipped++;
-		send_slip(l, from, pkt, len);
-		return true;
-	default:
-		w->stats.rrl_dropped++;
-		return true;
-	}
-}
-
-/* Receive buffers live on the worker's stack frame of this callback only: the query
- * pipeline copies what it keeps (the question) before returning. */
-static void udp_on_readable(uv_poll_t *poll, int status, int events)
-{
-	struct ward_udp_listener *l = poll->data;
-	struct ward_worker *w = l->worker;
-	static _Thread_local uint8_t bufs[WARD_UDP_BATCH][WARD_UDP_RECV_MAX];
-	static _Thread_local struct mmsghdr msgs[WARD_UDP_BATCH];
-	static _Thread_local struct iovec iov[WARD_UDP_BATCH];
-	static _Thread_local struct sockaddr_storage from[WARD_UDP_BATCH];
-	static _Thread_local uint8_t ctrl[WARD_UDP_BATCH][WARD_UDP_CTRL_MAX];
-	if (status < 0)
-		return;
-	w->reading_udp = l;
-	/* A few rounds at most, so one flooded socket cannot starve the others. */
-	for (int round = 0; round < 4 && !w->stopping; round++) {
-		for (unsigned i = 0; i < WARD_UDP_BATCH; i++) {
-			iov[i].iov_base = bufs[i];
-			iov[i].iov_len = sizeof(bufs[i]);
-			memset(&msgs[i].msg_hdr, 0, sizeof(msgs[i].msg_hdr));
-			msgs[i].msg_hdr.msg_name = &from[i];
-			msgs[i].msg_hdr.msg_namelen = sizeof(from[i]);
-			msgs[i].msg_hdr.msg_iov = &iov[i];
-			msgs[i].msg_hdr.msg_iovlen = 1;
-			if (l->pktinfo) {
-				msgs[i].msg_hdr.msg_control = ctrl[i];
-				msgs[i].msg_hdr.msg_controllen = sizeof(ctrl[i]);
-			}
-		}
-		int n = recvmmsg(l->fd, msgs, WARD_UDP_BATCH, MSG_DONTWAIT, NULL);
-		if (n <= 0)
-			break;
-		for (int i = 0; i < n; i++) {
-			if (msgs[i].msg_hdr.msg_flags & MSG_TRUNC) {
-				w->stats.dropped++;
-				continue;
-			}
-			struct ward_client_ref ref = {.transport = WARD_TRANSPORT_UDP, .udp = l};
-			memcpy(&ref.addr.ss, &from[i], msgs[i].msg_hdr.msg_namelen);
-			ref.addr.len = msgs[i].msg_hdr.msg_namelen;
-			if (l->pktinfo)
-				read_local(&msgs[i].msg_hdr, &ref.local);
-			if (!rate_limited(w, l, &ref, bufs[i], msgs[i].msg_len))
-				ward_query_handle(w, bufs[i], msgs[i].msg_len, &ref);
-		}
-		if (n < WARD_UDP_BATCH)
-			break;
-	}
-	w->reading_udp = NULL;
-	udp_flush(l);
-}
-
-static void flush_all(uv_check_t *check)
-{
-	struct ward_worker *w = check->data;
-	for (size_t i = 0; i < w->n_udp; i++)
-		if (w->udp[i].n_out)
-			udp_flush(&w->udp[i]);
-	uv_idle_stop(&w->flush_idle);
-}
-
 /* ---- lifecycle ---------------------------------------------------------------------- */
 
 static void close_handle(uv_handle_t *h, void *arg)
 {
 	if (!uv_is_closing(h))
 		uv_close(h, NULL);
+}
+
+static void flush_all(uv_check_t *check)
+{
+	struct ward_worker *w = check->data;
+	ward_udp_flush_all(w);
+	uv_idle_stop(&w->flush_idle);
 }
 
 static void finish_stop(struct ward_worker *w)
@@ -427,16 +218,8 @@ static void drain_check(uv_timer_t *t)
 
 static void stop_listening(struct ward_worker *w)
 {
-	for (size_t i = 0; i < w->n_udp; i++) {
-		struct ward_udp_listener *l = &w->udp[i];
-		if (l->polling) {
-			/* Only stop reading: answers to the queries still in flight leave
-			 * through this socket, which ward_worker_destroy() closes. */
-			uv_poll_stop(&l->poll);
-			uv_close((uv_handle_t *)&l->poll, NULL);
-			l->polling = false;
-		}
-	}
+	for (size_t i = 0; i < w->n_udp; i++)
+		ward_udp_listener_stop(&w->udp[i]);
 	for (size_t i = 0; i < w->n_tcp; i++) {
 		if (w->tcp[i].open) {
 			uv_close((uv_handle_t *)&w->tcp[i].handle, NULL);
@@ -461,12 +244,9 @@ static void on_wakeup(uv_async_t *async)
 static int start_listeners(struct ward_worker *w)
 {
 	for (size_t i = 0; i < w->n_udp; i++) {
-		struct ward_udp_listener *l = &w->udp[i];
-		if (uv_poll_init_socket(&w->loop, &l->poll, l->fd) != 0)
-			return WARD_EIO;
-		l->poll.data = l;
-		l->polling = true;
-		uv_poll_start(&l->poll, UV_READABLE, udp_on_readable);
+		int rc = ward_udp_listener_start(w, &w->udp[i]);
+		if (rc != 0)
+			return rc;
 	}
 	for (size_t i = 0; i < w->n_tcp; i++) {
 		int rc = ward_tcp_listener_start(w, &w->tcp[i]);
@@ -493,32 +273,37 @@ static void worker_main(void *arg)
 	uv_run(&w->loop, UV_RUN_DEFAULT);
 }
 
+/* The loop's own handles. @return 0 or the first libuv error (converted). */
+static int init_handles(struct ward_worker *w)
+{
+	int rc;
+	w->wakeup.data = w;
+	w->flush_check.data = w;
+	w->reader_timer.data = w;
+	if ((rc = uv_async_init(&w->loop, &w->wakeup, on_wakeup)) != 0 ||
+	    (rc = uv_check_init(&w->loop, &w->flush_check)) != 0 ||
+	    (rc = uv_check_start(&w->flush_check, flush_all)) != 0 ||
+	    (rc = uv_idle_init(&w->loop, &w->flush_idle)) != 0 ||
+	    (rc = uv_timer_init(&w->loop, &w->drain_timer)) != 0 ||
+	    (rc = uv_timer_init(&w->loop, &w->reader_timer)) != 0 ||
+	    (rc = uv_timer_start(&w->reader_timer, release_reader, WARD_READER_RELEASE_MS,
+				 WARD_READER_RELEASE_MS)) != 0)
+		return ward_uv_err(rc);
+	uv_unref((uv_handle_t *)&w->flush_check);
+	return 0;
+}
+
 int ward_worker_start(struct ward_worker *w)
 {
-	if (uv_loop_init(&w->loop) != 0)
-		return WARD_ENOMEM;
-	w->loop_ready = true;
-	w->loop.data = w;
-	uv_async_init(&w->loop, &w->wakeup, on_wakeup);
-	w->wakeup.data = w;
-	uv_check_init(&w->loop, &w->flush_check);
-	w->flush_check.data = w;
-	uv_check_start(&w->flush_check, flush_all);
-	uv_unref((uv_handle_t *)&w->flush_check);
-	uv_idle_init(&w->loop, &w->flush_idle);
-	uv_timer_init(&w->loop, &w->drain_timer);
-	uv_timer_init(&w->loop, &w->reader_timer);
-	w->reader_timer.data = w;
-	uv_timer_start(&w->reader_timer, release_reader, WARD_READER_RELEASE_MS,
-		       WARD_READER_RELEASE_MS);
-	int rc = ward_fwd_init(w);
-	if (rc == 0)
-		rc = start_listeners(w);
+	int rc = ward_uv_err(uv_loop_init(&w->loop));
 	if (rc != 0)
 		return rc;
-	if (uv_thread_create(&w->thread, worker_main, w) != 0)
-		return WARD_ENOMEM;
-	return 0;
+	w->loop_ready = true;
+	w->loop.data = w;
+	if ((rc = init_handles(w)) != 0 || (rc = ward_fwd_init(w, ward_query_upstream_done)) != 0 ||
+	    (rc = start_listeners(w)) != 0)
+		return rc;
+	return ward_uv_err(uv_thread_create(&w->thread, worker_main, w));
 }
 
 void ward_worker_request_stop(struct ward_worker *w)

@@ -23,7 +23,7 @@ s390x_sysroot() {
 	local sysroot="$root/sysroot-s390x" debs="$root/debs-s390x"
 	local want="libldns-dev:s390x libuv1-dev:s390x liblmdb-dev:s390x libcjson-dev:s390x
 		libcmocka-dev:s390x libcurl4-openssl-dev:s390x libpsl-dev:s390x
-		libmicrohttpd-dev:s390x"
+		libmicrohttpd-dev:s390x libssl-dev:s390x libidn2-dev:s390x"
 	# The marker holds the list it was made from: a sysroot from a shorter list is redone.
 	[ "$(cat "$sysroot/.complete" 2>/dev/null)" = "$(echo $want)" ] && return 0
 	rm -rf "$sysroot" "$debs" && mkdir -p "$sysroot" "$debs"

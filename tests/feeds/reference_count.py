@@ -22,6 +22,8 @@ import re
 import sys
 import zlib
 
+import idna  # Debian python3-idna: UTS #46 and IDNA2008, independent of libidn2
+
 MAX_LINE = 64 * 1024
 SUB, ALLOW = 1, 2
 REASONS = ["ip", "invalid-name", "idn", "system", "modifier", "badfilter", "url", "cosmetic",
@@ -148,30 +150,28 @@ COMMENT = re.compile(rb"(^|[ \t\r\v\f])#")  # '#' at the line start or after whi
 IPV4 = re.compile(rb"([0-9]{1,3})\.([0-9]{1,3})\.([0-9]{1,3})\.([0-9]{1,3})")
 
 
-def lower_cp(cp):
-    """The small case mapping ward applies to U-labels (no Unicode tables in C)."""
-    if 0xC0 <= cp <= 0xDE and cp != 0xD7:
-        return cp + 0x20
-    if 0x391 <= cp <= 0x3A9 and cp != 0x3A2:
-        return cp + 0x20
-    if 0x410 <= cp <= 0x42F:
-        return cp + 0x20
-    if 0x400 <= cp <= 0x40F:
-        return cp + 0x50
-    if cp == 0x178:
-        return 0xFF
-    if (0x100 <= cp <= 0x137 or 0x14A <= cp <= 0x177) and cp % 2 == 0 and cp != 0x130:
-        return cp + 1
-    if (0x139 <= cp <= 0x148 or 0x179 <= cp <= 0x17E) and cp % 2 == 1:
-        return cp + 1
-    return cp
+def ascii_label(x):
+    """An ASCII label of a name that is converted: IDNA2008's hyphen rules apply to it
+    too, and an A-label must decode."""
+    if x.startswith("-") or x.endswith("-") or (x[2:4] == "--" and not x.startswith("xn--")):
+        raise idna.IDNAError("hyphen")
+    if x.lower().startswith("xn--"):
+        idna.ulabel(x)
+    return x.encode()
 
 
-def disallowed_cp(cp):
-    return (cp <= 0x9F or cp in (0xA0, 0xAD, 0x130, 0x3000, 0x3002, 0xFF0E, 0xFF61, 0xFEFF)
-            or 0x2000 <= cp <= 0x206F or 0xFE00 <= cp <= 0xFE0F or 0xFFF0 <= cp <= 0xFFFF
-            or 0xE000 <= cp <= 0xF8FF or 0xFDD0 <= cp <= 0xFDEF or (cp & 0xFFFE) == 0xFFFE
-            or 0xE0000 <= cp <= 0xE0FFF or cp >= 0xF0000)
+def idn_to_ascii(b):
+    """A name with non-ASCII bytes as a browser looks it up: UTS #46 mapping (with NFC,
+    non-transitional), then each non-ASCII label to its A-label under IDNA2008."""
+    try:
+        text = idna.uts46_remap(b.decode("utf-8"), std3_rules=False, transitional=False)
+        labels = [idna.alabel(x) if not x.isascii() else ascii_label(x) for x in text.split(".")]
+    except (UnicodeError, idna.IDNAError, ValueError):
+        raise Reject("idn")
+    name = b".".join(labels)
+    if not name.isascii():
+        raise Reject("idn")
+    return name
 
 
 # The common case in one regex: ASCII labels of 1..63, the last one not all digits.
@@ -188,6 +188,8 @@ def normalize(b):
         b = b[:-1]
     if not b:
         raise Reject("invalid-name")
+    if not b.isascii():
+        return normalize(idn_to_ascii(b))
     out = []
     for label in b.split(b"."):
         if not label:
@@ -197,22 +199,7 @@ def normalize(b):
                 raise Reject("invalid-name")
             out.append(label.lower())
             continue
-        if not ASCII_OK.fullmatch(label):
-            raise Reject("invalid-name")
-        try:
-            text = label.decode("utf-8")
-        except UnicodeDecodeError:
-            raise Reject("idn")
-        cps = [ord(c) + 32 if "A" <= c <= "Z" else lower_cp(ord(c)) for c in text]
-        if any(cp >= 0x80 and disallowed_cp(cp) for cp in cps):
-            raise Reject("idn")
-        text = "".join(chr(cp) for cp in cps)
-        if text.startswith("xn--"):
-            raise Reject("idn")
-        alabel = b"xn--" + text.encode("punycode")
-        if len(alabel) > 63:
-            raise Reject("idn")
-        out.append(alabel)
+        raise Reject("invalid-name")
     name = b".".join(out)
     if len(name) > 253:
         raise Reject("invalid-name")

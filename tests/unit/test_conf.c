@@ -801,7 +801,8 @@ static void test_value_formats(void **state)
 		{ "xn--bcher-kva.example", "xn--bcher-kva.example" }, { "actor", "actor" },
 		{ ".", NULL }, { "", NULL }, { "a..b", NULL }, { ".a", NULL }, { "a.b..", NULL },
 		{ "1.2.3.4", NULL }, { "::1", NULL }, { "*.a.com", NULL }, { "a b.com", NULL },
-		{ "a/b.com", NULL }, { "b\xc3\xbc" "cher.de", NULL },
+		{ "a/b.com", NULL }, { "b\xc3\xbc" "cher.de", "xn--bcher-kva.de" },
+		{ "bu\xcc\x88" "cher.de", "xn--bcher-kva.de" }, { "a\xee\x80\x80.de", NULL },
 	};
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
 		char out[256];

@@ -79,10 +79,12 @@ static void test_expected_entries_of_inputs(void **state)
 	assert_int_equal(st.bytes, strlen(inputs[0].text));
 	free(got);
 	got = parse_text(inputs[1].fmt, true, inputs[1].text, &st);
-	assert_string_equal(got, "1 a.example\n1 b.example\n1 xn--sportfogads-t7a.com\n");
+	/* The BOM in mid-stream is U+FEFF in the name, which UTS #46 maps away. */
+	assert_string_equal(got, "1 a.example\n1 b.example\n1 xn--sportfogads-t7a.com\n"
+				 "1 c.example\n");
 	assert_int_equal(st.rejected[WARD_REJECT_IP], 1);
 	assert_int_equal(st.rejected[WARD_REJECT_URL], 1);
-	assert_int_equal(st.rejected[WARD_REJECT_IDN], 1);
+	assert_int_equal(st.rejected[WARD_REJECT_IDN], 0);
 	free(got);
 	got = parse_text(inputs[2].fmt, false, inputs[2].text, &st);
 	assert_string_equal(got, "1 a.example\n3 b.example\n0 d.xn--1ca.example\n0 f.example\n");

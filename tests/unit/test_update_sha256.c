@@ -1,4 +1,5 @@
-/* SHA-256 against the FIPS 180-4 / NIST example vectors, whole and in every split. */
+/* SHA-256 (libcrypto behind ward_sha256_*) against the FIPS 180-4 / NIST example vectors,
+ * whole and in every split, and a context reused for a second digest. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -25,11 +26,12 @@ static const struct {
 
 static void digest_hex(const void *data, size_t len, char hex[65])
 {
-	struct ward_sha256 s;
+	struct ward_sha256 s = {0};
 	uint8_t d[32];
-	ward_sha256_init(&s);
+	assert_int_equal(0, ward_sha256_init(&s));
 	ward_sha256_update(&s, data, len);
-	ward_sha256_final(&s, d);
+	assert_int_equal(0, ward_sha256_final(&s, d));
+	ward_sha256_free(&s);
 	ward_sha256_hex(d, hex);
 }
 
@@ -45,18 +47,19 @@ static void test_vectors(void **state)
 /* One million 'a': the long-message vector, fed in odd-sized pieces. */
 static void test_million_a(void **state)
 {
-	struct ward_sha256 s;
+	struct ward_sha256 s = {0};
 	uint8_t d[32];
 	char hex[65], chunk[997];
 	memset(chunk, 'a', sizeof(chunk));
-	ward_sha256_init(&s);
+	assert_int_equal(0, ward_sha256_init(&s));
 	size_t left = 1000000;
 	while (left) {
 		size_t n = left < sizeof(chunk) ? left : sizeof(chunk);
 		ward_sha256_update(&s, chunk, n);
 		left -= n;
 	}
-	ward_sha256_final(&s, d);
+	assert_int_equal(0, ward_sha256_final(&s, d));
+	ward_sha256_free(&s);
 	ward_sha256_hex(d, hex);
 	assert_string_equal(hex, "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0");
 }
@@ -71,12 +74,13 @@ static void test_splits(void **state)
 	for (size_t len = 0; len <= sizeof(msg); len += 7) {
 		digest_hex(msg, len, whole);
 		for (size_t cut = 0; cut <= len; cut++) {
-			struct ward_sha256 s;
+			struct ward_sha256 s = {0};
 			uint8_t d[32];
-			ward_sha256_init(&s);
+			assert_int_equal(0, ward_sha256_init(&s));
 			ward_sha256_update(&s, msg, cut);
 			ward_sha256_update(&s, msg + cut, len - cut);
-			ward_sha256_final(&s, d);
+			assert_int_equal(0, ward_sha256_final(&s, d));
+			ward_sha256_free(&s);
 			ward_sha256_hex(d, hex);
 			assert_string_equal(hex, whole);
 		}
@@ -96,6 +100,23 @@ static void test_padding_edges(void **state)
 	assert_string_equal(hex, "ffe054fe7ae0cb6dc65c3af9b61d5209f439851db43d0ba5997337df154668eb");
 }
 
+/* init starts over on a used context: the second digest is not the first's continuation. */
+static void test_reuse(void **state)
+{
+	struct ward_sha256 s = {0};
+	uint8_t d[32];
+	char hex[65];
+	assert_int_equal(0, ward_sha256_init(&s));
+	ward_sha256_update(&s, "xyz", 3);
+	assert_int_equal(0, ward_sha256_final(&s, d));
+	assert_int_equal(0, ward_sha256_init(&s));
+	ward_sha256_update(&s, "abc", 3);
+	assert_int_equal(0, ward_sha256_final(&s, d));
+	ward_sha256_free(&s);
+	ward_sha256_hex(d, hex);
+	assert_string_equal(hex, vectors[1].hex);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -103,6 +124,7 @@ int main(void)
 		cmocka_unit_test(test_million_a),
 		cmocka_unit_test(test_splits),
 		cmocka_unit_test(test_padding_edges),
+		cmocka_unit_test(test_reuse),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

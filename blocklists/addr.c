@@ -1,5 +1,5 @@
 /*
- * Addresses, prefixes and MACs as the config writes them. Everything is checked with
+ * Addresses, prefixes and MACs (addr.h), as the config writes them. Everything is checked with
  * inet_pton, which refuses the historic forms ("10.1", "010.0.0.1", hex) that inet_aton
  * would quietly reinterpret: a config entry means exactly what it looks like.
  */
@@ -7,8 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "blocklists/conf.h"
-#include "blocklists/conf_internal.h"
+#include "blocklists/addr.h"
 #include "blocklists/error.h"
 
 /* Longer than any address with brackets and a port: rejects junk before copying it. */
@@ -48,31 +47,31 @@ static void set_v6(struct ward_addr *out, const struct in6_addr *a, uint16_t por
 }
 
 /* "[v6]" or "[v6]:port". */
-static enum ward_conf__why parse_bracketed(const char *text, uint16_t port,
+static enum ward_addr_why parse_bracketed(const char *text, uint16_t port,
 					   struct ward_addr *out)
 {
 	char host[ADDR_TEXT_MAX];
 	const char *close = strchr(text, ']');
 	if (!close || (size_t)(close - text - 1) >= sizeof(host))
-		return WARD_CONF__NOT_IP;
+		return WARD_ADDR_NOT_IP;
 	memcpy(host, text + 1, (size_t)(close - text - 1));
 	host[close - text - 1] = '\0';
 	struct in6_addr a6;
 	if (inet_pton(AF_INET6, host, &a6) != 1)
-		return WARD_CONF__NOT_IP;
+		return WARD_ADDR_NOT_IP;
 	if (close[1] != '\0' && close[1] != ':')
-		return WARD_CONF__NOT_IP;
+		return WARD_ADDR_NOT_IP;
 	if (close[1] == ':' && parse_port(close + 2, &port) != 0)
-		return WARD_CONF__BAD_PORT;
+		return WARD_ADDR_BAD_PORT;
 	set_v6(out, &a6, port);
-	return WARD_CONF__OK;
+	return WARD_ADDR_OK;
 }
 
-enum ward_conf__why ward_conf__addr(const char *text, uint16_t default_port,
+enum ward_addr_why ward_addr_parse_why(const char *text, uint16_t default_port,
 				    struct ward_addr *out)
 {
 	if (strlen(text) >= ADDR_TEXT_MAX)
-		return WARD_CONF__NOT_IP;
+		return WARD_ADDR_NOT_IP;
 	if (text[0] == '[')
 		return parse_bracketed(text, default_port, out);
 
@@ -81,9 +80,9 @@ enum ward_conf__why ward_conf__addr(const char *text, uint16_t default_port,
 		/* Two or more colons: a bare IPv6 address, which cannot carry a port. */
 		struct in6_addr a6;
 		if (inet_pton(AF_INET6, text, &a6) != 1)
-			return WARD_CONF__NOT_IP;
+			return WARD_ADDR_NOT_IP;
 		set_v6(out, &a6, default_port);
-		return WARD_CONF__OK;
+		return WARD_ADDR_OK;
 	}
 
 	char host[ADDR_TEXT_MAX];
@@ -92,12 +91,12 @@ enum ward_conf__why ward_conf__addr(const char *text, uint16_t default_port,
 	host[hlen] = '\0';
 	struct in_addr a4;
 	if (inet_pton(AF_INET, host, &a4) != 1)
-		return WARD_CONF__NOT_IP;
+		return WARD_ADDR_NOT_IP;
 	uint16_t port = default_port;
 	if (colon && parse_port(colon + 1, &port) != 0)
-		return WARD_CONF__BAD_PORT;
+		return WARD_ADDR_BAD_PORT;
 	set_v4(out, &a4, port);
-	return WARD_CONF__OK;
+	return WARD_ADDR_OK;
 }
 
 int ward_addr_parse(const char *text, uint16_t default_port, struct ward_addr *out)
@@ -105,7 +104,7 @@ int ward_addr_parse(const char *text, uint16_t default_port, struct ward_addr *o
 	if (!text || !out)
 		return WARD_EINVAL;
 	struct ward_addr tmp;
-	if (ward_conf__addr(text, default_port, &tmp) != WARD_CONF__OK)
+	if (ward_addr_parse_why(text, default_port, &tmp) != WARD_ADDR_OK)
 		return WARD_EINVAL;
 	*out = tmp;
 	return 0;
@@ -143,13 +142,13 @@ static int mask_host_bits(struct ward_cidr *c)
 	return had;
 }
 
-enum ward_conf__why ward_conf__cidr(const char *text, struct ward_cidr *out)
+enum ward_addr_why ward_cidr_parse_why(const char *text, struct ward_cidr *out)
 {
 	char host[ADDR_TEXT_MAX];
 	const char *slash = strchr(text, '/');
 	size_t hlen = slash ? (size_t)(slash - text) : strlen(text);
 	if (hlen >= sizeof(host))
-		return WARD_CONF__NOT_IP;
+		return WARD_ADDR_NOT_IP;
 	memcpy(host, text, hlen);
 	host[hlen] = '\0';
 
@@ -160,15 +159,15 @@ enum ward_conf__why ward_conf__cidr(const char *text, struct ward_cidr *out)
 	else if (inet_pton(AF_INET6, host, c.addr) == 1)
 		c.family = AF_INET6;
 	else
-		return WARD_CONF__NOT_IP;
+		return WARD_ADDR_NOT_IP;
 
 	unsigned max = c.family == AF_INET ? 32 : 128;
 	c.prefix = (uint8_t)max;
 	if (slash && parse_prefix(slash + 1, max, &c.prefix) != 0)
-		return WARD_CONF__BAD_PREFIX;
+		return WARD_ADDR_BAD_PREFIX;
 	int host_bits = mask_host_bits(&c);
 	*out = c;
-	return host_bits ? WARD_CONF__HOST_BITS : WARD_CONF__OK;
+	return host_bits ? WARD_ADDR_HOST_BITS : WARD_ADDR_OK;
 }
 
 int ward_cidr_parse(const char *text, struct ward_cidr *out)
@@ -176,13 +175,13 @@ int ward_cidr_parse(const char *text, struct ward_cidr *out)
 	if (!text || !out)
 		return WARD_EINVAL;
 	struct ward_cidr tmp;
-	if (ward_conf__cidr(text, &tmp) != WARD_CONF__OK)
+	if (ward_cidr_parse_why(text, &tmp) != WARD_ADDR_OK)
 		return WARD_EINVAL;
 	*out = tmp;
 	return 0;
 }
 
-const char *ward_conf__cidr_format(const struct ward_cidr *cidr, char *buf, size_t cap)
+const char *ward_cidr_format(const struct ward_cidr *cidr, char *buf, size_t cap)
 {
 	char text[INET6_ADDRSTRLEN];
 	unsigned full = cidr->family == AF_INET ? 32 : 128;
@@ -217,6 +216,15 @@ bool ward_cidr_contains(const struct ward_cidr *cidr, const struct sockaddr *add
 	uint8_t a[16], net[16];
 	if (!cidr || !addr)
 		return false;
+	/* The common case (every query checks allow_clients and the client table): an IPv4
+	 * client against an IPv4 prefix, the same comparison without the mapped forms. */
+	if (addr->sa_family == AF_INET && cidr->family == AF_INET && cidr->prefix <= 32) {
+		uint32_t host, netv4;
+		memcpy(&host, &((const struct sockaddr_in *)addr)->sin_addr, 4);
+		memcpy(&netv4, cidr->addr, 4);
+		uint32_t mask = cidr->prefix ? htonl(~0u << (32 - cidr->prefix)) : 0;
+		return ((host ^ netv4) & mask) == 0;
+	}
 	if (addr->sa_family == AF_INET) {
 		const struct sockaddr_in *s4 = (const struct sockaddr_in *)addr;
 		to_mapped(AF_INET, (const uint8_t *)&s4->sin_addr, a);
@@ -271,7 +279,7 @@ static int hex_digit(char c)
 	return -1;
 }
 
-int ward_conf__mac(const char *text, uint8_t mac[6])
+int ward_mac_parse(const char *text, uint8_t mac[6])
 {
 	if (strlen(text) != 17)
 		return -1;
