@@ -238,6 +238,8 @@ static void stop_workers(struct wardd *d)
 		ward_worker_request_stop(&d->workers[i]);
 	for (unsigned i = 0; i < d->n_running; i++)
 		ward_worker_join(&d->workers[i]);
+	if (d->n_running)
+		ward_worker_log_udp_totals(d->workers, d->n_running);
 	for (unsigned i = 0; i < d->n_workers; i++)
 		ward_worker_destroy(&d->workers[i]);
 	free(d->workers);

@@ -106,10 +106,11 @@ static uint8_t *reply_buf(struct ward_worker *w, const struct ward_client_ref *t
 static void reply_send(struct ward_worker *w, const struct ward_client_ref *to,
 		       const uint8_t *buf, size_t len)
 {
-	if (len)
+	if (len) {
 		ward_worker_send(w, to, buf, len);
-	else
-		ward_worker_drop(w, to);
+		return;
+	}
+	ward_worker_unanswerable(w, to);
 }
 
 static void answer_rcode(struct ward_worker *w, const struct ward_query_ctx *ctx, unsigned rcode,
@@ -497,7 +498,7 @@ static void answer_waiters(struct ward_worker *w, const struct ward_waiter *wait
 {
 	for (const struct ward_waiter *wt = waiters; wt; wt = wt->next)
 		if (!answer_stored(w, &wt->ctx, a))
-			ward_worker_drop(w, &wt->ctx.client);
+			ward_worker_unanswerable(w, &wt->ctx.client);
 }
 
 /* RFC 8767: when upstreams fail, an expired answer serves the client better than SERVFAIL.

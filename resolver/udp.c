@@ -37,7 +37,7 @@ int ward_udp_rcvbuf(const struct ward_udp_listener *l)
 
 static void udp_flush(struct ward_udp_listener *l)
 {
-	unsigned sent = 0;
+	unsigned sent = 0, failed = 0;
 	while (sent < l->n_out) {
 		int n = sendmmsg(l->fd, l->out_msgs + sent, l->n_out - sent, MSG_DONTWAIT);
 		if (n > 0) {
@@ -48,9 +48,11 @@ static void udp_flush(struct ward_udp_listener *l)
 			continue;
 		/* A full socket buffer or an unreachable client: UDP answers may be lost,
 		 * the client retries. Skip the datagram that failed and go on. */
-		l->worker->stats.dropped++;
+		l->worker->stats.udp_send_failed++;
+		failed++;
 		sent++;
 	}
+	l->worker->stats.udp_answered += l->n_out - failed;
 	l->n_out = 0;
 }
 
@@ -112,8 +114,10 @@ uint8_t *ward_udp_reserve(struct ward_udp_listener *l, size_t *cap)
 void ward_udp_queue(struct ward_udp_listener *l, const struct ward_client_ref *to,
 		    const uint8_t *msg, size_t len)
 {
-	if (len > WARD_UDP_SEND_MAX)
+	if (len > WARD_UDP_SEND_MAX) {
+		ward_worker_unanswerable(l->worker, to);
 		return;
+	}
 	if (l->n_out == WARD_UDP_BATCH)
 		udp_flush(l);
 	unsigned i = l->n_out++;
@@ -132,20 +136,21 @@ void ward_udp_queue(struct ward_udp_listener *l, const struct ward_client_ref *t
 }
 
 /* A TC=1 answer with the question only: a real client retries over TCP, where a spoofed
- * source cannot follow. */
-static void send_slip(struct ward_udp_listener *l, const struct ward_client_ref *to,
+ * source cannot follow. @return false when pkt is no query to answer (dropped). */
+static bool send_slip(struct ward_udp_listener *l, const struct ward_client_ref *to,
 		      const uint8_t *pkt, size_t len)
 {
 	struct ward_dns_query q;
 	uint8_t buf[WARD_DNS_HEADER_LEN + WARD_DNS_NAME_MAX + 4 + 64];
 	if (ward_dns_parse_query(pkt, len, &q) != WARD_DNS_OK)
-		return;
+		return false;
 	size_t n = ward_dns_write_rcode(buf, sizeof(buf), &q, WARD_RCODE_NOERROR, WARD_EDE_NONE,
 					NULL);
 	if (!n)
-		return;
+		return false;
 	buf[2] |= 0x02; /* TC */
 	ward_udp_queue(l, to, buf, n);
+	return true;
 }
 
 /* Response rate limiting (rate_limit): answers per second per client prefix, taken when
@@ -164,8 +169,10 @@ static bool rate_limited(struct ward_worker *w, struct ward_udp_listener *l,
 	case WARD_RRL_PASS:
 		return false;
 	case WARD_RRL_SLIP:
-		w->stats.rrl_slipped++;
-		send_slip(l, from, pkt, len);
+		if (send_slip(l, from, pkt, len))
+			w->stats.rrl_slipped++;
+		else
+			w->stats.rrl_dropped++; /* not a query: nothing to slip */
 		return true;
 	default:
 		w->stats.rrl_dropped++;
@@ -208,6 +215,7 @@ static void handle_datagram(struct ward_worker *w, struct ward_udp_listener *l,
 	struct msghdr *mh = &b->msgs[i].msg_hdr;
 	if (mh->msg_flags & MSG_TRUNC) {
 		w->stats.dropped++;
+		w->stats.udp_oversize++;
 		return;
 	}
 	struct ward_client_ref ref;
@@ -242,6 +250,7 @@ static void udp_on_readable(uv_poll_t *poll, int status, int events)
 		int n = recvmmsg(l->fd, b.msgs, WARD_UDP_BATCH, MSG_DONTWAIT, NULL);
 		if (n <= 0)
 			break;
+		w->stats.udp_received += (unsigned)n;
 		for (unsigned i = 0; i < (unsigned)n; i++) {
 			handle_datagram(w, l, &b, i);
 			batch_reset(&b, i);
