@@ -49,6 +49,7 @@ import datetime
 import json
 import math
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -654,26 +655,55 @@ def sample(pid, db_file, t):
     return s
 
 
-def udp_drops(pid):
-    """Datagrams the kernel dropped on wardd's UDP sockets (receive buffer full), summed
-    over its sockets (/proc/net/udp 'drops', matched by socket inode)."""
+def socket_drops(pids):
+    """{socket inode: datagrams the kernel dropped on it (receive buffer full)} for the UDP
+    sockets of processes `pids` (/proc/net/udp 'drops', matched by inode). Processes that
+    are gone are skipped."""
     inodes = set()
-    for fd in os.listdir("/proc/%d/fd" % pid):
+    for pid in pids:
         try:
-            link = os.readlink("/proc/%d/fd/%s" % (pid, fd))
+            fds = os.listdir("/proc/%d/fd" % pid)
         except OSError:
             continue
-        if link.startswith("socket:["):
-            inodes.add(link[8:-1])
-    total = 0
+        for fd in fds:
+            try:
+                link = os.readlink("/proc/%d/fd/%s" % (pid, fd))
+            except OSError:
+                continue
+            if link.startswith("socket:["):
+                inodes.add(link[8:-1])
+    out = {}
     for table in ("/proc/net/udp", "/proc/net/udp6"):
         with open(table) as f:
             next(f)
             for line in f:
                 cols = line.split()
                 if cols[9] in inodes:
-                    total += int(cols[-1])
-    return total
+                    out[cols[9]] = int(cols[-1])
+    return out
+
+
+def udp_drops(pid):
+    """Datagrams the kernel dropped on wardd's UDP sockets, before wardd could read them
+    (all traffic: legitimate and hostile), summed over its sockets."""
+    return sum(socket_drops([pid]).values())
+
+
+class ClientDrops:
+    """Answers the kernel dropped at the legitimate clients' own sockets (their receive
+    buffers full: wardd answered, the client never saw it). Their sockets close when they
+    end, so the counters are read often and the highest value per socket kept."""
+
+    def __init__(self, pids):
+        self.pids, self.by_inode = list(pids), {}
+
+    def read(self):
+        for inode, n in socket_drops(self.pids).items():
+            self.by_inode[inode] = max(n, self.by_inode.get(inode, 0))
+
+    @property
+    def total(self):
+        return sum(self.by_inode.values())
 
 
 def soak(p, rig, roles, capacity):
@@ -689,13 +719,17 @@ def soak(p, rig, roles, capacity):
     # dnsperf's 5 s timeout) must not throttle the load below its target.
     legit = [Dnsperf(rig.work, "legit-%d" % i, server, legit_source(i), d.legit_file,
                      p.seconds, qps=per, outstanding=max(32, per)) for i in range(p.sources)]
+    clients = ClientDrops([x.proc.pid for x in legit] +
+                          [r.proc.pid for r in roles if r.name == "sampler"])
     t0, t0_unix = time.monotonic(), time.time()
     loops = [Monitor(p, rig, t0), Updater(p, rig, t0), Flapper(p, rig, t0)]
     while time.monotonic() - t0 < p.seconds:
         now = time.monotonic()
         for part in loops:
             part.tick(now)
+        clients.read()
         time.sleep(0.25)
+    clients.read()
     monitor, updater, flapper = loops
     flapper.restore()
     legit_res = [x.wait(60) for x in legit]
@@ -707,7 +741,8 @@ def soak(p, rig, roles, capacity):
     return {"legit_qps_target": legit_total, "per_source_qps": per, "rate_limit": limit,
             "legit": legit_res, "flood": flood_res, "roles": role_res,
             "samples": monitor.samples, "crashes": monitor.crashes,
-            "flaps": flapper.events, "udp_drops": drops, "t0_unix": t0_unix}
+            "flaps": flapper.events, "udp_drops": drops, "client_drops": clients.total,
+            "t0_unix": t0_unix}
 
 
 def finish(rig):
@@ -720,8 +755,24 @@ def finish(rig):
     text = w.log_text()
     reports = [line for line in text.splitlines()
                if "Sanitizer" in line or "runtime error:" in line]
-    return {"exit": rc, "sanitizer_reports": reports[:20],
+    return {"exit": rc, "sanitizer_reports": reports[:20], "udp": udp_totals(text),
             "log_bytes": len(text.encode())}
+
+
+UDP_TOTALS = re.compile(r"UDP queries: (\d+) received, (\d+) answered, (\d+) not answered on "
+                        r"purpose .*?, (\d+) unanswered \(no answer written (\d+), send "
+                        r"refused (\d+), unaccounted (-?\d+)\)")
+UDP_KEYS = ("received", "answered", "on_purpose", "unanswered", "unwritten", "send_refused",
+            "unaccounted")
+
+
+def udp_totals(log_text):
+    """What became of the UDP queries wardd read, from the line each wardd logs when it
+    stops (summed over restarts; a wardd that crashed logged none). None: no line."""
+    found = UDP_TOTALS.findall(log_text)
+    if not found:
+        return None
+    return {k: sum(int(m[i]) for m in found) for i, k in enumerate(UDP_KEYS)}
 
 
 def main():
