@@ -674,12 +674,12 @@ static int oldest_reader_line(const char *msg, void *ctx)
 	return 0;
 }
 
-static uint64_t ms_since(const struct timespec *t0)
+static int64_t ms_since(const struct timespec *t0)
 {
 	struct timespec now;
 	clock_gettime(CLOCK_MONOTONIC, &now);
-	return (uint64_t)(now.tv_sec - t0->tv_sec) * 1000 +
-	       (uint64_t)((now.tv_nsec - t0->tv_nsec) / 1000000);
+	return ((int64_t)now.tv_sec - t0->tv_sec) * 1000 +
+	       ((int64_t)now.tv_nsec - t0->tv_nsec) / 1000000;
 }
 
 /*
