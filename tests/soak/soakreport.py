@@ -139,7 +139,8 @@ class Report:
         self.judge("every legitimate query lost was dropped by the kernel (lost %d; the "
                    "kernel dropped %d datagrams at wardd's sockets, %d at the legitimate "
                    "clients')" % (f["lost_all"], f["kernel_wardd"], f["kernel_clients"]),
-                   f["lost_all"] <= f["kernel_wardd"] + f["kernel_clients"], True)
+                   f["lost_all"] <= f["kernel_wardd"] + f["kernel_clients"], True,
+                   perf=True)  # under the sanitizers' slowdown a late answer counts lost
 
     def report(self, what, ok):
         """A figure printed with PASS/FAIL that is no target (never fails the run)."""
@@ -357,7 +358,7 @@ class Report:
              "%s of %s (%.3f%%); SERVFAIL %s, wrong %s, lost %s"
              % (fmt(sm.get("correct", 0)), fmt(sm.get("sent", 0)),
                 pct(sm.get("correct", 0), sm.get("sent", 0)), sm.get("servfail"),
-                sm.get("wrong"), sm.get("lost")), "wrong 0, lost 0"),
+                sm.get("wrong"), sm.get("lost")), "wrong 0 (a loss: as above)"),
             ("RSS (VmRSS) peak / final", "%s / %s MiB" % (mib(f["VmRSS"]["peak"]),
                                                        mib(f["VmRSS"]["final"])), ""),
             ("RSS slope, linear fit over the second half",
@@ -418,7 +419,7 @@ class Report:
                    len([e for e in r["flaps"] if e[1] != "back"]), fmt(web.get("sent", 0)),
                    fmt(web.get("correct", 0)), web.get("latency", {}).get("max_s"),
                    fmt(wsl.get("closed_by_wardd", 0)), wsl.get("lifetime", {}).get("max_s"),
-                   r["udp_drops"])),
+                   fmt(r["udp_drops"]))),
                 "", END]
         return "\n".join(out)
 
