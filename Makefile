@@ -8,6 +8,8 @@ FUZZ_BUILD ?= build-fuzz
 JOBS       ?= $(shell nproc)
 WERROR     := $(if $(CI),ON,OFF)
 FUZZ_SECONDS ?= 15
+SOAK_MINUTES ?= 30
+ASAN_SOAK_MINUTES ?= 5
 
 PREFIX     ?= /usr/local
 DEB_BUILD  ?= build-deb
@@ -35,7 +37,7 @@ CROSS_PACKAGES := crossbuild-essential-arm64 crossbuild-essential-s390x qemu-use
 LDNS_DOC_EXCLUDE := /etc/dpkg/dpkg.cfg.d/ward-cross-ldns-doc
 
 .PHONY: all deps deps-cross build test test-unit test-asan test-tsan test-fuzz-short test-package test-cross \
-	install deb run fuzz bench clean
+	install deb run fuzz bench soak soak-asan clean
 
 all: build
 
@@ -144,6 +146,24 @@ run: build
 
 bench: build
 	tests/bench/run.sh $(BUILD)
+
+# Not in CI: wardd under dnsperf at 80% of the capacity it measures first, hostile clients,
+# `ward update` every minute and a flapping upstream, for SOAK_MINUTES; the figures go to
+# stdout, $(BUILD)/soak.json and the README's Soak section (tests/soak/soak.py). A 60 s
+# version runs in `make test` (integration/test_soak_short).
+soak: build
+	SOAK_COMMAND="make soak SOAK_MINUTES=$(SOAK_MINUTES)" /usr/bin/python3 tests/soak/soak.py \
+		--build $(BUILD) --minutes $(SOAK_MINUTES) --readme README.md --out $(BUILD)/soak.json
+
+# The same against the ASan+UBSan build for ASAN_SOAK_MINUTES (wardd and ward update);
+# its summary goes to the README too.
+soak-asan: deps
+	cmake -S . -B $(ASAN_BUILD) -DWARD_SANITIZE=ON -DWARD_WERROR=$(WERROR) >/dev/null
+	cmake --build $(ASAN_BUILD) -j$(JOBS)
+	SOAK_COMMAND="make soak-asan ASAN_SOAK_MINUTES=$(ASAN_SOAK_MINUTES)" \
+	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
+		/usr/bin/python3 tests/soak/soak.py --build $(ASAN_BUILD) --label asan \
+		--minutes $(ASAN_SOAK_MINUTES) --readme README.md --out $(ASAN_BUILD)/soak.json
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD) $(TSAN_BUILD) $(FUZZ_BUILD) $(DEB_BUILD) $(CROSS_BUILD)

@@ -191,6 +191,11 @@ int ward_catdb_build_add(struct ward_catdb_build *b, const char *name, size_t le
 			 ward_catset categories, uint16_t feed_id, unsigned flags);
 
 /* Write everything in one transaction and record totals in `meta` (generation + 1).
+ * Entries equal to the table's write no page of it (only meta), so the file keeps its
+ * size; otherwise the table is rewritten next to the old one, which readers may use until
+ * the commit: the file settles at two tables. Before writing it waits (at most 2 s) for
+ * other processes' readers to leave snapshots older than the last commit, whose freed
+ * pages it could not reuse otherwise.
  * Frees b and releases the lock whatever the result; on error the previous table stays.
  * Memory: the entries (about 45 bytes each) are freed before the transaction, whose
  * pages (about 40 bytes per domain) LMDB keeps cached until ward_catdb_close(): a

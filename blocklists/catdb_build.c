@@ -10,10 +10,18 @@
  *            bytes from the arena only for records still tied; then duplicates merge and
  *            the encoded (key, value) stream goes to an unlinked file in the database
  *            directory, and the arena and records are freed.
- *   write    ONE write transaction: mdb_drop(domains), then the stream in order with
- *            MDB_APPEND (pages fill completely, no B-tree searches), the Bloom filter
- *            of the keys (catdb_value.h), meta, commit. If the map is full the
- *            transaction is aborted, the map doubled and the stream replayed.
+ *   write    ONE write transaction: the stream is compared with the table while the
+ *            Bloom filter of the keys (catdb_value.h) is built from it; unless they are
+ *            equal, mdb_drop(domains), then the stream in order with MDB_APPEND (pages
+ *            fill completely, no B-tree searches); the filter (unless unchanged), meta,
+ *            commit. If the map is full the transaction is aborted, the map doubled and
+ *            the stream replayed.
+ *
+ * Why unchanged entries write nothing: LMDB frees the old table's pages only at the
+ * commit, and they stay in use until no reader holds a snapshot from before it, so a
+ * rewrite always needs room for a second copy; after the first rebuild the file holds
+ * two copies (the one readers see and the room for the next) and stays at that size.
+ * A rebuild that changes nothing must not double a file that had no need to.
  *
  * Until the commit's meta page is synced, a crash at any point leaves the previous table.
  */
@@ -39,6 +47,10 @@
 #define SPILL_BUF_SIZE ((size_t)1 << 20)
 #define SPILL_REC_MAX (1 + WARD_NAME_MAX + 1 + WARD_CATDB_VALUE_MAX)
 #define MAP_GROW_TRIES 8
+/* How long a commit waits for readers to leave snapshots older than the last commit:
+ * wardd's busy workers renew theirs every 100 ms, idle ones let go after 500 ms. */
+#define READER_WAIT_MS 2000
+#define READER_POLL_MS 10
 
 struct build_rec {
 	uint64_t pfx;      /* sort scratch: 8 key bytes from the sort's depth, big-endian,
@@ -555,8 +567,51 @@ static void bloom_flush(struct bloom_writer *w)
 	w->pushed = 0;
 }
 
-static int put_stream(struct ward_catdb *db, MDB_txn *txn, struct spill_reader *s,
-		      struct bloom_writer *bw)
+static void bloom_push_entry(struct bloom_writer *bw, const MDB_val *key, const MDB_val *val)
+{
+	bloom_push(bw, ward_catdb_hash(key->mv_data, key->mv_size, false));
+	if (ward_catdb_value_covers_subdomains(val->mv_data, val->mv_size))
+		bloom_push(bw, ward_catdb_hash(key->mv_data, key->mv_size, true));
+}
+
+static bool val_eq(const MDB_val *a, const MDB_val *b)
+{
+	return a->mv_size == b->mv_size && memcmp(a->mv_data, b->mv_data, a->mv_size) == 0;
+}
+
+/*
+ * Read the whole stream once: build the Bloom filter from it and find out whether it
+ * holds exactly the (key, value) pairs the table holds now (*same). A rebuild from
+ * unchanged entries (ward update --force, a feed republished with only a new header) then
+ * writes no page of the table: dropping and rewriting it would need a second copy of it in
+ * the file, because readers may use the old pages until the commit.
+ * A table LMDB cannot read to the end counts as different, and is rewritten.
+ */
+static int scan_stream(struct ward_catdb *db, MDB_txn *txn, struct spill_reader *s,
+		       struct bloom_writer *bw, bool *same)
+{
+	MDB_cursor *cur;
+	int rc = ward_catdb_mdb_err(mdb_cursor_open(txn, db->domains, &cur));
+	if (rc)
+		return rc;
+	MDB_val key, val, tkey, tval;
+	int trc = mdb_cursor_get(cur, &tkey, &tval, MDB_FIRST);
+	bool eq = true;
+	while ((rc = spill_next(s, &key, &val)) == 1) {
+		bloom_push_entry(bw, &key, &val);
+		if (!eq)
+			continue;
+		eq = trc == MDB_SUCCESS && val_eq(&key, &tkey) && val_eq(&val, &tval);
+		trc = mdb_cursor_get(cur, &tkey, &tval, MDB_NEXT);
+	}
+	bloom_flush(bw);
+	mdb_cursor_close(cur);
+	*same = rc == 0 && eq && trc == MDB_NOTFOUND;
+	return rc;
+}
+
+/* The stream into the emptied table, in order (the filter is built by scan_stream). */
+static int put_stream(struct ward_catdb *db, MDB_txn *txn, struct spill_reader *s)
 {
 	MDB_cursor *cur;
 	int rc = ward_catdb_mdb_err(mdb_cursor_open(txn, db->domains, &cur));
@@ -568,20 +623,23 @@ static int put_stream(struct ward_catdb *db, MDB_txn *txn, struct spill_reader *
 		rc = ward_catdb_mdb_err(mdb_cursor_put(cur, &key, &val, MDB_APPEND));
 		if (rc)
 			break;
-		bloom_push(bw, ward_catdb_hash(key.mv_data, key.mv_size, false));
-		if (ward_catdb_value_covers_subdomains(val.mv_data, val.mv_size))
-			bloom_push(bw, ward_catdb_hash(key.mv_data, key.mv_size, true));
 		test_put_hook(++puts);
 	}
-	bloom_flush(bw);
 	mdb_cursor_close(cur);
 	return rc;
 }
 
+/* Store the filter unless the stored one is byte for byte the same (an unchanged table):
+ * a rewrite would need a second copy of it in the file, like the table's. */
 static int put_bloom(struct ward_catdb *db, MDB_txn *txn, uint8_t *bloom, size_t size)
 {
 	MDB_val k = { strlen(WARD_CATDB_META_BLOOM), WARD_CATDB_META_BLOOM };
-	MDB_val v = { size, bloom };
+	MDB_val v = { size, bloom }, old;
+	int rc = mdb_get(txn, db->meta, &k, &old);
+	if (rc == MDB_SUCCESS && val_eq(&old, &v))
+		return 0;
+	if (rc != MDB_SUCCESS && rc != MDB_NOTFOUND)
+		return ward_catdb_mdb_err(rc);
 	return ward_catdb_mdb_err(mdb_put(txn, db->meta, &k, &v, 0));
 }
 
@@ -602,6 +660,67 @@ static int put_meta(struct ward_catdb *db, MDB_txn *txn, uint64_t domains, uint6
 	return rc;
 }
 
+/* mdb_reader_list() callback: the oldest snapshot held by another process, from lines
+ * "pid thread txnid" (a released reader shows "-" and the header no number). */
+static int oldest_reader_line(const char *msg, void *ctx)
+{
+	uint64_t *oldest = ctx;
+	unsigned long long txnid;
+	int pid;
+	size_t tid;
+	if (sscanf(msg, "%d %zx %llu", &pid, &tid, &txnid) == 3 && pid != (int)getpid() &&
+	    txnid < *oldest)
+		*oldest = txnid;
+	return 0;
+}
+
+static int64_t ms_since(const struct timespec *t0)
+{
+	struct timespec now;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return ((int64_t)now.tv_sec - t0->tv_sec) * 1000 +
+	       ((int64_t)now.tv_nsec - t0->tv_nsec) / 1000000;
+}
+
+/*
+ * LMDB reuses the pages a commit freed only once no reader holds that commit's snapshot
+ * or an older one. wardd's workers sit on the newest snapshot, which right after a build
+ * is the build's own commit: a build that follows within a moment (feeds fetched quickly,
+ * mark_build_start's commit not yet picked up) would find the last table's pages still
+ * held, and add a third copy to the file. So wait, briefly and bounded, until the
+ * readers of other processes have moved on to the newest commit (or let go). This
+ * process's own readers are left out: a thread that builds while it holds a reader (the
+ * unit tests' pinned reader) would wait on itself; `ward update` holds none here.
+ * A reader that does not move (a stuck process) only costs the file a copy, as before.
+ */
+static void wait_for_readers(struct ward_catdb *db)
+{
+	MDB_envinfo info;
+	int dead;
+	(void)mdb_reader_check(db->env, &dead); /* slots of processes that died */
+	if (mdb_env_info(db->env, &info) != 0)
+		return;
+	struct timespec t0;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (;;) {
+		uint64_t oldest = UINT64_MAX;
+		if (mdb_reader_list(db->env, oldest_reader_line, &oldest) < 0 ||
+		    oldest >= (uint64_t)info.me_last_txnid || ms_since(&t0) >= READER_WAIT_MS)
+			return;
+		struct timespec pause = { 0, READER_POLL_MS * 1000000L };
+		nanosleep(&pause, NULL);
+	}
+}
+
+static int spill_rewind(struct spill_reader *s)
+{
+	if (lseek(s->fd, 0, SEEK_SET) != 0)
+		return WARD_EIO;
+	s->len = s->pos = 0;
+	s->eof = false;
+	return 0;
+}
+
 /* One attempt at the write transaction. WARD_ETOOBIG means the map is full. */
 static int write_once(struct ward_catdb *db, struct spill_reader *s, uint64_t domains,
 		      uint64_t entries, uint8_t *bloom, size_t bloom_size)
@@ -610,17 +729,21 @@ static int write_once(struct ward_catdb *db, struct spill_reader *s, uint64_t do
 	struct bloom_writer bw = { .buf = bloom };
 	if (ward_catdb_bloom_open(bloom, bloom_size, &bw.view))
 		return WARD_EINVAL;
-	if (lseek(s->fd, 0, SEEK_SET) != 0)
+	if (spill_rewind(s))
 		return WARD_EIO;
-	s->len = s->pos = 0;
-	s->eof = false;
 	MDB_txn *txn;
 	int rc = ward_catdb_txn_begin(db, false, &txn);
 	if (rc)
 		return rc;
-	rc = ward_catdb_mdb_err(mdb_drop(txn, db->domains, 0));
-	if (!rc)
-		rc = put_stream(db, txn, s, &bw);
+	bool same = false;
+	rc = scan_stream(db, txn, s, &bw, &same);
+	if (!rc && !same) {
+		rc = spill_rewind(s);
+		if (!rc)
+			rc = ward_catdb_mdb_err(mdb_drop(txn, db->domains, 0));
+		if (!rc)
+			rc = put_stream(db, txn, s);
+	}
 	if (!rc)
 		rc = put_bloom(db, txn, bloom, bloom_size);
 	if (!rc)
@@ -642,6 +765,8 @@ static int write_table(struct ward_catdb *db, int fd, uint64_t domains,
 	if (!s.buf || !bloom)
 		rc = WARD_ENOMEM;
 
+	if (rc == WARD_ETOOBIG)
+		wait_for_readers(db);
 	for (int tries = 0; tries < MAP_GROW_TRIES && rc == WARD_ETOOBIG; tries++) {
 		if (tries > 0) {
 			int err = ward_catdb_grow_map(db);

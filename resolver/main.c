@@ -287,6 +287,8 @@ static void stop_workers(struct wardd *d)
 		ward_worker_request_stop(&d->workers[i]);
 	for (unsigned i = 0; i < d->n_running; i++)
 		ward_worker_join(&d->workers[i]);
+	if (d->n_running)
+		ward_worker_log_udp_totals(d->workers, d->n_running);
 	for (unsigned i = 0; i < d->n_workers; i++)
 		ward_worker_destroy(&d->workers[i]);
 	free(d->workers);
@@ -630,6 +632,13 @@ static void log_start(const struct wardd *d)
 		ward_log_info("upstream %s",
 			      ward_addr_format(&d->conf->upstreams[i], addr, sizeof(addr)));
 	ward_log_info("%u workers, cache %u entries", d->n_workers, d->conf->cache.max_entries);
+	/* Info, not a warning: a home's load fits a small buffer; a busy server's operator
+	 * looks here when datagrams are dropped. */
+	int rcvbuf = d->n_workers && d->workers[0].n_udp ? ward_udp_rcvbuf(&d->workers[0].udp[0]) : 0;
+	if (rcvbuf)
+		ward_log_info("UDP receive buffer %d KiB per socket (%d KiB asked%s)", rcvbuf / 1024,
+			      WARD_UDP_RCVBUF / 1024,
+			      rcvbuf < WARD_UDP_RCVBUF ? "; raise net.core.rmem_max to get it" : "");
 }
 
 static void close_handle(uv_handle_t *h, void *arg)

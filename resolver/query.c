@@ -108,10 +108,11 @@ static uint8_t *reply_buf(struct ward_worker *w, const struct ward_client_ref *t
 static void reply_send(struct ward_worker *w, const struct ward_client_ref *to,
 		       const uint8_t *buf, size_t len)
 {
-	if (len)
+	if (len) {
 		ward_worker_send(w, to, buf, len);
-	else
-		ward_worker_drop(w, to);
+		return;
+	}
+	ward_worker_unanswerable(w, to);
 }
 
 static void answer_rcode(struct ward_worker *w, const struct ward_query_ctx *ctx, unsigned rcode,
@@ -556,7 +557,7 @@ static void answer_waiters(struct ward_worker *w, const struct ward_waiter *wait
 		if (answer_stored(w, &wt->ctx, a))
 			continue;
 		ward_stats_query(w, &wt->ctx, WARD_VERDICT_DROPPED, 0, NULL);
-		ward_worker_drop(w, &wt->ctx.client);
+		ward_worker_unanswerable(w, &wt->ctx.client);
 	}
 }
 

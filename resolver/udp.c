@@ -13,9 +13,33 @@
 #include "resolver/uv_error.h"
 #include "resolver/worker.h"
 
+/*
+ * A worker off the CPU for a moment (a busy machine, page faults in a new database
+ * snapshot) must find the queries that came meanwhile still queued. The default buffer
+ * (net.core.rmem_default, 208 KiB) holds about 256 small datagrams, some 15 ms of a
+ * busy worker's load; 4 MiB holds about 10,000. Memory is taken only while datagrams
+ * wait. Workers bind before privileges are dropped: as root SO_RCVBUFFORCE passes
+ * net.core.rmem_max, otherwise the kernel caps SO_RCVBUF at it (wardd logs what it got).
+ */
+void ward_udp_grow_rcvbuf(int fd)
+{
+	int want = WARD_UDP_RCVBUF;
+	if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &want, sizeof(want)) != 0)
+		(void)setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &want, sizeof(want));
+}
+
+int ward_udp_rcvbuf(const struct ward_udp_listener *l)
+{
+	int got = 0;
+	socklen_t len = sizeof(got);
+	if (getsockopt(l->fd, SOL_SOCKET, SO_RCVBUF, &got, &len) != 0)
+		return 0;
+	return got / 2;
+}
+
 static void udp_flush(struct ward_udp_listener *l)
 {
-	unsigned sent = 0;
+	unsigned sent = 0, failed = 0;
 	while (sent < l->n_out) {
 		int n = sendmmsg(l->fd, l->out_msgs + sent, l->n_out - sent, MSG_DONTWAIT);
 		if (n > 0) {
@@ -26,9 +50,11 @@ static void udp_flush(struct ward_udp_listener *l)
 			continue;
 		/* A full socket buffer or an unreachable client: UDP answers may be lost,
 		 * the client retries. Skip the datagram that failed and go on. */
-		l->worker->stats.dropped++;
+		l->worker->stats.udp_send_failed++;
+		failed++;
 		sent++;
 	}
+	l->worker->stats.udp_answered += l->n_out - failed;
 	l->n_out = 0;
 }
 
@@ -90,8 +116,10 @@ uint8_t *ward_udp_reserve(struct ward_udp_listener *l, size_t *cap)
 void ward_udp_queue(struct ward_udp_listener *l, const struct ward_client_ref *to,
 		    const uint8_t *msg, size_t len)
 {
-	if (len > WARD_UDP_SEND_MAX)
+	if (len > WARD_UDP_SEND_MAX) {
+		ward_worker_unanswerable(l->worker, to);
 		return;
+	}
 	if (l->n_out == WARD_UDP_BATCH)
 		udp_flush(l);
 	unsigned i = l->n_out++;
@@ -110,20 +138,21 @@ void ward_udp_queue(struct ward_udp_listener *l, const struct ward_client_ref *t
 }
 
 /* A TC=1 answer with the question only: a real client retries over TCP, where a spoofed
- * source cannot follow. */
-static void send_slip(struct ward_udp_listener *l, const struct ward_client_ref *to,
+ * source cannot follow. @return false when pkt is no query to answer (dropped). */
+static bool send_slip(struct ward_udp_listener *l, const struct ward_client_ref *to,
 		      const uint8_t *pkt, size_t len)
 {
 	struct ward_dns_query q;
 	uint8_t buf[WARD_DNS_HEADER_LEN + WARD_DNS_NAME_MAX + 4 + 64];
 	if (ward_dns_parse_query(pkt, len, &q) != WARD_DNS_OK)
-		return;
+		return false;
 	size_t n = ward_dns_write_rcode(buf, sizeof(buf), &q, WARD_RCODE_NOERROR, WARD_EDE_NONE,
 					NULL);
 	if (!n)
-		return;
+		return false;
 	buf[2] |= 0x02; /* TC */
 	ward_udp_queue(l, to, buf, n);
+	return true;
 }
 
 /* Response rate limiting (rate_limit): answers per second per client prefix, taken when
@@ -142,8 +171,10 @@ static bool rate_limited(struct ward_worker *w, struct ward_udp_listener *l,
 	case WARD_RRL_PASS:
 		return false;
 	case WARD_RRL_SLIP:
-		w->stats.rrl_slipped++;
-		send_slip(l, from, pkt, len);
+		if (send_slip(l, from, pkt, len))
+			w->stats.rrl_slipped++;
+		else
+			w->stats.rrl_dropped++; /* not a query: nothing to slip */
 		return true;
 	default:
 		w->stats.rrl_dropped++;
@@ -198,6 +229,7 @@ static bool take_proxy_header(struct ward_worker *w, struct ward_client_ref *ref
 	if (ward_proxy_parse(*pkt, *len, &h) != WARD_PROXY_OK) {
 		ward_counter_add(&w->qstats->proxy_invalid, 1);
 		w->stats.dropped++;
+		w->stats.udp_dropped++; /* on purpose: the UDP totals line must not call it lost */
 		return false;
 	}
 	if (!h.local)
@@ -213,6 +245,7 @@ static void handle_datagram(struct ward_worker *w, struct ward_udp_listener *l,
 	struct msghdr *mh = &b->msgs[i].msg_hdr;
 	if (mh->msg_flags & MSG_TRUNC) {
 		w->stats.dropped++;
+		w->stats.udp_oversize++;
 		return;
 	}
 	struct ward_client_ref ref;
@@ -250,6 +283,7 @@ static void udp_on_readable(uv_poll_t *poll, int status, int events)
 		int n = recvmmsg(l->fd, b.msgs, WARD_UDP_BATCH, MSG_DONTWAIT, NULL);
 		if (n <= 0)
 			break;
+		w->stats.udp_received += (unsigned)n;
 		for (unsigned i = 0; i < (unsigned)n; i++) {
 			handle_datagram(w, l, &b, i);
 			batch_reset(&b, i);

@@ -22,6 +22,7 @@
 #define WARD_UDP_RECV_MAX 4096     /* larger client datagrams are dropped */
 #define WARD_UDP_SEND_MAX 4096
 #define WARD_UDP_CTRL_MAX 64       /* room for one IP_PKTINFO / IPV6_PKTINFO cmsg */
+#define WARD_UDP_RCVBUF (4 << 20)  /* receive buffer asked for each socket (udp.c) */
 
 struct ward_worker;
 
@@ -38,6 +39,14 @@ struct ward_udp_listener {
 	uint8_t out_ctrl[WARD_UDP_BATCH][WARD_UDP_CTRL_MAX];
 	uint8_t out_buf[WARD_UDP_BATCH][WARD_UDP_SEND_MAX];
 };
+
+/* Ask for a WARD_UDP_RCVBUF receive buffer on a client-facing UDP socket fd, before it is
+ * bound (best effort: the kernel may grant less, ward_udp_rcvbuf() says what it gave). */
+void ward_udp_grow_rcvbuf(int fd);
+
+/* The receive buffer of l's socket as the kernel grants it (getsockopt reports twice the
+ * size set, its bookkeeping included; this is the size set), or 0. */
+int ward_udp_rcvbuf(const struct ward_udp_listener *l);
 
 /* Start reading l (its fd is bound). @return 0 or a WARD_E* code (uv_errno converted). */
 int ward_udp_listener_start(struct ward_worker *w, struct ward_udp_listener *l);

@@ -55,6 +55,8 @@ static int socket_for(const struct ward_addr *addr, int type)
 		goto fail;
 	if (type == SOCK_DGRAM && is_wildcard(addr) && want_pktinfo(fd, addr->sa.sa_family) != 0)
 		goto fail;
+	if (type == SOCK_DGRAM)
+		ward_udp_grow_rcvbuf(fd);
 	if (bind(fd, &addr->sa, addr->len) != 0)
 		goto fail;
 	return fd;
@@ -182,6 +184,45 @@ void ward_worker_drop(struct ward_worker *w, const struct ward_client_ref *to)
 {
 	if (to->transport == WARD_TRANSPORT_TCP)
 		ward_tcp_drop(w, to->conn, to->conn_gen);
+	else
+		w->stats.udp_dropped++;
+}
+
+void ward_worker_unanswerable(struct ward_worker *w, const struct ward_client_ref *to)
+{
+	w->stats.unanswerable++;
+	if (to->transport == WARD_TRANSPORT_TCP)
+		ward_tcp_drop(w, to->conn, to->conn_gen);
+	else
+		w->stats.udp_unanswerable++;
+}
+
+void ward_worker_log_udp_totals(const struct ward_worker *workers, unsigned n)
+{
+	struct ward_worker_stats t = {0};
+	for (unsigned i = 0; i < n; i++) {
+		const struct ward_worker_stats *s = &workers[i].stats;
+		t.udp_received += s->udp_received;
+		t.udp_answered += s->udp_answered;
+		t.udp_send_failed += s->udp_send_failed;
+		t.udp_oversize += s->udp_oversize;
+		t.udp_dropped += s->udp_dropped;
+		t.udp_unanswerable += s->udp_unanswerable;
+		t.rrl_dropped += s->rrl_dropped;
+	}
+	uint64_t on_purpose = t.rrl_dropped + t.udp_oversize + t.udp_dropped;
+	/* A query read and given no end at all (none of the above) is "unaccounted". */
+	long long unaccounted = (long long)(t.udp_received - t.udp_answered - t.udp_send_failed -
+					    on_purpose - t.udp_unanswerable);
+	uint64_t lost = t.udp_unanswerable + t.udp_send_failed +
+			(unaccounted > 0 ? (uint64_t)unaccounted : 0);
+	ward_log_info("UDP queries: %llu received, %llu answered, %llu not answered on purpose "
+		      "(rate limit, outside allow_clients, malformed), %llu unanswered "
+		      "(no answer written %llu, send refused %llu, unaccounted %lld)",
+		      (unsigned long long)t.udp_received, (unsigned long long)t.udp_answered,
+		      (unsigned long long)on_purpose, (unsigned long long)lost,
+		      (unsigned long long)t.udp_unanswerable,
+		      (unsigned long long)t.udp_send_failed, unaccounted);
 }
 
 /* ---- lifecycle ---------------------------------------------------------------------- */

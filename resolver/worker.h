@@ -81,6 +81,16 @@ struct ward_worker_stats {
 	uint64_t rrl_dropped;        /* UDP answers not sent: client prefix over rate_limit */
 	uint64_t rrl_slipped;        /* ... sent as TC=1 instead (rate_limit.slip) */
 	uint64_t mac_ignored;  /* EDNS MAC options from outside trusted_forwarders */
+	/* Every UDP query read ends in one of these (logged when wardd stops, see
+	 * ward_worker_log_udp_totals): what the kernel dropped before wardd read it is
+	 * counted by the kernel (/proc/net/udp), not here. */
+	uint64_t udp_received;       /* datagrams read */
+	uint64_t udp_answered;       /* answers the kernel took (sendmmsg) */
+	uint64_t udp_send_failed;    /* answers the kernel refused to take */
+	uint64_t udp_oversize;       /* datagrams larger than WARD_UDP_RECV_MAX: dropped */
+	uint64_t udp_dropped;        /* queries given no answer on purpose (ward_worker_drop) */
+	uint64_t udp_unanswerable;   /* ... because none could be written (never on purpose) */
+	uint64_t unanswerable;       /* the same for every transport */
 };
 
 /*
@@ -166,6 +176,15 @@ void ward_worker_send(struct ward_worker *w, const struct ward_client_ref *to,
 
 /* The query from `to` gets no answer (dropped): a TCP connection stops waiting for it. */
 void ward_worker_drop(struct ward_worker *w, const struct ward_client_ref *to);
+
+/* As ward_worker_drop, for a query that should have had an answer and got none (none
+ * could be written): counted apart, as a loss. */
+void ward_worker_unanswerable(struct ward_worker *w, const struct ward_client_ref *to);
+
+/* Log what became of the UDP queries the n workers read (call after they stopped):
+ * answered, not answered on purpose (rate limit, outside allow_clients, malformed), and
+ * not answered although they should have been. */
+void ward_worker_log_udp_totals(const struct ward_worker *workers, unsigned n);
 
 /*
  * Raise the soft limit on open files to the hard limit (every upstream query in flight

@@ -24,6 +24,8 @@ import time
 import dns.message
 import dns.rdatatype
 
+import dnsperf_out
+
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 
 # ---- cleanup -----------------------------------------------------------------------------
@@ -273,31 +275,13 @@ def dnsperf(addr, port, qfile, cpu=None, seconds=None, passes=None, outstanding=
         argv = ["taskset", "-c", str(cpu)] + argv
     rc, out, err = run(argv)
     text = out + err
-    res = {"sent": num(r"Queries sent:\s+(\d+)", text),
-           "completed": num(r"Queries completed:\s+(\d+)", text),
-           "lost": num(r"Queries lost:\s+(\d+)", text),
-           "qps": num(r"Queries per second:\s+([\d.]+)", text),
-           "latency_s": num(r"Average Latency \(s\):\s+([\d.]+)", text),
-           "rcodes": dict((k, int(v)) for k, v in
-                          re.findall(r"([A-Z]+) (\d+) \([\d.]+%\)",
-                                     _section(text, "Response codes:")))}
+    res = dnsperf_out.parse(text)
     if rc != 0 or res["completed"] is None:
         raise RuntimeError("dnsperf failed (%s):\n%s" % (rc, text[-2000:]))
     return res
 
 
-def num(pattern, text):
-    m = re.search(pattern, text)
-    if not m:
-        return None
-    return float(m.group(1)) if "." in m.group(1) else int(m.group(1))
-
-
-def _section(text, head):
-    for line in text.splitlines():
-        if line.strip().startswith(head):
-            return line
-    return ""
+num = dnsperf_out.num
 
 # ---- /proc ------------------------------------------------------------------------------------
 

@@ -15,7 +15,7 @@ for src in "$here"/fuzz_*.c; do
 	work="$(mktemp -d)"
 	cp -r "$here/$parser.in/." "$work/" 2>/dev/null || true
 	echo "fuzzing $name for ${seconds}s"
-	if ! "$bin" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 \
+	if ! "$bin" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
 		-artifact_prefix="$build/$name-" "$work" >"$build/$name.log" 2>&1; then
 		echo "$name found a problem; see $build/$name.log" >&2
 		tail -40 "$build/$name.log" >&2

@@ -718,8 +718,11 @@ class Wardd(_Server):
     """
 
     def __init__(self, config=None, *, upstreams=(), addr=None, port=None, start=True,
-                 name="wardd"):
+                 name="wardd", own_session=False):
         self.name = name
+        # own_session: its own session, hence its own scheduling group (autogroup) on
+        # shared CPUs, as systemd gives a service its own cgroup (tests/soak).
+        self.own_session = own_session
         self.dir = tmpdir("wardtest-wardd-")
         self.addr = addr or free_addr()
         self.port = port or free_port(self.addr)
@@ -750,7 +753,8 @@ class Wardd(_Server):
 
     def start(self, timeout=10.0):
         self.stopped_on_purpose = False
-        self.proc = spawn([WARDD, "-c", self.conf_path], self.log)
+        self.proc = spawn([WARDD, "-c", self.conf_path], self.log,
+                          start_new_session=self.own_session)
         _record_pids(self.dir, [self.proc.pid])
         if not wait_tcp_listening(self.addr, self.port, timeout, self.proc):
             raise RuntimeError("wardd did not start (exit %s):\n%s"

@@ -1007,55 +1007,150 @@ static off_t data_size(const struct fixture *f)
 	return st.st_size;
 }
 
-static void build_generated(struct ward_catdb *db, unsigned n)
+/* Build names from..from+n-1 (gen_name), every one blocked as ads with subdomains. */
+static void build_generated(struct ward_catdb *db, unsigned from, unsigned n)
 {
 	struct ward_catdb_build *b;
 	char name[64];
 	assert_int_equal(0, ward_catdb_build_begin(db, true, &b));
-	for (unsigned i = 0; i < n; i++) {
+	for (unsigned i = from; i < from + n; i++) {
 		size_t len = gen_name(i, name);
 		assert_int_equal(0, ward_catdb_build_add(b, name, len, ADS, 1, SUB));
 	}
 	assert_int_equal(0, ward_catdb_build_commit(b));
 }
 
-/* Rebuilds of the same list reuse the pages the last table freed as long as no reader
- * holds an older snapshot: two copies of the table, whatever the number of builds. A
- * reader that keeps its snapshot makes every build add a copy (the control). */
-static void rebuild_growth(struct fixture *f, bool release, double *growth)
+#define GROWTH_NAMES 50000u
+#define GROWTH_BUILDS 8
+
+/* Rebuilds that change the table reuse the pages the last table freed as long as no
+ * reader holds an older snapshot: two copies of the table, whatever the number of
+ * builds. A reader that keeps its snapshot makes every build add a copy (the control).
+ * `changing`: the builds alternate between two lists with no name in common (as a feed
+ * that switches lists); otherwise every build has the first build's list. */
+static void rebuild_growth(struct fixture *f, bool release, bool changing, double *growth)
 {
-	build_generated(f->db, 50000);
+	build_generated(f->db, 0, GROWTH_NAMES);
 	off_t first = data_size(f);
 	struct ward_catdb_reader *r;
 	assert_int_equal(0, ward_catdb_reader_new(f->db, &r));
 	assert_true(listed(r, "n0.com"));
 	if (release)
 		ward_catdb_reader_release(r);
-	for (int i = 0; i < 8; i++)
-		build_generated(f->db, 50000);
+	for (unsigned i = 1; i <= GROWTH_BUILDS; i++)
+		build_generated(f->db, changing ? (i % 2) * GROWTH_NAMES : 0, GROWTH_NAMES);
 	*growth = (double)data_size(f) / (double)first;
 	char name[64];
-	gen_name(4, name);
+	gen_name(4, name); /* in the first list, which the last build has */
 	assert_int_equal(0, ward_catdb_reader_refresh(r));
 	assert_true(listed(r, name));
+	gen_name(GROWTH_NAMES + 4, name);
+	assert_false(listed(r, name));
+	assert_int_equal(GROWTH_BUILDS + 1, ward_catdb_reader_generation(r));
 	ward_catdb_reader_free(r);
 }
 
 static void test_released_reader_lets_pages_be_reused(void **state)
 {
 	double growth;
-	rebuild_growth(*state, true, &growth);
+	rebuild_growth(*state, true, true, &growth);
 	if (growth >= 2.5)
-		fail_msg("data.mdb grew %.2fx over 8 rebuilds with the reader released", growth);
+		fail_msg("data.mdb grew %.2fx over %d rebuilds with the reader released", growth,
+			 GROWTH_BUILDS);
 }
 
 static void test_pinned_reader_grows_file(void **state)
 {
 	double growth;
-	rebuild_growth(*state, false, &growth);
+	rebuild_growth(*state, false, true, &growth);
 	if (growth < 5)
 		fail_msg("control: a pinned snapshot should make every build add a copy (%.2fx)",
 			 growth);
+}
+
+/*
+ * A rebuild from the same entries writes no page of the table or the filter, only the
+ * meta records, so the file keeps its size. With the reader released it grows by a page
+ * or two at most (the free list's own records); even with a reader pinning the first snapshot (which makes every rewrite add a
+ * full copy, the control above) only the few pages of each commit's meta records and
+ * free list are added. The old code rewrote the table every time: 2x with the reader
+ * released, 5x or more pinned.
+ */
+static void unchanged_growth(struct fixture *f, bool release, off_t *first, off_t *last)
+{
+	build_generated(f->db, 0, GROWTH_NAMES);
+	*first = data_size(f);
+	struct ward_catdb_reader *r;
+	assert_int_equal(0, ward_catdb_reader_new(f->db, &r));
+	assert_true(listed(r, "n0.com"));
+	if (release)
+		ward_catdb_reader_release(r);
+	for (unsigned i = 1; i <= GROWTH_BUILDS; i++)
+		build_generated(f->db, 0, GROWTH_NAMES);
+	*last = data_size(f);
+	assert_int_equal(0, ward_catdb_reader_refresh(r));
+	assert_true(listed(r, "n0.com"));
+	assert_int_equal(GROWTH_BUILDS + 1, ward_catdb_reader_generation(r));
+	ward_catdb_reader_free(r);
+	struct ward_catdb_meta meta;
+	assert_int_equal(0, ward_catdb_meta_get(f->db, &meta));
+	assert_int_equal(GROWTH_NAMES, meta.domains);
+}
+
+static void test_unchanged_rebuild_keeps_file_size(void **state)
+{
+	off_t first, last;
+	unchanged_growth(*state, true, &first, &last);
+	/* The first commits add a page or two for the free list's own records. */
+	if (last - first > 4 * 4096)
+		fail_msg("data.mdb went from %lld to %lld bytes over %d rebuilds of the same list",
+			 (long long)first, (long long)last, GROWTH_BUILDS);
+}
+
+static void test_unchanged_rebuild_pinned_adds_no_copy(void **state)
+{
+	off_t first, last;
+	unchanged_growth(*state, false, &first, &last);
+	/* A handful of pages per commit, against about first / 4096 for a copy. */
+	if (last - first > GROWTH_BUILDS * 16 * 4096)
+		fail_msg("data.mdb went from %lld to %lld bytes over %d rebuilds of the same list "
+			 "with a pinned reader", (long long)first, (long long)last, GROWTH_BUILDS);
+	printf("  same list, pinned reader: %lld -> %lld bytes over %d rebuilds\n",
+	       (long long)first, (long long)last, GROWTH_BUILDS);
+}
+
+/* One name more or one value changed is a change: the table is rewritten and readers
+ * see it (the comparison does not stop at the keys). */
+static void test_rebuild_sees_small_changes(void **state)
+{
+	struct fixture *f = *state;
+	const struct entry base[] = {
+		{ "a.com", ADS, 1, SUB }, { "b.com", ADS, 1, SUB },
+	};
+	const struct entry more[] = {
+		{ "a.com", ADS, 1, SUB }, { "b.com", ADS, 1, SUB }, { "c.com", ADS, 1, SUB },
+	};
+	const struct entry other_cat[] = {
+		{ "a.com", ADS, 1, SUB }, { "b.com", ADULT, 1, SUB }, { "c.com", ADS, 1, SUB },
+	};
+	struct ward_catdb_reader *r;
+	struct ward_cat_match m;
+	build(f->db, base, 2);
+	assert_int_equal(0, ward_catdb_reader_new(f->db, &r));
+	assert_false(listed(r, "c.com"));
+	build(f->db, more, 3);
+	assert_int_equal(0, ward_catdb_reader_refresh(r));
+	assert_true(listed(r, "c.com"));
+	build(f->db, other_cat, 3);
+	assert_int_equal(0, ward_catdb_reader_refresh(r));
+	assert_int_equal(0, ward_cat_lookup(r, "b.com", 5, &m));
+	assert_true(m.categories == ADULT);
+	build(f->db, base, 2);
+	assert_int_equal(0, ward_catdb_reader_refresh(r));
+	assert_false(listed(r, "c.com"));
+	assert_int_equal(0, ward_cat_lookup(r, "b.com", 5, &m));
+	assert_true(m.categories == ADS);
+	ward_catdb_reader_free(r);
 }
 
 static void hang_on_put(void *ctx)
@@ -1304,6 +1399,9 @@ int main(void)
 		T(test_released_reader_renews),
 		T(test_released_reader_lets_pages_be_reused),
 		T(test_pinned_reader_grows_file),
+		T(test_unchanged_rebuild_keeps_file_size),
+		T(test_unchanged_rebuild_pinned_adds_no_copy),
+		T(test_rebuild_sees_small_changes),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
