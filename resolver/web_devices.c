@@ -6,7 +6,7 @@
  *                               trusted forwarder, first and last seen, queries today),
  *                               the ones with a DHCP lease (`dhcp_leases`) that have not
  *                               asked yet, and the ones a `clients` entry names; each with
- *                               its name (the entry's `name`, else its DHCP host name) and
+ *                               its name (web_device_name, as in /api/v1/stats) and
  *                               the profile it gets now
  *   PUT    /api/v1/devices/ID   {"profile": "kids", "name": "tablet"}: adds or changes
  *                               the device's `clients` entry
@@ -171,19 +171,13 @@ static void collect_clients(struct devlist *l)
 
 /* ---- a device's name ------------------------------------------------------------------------ */
 
-static bool entry_is_single(const struct ward_conf_client *c)
-{
-	return c->kind == WARD_CLIENT_MAC ||
-	       (c->cidr.family == AF_INET && c->cidr.prefix == 32) ||
-	       (c->cidr.family == AF_INET6 && c->cidr.prefix == 128);
-}
-
 const char *web_device_name(const struct ward_conf *conf, const struct ward_device *d,
 			    const struct ward_lease *lease)
 {
 	const struct ward_conf_client *c = ward_stats_device_client(conf, d);
 	const char *host = lease && lease->name[0] ? lease->name : NULL;
-	if (c && c->name && (entry_is_single(c) || !host))
+	uint8_t addr[16];
+	if (c && c->name && (!host || single(c, addr)))
 		return c->name;
 	return host;
 }
