@@ -214,6 +214,7 @@ void web_api_test(struct ward_web_app *app, const struct ward_web_request *req,
  */
 bool web_config_replace(struct ward_web_app *app, const char *text, size_t len,
 			const char *if_match, void *answer, struct ward_web_response *resp);
+
 struct ward_lease;
 
 /*
