@@ -210,8 +210,13 @@ int ward_stats_devices(struct ward_stats *const *per_worker, unsigned n, uint32_
 void ward_stats_addr_key(const struct sockaddr *sa, uint8_t key[16]);
 void ward_stats_mac_key(const uint8_t mac[6], uint8_t key[16]);
 
-/* The name of a device from the config's clients entries (clients[].name): the entry
- * for its MAC, else the most specific entry for its address. NULL when none is named. */
+/* The config's clients entry for a device: the entry for its MAC, else the most specific
+ * entry for its address. NULL when none matches. */
+const struct ward_conf_client *ward_stats_device_client(const struct ward_conf *conf,
+						       const struct ward_device *d);
+
+/* That entry's name (clients[].name); NULL when none is named. The admin pages name a
+ * device with web_device_name (resolver/web_internal.h), which adds DHCP host names. */
 const char *ward_stats_device_name(const struct ward_conf *conf, const struct ward_device *d);
 
 #endif

@@ -239,7 +239,8 @@ static void key_sockaddr(const uint8_t addr[16], struct sockaddr_in6 *sa)
 	memcpy(&sa->sin6_addr, addr, 16);
 }
 
-const char *ward_stats_device_name(const struct ward_conf *conf, const struct ward_device *d)
+const struct ward_conf_client *ward_stats_device_client(const struct ward_conf *conf,
+						       const struct ward_device *d)
 {
 	const struct ward_conf_client *best = NULL;
 	struct sockaddr_in6 sa;
@@ -248,7 +249,7 @@ const char *ward_stats_device_name(const struct ward_conf *conf, const struct wa
 		const struct ward_conf_client *c = &conf->clients[i];
 		if (c->kind == WARD_CLIENT_MAC) {
 			if (d->has_mac && memcmp(c->mac, d->mac, 6) == 0)
-				return c->name;
+				return c;
 			continue;
 		}
 		/* A device behind a forwarder that sends MACs is not the forwarder. */
@@ -256,5 +257,11 @@ const char *ward_stats_device_name(const struct ward_conf *conf, const struct wa
 		    (!best || c->cidr.prefix > best->cidr.prefix))
 			best = c;
 	}
-	return best ? best->name : NULL;
+	return best;
+}
+
+const char *ward_stats_device_name(const struct ward_conf *conf, const struct ward_device *d)
+{
+	const struct ward_conf_client *c = ward_stats_device_client(conf, d);
+	return c ? c->name : NULL;
 }

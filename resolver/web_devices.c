@@ -6,7 +6,7 @@
  *                               trusted forwarder, first and last seen, queries today),
  *                               the ones with a DHCP lease (`dhcp_leases`) that have not
  *                               asked yet, and the ones a `clients` entry names; each with
- *                               its name (the entry's `name`, else its DHCP host name) and
+ *                               its name (web_device_name, as in /api/v1/stats) and
  *                               the profile it gets now
  *   PUT    /api/v1/devices/ID   {"profile": "kids", "name": "tablet"}: adds or changes
  *                               the device's `clients` entry
@@ -169,6 +169,42 @@ static void collect_clients(struct devlist *l)
 	}
 }
 
+/* ---- a device's name ------------------------------------------------------------------------ */
+
+const char *web_device_name(const struct ward_conf *conf, const struct ward_device *d,
+			    const struct ward_lease *lease)
+{
+	const struct ward_conf_client *c = ward_stats_device_client(conf, d);
+	const char *host = lease && lease->name[0] ? lease->name : NULL;
+	uint8_t addr[16];
+	if (c && c->name && (!host || single(c, addr)))
+		return c->name;
+	return host;
+}
+
+const struct ward_lease *web_device_lease(const struct ward_lease *leases, size_t n,
+					  int64_t now, const struct ward_device *d)
+{
+	for (size_t i = 0; i < n; i++) {
+		const struct ward_lease *ls = &leases[i];
+		if (ls->expires && ls->expires < now)
+			continue;
+		if (d->has_mac ? ls->has_mac && memcmp(ls->mac, d->mac, 6) == 0
+			       : memcmp(ls->addr, d->addr, 16) == 0)
+			return ls;
+	}
+	return NULL;
+}
+
+/* The name of a listed device: the same as for its row in /api/v1/stats. */
+static const char *dev_name(const struct ward_conf *conf, const struct dev *d)
+{
+	struct ward_device key = {.has_mac = d->has_mac};
+	memcpy(key.addr, d->addr, 16);
+	memcpy(key.mac, d->mac, 6);
+	return web_device_name(conf, &key, d->lease);
+}
+
 /* ---- the list as JSON ----------------------------------------------------------------------- */
 
 static const char *addr_text(const uint8_t addr[16], char *buf, size_t cap)
@@ -238,8 +274,7 @@ static cJSON *device_json(const struct ward_web_app *app, const struct dev *d)
 	cJSON *o = cJSON_CreateObject();
 	cJSON_AddStringToObject(o, "id", d->has_mac ? mac_text(d->mac, mac, sizeof(mac))
 						    : addr_text(d->addr, addr, sizeof(addr)));
-	add_str(o, "name", d->client && d->client->name ? d->client->name
-			   : d->lease ? d->lease->name : NULL);
+	add_str(o, "name", dev_name(app->ps->conf, d));
 	add_str(o, "hostname", d->lease ? d->lease->name : NULL);
 	add_str(o, "address", d->has_addr || d->lease ? addr_text(shown, addr, sizeof(addr))
 						      : NULL);

@@ -214,6 +214,25 @@ void web_api_test(struct ward_web_app *app, const struct ward_web_request *req,
  */
 bool web_config_replace(struct ward_web_app *app, const char *text, size_t len,
 			const char *if_match, void *answer, struct ward_web_response *resp);
+
+struct ward_lease;
+
+/*
+ * The one name a device is shown with on every admin page (the dashboard's rows, recent
+ * blocks and query log through /api/v1/stats, and the device list): its own clients
+ * entry's name (by MAC, or for exactly its address), else the host name it gave the DHCP
+ * server, else the name of a range entry it falls in (a group's name says less about the
+ * device than its own host name). NULL when there is none: the page shows its address.
+ * @param lease  its lease (web_device_lease), or NULL
+ */
+const char *web_device_name(const struct ward_conf *conf, const struct ward_device *d,
+			    const struct ward_lease *lease);
+
+/* The device's unexpired lease: by MAC when a trusted forwarder sent it, else by the
+ * address it asks from. NULL when none. */
+const struct ward_lease *web_device_lease(const struct ward_lease *leases, size_t n,
+					  int64_t now, const struct ward_device *d);
+
 /* GET /api/v1/devices, PUT and DELETE /api/v1/devices/ID (web_devices.c). */
 void web_api_devices(struct ward_web_app *app, const struct ward_web_request *req,
 		     const char *id, struct ward_web_response *resp);

@@ -11,6 +11,7 @@
 
 #include "blocklists/admin.h"
 #include "blocklists/error.h"
+#include "blocklists/leases.h"
 #include "blocklists/reports.h"
 #include "resolver/obs.h"
 #include "resolver/web_internal.h"
@@ -176,11 +177,11 @@ static void add_device_cats(cJSON *o, const struct ward_conf *conf, const struct
 }
 
 static cJSON *device_json(struct ward_web_app *app, const struct ward_conf *conf,
-			  const struct ward_device *d)
+			  const struct ward_device *d, const struct ward_lease *lease)
 {
 	char text[64];
 	cJSON *o = cJSON_CreateObject();
-	const char *name = ward_stats_device_name(conf, d);
+	const char *name = web_device_name(conf, d, lease);
 	cJSON_AddStringToObject(o, "address", ward_qlog_client_text(d->addr, text, sizeof(text)));
 	if (d->has_mac) {
 		snprintf(text, sizeof(text), "%02x:%02x:%02x:%02x:%02x:%02x", d->mac[0], d->mac[1],
@@ -208,13 +209,21 @@ static cJSON *devices_array(struct ward_web_app *app, const struct ward_conf *co
 	cJSON *arr = cJSON_CreateArray();
 	struct ward_stats *per[64];
 	struct ward_device *d = NULL;
+	struct ward_lease *leases = NULL;
+	size_t n_leases = 0;
 	if (!app->obs)
 		return arr;
+	/* Names as in the device list (GET /api/v1/devices): the DHCP host names too. */
+	if (conf->dhcp_leases && ward_leases_load(conf->dhcp_leases, &leases, &n_leases) != 0)
+		n_leases = 0;
+	int64_t now = atomic_load(&app->shared->unix_now);
 	unsigned nw = ward_obs_stats(app->obs, per, 64);
 	int n = ward_stats_devices(per, nw, ward_obs_local_day(app->obs), &d);
 	for (int i = 0; i < n && i < DEVICES_MAX; i++)
-		cJSON_AddItemToArray(arr, device_json(app, conf, &d[i]));
+		cJSON_AddItemToArray(arr, device_json(app, conf, &d[i],
+						      web_device_lease(leases, n_leases, now, &d[i])));
 	free(d);
+	free(leases);
 	return arr;
 }
 

@@ -112,6 +112,10 @@ try {
 	});
 
 	await step("the query log, filtered by device and verdict", async () => {
+		for (const [addr, name] of Object.entries(expect.log_client_names)) {
+			const label = await page.locator(`#db-log-client option[value="${addr}"]`).textContent();
+			check(label.startsWith(name), `the log's device ${addr}: ${label} vs ${name}`);
+		}
 		await page.selectOption("#db-log-client", expect.log_client);
 		await page.selectOption("#db-log-verdict", "blocked");
 		await page.click("#db-log-form button[type=submit]");

@@ -503,5 +503,33 @@ def test_ward_top_and_log_agree_with_the_api():
     stop(w)
 
 
+def test_device_names_agree_with_the_device_list():
+    """One name per device on every admin page: /api/v1/stats (the dashboard's rows, recent
+    blocks and query log filter) names a device as GET /api/v1/devices does. Its own
+    clients entry's name first, else its DHCP host name, else a range entry's name."""
+    tv, room_pc, room_other = "127.0.3.31", "127.0.3.41", "127.0.3.42"
+    leases = os.path.join(wt.tmpdir("wardtest-leases-"), "dhcp.leases")
+    with open(leases, "w") as f:
+        f.write("0 aa:bb:cc:00:00:01 %s kitchen-tv *\n" % tv)
+        f.write("0 aa:bb:cc:00:00:02 %s emmas-ipad *\n" % TABLET)
+        f.write("0 aa:bb:cc:00:00:03 %s lego-pc *\n" % room_pc)
+    clients = CLIENTS + [{"match": "127.0.3.40/29", "profile": "kids", "name": "kids' room"}]
+    w, tok = start({"mode": "all"}, clients=clients, dhcp_leases=leases)
+    expect = {tv: "kitchen-tv", TABLET: "Emma's tablet", room_pc: "lego-pc",
+              room_other: "kids' room"}
+    for addr in expect:
+        fl.ask(w, "www.family.test", source=addr)
+    wl.time_until(lambda: set(expect) <= {d["address"] for d in stats(w, tok)["devices"]}, 5.0)
+    on_dash = {d["address"]: d["name"] for d in stats(w, tok)["devices"]}
+    r = wl.api(w, "GET", "devices", tok)
+    wt.check(r.status == 200, "devices: %d %s" % (r.status, r.text[:300]))
+    in_list = {d["address"]: d["name"] for d in r.json()["devices"]}
+    for addr, name in expect.items():
+        wt.check(on_dash.get(addr) == in_list.get(addr) == name,
+                 "%s: dashboard %r, device list %r, want %r" %
+                 (addr, on_dash.get(addr), in_list.get(addr), name))
+    stop(w)
+
+
 if __name__ == "__main__":
     wt.main(globals(), setup=setup)

@@ -1,7 +1,8 @@
 """The admin page's dashboard in a real browser: headless chromium (Debian's
 /usr/bin/chromium) driven by playwright-core (tests/browser/, `npm ci` when missing),
 against a real wardd and NSD on loopback, after a known mix of queries from two named
-devices. The checks are in tests/browser/dashboard.mjs.
+devices and one named only by its DHCP lease (dhcp_leases: the dashboard names it as the
+device list does). The checks are in tests/browser/dashboard.mjs.
 
 Screenshots of the dashboard land in a temp dir, or in $WARD_SCREENSHOTS (docs/screenshots
 to refresh the README's).
@@ -20,9 +21,10 @@ import test_web_browser as tb  # noqa: E402
 import wardtest as wt  # noqa: E402
 import weblib as wl  # noqa: E402
 
-TABLET, LAPTOP, GUEST = "127.0.3.21", "127.0.3.22", "127.0.3.23"
+TABLET, LAPTOP, GUEST, TV = "127.0.3.21", "127.0.3.22", "127.0.3.23", "127.0.3.24"
 TABLET_NAME = "Emma's tablet"
 GUEST_NAME = "Guest <b>phone</b>"      # markup in a name must show as text
+TV_NAME = "kitchen-tv"                 # no clients entry: its DHCP host name
 nsd = ward = None
 
 
@@ -32,7 +34,10 @@ def setup():
     tb.ensure_node_modules()
     nsd = wt.start_nsd(fl.zones(["family.test"]))
     db, _ = fl.build_database()
-    ward = wl.start(nsd, db, query_log={"mode": "all", "path": os.path.join(
+    leases = os.path.join(wt.tmpdir("wardtest-leases-"), "dhcp.leases")
+    with open(leases, "w") as f:
+        f.write("0 aa:bb:cc:00:00:24 %s %s *\n" % (TV, TV_NAME))
+    ward = wl.start(nsd, db, dhcp_leases=leases, query_log={"mode": "all", "path": os.path.join(
         wt.tmpdir("wardtest-qlog-"), "querylog")},
         clients=[{"match": TABLET, "profile": "kids", "name": TABLET_NAME},
                  {"match": LAPTOP, "profile": "adults", "name": "Dad's laptop"},
@@ -47,6 +52,7 @@ def mix():
     for name in ("www.family.test", "casino.family.test"):
         fl.ask(ward, name, source=LAPTOP)
     fl.ask(ward, "games.family.test", source=GUEST)
+    fl.ask(ward, "www.family.test", source=TV)
 
 
 def test_dashboard_shows_a_known_mix():
@@ -63,10 +69,13 @@ def test_dashboard_shows_a_known_mix():
              "blocked": 0, "categories": {}},
             {"address": GUEST, "name": GUEST_NAME, "profile": "kids", "queries": 1,
              "blocked": 0, "categories": {}},
+            {"address": TV, "name": TV_NAME, "profile": "kids", "queries": 1,
+             "blocked": 0, "categories": {}},
         ],
         "categories": {"gambling": 5, "adult": 1, "malware": 1},
         "top": "slots.family.test", "top_count": 2,
         "log_client": TABLET, "log_blocked": 6, "log_all": 8,
+        "log_client_names": {TABLET: TABLET_NAME, TV: TV_NAME},
     }
     env = dict(os.environ)
     env.update({"WEB_ADDR": ward.addr, "WEB_PORT": str(ward.web_port), "TOKEN": tok,
