@@ -39,7 +39,11 @@ def setup():
 
 def granted_kib():
     """(KiB granted, KiB asked) from wardd's start-up line."""
-    m = re.search(r"UDP receive buffer (\d+) KiB per socket \((\d+) KiB asked", ward.log_text())
+    # wardd answers queries before the main thread has logged every start-up line.
+    pattern = r"UDP receive buffer (\d+) KiB per socket \((\d+) KiB asked"
+    deadline = time.monotonic() + 10
+    while not (m := re.search(pattern, ward.log_text())) and time.monotonic() < deadline:
+        time.sleep(0.05)
     wt.check(m, "no 'UDP receive buffer' line in wardd's log:\n%s" % ward.log_text()[-2000:])
     return int(m.group(1)), int(m.group(2))
 
