@@ -96,7 +96,20 @@ def verdict(source, name=PROBE):
     return r, (e[1] if e else "")
 
 
+def wait_subscribers_seen(deadline_s=5.0):
+    """Each node sees a subscriber change within a second (workers renew their view of
+    the database): the import on A and the sync on B are only moments old here."""
+    deadline = time.monotonic() + deadline_s
+    want = ((KIDS, "kids"), (TEENS, "teens"), (ADULTS, "adults"))
+    while time.monotonic() < deadline:
+        # eight rounds: round robin sends each subscriber to both nodes
+        if all("profile %s " % p in verdict(src)[1] for _ in range(8) for src, p in want):
+            return
+        time.sleep(0.1)
+
+
 def test_profiles_through_dnsdist_on_both_nodes():
+    wait_subscribers_seen()
     for _ in range(4):   # round robin: both nodes answer each subscriber
         for source, want in ((KIDS, "kids"), (TEENS, "teens"), (ADULTS, "adults")):
             _, text = verdict(source)
