@@ -1,6 +1,6 @@
 // The dashboard of ward's admin page in a real browser (Debian's chromium, playwright-core).
 // Started by tests/integration/test_obs_browser.py, which runs NSD and wardd, sends a known
-// mix of queries and passes what the page must show:
+// mix of queries and tally.passes what the page must show:
 //
 //   WEB_ADDR, WEB_PORT   wardd's web listener     TOKEN   the admin token
 //   EXPECT               JSON: the devices' rows, the top blocked name, the log's rows
@@ -11,6 +11,7 @@
 // most blocked names, the block lists' health, the query log filtered by device and
 // verdict; a device name with markup shows as text; nothing is loaded from elsewhere.
 import { chromium } from "playwright-core";
+import { check, shotsDir, step, tally } from "./lib.mjs";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -18,11 +19,7 @@ import path from "node:path";
 const env = process.env;
 const expect = JSON.parse(env.EXPECT);
 const started = Date.now();
-let failures = 0, passes = 0;
 
-function check(cond, what) {
-	if (!cond) throw new Error(what);
-}
 
 // An object's entries in key order, as text: {b: 1, a: 2} and {a: 2, b: 1} compare equal.
 const sameCounts = (a, b) => JSON.stringify(Object.entries(a).sort()) ===
@@ -40,21 +37,8 @@ async function until(page, fn, arg, timeoutMs, what) {
 	}
 }
 
-async function step(name, fn) {
-	const t0 = Date.now();
-	try {
-		await fn();
-		passes++;
-		console.log(`ok   ${name} (${((Date.now() - t0) / 1000).toFixed(2)} s)`);
-	} catch (e) {
-		failures++;
-		console.log(`FAIL ${name}: ${e.message}`);
-		throw e;
-	}
-}
 
-const shots = env.SHOTS || fs.mkdtempSync(path.join(os.tmpdir(), "ward-shots-"));
-fs.mkdirSync(shots, { recursive: true });
+const shots = shotsDir(env);
 const ctx = await chromium.launchPersistentContext(
 	fs.mkdtempSync(path.join(os.tmpdir(), "ward-chromium-")), {
 		executablePath: "/usr/bin/chromium", headless: true,
@@ -140,14 +124,14 @@ try {
 		await page.screenshot({ path: path.join(shots, "dashboard-phone.png") });
 	});
 } catch (e) {
-	if (!failures) {
-		failures++;
+	if (!tally.failures) {
+		tally.failures++;
 		console.log(`FAIL ${e.message}`);
 	}
 } finally {
 	await ctx.close();
 	console.log(`screenshots: ${shots}`);
 	console.log(`browser test ${((Date.now() - started) / 1000).toFixed(1)} s`);
-	console.log(`${passes} passed, ${failures} failed`);
-	process.exit(failures ? 1 : 0);
+	console.log(`${tally.passes} passed, ${tally.failures} failed`);
+	process.exit(tally.failures ? 1 : 0);
 }

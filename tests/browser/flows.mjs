@@ -1,6 +1,6 @@
 // ward's web pages in a real browser: Debian's chromium (/usr/bin/chromium), driven by
 // playwright-core, on loopback. Started by tests/integration/test_web_browser.py, which
-// runs NSD and wardd and passes their addresses in the environment:
+// runs NSD and wardd and tally.passes their addresses in the environment:
 //
 //   WEB_ADDR, WEB_PORT   wardd's web listener     DNS_ADDR, DNS_PORT  its DNS listener
 //   TOKEN                the admin token          CLOCK_FILE          wardd's test clock
@@ -17,7 +17,7 @@
 //             text) -> "Allow 1 hour" -> BLOCKED resolves for kids -> the clock moves
 //             an hour on -> blocked again.
 import { chromium } from "playwright-core";
-import dns from "node:dns";
+import { check, dnsResolveA, shotsDir, step, tally, within } from "./lib.mjs";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -25,48 +25,13 @@ import path from "node:path";
 const env = process.env;
 const BLOCKED = env.BLOCKED;
 const started = Date.now();
-let failures = 0, passes = 0;
 
-function check(cond, what) {
-	if (!cond) throw new Error(what);
-}
 
-async function step(name, fn) {
-	const t0 = Date.now();
-	try {
-		await fn();
-		passes++;
-		console.log(`ok   ${name} (${((Date.now() - t0) / 1000).toFixed(2)} s)`);
-	} catch (e) {
-		failures++;
-		console.log(`FAIL ${name}: ${e.message}`);
-		throw e;
-	}
-}
 
-const resolver = new dns.promises.Resolver({ timeout: 1000, tries: 1 });
-resolver.setServers([`${env.DNS_ADDR}:${env.DNS_PORT}`]);
+const resolveA = dnsResolveA(env);
 
-async function resolveA(name) {
-	try {
-		return await resolver.resolve4(name);
-	} catch (e) {
-		return [e.code];
-	}
-}
 
-// Poll until fn() is true; the seconds it took, or an error after `seconds`.
-async function within(seconds, fn, what) {
-	const t0 = Date.now();
-	while (Date.now() - t0 < seconds * 1000) {
-		if (await fn()) return (Date.now() - t0) / 1000;
-		await new Promise((r) => setTimeout(r, 20));
-	}
-	throw new Error(`${what}: not within ${seconds} s`);
-}
-
-const shots = env.SHOTS || fs.mkdtempSync(path.join(os.tmpdir(), "ward-shots-"));
-fs.mkdirSync(shots, { recursive: true });
+const shots = shotsDir(env);
 // A fresh profile each; the flags keep chromium off the network it cannot reach anyway.
 async function launch(viewport, javaScriptEnabled) {
 	return chromium.launchPersistentContext(
@@ -171,8 +136,8 @@ try {
 		await admin.locator("#overrides-empty").waitFor({ state: "visible", timeout: 5000 });
 	});
 } catch (e) {
-	if (!failures) {
-		failures++;
+	if (!tally.failures) {
+		tally.failures++;
 		console.log(`FAIL ${e.message}`);
 	}
 } finally {
@@ -180,6 +145,6 @@ try {
 	if (adminCtx) await adminCtx.close();
 	console.log(`screenshots: ${shots}`);
 	console.log(`timings: ${JSON.stringify(timings)}; browser test ${((Date.now() - started) / 1000).toFixed(1)} s`);
-	console.log(`${passes} passed, ${failures} failed`);
-	process.exit(failures ? 1 : 0);
+	console.log(`${tally.passes} passed, ${tally.failures} failed`);
+	process.exit(tally.failures ? 1 : 0);
 }

@@ -1,6 +1,6 @@
 // The setup pages in a real browser: Debian's chromium (/usr/bin/chromium) driven by
 // playwright-core, on loopback. Started by tests/integration/test_web_setup_browser.py,
-// which runs NSD and a wardd without profiles and passes in the environment:
+// which runs NSD and a wardd without profiles and tally.passes in the environment:
 //
 //   WEB_ADDR, WEB_PORT   wardd's web listener     DNS_ADDR, DNS_PORT  its DNS listener
 //   TOKEN                the admin token          PARENT              the parent's laptop
@@ -18,7 +18,7 @@
 // 3. The devices tab: one click gives the tablet the grown-ups' profile: the name
 //    resolves within a second.
 import { chromium } from "playwright-core";
-import dns from "node:dns";
+import { check, dnsResolveA, shotsDir, step, tally, within } from "./lib.mjs";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -29,47 +29,13 @@ const UI_WAIT_MS = 30000; // what the page may take on a loaded machine (DNS has
 const started = Date.now();
 const timings = {};
 const result = { timings };
-let failures = 0, passes = 0;
 
-function check(cond, what) {
-	if (!cond) throw new Error(what);
-}
 
-async function step(name, fn) {
-	const t0 = Date.now();
-	try {
-		await fn();
-		passes++;
-		console.log(`ok   ${name} (${((Date.now() - t0) / 1000).toFixed(2)} s)`);
-	} catch (e) {
-		failures++;
-		console.log(`FAIL ${name}: ${e.message}`);
-		throw e;
-	}
-}
 
-const resolver = new dns.promises.Resolver({ timeout: 1000, tries: 1 });
-resolver.setServers([`${env.DNS_ADDR}:${env.DNS_PORT}`]);
+const resolveA = dnsResolveA(env);
 
-async function resolveA(name) {
-	try {
-		return await resolver.resolve4(name);
-	} catch (e) {
-		return [e.code];
-	}
-}
 
-async function within(seconds, fn, what) {
-	const t0 = Date.now();
-	while (Date.now() - t0 < seconds * 1000) {
-		if (await fn()) return (Date.now() - t0) / 1000;
-		await new Promise((r) => setTimeout(r, 20));
-	}
-	throw new Error(`${what}: not within ${seconds} s`);
-}
-
-const shots = env.SHOTS || fs.mkdtempSync(path.join(os.tmpdir(), "ward-shots-"));
-fs.mkdirSync(shots, { recursive: true });
+const shots = shotsDir(env);
 
 const ctx = await chromium.launchPersistentContext(
 	fs.mkdtempSync(path.join(os.tmpdir(), "ward-chromium-")), {
@@ -233,8 +199,8 @@ try {
 		check(dialogs === 0, "no dialog");
 	});
 } catch (e) {
-	if (!failures) {
-		failures++;
+	if (!tally.failures) {
+		tally.failures++;
 		console.log(`FAIL ${e.message}`);
 	}
 } finally {
@@ -242,6 +208,6 @@ try {
 	await ctx.close();
 	console.log(`screenshots: ${shots}`);
 	console.log(`timings: ${JSON.stringify(timings)}; browser test ${((Date.now() - started) / 1000).toFixed(1)} s`);
-	console.log(`${passes} passed, ${failures} failed`);
-	process.exit(failures ? 1 : 0);
+	console.log(`${tally.passes} passed, ${tally.failures} failed`);
+	process.exit(tally.failures ? 1 : 0);
 }
