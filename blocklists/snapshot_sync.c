@@ -70,12 +70,14 @@ static void keep_header(const char *line, size_t len, const char *name, char *ou
 	}
 }
 
-static size_t on_header(char *data, size_t size, size_t n, void *arg)
+/* A validator of the last response as curl parsed it (left as it was when absent or too
+ * long to keep whole). */
+static void take_validator(CURL *e, const char *name, char out[VALIDATOR_MAX])
 {
-	struct transfer *t = arg;
-	keep_header(data, size * n, "etag:", t->got.etag);
-	keep_header(data, size * n, "last-modified:", t->got.last_modified);
-	return size * n;
+	struct curl_header *h;
+	if (curl_easy_header(e, name, 0, CURLH_HEADER, -1, &h) == CURLHE_OK &&
+	    strlen(h->value) < VALIDATOR_MAX)
+		strcpy(out, h->value);
 }
 
 /* One GET. @return 0 (and the HTTP status) or a WARD_E* code. */
@@ -106,10 +108,10 @@ static int get(const char *url, const struct validators *v, uint32_t timeout_ms,
 	curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, "");
 	curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);
 	curl_easy_setopt(e, CURLOPT_WRITEDATA, t);
-	curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header);
-	curl_easy_setopt(e, CURLOPT_HEADERDATA, t);
 	CURLcode rc = curl_easy_perform(e);
 	curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, status);
+	take_validator(e, "ETag", t->got.etag);
+	take_validator(e, "Last-Modified", t->got.last_modified);
 	curl_easy_cleanup(e);
 	curl_slist_free_all(headers);
 	bool transient;
