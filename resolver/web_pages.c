@@ -587,12 +587,16 @@ static unsigned child_report(struct ward_web_app *app, const struct ward_web_req
 	struct ward_admin a;
 	uint8_t key[16], wire[WARD_WIRE_NAME_MAX];
 	char client[64], blocked_as[WARD_OVERRIDE_CATEGORY_MAX];
-	if (!web_admin_init(app, req, &a))
-		return (unsigned)snprintf(msg, cap, "ward is starting: try again soon"), 503;
+	if (!web_admin_init(app, req, &a)) {
+		snprintf(msg, cap, "ward is starting: try again soon");
+		return 503;
+	}
 	web_addr_key(&req->client, key);
-	if (!web_limiter_take(app->report_limit, key, a.now))
-		return (unsigned)snprintf(msg, cap, "You sent a lot of requests in the last hour. "
-					 "Please wait a while, or ask a parent directly."), 429;
+	if (!web_limiter_take(app->report_limit, key, a.now)) {
+		snprintf(msg, cap, "You sent a lot of requests in the last hour. "
+				   "Please wait a while, or ask a parent directly.");
+		return 429;
+	}
 	size_t profile = web_client_profile(app, &req->client);
 	web_client_text(&req->client, client, sizeof(client));
 	if (kind == WARD_REPORT_WRONGLY_BLOCKED && ward_admin_name(&a, name, wire)) {

@@ -8,7 +8,8 @@
 3. `ward snapshot export`: time, snapshot size; `ward sync` into an empty node database
    from a loopback HTTP server: time.
 4. wardd answering blocked names from that database, dnsperf for 5 s (cached/blocked
-   answers need no upstream), with 1 and with 2 workers: qps, and RSS per worker count.
+   answers need no upstream), with 1 and with 2 workers: qps, RSS, and wardd's CPU time
+   per answered query with each (the scaling figure that means something on 2 cores).
 Prints a table and writes BUILD_DIR/bench/scale_isp.json.
 """
 import http.server
@@ -65,6 +66,33 @@ def serve(directory):
     return httpd
 
 
+def thread_cpu_s(pid):
+    """CPU seconds (user + system) of each thread of pid, by thread id."""
+    tick = os.sysconf("SC_CLK_TCK")
+    out = {}
+    for tid in os.listdir("/proc/%d/task" % pid):
+        with open("/proc/%d/task/%s/stat" % (pid, tid)) as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        out[tid] = (int(fields[11]) + int(fields[12])) / tick
+    return out
+
+
+def cpu_split(before, after, completed):
+    """wardd's CPU time per answered query while dnsperf saturates it, and each busy
+    thread's share.
+
+    On a 2-core machine the qps of 2 workers says nothing about scaling: dnsperf needs a
+    core of its own, so two workers get about one core between them. What does carry over
+    to a bigger machine is whether a query costs the same CPU when the load is spread over
+    two workers: with nothing shared on the query path it does, and capacity grows with
+    cores until memory bandwidth or the NIC is the limit."""
+    used = {t: after[t] - before.get(t, 0.0) for t in after}
+    busy = sorted((v for v in used.values() if v > 0.05), reverse=True)
+    return {"cpu_s": round(sum(used.values()), 2),
+            "cpu_us_per_query": 1e6 * sum(used.values()) / completed if completed else None,
+            "busy_threads_cpu_s": [round(v, 2) for v in busy]}
+
+
 def qps(wardd, conf, names, workers, work):
     addr, port = bl.free_endpoint()
     c = json.load(open(conf))
@@ -81,11 +109,15 @@ def qps(wardd, conf, names, workers, work):
                 f.write("%s A\n" % n)
         subprocess.run(["dnsperf", "-s", addr, "-p", str(port), "-d", qfile, "-l", "2"],
                        capture_output=True)  # warm
+        before = thread_cpu_s(p.pid)
         out = subprocess.run(["dnsperf", "-s", addr, "-p", str(port), "-d", qfile, "-l", "5",
                               "-c", "4", "-q", "400"], capture_output=True, text=True).stdout
+        after = thread_cpu_s(p.pid)
         rss = bl.memory_kib(p.pid)
-        return {"qps": bl.num(r"Queries per second:\s+([\d.]+)", out),
-                "lost": bl.num(r"Queries lost:\s+(\d+)", out), "rss_kib": rss}
+        res = {"qps": bl.num(r"Queries per second:\s+([\d.]+)", out),
+               "lost": bl.num(r"Queries lost:\s+(\d+)", out), "rss_kib": rss}
+        res.update(cpu_split(before, after, bl.num(r"Queries completed:\s+(\d+)", out)))
+        return res
     finally:
         p.terminate()
         p.wait(10)
