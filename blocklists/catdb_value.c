@@ -1,8 +1,8 @@
 #include "blocklists/catdb_value.h"
 
-#include <endian.h>
 #include <string.h>
 
+#include "blocklists/bytes.h"
 #include "blocklists/error.h"
 
 /*
@@ -24,27 +24,7 @@
 
 #define FEED_STATE_VERSION 2 /* 1: without the rejection counters, still read */
 
-static void put_le(uint8_t *p, uint64_t x, unsigned n)
-{
-	for (unsigned i = 0; i < n; i++)
-		p[i] = (uint8_t)(x >> (8 * i));
-}
 
-static uint64_t get_le(const uint8_t *p, unsigned n)
-{
-	uint64_t x = 0;
-	for (unsigned i = 0; i < n; i++)
-		x |= (uint64_t)p[i] << (8 * i);
-	return x;
-}
-
-/* One load, not eight: every lookup reads a mask or two per level that it finds. */
-static uint64_t get_le64(const uint8_t *p)
-{
-	uint64_t x;
-	memcpy(&x, p, 8);
-	return le64toh(x);
-}
 
 /* LEB128 of a 16-bit number: 1 to 3 bytes. */
 static size_t put_varint(uint8_t *p, uint16_t x)
@@ -102,7 +82,7 @@ int ward_catdb_value_encode(const struct ward_catdb_value *v, uint8_t *buf, size
 	tmp[n++] = (uint8_t)flags;
 	for (unsigned i = 0; i < WARD_CATDB_MASKS; i++) {
 		if (v->mask[i]) {
-			put_le(tmp + n, v->mask[i], 8);
+			ward_bytes_put_le(tmp + n, v->mask[i], 8);
 			n += 8;
 		}
 	}
@@ -130,7 +110,7 @@ static size_t decode_masks(const uint8_t *buf, size_t len, ward_catset mask[WARD
 			continue;
 		if (len - off < 8)
 			return 0;
-		mask[i] = get_le64(buf + off);
+		mask[i] = ward_bytes_get_le(buf + off, 8);
 		off += 8;
 	}
 	*flags_out = flags;
@@ -195,13 +175,13 @@ int ward_catdb_value_decode(const uint8_t *buf, size_t len, struct ward_catdb_va
 /* Append n little-endian bytes of x at *off. */
 static void put_at(uint8_t *buf, size_t *off, uint64_t x, unsigned n)
 {
-	put_le(buf + *off, x, n);
+	ward_bytes_put_le(buf + *off, x, n);
 	*off += n;
 }
 
 static uint64_t get_at(const uint8_t *buf, size_t *off, unsigned n)
 {
-	uint64_t x = get_le(buf + *off, n);
+	uint64_t x = ward_bytes_get_le(buf + *off, n);
 	*off += n;
 	return x;
 }
@@ -292,14 +272,14 @@ int ward_catdb_feed_state_decode(const uint8_t *buf, size_t len,
 
 void ward_catdb_u64_encode(uint64_t x, uint8_t out[8])
 {
-	put_le(out, x, 8);
+	ward_bytes_put_le(out, x, 8);
 }
 
 int ward_catdb_u64_decode(const uint8_t *buf, size_t len, uint64_t *out)
 {
 	if (len != 8)
 		return WARD_EFORMAT;
-	*out = get_le(buf, 8);
+	*out = ward_bytes_get_le(buf, 8);
 	return 0;
 }
 
@@ -345,7 +325,7 @@ void ward_catdb_bloom_init(uint8_t *buf, size_t size)
 	memset(buf, 0, size);
 	buf[0] = BLOOM_VERSION;
 	buf[1] = BLOOM_K;
-	put_le(buf + 4, (size - WARD_CATDB_BLOOM_HEADER) / WARD_CATDB_BLOOM_BLOCK, 4);
+	ward_bytes_put_le(buf + 4, (size - WARD_CATDB_BLOOM_HEADER) / WARD_CATDB_BLOOM_BLOCK, 4);
 }
 
 /* The block from the high half of the hash (multiply-shift: any block count works), the
@@ -362,7 +342,7 @@ static uint64_t bloom_bits(uint64_t hash)
 
 void ward_catdb_bloom_add(uint8_t *buf, uint64_t hash)
 {
-	uint32_t n_blocks = (uint32_t)get_le(buf + 4, 4);
+	uint32_t n_blocks = (uint32_t)ward_bytes_get_le(buf + 4, 4);
 	uint8_t k = buf[1];
 	uint8_t *block = buf + WARD_CATDB_BLOOM_HEADER +
 			 (size_t)bloom_block(hash, n_blocks) * WARD_CATDB_BLOOM_BLOCK;
@@ -376,7 +356,7 @@ int ward_catdb_bloom_open(const uint8_t *buf, size_t len, struct ward_catdb_bloo
 	if (len < WARD_CATDB_BLOOM_HEADER || buf[0] != BLOOM_VERSION || buf[1] == 0 ||
 	    buf[1] > BLOOM_K || buf[2] || buf[3])
 		return WARD_EFORMAT;
-	uint32_t n_blocks = (uint32_t)get_le(buf + 4, 4);
+	uint32_t n_blocks = (uint32_t)ward_bytes_get_le(buf + 4, 4);
 	if (n_blocks == 0 || n_blocks > BLOOM_MAX_BLOCKS ||
 	    len - WARD_CATDB_BLOOM_HEADER != (size_t)n_blocks * WARD_CATDB_BLOOM_BLOCK)
 		return WARD_EFORMAT;

@@ -18,26 +18,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "blocklists/bytes.h"
 #include "blocklists/catdb_internal.h"
 #include "blocklists/error.h"
 
 #define OVERRIDE_VERSION 1
 
 /* ---- encoding -------------------------------------------------------------------------- */
-
-static void put_le64(uint8_t *p, uint64_t x)
-{
-	for (unsigned i = 0; i < 8; i++)
-		p[i] = (uint8_t)(x >> (8 * i));
-}
-
-static uint64_t get_le64(const uint8_t *p)
-{
-	uint64_t x = 0;
-	for (unsigned i = 0; i < 8; i++)
-		x |= (uint64_t)p[i] << (8 * i);
-	return x;
-}
 
 /* A length byte and the bytes; text fields must hold no NUL and fit their struct field. */
 static int put_field(uint8_t *buf, size_t cap, size_t *o, const void *data, size_t len)
@@ -64,8 +51,8 @@ int ward_override_encode(const struct ward_override *o, uint8_t *buf, size_t cap
 		return WARD_EINVAL;
 	buf[n++] = OVERRIDE_VERSION;
 	buf[n++] = (uint8_t)o->kind;
-	put_le64(buf + n, (uint64_t)o->created);
-	put_le64(buf + n + 8, (uint64_t)o->expires);
+	ward_bytes_put_le(buf + n, (uint64_t)o->created, 8);
+	ward_bytes_put_le(buf + n + 8, (uint64_t)o->expires, 8);
 	n += 16;
 	int rc = put_text(buf, cap, &n, o->profile, sizeof(o->profile));
 	if (!rc)
@@ -100,8 +87,8 @@ int ward_override_decode(const uint8_t *buf, size_t len, struct ward_override *o
 	    buf[1] > WARD_OVERRIDE_PAUSE)
 		return WARD_EFORMAT;
 	o->kind = (enum ward_override_kind)buf[1];
-	o->created = (int64_t)get_le64(buf + 2);
-	o->expires = (int64_t)get_le64(buf + 10);
+	o->created = (int64_t)ward_bytes_get_le(buf + 2, 8);
+	o->expires = (int64_t)ward_bytes_get_le(buf + 10, 8);
 	size_t n = 18;
 	int rc = get_field(buf, len, &n, o->profile, sizeof(o->profile), true);
 	size_t name_at = n;
@@ -123,19 +110,10 @@ int ward_override_decode(const uint8_t *buf, size_t len, struct ward_override *o
 
 /* ---- keys and the walk over the key space ---------------------------------------------- */
 
-static void id_key(uint64_t id, uint8_t key[8])
-{
-	for (unsigned i = 0; i < 8; i++)
-		key[i] = (uint8_t)(id >> (56 - 8 * i));
-}
-
+/* Ids are keys in big-endian order, so that a cursor walks them oldest first. */
 static uint64_t key_id(const MDB_val *k)
 {
-	uint64_t id = 0;
-	const uint8_t *p = k->mv_data;
-	for (unsigned i = 0; i < 8 && k->mv_size == 8; i++)
-		id = id << 8 | p[i];
-	return id;
+	return k->mv_size == 8 ? ward_bytes_get_be(k->mv_data, 8) : 0;
 }
 
 /* Call fn for every decodable record, in id order; a record that does not decode is
@@ -223,7 +201,7 @@ static int put_record(struct ward_catdb *db, MDB_txn *txn, const struct ward_ove
 	int len = ward_override_encode(o, val, sizeof(val));
 	if (len < 0)
 		return len;
-	id_key(o->id, key);
+	ward_bytes_put_be(key, o->id, 8);
 	MDB_val k = { sizeof(key), key }, v = { (size_t)len, val };
 	return ward_catdb_mdb_err(mdb_put(txn, db->overrides, &k, &v, 0));
 }

@@ -6,7 +6,6 @@
 
 #include <arpa/inet.h>
 #include <cjson/cJSON.h>
-#include <endian.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -50,15 +49,7 @@ void ward_qlog_anonymize(uint8_t client[16])
 
 /* ---- layout ------------------------------------------------------------------------------- */
 
-#define put_be ward_qlog__put_be
 #define encode_raw ward_qlog__encode
-
-static uint64_t get_be(const uint8_t *p, int bytes)
-{
-	uint64_t be = 0;
-	memcpy(&be, p, (size_t)bytes);
-	return be64toh(be) >> (64 - 8 * bytes);
-}
 
 static void raw_of(const struct ward_qlog_entry *e, struct ward_qlog_raw *r)
 {
@@ -106,9 +97,9 @@ int ward_qlog_decode(const uint8_t *val, size_t len, struct ward_qlog_entry *e)
 	e->rcode = val[2];
 	e->reason = val[3];
 	e->flags = val[4];
-	e->qtype = (uint16_t)get_be(val + 5, 2);
-	e->latency_ms = (uint32_t)get_be(val + 7, 4);
-	e->categories = get_be(val + 11, 8);
+	e->qtype = (uint16_t)ward_bytes_get_be(val + 5, 2);
+	e->latency_ms = (uint32_t)ward_bytes_get_be(val + 7, 4);
+	e->categories = ward_bytes_get_be(val + 11, 8);
 	memcpy(e->client, val + 19, 16);
 	size_t o = FIXED_LEN;
 	memset(e->mac, 0, 6);
@@ -120,7 +111,7 @@ int ward_qlog_decode(const uint8_t *val, size_t len, struct ward_qlog_entry *e)
 	}
 	if (!get_text(val, len, &o, e->profile) || len - o < 3)
 		return WARD_EFORMAT;
-	e->feed_id = (uint16_t)get_be(val + o, 2);
+	e->feed_id = (uint16_t)ward_bytes_get_be(val + o, 2);
 	e->feed[0] = '\0';
 	o += 2;
 	size_t n = val[o++];
@@ -144,7 +135,7 @@ size_t ward_qlog_parse_count(const uint8_t *buf, size_t len)
 {
 	size_t n = 0;
 	for (size_t o = 0; len - o >= 2;) {
-		size_t f = (size_t)get_be(buf + o, 2) + 2;
+		size_t f = (size_t)ward_bytes_get_be(buf + o, 2) + 2;
 		if (f > len - o)
 			break;
 		o += f;
@@ -159,11 +150,11 @@ size_t ward_qlog_parse(const uint8_t *buf, size_t len,
 	struct ward_qlog_entry e;
 	size_t o = 0;
 	while (len - o >= 2) {
-		size_t n = (size_t)get_be(buf + o, 2);
+		size_t n = (size_t)ward_bytes_get_be(buf + o, 2);
 		if (n < 8 + FIXED_LEN || n > 8 + WARD_QLOG_VALUE_MAX || n > len - o - 2)
 			break; /* torn, or not a frame: nothing after it can be trusted */
 		if (ward_qlog_decode(buf + o + 10, n - 8, &e) == 0) {
-			e.time = (int64_t)get_be(buf + o + 2, 8);
+			e.time = (int64_t)ward_bytes_get_be(buf + o + 2, 8);
 			e.id = o;
 			if (fn)
 				fn(ctx, &e);

@@ -13,12 +13,12 @@
 #ifndef WARD_QLOG_H
 #define WARD_QLOG_H
 
-#include <endian.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
 
+#include "blocklists/bytes.h"
 #include "blocklists/category.h"
 #include "blocklists/name.h"
 
@@ -120,13 +120,6 @@ struct ward_qlog_raw {
 #define WARD_QLOG__VERSION 1
 #define WARD_QLOG__FIXED 35   /* version .. client, before the MAC and the strings */
 
-/* A big-endian field, one move. */
-static inline void ward_qlog__put_be(uint8_t *p, uint64_t v, int bytes)
-{
-	uint64_t be = htobe64(v << (64 - 8 * bytes));
-	memcpy(p, &be, (size_t)bytes);
-}
-
 static inline size_t ward_qlog__value_size(const struct ward_qlog_raw *r)
 {
 	size_t plen = r->profile_len < WARD_QLOG_TEXT_MAX ? r->profile_len : WARD_QLOG_TEXT_MAX - 1;
@@ -152,9 +145,9 @@ static inline size_t ward_qlog__encode(const struct ward_qlog_raw *r, uint8_t *b
 	buf[2] = r->rcode;
 	buf[3] = r->reason;
 	buf[4] = r->flags & (WARD_QLOG_HAS_MAC | WARD_QLOG_ANONYMIZED);
-	ward_qlog__put_be(buf + 5, r->qtype, 2);
-	ward_qlog__put_be(buf + 7, r->latency_ms, 4);
-	ward_qlog__put_be(buf + 11, r->categories, 8);
+	ward_bytes_put_be(buf + 5, r->qtype, 2);
+	ward_bytes_put_be(buf + 7, r->latency_ms, 4);
+	ward_bytes_put_be(buf + 11, r->categories, 8);
 	memcpy(buf + 19, r->client, 16);
 	size_t o = WARD_QLOG__FIXED;
 	if (buf[4] & WARD_QLOG_HAS_MAC) {
@@ -164,7 +157,7 @@ static inline size_t ward_qlog__encode(const struct ward_qlog_raw *r, uint8_t *b
 	buf[o++] = (uint8_t)plen;
 	memcpy(buf + o, r->profile, plen);
 	o += plen;
-	ward_qlog__put_be(buf + o, r->feed_id, 2);
+	ward_bytes_put_be(buf + o, r->feed_id, 2);
 	o += 2;
 	buf[o++] = r->name_len;
 	memcpy(buf + o, r->name, r->name_len);
@@ -179,8 +172,8 @@ static inline size_t ward_qlog_frame_raw(const struct ward_qlog_raw *r, uint8_t 
 	size_t n = cap >= 10 ? ward_qlog__encode(r, buf + 10, cap - 10) : 0;
 	if (!n)
 		return 0;
-	ward_qlog__put_be(buf, n + 8, 2);
-	ward_qlog__put_be(buf + 2, (uint64_t)r->time, 8);
+	ward_bytes_put_be(buf, n + 8, 2);
+	ward_bytes_put_be(buf + 2, (uint64_t)r->time, 8);
 	return n + 10;
 }
 

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "blocklists/bytes.h"
 #include "blocklists/catdb_internal.h"
 #include "blocklists/error.h"
 
@@ -80,19 +81,6 @@ bool ward_report_message_ok(const char *text)
 
 /* ---- encoding --------------------------------------------------------------------------- */
 
-static void put_le(uint8_t *p, uint64_t x, unsigned n)
-{
-	for (unsigned i = 0; i < n; i++)
-		p[i] = (uint8_t)(x >> (8 * i));
-}
-
-static uint64_t get_le(const uint8_t *p, unsigned n)
-{
-	uint64_t x = 0;
-	for (unsigned i = 0; i < n; i++)
-		x |= (uint64_t)p[i] << (8 * i);
-	return x;
-}
 
 /* A length (1 or 2 bytes) and the bytes. */
 static int put_field(uint8_t *buf, size_t cap, size_t *o, const void *data, size_t len,
@@ -100,7 +88,7 @@ static int put_field(uint8_t *buf, size_t cap, size_t *o, const void *data, size
 {
 	if (len >= (1u << (8 * width)) || cap - *o < width + len)
 		return WARD_EINVAL;
-	put_le(buf + *o, len, width);
+	ward_bytes_put_le(buf + *o, len, width);
 	memcpy(buf + *o + width, data, len);
 	*o += width + len;
 	return 0;
@@ -128,10 +116,10 @@ int ward_report_encode(const struct ward_report *r, uint8_t *buf, size_t cap)
 	buf[0] = REPORT_VERSION;
 	buf[1] = (uint8_t)r->kind;
 	buf[2] = (uint8_t)r->status;
-	put_le(buf + 3, (uint64_t)r->created, 8);
-	put_le(buf + 11, (uint64_t)r->updated, 8);
-	put_le(buf + 19, r->override_id, 8);
-	put_le(buf + 27, r->count, 4);
+	ward_bytes_put_le(buf + 3, (uint64_t)r->created, 8);
+	ward_bytes_put_le(buf + 11, (uint64_t)r->updated, 8);
+	ward_bytes_put_le(buf + 19, r->override_id, 8);
+	ward_bytes_put_le(buf + 27, r->count, 4);
 	int rc = put_text(buf, cap, &n, r->client, sizeof(r->client), 1);
 	if (!rc)
 		rc = put_text(buf, cap, &n, r->profile, sizeof(r->profile), 1);
@@ -149,7 +137,7 @@ static int get_field(const uint8_t *buf, size_t len, size_t *o, void *dst, size_
 {
 	if (len - *o < width)
 		return WARD_EFORMAT;
-	size_t n = (size_t)get_le(buf + *o, width);
+	size_t n = (size_t)ward_bytes_get_le(buf + *o, width);
 	*o += width;
 	if (n > len - *o || n + (text ? 1 : 0) > cap || (text && memchr(buf + *o, 0, n)))
 		return WARD_EFORMAT;
@@ -167,10 +155,10 @@ int ward_report_decode(const uint8_t *buf, size_t len, struct ward_report *r)
 		return WARD_EFORMAT;
 	r->kind = (enum ward_report_kind)buf[1];
 	r->status = (enum ward_report_status)buf[2];
-	r->created = (int64_t)get_le(buf + 3, 8);
-	r->updated = (int64_t)get_le(buf + 11, 8);
-	r->override_id = get_le(buf + 19, 8);
-	r->count = (uint32_t)get_le(buf + 27, 4);
+	r->created = (int64_t)ward_bytes_get_le(buf + 3, 8);
+	r->updated = (int64_t)ward_bytes_get_le(buf + 11, 8);
+	r->override_id = ward_bytes_get_le(buf + 19, 8);
+	r->count = (uint32_t)ward_bytes_get_le(buf + 27, 4);
 	size_t n = REPORT_FIXED;
 	int rc = get_field(buf, len, &n, r->client, sizeof(r->client), 1, true);
 	if (!rc)
@@ -193,19 +181,10 @@ int ward_report_decode(const uint8_t *buf, size_t len, struct ward_report *r)
 
 /* ---- the key space ---------------------------------------------------------------------- */
 
-static void id_key(uint64_t id, uint8_t key[8])
-{
-	for (unsigned i = 0; i < 8; i++)
-		key[i] = (uint8_t)(id >> (56 - 8 * i));
-}
-
+/* Ids are keys in big-endian order, so that a cursor walks them oldest first. */
 static uint64_t key_id(const MDB_val *k)
 {
-	uint64_t id = 0;
-	const uint8_t *p = k->mv_data;
-	for (unsigned i = 0; i < 8 && k->mv_size == 8; i++)
-		id = id << 8 | p[i];
-	return id;
+	return k->mv_size == 8 ? ward_bytes_get_be(k->mv_data, 8) : 0;
 }
 
 static int put_report(struct ward_catdb *db, MDB_txn *txn, const struct ward_report *r)
@@ -216,7 +195,7 @@ static int put_report(struct ward_catdb *db, MDB_txn *txn, const struct ward_rep
 	int len = ward_report_encode(r, val, WARD_REPORT_VALUE_MAX);
 	int rc = len;
 	if (len > 0) {
-		id_key(r->id, key);
+		ward_bytes_put_be(key, r->id, 8);
 		MDB_val k = { sizeof(key), key }, v = { (size_t)len, val };
 		rc = ward_catdb_mdb_err(mdb_put(txn, db->reports, &k, &v, 0));
 	}
@@ -404,7 +383,7 @@ int ward_reports_list(struct ward_catdb *db, const char *client, struct ward_rep
 static int get_in(struct ward_catdb *db, MDB_txn *txn, uint64_t id, struct ward_report *r)
 {
 	uint8_t key[8];
-	id_key(id, key);
+	ward_bytes_put_be(key, id, 8);
 	MDB_val k = { sizeof(key), key }, v;
 	int rc = mdb_get(txn, db->reports, &k, &v);
 	if (rc)
