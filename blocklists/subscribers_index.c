@@ -162,12 +162,23 @@ static struct a128 a_end(unsigned fam, struct a128 s, unsigned len)
 	return s;
 }
 
+/* Little-endian loads in the form compilers turn into one load on little-endian CPUs. */
+static uint32_t le32(const uint8_t *p)
+{
+	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+static uint64_t le64(const uint8_t *p)
+{
+	return (uint64_t)le32(p) | (uint64_t)le32(p + 4) << 32;
+}
+
 /* An address inside a chunk: IPv4 as u32, IPv6 as two u64 (high first), little-endian. */
 static struct a128 chunk_addr(unsigned fam, const uint8_t *p)
 {
 	if (fam == FAM4)
-		return (struct a128){ 0, le_get(p, 4) };
-	return (struct a128){ le_get(p, 8), le_get(p + 8, 8) };
+		return (struct a128){ 0, le32(p) };
+	return (struct a128){ le64(p), le64(p + 8) };
 }
 
 static void chunk_addr_put(unsigned fam, uint8_t *p, struct a128 a)
@@ -192,6 +203,16 @@ static size_t chunk_size(unsigned fam, size_t n)
 static size_t count_le(unsigned fam, const uint8_t *p, size_t n, struct a128 a)
 {
 	size_t w = width(fam), lo = 0, hi = n;
+	if (fam == FAM4) {
+		while (lo < hi) {
+			size_t mid = (lo + hi) / 2;
+			if (le32(p + mid * 4) <= a.lo)
+				lo = mid + 1;
+			else
+				hi = mid;
+		}
+		return lo;
+	}
 	while (lo < hi) {
 		size_t mid = (lo + hi) / 2;
 		if (a_cmp(chunk_addr(fam, p + mid * w), a) <= 0)
@@ -213,11 +234,15 @@ int ward_sub_chunk_find(const uint8_t *c, size_t size, unsigned fam, const uint8
 		return WARD_EFORMAT;
 	struct a128 a = a_from(fam, addr);
 	size_t nf = (n + g - 1) / g;
+	/* The fences' lines at once rather than one binary-search step after another. */
+	for (size_t off = 64; off < CHUNK_HDR + nf * w; off += 64)
+		__builtin_prefetch(c + off);
 	size_t k = count_le(fam, c + CHUNK_HDR, nf, a);
 	if (k == 0)
 		return WARD_EFORMAT;
 	size_t gi = k - 1, cnt = n - gi * g < g ? n - gi * g : g;
 	const uint8_t *grp = c + CHUNK_HDR + nf * w + gi * g * (w + 2);
+	__builtin_prefetch(grp + cnt * w); /* the owners, while the starts are searched */
 	size_t i = count_le(fam, grp, cnt, a);
 	if (i == 0)
 		return WARD_EFORMAT;
