@@ -52,10 +52,30 @@
  *                    subscriber's allow and deny names (each a 2-byte big-endian length
  *                    + space-separated names). Layout in subscribers.c.
  *             meta sub_lengths: the prefix lengths present (struct ward_sub_lengths),
- *                    so a lookup asks LMDB once per length in use, longest first;
- *                    meta subscribers: the number of entries. Written by `ward
- *                    subscribers import` (the whole table in one transaction), `set`
+ *                    so a lookup without an index asks LMDB once per length in use,
+ *                    longest first; meta subscribers: the number of entries. Written by
+ *                    `ward subscribers import` (the whole table in one transaction), `set`
  *                    and `remove`; never by a build.
+ *   sub_index  (the subscribers' range index, derived from `subscribers`; layout in
+ *                    subscribers_index.c)
+ *             key:   family (4 or 6), then the last address of a chunk (4 or 16 bytes,
+ *                    big-endian): 5 or 17 bytes. A family's chunks tile its whole address
+ *                    space, so the first key at or after (family, address) is the chunk
+ *                    holding the address (MDB_SET_RANGE). One more key, a single zero
+ *                    byte, holds the index's mark: 8 random bytes new with each full build.
+ *             value: a chunk of up to 640 (IPv4) or 184 (IPv6) consecutive ranges, each
+ *                    with its owner (the most specific prefix holding it: its length and
+ *                    value number, or none): about 4 KB, one overflow page.
+ *             meta sub_values: the profile-only values the owners name by number (at
+ *                    most 255; a subscriber with allow/deny names, or beyond those, is
+ *                    read from `subscribers` by a second get);
+ *                    meta sub_index: the stamp (MDB_stat of `subscribers` and `sub_index`
+ *                    when written, and the mark). Written with every change to `subscribers`, in the
+ *                    same transaction: import rebuilds it, set and remove recompute the
+ *                    chunks the changed prefix spans, a snapshot install derives it from
+ *                    the copied table. A reader whose snapshot has no index or a stamp
+ *                    that does not match (a database an older ward wrote) answers from
+ *                    `subscribers` as above; the next write indexes the whole table.
  *   reports   key:   report id, 8 bytes big-endian.
  *             value: what a child's browser sent: time, client address, profile, name,
  *                    kind (wrongly-blocked / should-be-blocked), category, message (at

@@ -6,9 +6,12 @@
  *        names (2-byte big-endian length + text) and deny names (the same), each text
  *        lower-case names separated by single spaces.
  *
- * A lookup masks the client address to each prefix length in use (meta sub_lengths,
- * loaded once per snapshot by the reader), longest first, and asks LMDB for exactly
- * that key: one B-tree descent per length in use, usually one or two.
+ * A lookup searches the range index (subscribers_index.c): one descent of a small tree
+ * and a search inside one chunk, plus a get here for a subscriber with allow/deny names.
+ * Without a current index (a database an older ward wrote) it masks the client address
+ * to each prefix length in use (meta sub_lengths, loaded once per snapshot by the
+ * reader), longest first, and asks LMDB for exactly that key: one descent of this table
+ * per length in use. Every write here updates the index in the same transaction.
  */
 #include "blocklists/subscribers.h"
 

@@ -24,12 +24,15 @@
  * rest are read from the prefix table by a second get.
  *
  * Freshness: meta sub_index holds the shape (MDB_stat) of `subscribers` and `sub_index`
- * as the writer left them. Every writer of this version writes both tables and the stamp
+ * as the writer left them, and the random mark the index got when it was last built whole
+ * (its key: one zero byte, before every chunk). Every writer of this version writes both tables and the stamp
  * in one transaction; a reader that finds the stamp missing or different (a database an
  * older ward wrote, or one an older ward changed since) does not use the index.
  */
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
+#include <time.h>
 
 #include "blocklists/error.h"
 #include "blocklists/subscribers_internal.h"
@@ -41,7 +44,7 @@
 #define CAP4 640 /* ranges per chunk: 8 + 40 * 4 + 640 * 6 = 4008 bytes, one 4 KiB page */
 #define CAP6 184 /* 8 + 46 * 16 + 184 * 18 = 4056 bytes */
 #define STAMP_FORMAT 1
-#define STAMP_WORDS 11
+#define STAMP_WORDS 12
 #define VTAB_HASH 512
 #define META_SUB_INDEX "sub_index"
 #define META_SUB_VALUES "sub_values"
@@ -289,10 +292,34 @@ static int values_parse(const uint8_t *p, size_t size, struct ward_subidx_values
 
 /* ---- the stamp --------------------------------------------------------------------------- */
 
+/* The index's own mark (key: one zero byte; value: 8 random bytes, new with each full
+ * build), so that an index and a stamp copied from different places never match. */
+static const uint8_t NONCE_KEY[1] = { 0 };
+
+static int nonce_put(MDB_txn *txn, MDB_dbi idx)
+{
+	uint8_t nonce[8];
+	if (getrandom(nonce, sizeof(nonce), 0) != (ssize_t)sizeof(nonce)) {
+		struct timespec t;
+		clock_gettime(CLOCK_REALTIME, &t);
+		le_put(nonce, 8, (uint64_t)t.tv_nsec * 1000003u ^ (uint64_t)t.tv_sec ^
+					 (uint64_t)mdb_txn_id(txn) << 40);
+	}
+	MDB_val k = { 1, (void *)NONCE_KEY }, v = { 8, nonce };
+	return ward_catdb_mdb_err(mdb_put(txn, idx, &k, &v, MDB_APPEND));
+}
+
+/* @return 0, WARD_ENOTFOUND (the index has no mark: not one this ward wrote whole), or a
+ * read error. */
 static int stamp_now(MDB_txn *txn, MDB_dbi subs, MDB_dbi idx, uint8_t out[STAMP_WORDS * 8])
 {
 	MDB_stat st[2];
-	int rc = mdb_stat(txn, subs, &st[0]);
+	MDB_val k = { 1, (void *)NONCE_KEY }, v;
+	int rc = mdb_get(txn, idx, &k, &v);
+	if (!rc && v.mv_size != 8)
+		rc = MDB_NOTFOUND;
+	if (!rc)
+		rc = mdb_stat(txn, subs, &st[0]);
 	if (!rc)
 		rc = mdb_stat(txn, idx, &st[1]);
 	if (rc)
@@ -306,6 +333,7 @@ static int stamp_now(MDB_txn *txn, MDB_dbi subs, MDB_dbi idx, uint8_t out[STAMP_
 		le_put(p + 24, 8, st[i].ms_leaf_pages);
 		le_put(p + 32, 8, st[i].ms_overflow_pages);
 	}
+	memcpy(out + 88, v.mv_data, 8);
 	return 0;
 }
 
@@ -322,7 +350,7 @@ static int stamp_matches(MDB_txn *txn, MDB_dbi meta, MDB_dbi subs, MDB_dbi idx, 
 	if (v.mv_size != sizeof(now))
 		return 0;
 	if ((rc = stamp_now(txn, subs, idx, now)))
-		return rc;
+		return rc == WARD_ENOTFOUND ? 0 : rc;
 	*ok = memcmp(now, v.mv_data, sizeof(now)) == 0;
 	return 0;
 }
@@ -701,6 +729,8 @@ int ward_subidx_rebuild(struct ward_catdb *db, MDB_txn *txn)
 		return rc;
 	if (!rc)
 		rc = ward_catdb_mdb_err(mdb_drop(txn, db->sub_index, 0));
+	if (!rc)
+		rc = nonce_put(txn, db->sub_index);
 	j->out.put_flags = MDB_APPEND; /* family 4 then 6, each in address order */
 	j->sp.bits = j->lengths.v4;
 	if (!rc)

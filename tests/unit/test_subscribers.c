@@ -594,30 +594,27 @@ static void test_stale_index(void **state)
 	check_model(f, 2000);
 }
 
-/* A chunk damaged in place (same size, so the stamp still matches): lookups that land in
- * it fail, none answers from it. */
-static void test_damaged_chunk(void **state)
+/* With the database closed: the first byte of the sub_index value at or after key
+ * (1 byte) changed in place (same size: the tables keep their shape). */
+static void damage(struct fixture *f, uint8_t first_key)
 {
-	struct fixture *f = *state;
-	import_lines(f, "10.0.0.0/8,a\n10.1.2.3,b\n");
-	assert_string_equal(who(f, "10.1.2.3", -1), "b");
 	ward_catdb_reader_free(f->r);
 	ward_catdb_close(f->db);
 	MDB_env *env;
 	MDB_txn *txn;
 	MDB_dbi idx;
 	MDB_cursor *cur;
-	MDB_val k, v;
+	MDB_val k = { 1, &first_key }, v;
 	assert_int_equal(0, mdb_env_create(&env));
 	assert_int_equal(0, mdb_env_set_maxdbs(env, 16));
 	assert_int_equal(0, mdb_env_open(env, f->dir, 0, 0640));
 	assert_int_equal(0, mdb_txn_begin(env, NULL, 0, &txn));
 	assert_int_equal(0, mdb_dbi_open(txn, "sub_index", 0, &idx));
 	assert_int_equal(0, mdb_cursor_open(txn, idx, &cur));
-	assert_int_equal(0, mdb_cursor_get(cur, &k, &v, MDB_FIRST)); /* the IPv4 chunk */
+	assert_int_equal(0, mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE));
 	uint8_t *copy = malloc(v.mv_size);
 	memcpy(copy, v.mv_data, v.mv_size);
-	copy[0] = 9; /* another version */
+	copy[0] ^= 0x08; /* a chunk: another version; the mark: another mark */
 	MDB_val nv = { v.mv_size, copy };
 	assert_int_equal(0, mdb_cursor_put(cur, &k, &nv, MDB_CURRENT));
 	mdb_cursor_close(cur);
@@ -625,6 +622,15 @@ static void test_damaged_chunk(void **state)
 	mdb_env_close(env);
 	free(copy);
 	reopen(f, WARD_CATDB_READ);
+}
+
+/* A damaged chunk fails the lookups that land in it: none answers from it. */
+static void test_damaged_chunk(void **state)
+{
+	struct fixture *f = *state;
+	import_lines(f, "10.0.0.0/8,a\n10.1.2.3,b\n");
+	assert_string_equal(who(f, "10.1.2.3", -1), "b");
+	damage(f, 4); /* the IPv4 chunk */
 	assert_true(ward_sub_indexed(f->r));
 	struct ward_sub_match m;
 	struct sockaddr_storage ss = sa("10.1.2.3");
@@ -633,6 +639,18 @@ static void test_damaged_chunk(void **state)
 	ss = sa("2001:db8::1"); /* the IPv6 chunk is intact */
 	assert_int_equal(0, ward_sub_lookup(f->r, (struct sockaddr *)&ss, -1, &m));
 	assert_false(m.found);
+}
+
+/* An index whose mark is not the stamp's (a stamp copied in with another database's meta,
+ * as an older ward's snapshot install does) is not used. */
+static void test_foreign_mark(void **state)
+{
+	struct fixture *f = *state;
+	import_lines(f, "10.0.0.0/8,a\n10.1.2.3,b\n");
+	damage(f, 0);
+	assert_false(ward_sub_indexed(f->r));
+	assert_string_equal(who(f, "10.1.2.3", -1), "b");
+	assert_string_equal(who(f, "10.1.2.4", -1), "a");
 }
 
 static void test_snapshot_installed(void **state)
@@ -672,6 +690,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_old_database, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_stale_index, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_damaged_chunk, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_foreign_mark, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_snapshot_installed, setup, teardown),
 		cmocka_unit_test(test_list_match),
 	};
