@@ -658,10 +658,10 @@ void ward_catdb_reader_free(struct ward_catdb_reader *r)
 	if (r->next)
 		r->next->prev = r->prev;
 	pthread_mutex_unlock(&db->readers_lock);
+	ward_sub_reader_state_free(r->sub_memo); /* its cursor, before the txn */
 	mdb_txn_abort(r->txn);
 	pthread_mutex_destroy(&r->busy);
 	free(r->memo);
-	ward_sub_reader_state_free(r->sub_memo);
 	free(r);
 }
 
