@@ -589,6 +589,10 @@ int ward_catdb_reader_enter(struct ward_catdb_reader *r, struct ward_catdb_sub_v
 	if (rc)
 		return rc;
 	pthread_mutex_lock(&r->busy);
+	/* Another thread remapped: what points into the map (subscribers.c keeps the index's
+	 * values so, per epoch) must be loaded again. */
+	if (r->map_epoch != r->db->map_epoch)
+		reader_load_snapshot(r);
 	v->txn = r->txn;
 	v->dbi = r->db->subscribers;
 	v->idx = r->db->sub_index;

@@ -126,8 +126,8 @@ int ward_sub_count(struct ward_catdb *db, uint64_t *n);
 int ward_sub_chunk_find(const uint8_t *chunk, size_t size, unsigned fam, const uint8_t *addr,
 			uint8_t *len, uint8_t *vid);
 
-/* Does the reader's snapshot have a current index (lookups use it)? false also when the
- * table is empty or the state cannot be read. For tests and `ward subscribers count`. */
+/* Does the reader's snapshot have a current index (lookups use it)? false also when it
+ * cannot be read. For tests. */
 bool ward_sub_indexed(struct ward_catdb_reader *r);
 
 #ifdef WARD_TEST_HOOKS

@@ -680,6 +680,34 @@ static void test_snapshot_installed(void **state)
 	nftw(dir2, rm_entry, 8, FTW_DEPTH | FTW_PHYS);
 }
 
+/* The map moves (a writer in this process grew it) under a reader that holds the index's
+ * values: its next lookup loads them again, from the map where it is now. */
+static void test_remap_under_reader(void **state)
+{
+	struct fixture *f = *state;
+	ward_catdb_reader_free(f->r);
+	ward_catdb_close(f->db);
+	ward_catdb_test_set_mapsize((size_t)1 << 20);
+	reopen(f, WARD_CATDB_WRITE);
+	ward_catdb_test_set_mapsize(0);
+	import_lines(f, "10.0.0.0/8,a\n10.1.2.3,b\n2001:db8::/32,c\n");
+	assert_string_equal(who(f, "10.1.2.3", -1), "b");
+	char *csv = malloc(40000 * 32), *o = csv;
+	for (unsigned i = 0; i < 40000; i++)
+		o += sprintf(o, "172.%u.%u.%u,p%u\n", 16 + i / 65536, i / 256 % 256, i % 256, i % 7);
+	import_lines(f, csv); /* several MiB: the map doubles, more than once */
+	free(csv);
+	struct ward_sub_match m;
+	struct sockaddr_storage ss = sa("10.1.2.3"); /* the reader's snapshot: the old table */
+	assert_int_equal(0, ward_sub_lookup(f->r, (struct sockaddr *)&ss, -1, &m));
+	assert_string_equal(m.profile, "b");
+	ss = sa("2001:db8::9");
+	assert_int_equal(0, ward_sub_lookup(f->r, (struct sockaddr *)&ss, -1, &m));
+	assert_string_equal(m.profile, "c");
+	assert_string_equal(who(f, "172.16.1.2", -1), "p6"); /* refreshed: the new table */
+	assert_string_equal(who(f, "10.1.2.3", -1), "-");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -691,6 +719,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_stale_index, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_damaged_chunk, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_foreign_mark, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_remap_under_reader, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_snapshot_installed, setup, teardown),
 		cmocka_unit_test(test_list_match),
 	};
