@@ -43,6 +43,8 @@
 #define CHUNK_HDR 8
 #define CAP4 640 /* ranges per chunk: 8 + 40 * 4 + 640 * 6 = 4008 bytes, one 4 KiB page */
 #define CAP6 184 /* 8 + 46 * 16 + 184 * 18 = 4056 bytes */
+#define FENCES_MAX4 (CHUNK_HDR + (CAP4 + 15) / 16 * 4)
+#define FENCES_MAX6 (CHUNK_HDR + (CAP6 + 3) / 4 * 16)
 #define STAMP_FORMAT 1
 #define STAMP_WORDS 12
 #define VTAB_HASH 512
@@ -229,6 +231,11 @@ static size_t count_le(unsigned fam, const uint8_t *p, size_t n, struct a128 a)
 int ward_sub_chunk_find(const uint8_t *c, size_t size, unsigned fam, const uint8_t *addr,
 			uint8_t *len, uint8_t *vid)
 {
+	/* The header's and the fences' lines at once (the size says how far the fences can
+	 * reach), not one binary-search step after another: a chunk is a cache miss. */
+	size_t reach = fam == FAM4 ? FENCES_MAX4 : FENCES_MAX6;
+	for (size_t off = 0; off < size && off < reach; off += 64)
+		__builtin_prefetch(c + off);
 	if ((fam != FAM4 && fam != FAM6) || size < CHUNK_HDR || c[0] != CHUNK_VERSION ||
 	    c[1] != fam)
 		return WARD_EFORMAT;
@@ -237,9 +244,6 @@ int ward_sub_chunk_find(const uint8_t *c, size_t size, unsigned fam, const uint8
 		return WARD_EFORMAT;
 	struct a128 a = a_from(fam, addr);
 	size_t nf = (n + g - 1) / g;
-	/* The fences' lines at once rather than one binary-search step after another. */
-	for (size_t off = 64; off < CHUNK_HDR + nf * w; off += 64)
-		__builtin_prefetch(c + off);
 	size_t k = count_le(fam, c + CHUNK_HDR, nf, a);
 	if (k == 0)
 		return WARD_EFORMAT;
