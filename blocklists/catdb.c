@@ -52,10 +52,30 @@
  *                    subscriber's allow and deny names (each a 2-byte big-endian length
  *                    + space-separated names). Layout in subscribers.c.
  *             meta sub_lengths: the prefix lengths present (struct ward_sub_lengths),
- *                    so a lookup asks LMDB once per length in use, longest first;
- *                    meta subscribers: the number of entries. Written by `ward
- *                    subscribers import` (the whole table in one transaction), `set`
+ *                    so a lookup without an index asks LMDB once per length in use,
+ *                    longest first; meta subscribers: the number of entries. Written by
+ *                    `ward subscribers import` (the whole table in one transaction), `set`
  *                    and `remove`; never by a build.
+ *   sub_index  (the subscribers' range index, derived from `subscribers`; layout in
+ *                    subscribers_index.c)
+ *             key:   family (4 or 6), then the last address of a chunk (4 or 16 bytes,
+ *                    big-endian): 5 or 17 bytes. A family's chunks tile its whole address
+ *                    space, so the first key at or after (family, address) is the chunk
+ *                    holding the address (MDB_SET_RANGE). One more key, a single zero
+ *                    byte, holds the index's mark: 8 random bytes new with each full build.
+ *             value: a chunk of up to 640 (IPv4) or 184 (IPv6) consecutive ranges, each
+ *                    with its owner (the most specific prefix holding it: its length and
+ *                    value number, or none): about 4 KB, one overflow page.
+ *             meta sub_values: the profile-only values the owners name by number (at
+ *                    most 255; a subscriber with allow/deny names, or beyond those, is
+ *                    read from `subscribers` by a second get);
+ *                    meta sub_index: the stamp (MDB_stat of `subscribers` and `sub_index`
+ *                    when written, and the mark). Written with every change to `subscribers`, in the
+ *                    same transaction: import rebuilds it, set and remove recompute the
+ *                    chunks the changed prefix spans, a snapshot install derives it from
+ *                    the copied table. A reader whose snapshot has no index or a stamp
+ *                    that does not match (a database an older ward wrote) answers from
+ *                    `subscribers` as above; the next write indexes the whole table.
  *   reports   key:   report id, 8 bytes big-endian.
  *             value: what a child's browser sent: time, client address, profile, name,
  *                    kind (wrongly-blocked / should-be-blocked), category, message (at
@@ -157,6 +177,7 @@ struct ward_catdb_reader {
 	bool has_bloom;
 	struct ward_sub_lengths sub_lengths; /* empty when the table is */
 	bool has_subs;        /* `subscribers` was open when the txn was last renewed */
+	bool has_subidx;      /* and `sub_index` */
 	void *sub_memo;       /* subscribers.c's, allocated there on first use */
 	unsigned map_epoch;
 	struct ward_catdb_reader *prev, *next;
@@ -306,26 +327,38 @@ static int open_dbis(struct ward_catdb *db, MDB_txn *txn)
 		return ward_catdb_mdb_err(rc);
 	rc = mdb_dbi_open(txn, "subscribers", flags, &db->subscribers);
 	atomic_store(&db->has_subs, rc == 0);
+	if (rc && !(rc == MDB_NOTFOUND && !flags))
+		return ward_catdb_mdb_err(rc);
+	rc = mdb_dbi_open(txn, "sub_index", flags, &db->sub_index);
+	atomic_store(&db->has_subidx, rc == 0);
 	return rc == MDB_NOTFOUND && !flags ? 0 : ward_catdb_mdb_err(rc);
 }
 
-int ward_catdb_open_subs(struct ward_catdb *db)
+/* One named table found missing at open time, if a writer has created it since. */
+static int open_late(struct ward_catdb *db, const char *name, MDB_dbi *dbi, _Atomic bool *has)
 {
-	if (atomic_load(&db->has_subs))
+	if (atomic_load(has))
 		return 0;
 	MDB_txn *txn;
 	int rc = ward_catdb_txn_begin(db, true, &txn);
 	if (rc)
 		return rc;
-	rc = mdb_dbi_open(txn, "subscribers", 0, &db->subscribers);
+	rc = mdb_dbi_open(txn, name, 0, dbi);
 	if (rc) {
 		ward_catdb_txn_abort(db, txn);
 		return ward_catdb_mdb_err(rc);
 	}
 	rc = ward_catdb_txn_commit(db, txn);
 	if (rc == 0)
-		atomic_store_explicit(&db->has_subs, true, memory_order_release);
+		atomic_store_explicit(has, true, memory_order_release);
 	return rc;
+}
+
+int ward_catdb_open_subs(struct ward_catdb *db)
+{
+	int rc = open_late(db, "subscribers", &db->subscribers, &db->has_subs);
+	int ri = open_late(db, "sub_index", &db->sub_index, &db->has_subidx);
+	return rc ? rc : ri;
 }
 
 int ward_catdb_open_admin(struct ward_catdb *db)
@@ -556,10 +589,17 @@ int ward_catdb_reader_enter(struct ward_catdb_reader *r, struct ward_catdb_sub_v
 	if (rc)
 		return rc;
 	pthread_mutex_lock(&r->busy);
+	/* Another thread remapped: what points into the map (subscribers.c keeps the index's
+	 * values so, per epoch) must be loaded again. */
+	if (r->map_epoch != r->db->map_epoch)
+		reader_load_snapshot(r);
 	v->txn = r->txn;
 	v->dbi = r->db->subscribers;
+	v->idx = r->db->sub_index;
+	v->meta = r->db->meta;
 	v->lengths = &r->sub_lengths;
 	v->subs = r->has_subs;
+	v->has_idx = r->has_subidx;
 	v->epoch = r->memo_epoch;
 	v->memo = &r->sub_memo;
 	return 0;
@@ -585,6 +625,7 @@ int ward_catdb_reader_new(struct ward_catdb *db, struct ward_catdb_reader **out)
 	/* Begun under map_lock like any transaction; once the reader is on the list, remaps
 	 * wait for its `busy` mutex instead. */
 	r->has_subs = atomic_load_explicit(&db->has_subs, memory_order_acquire);
+	r->has_subidx = atomic_load_explicit(&db->has_subidx, memory_order_acquire);
 	MDB_txn *txn;
 	int rc = ward_catdb_txn_begin(db, true, &txn);
 	if (rc) {
@@ -621,10 +662,10 @@ void ward_catdb_reader_free(struct ward_catdb_reader *r)
 	if (r->next)
 		r->next->prev = r->prev;
 	pthread_mutex_unlock(&db->readers_lock);
+	ward_sub_reader_state_free(r->sub_memo); /* its cursor, before the txn */
 	mdb_txn_abort(r->txn);
 	pthread_mutex_destroy(&r->busy);
 	free(r->memo);
-	free(r->sub_memo);
 	free(r);
 }
 
@@ -642,9 +683,11 @@ int ward_catdb_reader_refresh(struct ward_catdb_reader *r)
 		pthread_mutex_lock(&r->busy);
 		/* Read before the renew: a txn renewed after the dbi was opened can use it. */
 		bool subs = atomic_load_explicit(&r->db->has_subs, memory_order_acquire);
+		bool subidx = atomic_load_explicit(&r->db->has_subidx, memory_order_acquire);
 		mdb_txn_reset(r->txn);
 		rc = mdb_txn_renew(r->txn);
 		r->has_subs = subs;
+		r->has_subidx = subidx;
 		r->active = rc == 0;
 		/* Between builds the renewed txn is the same snapshot: nothing to reload. */
 		if (rc == 0 && (mdb_txn_id(r->txn) != r->txnid ||

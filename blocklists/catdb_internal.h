@@ -42,7 +42,9 @@ struct ward_catdb {
 	MDB_dbi domains, feeds, feed_ids, meta;
 	MDB_dbi overrides, reports;
 	MDB_dbi subscribers;
+	MDB_dbi sub_index;            /* subscribers' range index (subscribers_index.c) */
 	_Atomic bool has_subs;        /* `subscribers` is open (see ward_catdb_open_subs) */
+	_Atomic bool has_subidx;      /* `sub_index` is open (the same) */
 	bool has_admin;               /* overrides and reports exist (a database written by an
 				         older ward opened READ has neither: both read as empty) */
 	enum ward_catdb_mode mode;
@@ -105,11 +107,15 @@ int ward_catdb_open_admin(struct ward_catdb *db);
 struct ward_catdb_sub_view {
 	MDB_txn *txn;
 	MDB_dbi dbi;
+	MDB_dbi idx, meta;    /* `sub_index` (when has_idx) and `meta` */
 	const struct ward_sub_lengths *lengths;
 	bool subs;
+	bool has_idx;         /* `sub_index` was open at the reader's last refresh */
 	uint32_t epoch;       /* changes with the snapshot: what was looked up before is stale */
-	void **memo;          /* subscribers.c's memo of this reader (freed with it) */
+	void **memo;          /* subscribers.c's state of this reader (freed with it by
+			         ward_sub_reader_state_free) */
 };
+void ward_sub_reader_state_free(void *state);
 int ward_catdb_reader_enter(struct ward_catdb_reader *r, struct ward_catdb_sub_view *v);
 void ward_catdb_reader_leave(struct ward_catdb_reader *r);
 

@@ -9,6 +9,7 @@
 #include "blocklists/catdb_internal.h"
 #include "blocklists/catdb_value.h"
 #include "blocklists/error.h"
+#include "blocklists/subscribers_internal.h"
 
 #define META_EXPORTED_AT "snapshot_exported_at"
 
@@ -121,12 +122,16 @@ static int install_txn(MDB_txn *txn, void *arg)
 		rc = ward_catdb_meta_put_u64(db, txn, WARD_CATDB_META_NEXT_REPORT, next_report);
 	if (!rc)
 		rc = ward_catdb_meta_put_u64(db, txn, META_EXPORTED_AT, in->exported_at);
+	/* The subscribers' range index is derived here from the table just copied, never
+	 * taken from the snapshot: whatever wrote that, the index matches the table. */
+	if (!rc)
+		rc = ward_subidx_rebuild(db, txn);
 	return rc;
 }
 
 int ward_catdb_install_snapshot(struct ward_catdb *db, const char *path, uint64_t exported_at)
 {
-	if (!db->has_admin || !atomic_load(&db->has_subs))
+	if (!db->has_admin || !atomic_load(&db->has_subs) || !atomic_load(&db->has_subidx))
 		return WARD_EINVAL; /* opened READ on an old database: cannot write all tables */
 	struct snap s;
 	int rc = snap_open(&s, path);

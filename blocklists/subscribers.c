@@ -6,9 +6,12 @@
  *        names (2-byte big-endian length + text) and deny names (the same), each text
  *        lower-case names separated by single spaces.
  *
- * A lookup masks the client address to each prefix length in use (meta sub_lengths,
- * loaded once per snapshot by the reader), longest first, and asks LMDB for exactly
- * that key: one B-tree descent per length in use, usually one or two.
+ * A lookup searches the range index (subscribers_index.c): one descent of a small tree
+ * and a search inside one chunk, plus a get here for a subscriber with allow/deny names.
+ * Without a current index (a database an older ward wrote) it masks the client address
+ * to each prefix length in use (meta sub_lengths, loaded once per snapshot by the
+ * reader), longest first, and asks LMDB for exactly that key: one descent of this table
+ * per length in use. Every write here updates the index in the same transaction.
  */
 #include "blocklists/subscribers.h"
 
@@ -22,14 +25,16 @@
 #include "blocklists/conf.h"
 #include "blocklists/error.h"
 #include "blocklists/name.h"
+#include "blocklists/subscribers_internal.h"
 
-#define FAM4 4
-#define FAM6 6
+#define FAM4 WARD_SUB_FAM4
+#define FAM6 WARD_SUB_FAM6
 #define VALUE_MAX WARD_SUB_VALUE_MAX
 
 /* ---- keys and values ------------------------------------------------------------------ */
 
-static size_t make_key(unsigned fam, const uint8_t *addr, unsigned len, uint8_t key[18])
+size_t ward_sub_make_key(unsigned fam, const uint8_t *addr, unsigned len,
+			 uint8_t key[WARD_SUB_KEY_MAX])
 {
 	size_t n = fam == FAM4 ? 4 : 16;
 	key[0] = (uint8_t)fam;
@@ -44,7 +49,7 @@ static size_t make_key(unsigned fam, const uint8_t *addr, unsigned len, uint8_t 
 
 static size_t cidr_key(const struct ward_cidr *c, uint8_t key[18])
 {
-	return make_key(c->family == AF_INET ? FAM4 : FAM6, c->addr, c->prefix, key);
+	return ward_sub_make_key(c->family == AF_INET ? FAM4 : FAM6, c->addr, c->prefix, key);
 }
 
 static bool bit_get(const uint8_t *bits, unsigned i)
@@ -142,7 +147,7 @@ static int probe(MDB_txn *txn, MDB_dbi dbi, unsigned fam, const uint8_t *bytes,
 		if (!bit_get(bits, (unsigned)len))
 			continue;
 		uint8_t key[WARD_SUB_KEY_MAX];
-		MDB_val k = { make_key(fam, bytes, (unsigned)len, key), key }, v;
+		MDB_val k = { ward_sub_make_key(fam, bytes, (unsigned)len, key), key }, v;
 		int rc = mdb_get(txn, dbi, &k, &v);
 		if (rc == MDB_NOTFOUND)
 			continue;
@@ -161,10 +166,10 @@ static int probe(MDB_txn *txn, MDB_dbi dbi, unsigned fam, const uint8_t *bytes,
 /*
  * A reader's memo of recent clients: a subscriber's queries come in bursts (a page load
  * is dozens of names within a second), so the second and later of a burst cost a hash
- * and a copy instead of LMDB tree descents into a table far larger than the CPU's caches.
- * Direct-mapped, SUB_MEMO_SLOTS slots (about 400 KiB per reader, allocated on the first
- * lookup that finds a table), tagged with the reader's snapshot epoch so that a change
- * to the table is seen at once. Entries with allow or deny names are not kept.
+ * and a copy instead of a search of the index. Direct-mapped, SUB_MEMO_SLOTS slots (about
+ * 400 KiB per reader, allocated on the first lookup that finds a table), tagged with the
+ * reader's snapshot epoch so that a change to the table is seen at once. Entries with
+ * allow or deny names are not kept.
  */
 #define SUB_MEMO_SLOTS 4096
 
@@ -177,15 +182,57 @@ struct memo_slot {
 	char profile[WARD_SUB_PROFILE_MAX + 1];
 };
 
-static struct memo_slot *memo_slot(void **memo, unsigned fam, const uint8_t *bytes)
+/* A reader's own state (catdb.c keeps the pointer and frees it with the reader): what
+ * the snapshot of `epoch` holds, a cursor on the index (opened once, renewed per lookup:
+ * no allocation per query), and the memo. */
+struct sub_state {
+	bool loaded, indexed;
+	uint32_t epoch;
+	struct ward_subidx_values vals;
+	MDB_cursor *cur;
+	struct memo_slot memo[SUB_MEMO_SLOTS];
+};
+
+void ward_sub_reader_state_free(void *state)
 {
-	if (!*memo && !(*memo = calloc(SUB_MEMO_SLOTS, sizeof(struct memo_slot))))
+	struct sub_state *st = state;
+	if (st && st->cur)
+		mdb_cursor_close(st->cur);
+	free(st);
+}
+
+static struct sub_state *state_of(void **p)
+{
+	if (!*p)
+		*p = calloc(1, sizeof(struct sub_state));
+	return *p;
+}
+
+/* Is the index of v's snapshot current? Loaded once per snapshot. */
+static int state_load(struct sub_state *st, const struct ward_catdb_sub_view *v)
+{
+	if (st->loaded && st->epoch == v->epoch)
+		return 0;
+	bool ok = false;
+	int rc = v->has_idx ? ward_subidx_check(v->txn, v->meta, v->dbi, v->idx, &ok, &st->vals)
+			    : 0;
+	if (rc)
+		return rc;
+	st->indexed = ok;
+	st->epoch = v->epoch;
+	st->loaded = true;
+	return 0;
+}
+
+static struct memo_slot *memo_slot(struct sub_state *st, unsigned fam, const uint8_t *bytes)
+{
+	if (!st)
 		return NULL;
 	size_t n = fam == FAM4 ? 4 : 16;
 	uint32_t h = 2166136261u ^ fam;
 	for (size_t i = 0; i < n; i++)
 		h = (h ^ bytes[i]) * 16777619u;
-	return (struct memo_slot *)*memo + (h ^ h >> 15) % SUB_MEMO_SLOTS;
+	return &st->memo[(h ^ h >> 15) % SUB_MEMO_SLOTS];
 }
 
 static bool memo_get(const struct memo_slot *s, uint32_t epoch, unsigned fam,
@@ -222,6 +269,61 @@ static bool lengths_empty(const struct ward_sub_lengths *l)
 	return memcmp(l, &none, sizeof(none)) == 0;
 }
 
+/* The owner's value: numbered in the index, or (with names) in the prefix table. */
+static int index_value(struct sub_state *st, const struct ward_catdb_sub_view *v, unsigned fam,
+		       const uint8_t *bytes, uint8_t len, uint8_t vid, struct ward_sub_match *out)
+{
+	MDB_val val;
+	if (vid == WARD_SUBIDX_REF) {
+		uint8_t key[WARD_SUB_KEY_MAX];
+		MDB_val k = { ward_sub_make_key(fam, bytes, len, key), key };
+		int rc = mdb_get(v->txn, v->dbi, &k, &val);
+		if (rc)
+			return rc == MDB_NOTFOUND ? WARD_EFORMAT : ward_catdb_mdb_err(rc);
+	} else if (vid < st->vals.n) {
+		val = (MDB_val){ 1u + st->vals.v[vid][0], (void *)st->vals.v[vid] };
+	} else {
+		return WARD_EFORMAT;
+	}
+	return decode_value(&val, out) ? 0 : WARD_EFORMAT;
+}
+
+/* The most specific prefix holding the client is the owner of its range: when that is
+ * not longer than longer_than, no longer one exists. */
+static int index_lookup(struct sub_state *st, const struct ward_catdb_sub_view *v,
+			unsigned fam, const uint8_t *bytes, int longer_than,
+			struct ward_sub_match *out)
+{
+	int rc = st->cur ? mdb_cursor_renew(v->txn, st->cur)
+			 : mdb_cursor_open(v->txn, v->idx, &st->cur);
+	if (rc)
+		return ward_catdb_mdb_err(rc);
+	uint8_t len, vid;
+	if ((rc = ward_subidx_find(st->cur, fam, bytes, &len, &vid)))
+		return rc;
+	if (len == WARD_SUBIDX_NONE || (int)len + (fam == FAM4 ? 96 : 0) <= longer_than)
+		return 0;
+	if ((rc = index_value(st, v, fam, bytes, len, vid, out)))
+		return rc;
+	out->found = true;
+	out->prefix_len = len;
+	out->family = fam == FAM4 ? AF_INET : AF_INET6;
+	return 0;
+}
+
+static int lookup_cold(struct sub_state *st, const struct ward_catdb_sub_view *v, unsigned fam,
+		       const uint8_t *bytes, int longer_than, struct ward_sub_match *out)
+{
+	int rc = st ? state_load(st, v) : 0;
+	if (rc)
+		return rc;
+	if (st && st->indexed)
+		return index_lookup(st, v, fam, bytes, longer_than, out);
+	return fam == FAM4 ? probe(v->txn, v->dbi, fam, bytes, v->lengths->v4, 32, longer_than, out)
+			   : probe(v->txn, v->dbi, fam, bytes, v->lengths->v6, 128, longer_than,
+				   out);
+}
+
 int ward_sub_lookup(struct ward_catdb_reader *r, const struct sockaddr *addr, int longer_than,
 		    struct ward_sub_match *out)
 {
@@ -236,18 +338,27 @@ int ward_sub_lookup(struct ward_catdb_reader *r, const struct sockaddr *addr, in
 	if (rc)
 		return rc;
 	if (v.subs && !lengths_empty(v.lengths)) {
-		struct memo_slot *s = memo_slot(v.memo, fam, bytes);
+		struct sub_state *st = state_of(v.memo);
+		struct memo_slot *s = memo_slot(st, fam, bytes);
 		if (!memo_get(s, v.epoch, fam, bytes, longer_than, out)) {
-			rc = fam == FAM4 ? probe(v.txn, v.dbi, fam, bytes, v.lengths->v4, 32,
-						 longer_than, out)
-					 : probe(v.txn, v.dbi, fam, bytes, v.lengths->v6, 128,
-						 longer_than, out);
+			rc = lookup_cold(st, &v, fam, bytes, longer_than, out);
 			if (rc == 0)
 				memo_put(s, v.epoch, fam, bytes, longer_than, out);
 		}
 	}
 	ward_catdb_reader_leave(r);
 	return rc;
+}
+
+bool ward_sub_indexed(struct ward_catdb_reader *r)
+{
+	struct ward_catdb_sub_view v;
+	if (!r || ward_catdb_reader_enter(r, &v))
+		return false;
+	struct sub_state *st = v.subs ? state_of(v.memo) : NULL;
+	bool ok = st && state_load(st, &v) == 0 && st->indexed;
+	ward_catdb_reader_leave(r);
+	return ok;
 }
 
 /* ---- values written -------------------------------------------------------------------- */
@@ -388,7 +499,11 @@ static int set_txn(MDB_txn *txn, void *arg)
 {
 	struct one_ctx *c = arg;
 	MDB_val k = { c->klen, c->key }, v = { c->vlen, c->value }, old;
-	int rc = mdb_get(txn, c->db->subscribers, &k, &old);
+	bool indexed;
+	int rc = ward_subidx_valid(c->db, txn, &indexed);
+	if (rc)
+		return rc;
+	rc = mdb_get(txn, c->db->subscribers, &k, &old);
 	bool fresh = rc == MDB_NOTFOUND;
 	if (rc && !fresh)
 		return ward_catdb_mdb_err(rc);
@@ -399,6 +514,8 @@ static int set_txn(MDB_txn *txn, void *arg)
 		return rc;
 	bit_put(length_bits(&l, c->key), c->key[1], true);
 	if ((rc = lengths_put(c->db, txn, &l)))
+		return rc;
+	if ((rc = ward_subidx_changed(c->db, txn, indexed, c->key[0], c->key + 2, c->key[1])))
 		return rc;
 	return fresh ? count_add(c->db, txn, 1) : 0;
 }
@@ -433,7 +550,11 @@ static int remove_txn(MDB_txn *txn, void *arg)
 {
 	struct one_ctx *c = arg;
 	MDB_val k = { c->klen, c->key };
-	int rc = mdb_del(txn, c->db->subscribers, &k, NULL);
+	bool indexed;
+	int rc = ward_subidx_valid(c->db, txn, &indexed);
+	if (rc)
+		return rc;
+	rc = mdb_del(txn, c->db->subscribers, &k, NULL);
 	if (rc == MDB_NOTFOUND)
 		return WARD_ENOTFOUND;
 	if (rc)
@@ -444,6 +565,8 @@ static int remove_txn(MDB_txn *txn, void *arg)
 		return rc;
 	bit_put(length_bits(&l, c->key), c->key[1], used);
 	if ((rc = lengths_put(c->db, txn, &l)))
+		return rc;
+	if ((rc = ward_subidx_changed(c->db, txn, indexed, c->key[0], c->key + 2, c->key[1])))
 		return rc;
 	return count_add(c->db, txn, -1);
 }
@@ -669,6 +792,8 @@ static int import_txn(MDB_txn *txn, void *arg)
 		rc = lengths_put(im->db, txn, &im->lengths);
 	if (rc == 0)
 		rc = ward_catdb_meta_put_u64(im->db, txn, WARD_CATDB_META_SUBSCRIBERS, im->n);
+	if (rc == 0)
+		rc = ward_subidx_rebuild(im->db, txn);
 	return rc;
 }
 

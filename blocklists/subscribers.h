@@ -49,7 +49,8 @@ const char *ward_sub_list_match(const char *list, const char *name, char *rule, 
 /*
  * The longest prefix in the table that holds addr (IPv4-mapped IPv6 counts as IPv4),
  * among those longer than `longer_than` (in IPv6 terms: an IPv4 /L is /L+96; -1: any).
- * No allocation; one LMDB get per prefix length in use, longest first.
+ * No allocation; one search of the range index (a second get when the subscriber has
+ * allow or deny names), or, without a current index, one get per prefix length in use.
  * @return 0 (out->found says whether one matched) or the WARD_E* code of a failed read.
  */
 int ward_sub_lookup(struct ward_catdb_reader *r, const struct sockaddr *addr, int longer_than,
@@ -103,5 +104,36 @@ int ward_sub_import(struct ward_catdb *db, const char *path, const struct ward_c
 
 /* Entries in the table (0 when there is none). */
 int ward_sub_count(struct ward_catdb *db, uint64_t *n);
+
+/*
+ * The range index (key space `sub_index`, subscribers_index.c): each family's address
+ * space cut into ranges owned by their most specific prefix, packed into chunks keyed by
+ * their last address, so that a lookup is one LMDB descent into a small tree and a search
+ * inside one chunk. Derived from the table, written in the same transaction as every
+ * change to it; a snapshot without a current index (a database an older ward wrote) is
+ * answered by one LMDB get per prefix length in use instead.
+ */
+#define WARD_SUBIDX_VALUES_MAX 255 /* profile-only values the index names by number */
+#define WARD_SUBIDX_NONE 255       /* owner length: no prefix holds the range */
+#define WARD_SUBIDX_REF 255        /* value number: the value is in the prefix table */
+
+/*
+ * The owner of addr (family 4 or 6, big-endian bytes, 4 or 16) in one stored chunk:
+ * *len its prefix length or WARD_SUBIDX_NONE, *vid its value number or WARD_SUBIDX_REF.
+ * Never reads outside chunk[0..size). @return 0 or WARD_EFORMAT (not a well-formed chunk,
+ * or addr is below its first range).
+ */
+int ward_sub_chunk_find(const uint8_t *chunk, size_t size, unsigned fam, const uint8_t *addr,
+			uint8_t *len, uint8_t *vid);
+
+/* Does the reader's snapshot have a current index (lookups use it)? false also when it
+ * cannot be read. For tests. */
+bool ward_sub_indexed(struct ward_catdb_reader *r);
+
+#ifdef WARD_TEST_HOOKS
+/* At most cap ranges per chunk from now on (0: the normal size), so that a test with a few
+ * hundred prefixes has many chunks. */
+void ward_sub_test_set_chunk_cap(unsigned cap);
+#endif
 
 #endif
