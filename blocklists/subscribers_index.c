@@ -34,6 +34,7 @@
 #include <sys/random.h>
 #include <time.h>
 
+#include "blocklists/bytes.h"
 #include "blocklists/error.h"
 #include "blocklists/subscribers_internal.h"
 
@@ -76,34 +77,6 @@ struct a128 {
 
 /* ---- addresses ------------------------------------------------------------------------- */
 
-static uint64_t be_get(const uint8_t *p, unsigned n)
-{
-	uint64_t v = 0;
-	for (unsigned i = 0; i < n; i++)
-		v = v << 8 | p[i];
-	return v;
-}
-
-static void be_put(uint8_t *p, unsigned n, uint64_t v)
-{
-	for (unsigned i = n; i-- > 0; v >>= 8)
-		p[i] = (uint8_t)v;
-}
-
-static uint64_t le_get(const uint8_t *p, unsigned n)
-{
-	uint64_t v = 0;
-	for (unsigned i = n; i-- > 0;)
-		v = v << 8 | p[i];
-	return v;
-}
-
-static void le_put(uint8_t *p, unsigned n, uint64_t v)
-{
-	for (unsigned i = 0; i < n; i++, v >>= 8)
-		p[i] = (uint8_t)v;
-}
-
 static unsigned width(unsigned fam)
 {
 	return fam == FAM4 ? 4 : 16;
@@ -117,18 +90,18 @@ static unsigned group(unsigned fam)
 static struct a128 a_from(unsigned fam, const uint8_t *b)
 {
 	if (fam == FAM4)
-		return (struct a128){ 0, be_get(b, 4) };
-	return (struct a128){ be_get(b, 8), be_get(b + 8, 8) };
+		return (struct a128){ 0, ward_bytes_get_be(b, 4) };
+	return (struct a128){ ward_bytes_get_be(b, 8), ward_bytes_get_be(b + 8, 8) };
 }
 
 static void a_to(unsigned fam, struct a128 a, uint8_t *b)
 {
 	if (fam == FAM4) {
-		be_put(b, 4, a.lo);
+		ward_bytes_put_be(b, a.lo, 4);
 		return;
 	}
-	be_put(b, 8, a.hi);
-	be_put(b + 8, 8, a.lo);
+	ward_bytes_put_be(b, a.hi, 8);
+	ward_bytes_put_be(b + 8, a.lo, 8);
 }
 
 static int a_cmp(struct a128 x, struct a128 y)
@@ -167,33 +140,22 @@ static struct a128 a_end(unsigned fam, struct a128 s, unsigned len)
 	return s;
 }
 
-/* Little-endian loads in the form compilers turn into one load on little-endian CPUs. */
-static uint32_t le32(const uint8_t *p)
-{
-	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
-
-static uint64_t le64(const uint8_t *p)
-{
-	return (uint64_t)le32(p) | (uint64_t)le32(p + 4) << 32;
-}
-
 /* An address inside a chunk: IPv4 as u32, IPv6 as two u64 (high first), little-endian. */
 static struct a128 chunk_addr(unsigned fam, const uint8_t *p)
 {
 	if (fam == FAM4)
-		return (struct a128){ 0, le32(p) };
-	return (struct a128){ le64(p), le64(p + 8) };
+		return (struct a128){ 0, ward_bytes_get_le(p, 4) };
+	return (struct a128){ ward_bytes_get_le(p, 8), ward_bytes_get_le(p + 8, 8) };
 }
 
 static void chunk_addr_put(unsigned fam, uint8_t *p, struct a128 a)
 {
 	if (fam == FAM4) {
-		le_put(p, 4, a.lo);
+		ward_bytes_put_le(p, a.lo, 4);
 		return;
 	}
-	le_put(p, 8, a.hi);
-	le_put(p + 8, 8, a.lo);
+	ward_bytes_put_le(p, a.hi, 8);
+	ward_bytes_put_le(p + 8, a.lo, 8);
 }
 
 static size_t chunk_size(unsigned fam, size_t n)
@@ -211,7 +173,7 @@ static size_t count_le(unsigned fam, const uint8_t *p, size_t n, struct a128 a)
 	if (fam == FAM4) {
 		while (lo < hi) {
 			size_t mid = (lo + hi) / 2;
-			if (le32(p + mid * 4) <= a.lo)
+			if ((uint32_t)ward_bytes_get_le(p + mid * 4, 4) <= a.lo)
 				lo = mid + 1;
 			else
 				hi = mid;
@@ -239,7 +201,7 @@ int ward_sub_chunk_find(const uint8_t *c, size_t size, unsigned fam, const uint8
 	if ((fam != FAM4 && fam != FAM6) || size < CHUNK_HDR || c[0] != CHUNK_VERSION ||
 	    c[1] != fam)
 		return WARD_EFORMAT;
-	size_t n = (size_t)le_get(c + 2, 2), w = width(fam), g = group(fam);
+	size_t n = (size_t)ward_bytes_get_le(c + 2, 2), w = width(fam), g = group(fam);
 	if (n == 0 || size != chunk_size(fam, n))
 		return WARD_EFORMAT;
 	struct a128 a = a_from(fam, addr);
@@ -306,8 +268,8 @@ static int nonce_put(MDB_txn *txn, MDB_dbi idx)
 	if (getrandom(nonce, sizeof(nonce), 0) != (ssize_t)sizeof(nonce)) {
 		struct timespec t;
 		clock_gettime(CLOCK_REALTIME, &t);
-		le_put(nonce, 8, (uint64_t)t.tv_nsec * 1000003u ^ (uint64_t)t.tv_sec ^
-					 (uint64_t)mdb_txn_id(txn) << 40);
+		ward_bytes_put_le(nonce, (uint64_t)t.tv_nsec * 1000003u ^ (uint64_t)t.tv_sec ^
+					 (uint64_t)mdb_txn_id(txn) << 40, 8);
 	}
 	MDB_val k = { 1, (void *)NONCE_KEY }, v = { 8, nonce };
 	return ward_catdb_mdb_err(mdb_put(txn, idx, &k, &v, MDB_APPEND));
@@ -328,14 +290,14 @@ static int stamp_now(MDB_txn *txn, MDB_dbi subs, MDB_dbi idx, uint8_t out[STAMP_
 		rc = mdb_stat(txn, idx, &st[1]);
 	if (rc)
 		return ward_catdb_mdb_err(rc);
-	le_put(out, 8, STAMP_FORMAT);
+	ward_bytes_put_le(out, STAMP_FORMAT, 8);
 	for (int i = 0; i < 2; i++) {
 		uint8_t *p = out + 8 + i * 40;
-		le_put(p, 8, st[i].ms_entries);
-		le_put(p + 8, 8, st[i].ms_depth);
-		le_put(p + 16, 8, st[i].ms_branch_pages);
-		le_put(p + 24, 8, st[i].ms_leaf_pages);
-		le_put(p + 32, 8, st[i].ms_overflow_pages);
+		ward_bytes_put_le(p, st[i].ms_entries, 8);
+		ward_bytes_put_le(p + 8, st[i].ms_depth, 8);
+		ward_bytes_put_le(p + 16, st[i].ms_branch_pages, 8);
+		ward_bytes_put_le(p + 24, st[i].ms_leaf_pages, 8);
+		ward_bytes_put_le(p + 32, st[i].ms_overflow_pages, 8);
 	}
 	memcpy(out + 88, v.mv_data, 8);
 	return 0;
@@ -470,7 +432,7 @@ static void chunk_encode(struct ranges *o, size_t count)
 	memset(c, 0, CHUNK_HDR);
 	c[0] = CHUNK_VERSION;
 	c[1] = (uint8_t)fam;
-	le_put(c + 2, 2, count);
+	ward_bytes_put_le(c + 2, count, 2);
 	for (size_t gi = 0; gi < nf; gi++) {
 		size_t first = gi * g, cnt = count - first < g ? count - first : g;
 		chunk_addr_put(fam, c + CHUNK_HDR + gi * w, o->start[first]);
