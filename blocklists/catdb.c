@@ -101,6 +101,14 @@ static unsigned test_env_flags;
 size_t ward_catdb_test_put_after;
 void (*ward_catdb_test_put_hook)(void *ctx);
 void *ward_catdb_test_put_ctx;
+size_t ward_catdb_test_run_bytes;
+size_t ward_catdb_test_fill_chunk;
+
+void ward_catdb_test_set_bounds(size_t run_bytes, size_t fill_chunk)
+{
+	ward_catdb_test_run_bytes = run_bytes;
+	ward_catdb_test_fill_chunk = fill_chunk;
+}
 
 void ward_catdb_test_set_mapsize(size_t bytes)
 {
@@ -155,6 +163,8 @@ struct ward_catdb_reader {
 	 * map stays where it was when loaded (map_epoch). */
 	struct ward_catdb_bloom bloom;
 	bool has_bloom;
+	MDB_dbi domains;      /* the snapshot's domains table (meta domains_table) */
+	bool has_domains;     /* false: that table is not open here, lookups fail closed */
 	struct ward_sub_lengths sub_lengths; /* empty when the table is */
 	bool has_subs;        /* `subscribers` was open when the txn was last renewed */
 	void *sub_memo;       /* subscribers.c's, allocated there on first use */
@@ -304,9 +314,48 @@ static int open_dbis(struct ward_catdb *db, MDB_txn *txn)
 	db->has_admin = rc == 0;
 	if (rc && !(rc == MDB_NOTFOUND && !flags))
 		return ward_catdb_mdb_err(rc);
+	rc = mdb_dbi_open(txn, "domains_b", flags, &db->domains_b);
+	atomic_store(&db->has_domains_b, rc == 0);
+	if (rc && !(rc == MDB_NOTFOUND && !flags))
+		return ward_catdb_mdb_err(rc);
 	rc = mdb_dbi_open(txn, "subscribers", flags, &db->subscribers);
 	atomic_store(&db->has_subs, rc == 0);
 	return rc == MDB_NOTFOUND && !flags ? 0 : ward_catdb_mdb_err(rc);
+}
+
+int ward_catdb_open_domains_b(struct ward_catdb *db)
+{
+	if (atomic_load(&db->has_domains_b))
+		return 0;
+	MDB_txn *txn;
+	int rc = ward_catdb_txn_begin(db, true, &txn);
+	if (rc)
+		return rc;
+	rc = mdb_dbi_open(txn, "domains_b", 0, &db->domains_b);
+	if (rc) {
+		ward_catdb_txn_abort(db, txn);
+		return ward_catdb_mdb_err(rc);
+	}
+	rc = ward_catdb_txn_commit(db, txn);
+	if (rc == 0)
+		atomic_store_explicit(&db->has_domains_b, true, memory_order_release);
+	return rc;
+}
+
+int ward_catdb_domains_table(struct ward_catdb *db, MDB_txn *txn, MDB_dbi *dbi,
+			     unsigned *which)
+{
+	uint64_t t = 0;
+	int rc = ward_catdb_meta_get_u64(db, txn, WARD_CATDB_META_DOMAINS_TABLE, &t);
+	if (rc && rc != WARD_ENOTFOUND)
+		return rc;
+	if (t > 1)
+		return WARD_EFORMAT;
+	if (t == 1 && !atomic_load_explicit(&db->has_domains_b, memory_order_acquire))
+		return WARD_ENOTFOUND;
+	*which = (unsigned)t;
+	*dbi = ward_catdb_domains_dbi(db, *which);
+	return 0;
 }
 
 int ward_catdb_open_subs(struct ward_catdb *db)
@@ -360,7 +409,9 @@ static int check_schema(struct ward_catdb *db, MDB_txn *txn)
 					       WARD_CATDB_SCHEMA_VERSION);
 	if (rc)
 		return rc;
-	return version == WARD_CATDB_SCHEMA_VERSION ? 0 : WARD_EFORMAT;
+	return version >= WARD_CATDB_SCHEMA_OLDEST && version <= WARD_CATDB_SCHEMA_VERSION
+		       ? 0
+		       : WARD_EFORMAT;
 }
 
 /* With a read transaction open, a reader table shows at least one slot in use; LMDB
@@ -539,6 +590,8 @@ static void reader_load_snapshot(struct ward_catdb_reader *r)
 	r->txnid = mdb_txn_id(r->txn);
 	r->memo_epoch++;
 	r->map_epoch = r->db->map_epoch;
+	unsigned which;
+	r->has_domains = ward_catdb_domains_table(r->db, r->txn, &r->domains, &which) == 0;
 	MDB_val k = { strlen(WARD_CATDB_META_BLOOM), WARD_CATDB_META_BLOOM }, v;
 	r->has_bloom = mdb_get(r->txn, r->db->meta, &k, &v) == 0 &&
 		       ward_catdb_bloom_open(v.mv_data, v.mv_size, &r->bloom) == 0;
@@ -829,13 +882,15 @@ static int lookup_levels(struct ward_catdb_reader *r, const struct ward_catdb_ke
 {
 	if (r->map_epoch != r->db->map_epoch) /* another thread remapped: reload pointers */
 		reader_load_snapshot(r);
+	if (!r->has_domains) /* the snapshot's table is not open here: fail closed */
+		return WARD_EDB;
 	uint64_t hashes[128];
 	level_hashes(r, k, hashes);
 	for (unsigned level = 1; level <= k->n_levels; level++) {
 		if (r->has_bloom && !ward_catdb_bloom_may_contain(&r->bloom, hashes[level - 1]))
 			continue;
 		MDB_val key = { k->level_end[level - 1], (void *)k->buf }, val;
-		int rc = mdb_get(r->txn, r->db->domains, &key, &val);
+		int rc = mdb_get(r->txn, r->domains, &key, &val);
 		if (rc == MDB_NOTFOUND)
 			continue;
 		if (rc)
@@ -1056,7 +1111,7 @@ int ward_catdb_sample(struct ward_catdb_reader *r, ward_catset cats, size_t max_
 	if (rc)
 		return rc;
 	pthread_mutex_lock(&r->busy);
-	rc = mdb_cursor_open(r->txn, r->db->domains, &cur);
+	rc = r->has_domains ? mdb_cursor_open(r->txn, r->domains, &cur) : MDB_BAD_DBI;
 	if (rc == 0) {
 		int found = WARD_ENOTFOUND;
 		rc = mdb_cursor_get(cur, &key, &val, MDB_FIRST);

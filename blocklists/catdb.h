@@ -242,9 +242,12 @@ void ward_catdb_test_set_mapsize(size_t bytes);
 /* Tests only: extra mdb_env_open flags (e.g. MDB_NOLOCK) for environments opened from
  * now on (0: none). */
 void ward_catdb_test_set_env_flags(unsigned flags);
-/* Tests only: call fn(ctx) inside ward_catdb_build_commit's transaction once `after`
- * domains have been put (fn NULL: no hook). */
+/* Tests only: call fn(ctx) inside ward_catdb_build_commit's fill once `after` domains
+ * have been put into the new table, before the put of the next (fn NULL: no hook). */
 void ward_catdb_test_on_put(size_t after, void (*fn)(void *ctx), void *ctx);
+/* Tests only: the bytes of one sorted run and the stream bytes per commit of a fill (0:
+ * the defaults), so that a small build spills several runs and spans several commits. */
+void ward_catdb_test_set_bounds(size_t run_bytes, size_t fill_chunk);
 #endif
 
 #endif
