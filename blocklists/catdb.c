@@ -699,9 +699,10 @@ int ward_catdb_reader_refresh(struct ward_catdb_reader *r)
 		rc = mdb_txn_renew(r->txn);
 		r->has_subs = subs;
 		r->active = rc == 0;
-		/* Between builds the renewed txn is the same snapshot: nothing to reload. */
+		/* Between builds the renewed txn is the same snapshot: nothing to reload
+		 * (unless its domains table was not open then). */
 		if (rc == 0 && (mdb_txn_id(r->txn) != r->txnid ||
-				r->map_epoch != r->db->map_epoch))
+				r->map_epoch != r->db->map_epoch || !r->has_domains))
 			reader_load_snapshot(r);
 		pthread_mutex_unlock(&r->busy);
 	}

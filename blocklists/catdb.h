@@ -41,6 +41,12 @@ int ward_catdb_open(const char *dir, enum ward_catdb_mode mode, struct ward_catd
  * wardd's main thread. @return 0, WARD_ENOTFOUND (still missing), WARD_EDB. */
 int ward_catdb_open_subs(struct ward_catdb *db);
 
+/* Open the second domains table (`domains_b`, see catdb.c) when open time found it
+ * missing: a READ open of a database no build of this version has written yet. Until it
+ * is open, lookups in a snapshot that uses it fail (closed). Same rules as
+ * ward_catdb_open_subs(). @return 0, WARD_ENOTFOUND (still missing) or WARD_EDB. */
+int ward_catdb_open_domains_b(struct ward_catdb *db);
+
 /* Close after every reader is freed and any build committed or aborted. */
 void ward_catdb_close(struct ward_catdb *db);
 

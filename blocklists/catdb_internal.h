@@ -137,11 +137,6 @@ static inline MDB_dbi ward_catdb_domains_dbi(const struct ward_catdb *db, unsign
 	return which ? db->domains_b : db->domains;
 }
 
-/* Open `domains_b` when open time found it missing (a READ open of a database an older
- * ward wrote): called by wardd's main thread (LMDB: one thread opens handles at a time).
- * @return 0 or WARD_ENOTFOUND / WARD_EDB. */
-int ward_catdb_open_domains_b(struct ward_catdb *db);
-
 /* The build lock (build.lock in the database directory): one writer of the domains
  * tables at a time (builds and snapshot installs). @return 0 and the locked fd. */
 int ward_catdb_build_lock(const char *dir, bool nowait, int *fd_out);
