@@ -804,6 +804,7 @@ static int merge_runs(struct ward_catdb_build *b, int fd, uint64_t *domains,
 
 struct spill_reader {
 	int fd;
+	off_t off;       /* the next byte to read (pread: readers of one file share no offset) */
 	uint8_t *buf;
 	size_t len, pos;
 	bool eof;
@@ -815,7 +816,7 @@ static int spill_fill(struct spill_reader *s)
 	s->len -= s->pos;
 	s->pos = 0;
 	while (!s->eof && s->len < SPILL_BUF_SIZE) {
-		ssize_t r = read(s->fd, s->buf + s->len, SPILL_BUF_SIZE - s->len);
+		ssize_t r = pread(s->fd, s->buf + s->len, SPILL_BUF_SIZE - s->len, s->off);
 		if (r < 0 && errno == EINTR)
 			continue;
 		if (r < 0)
@@ -823,6 +824,7 @@ static int spill_fill(struct spill_reader *s)
 		if (r == 0)
 			s->eof = true;
 		s->len += (size_t)r;
+		s->off += r;
 	}
 	return 0;
 }
@@ -985,8 +987,7 @@ static void wait_for_readers(struct ward_catdb *db)
 
 static int spill_rewind(struct spill_reader *s)
 {
-	if (lseek(s->fd, 0, SEEK_SET) != 0)
-		return WARD_EIO;
+	s->off = 0;
 	s->len = s->pos = 0;
 	s->eof = false;
 	return 0;
@@ -1097,37 +1098,72 @@ int ward_catdb_fill_switch(struct ward_catdb *db, const struct ward_catdb_fill_s
 struct build_write {
 	struct ward_catdb *db;
 	struct spill_reader s;
-	struct bloom_writer bw;
 	uint8_t *bloom;
 	size_t bloom_size;
 	uint64_t domains, entries;
-	uint64_t read, bloomed; /* stream records read since the rewind, in the filter */
+	/* the filter, built from the stream by a thread of its own during the fill */
+	pthread_t bloom_tid;
+	bool bloom_running;
+	int bloom_rc;
 };
 
-/* The next stream record, added to the filter the first time it is read. */
+/* Thread: every key of the stream (its own reader of the file) into the filter. */
+static void *bloom_thread(void *arg)
+{
+	struct build_write *w = arg;
+	struct spill_reader s = { .fd = w->s.fd, .buf = malloc(SPILL_BUF_SIZE) };
+	struct bloom_writer bw = { .buf = w->bloom };
+	int rc = s.buf ? 0 : WARD_ENOMEM;
+	if (!rc && ward_catdb_bloom_open(w->bloom, w->bloom_size, &bw.view))
+		rc = WARD_EINVAL;
+	MDB_val key, val;
+	if (!rc)
+		while ((rc = spill_next(&s, &key, &val)) == 1)
+			bloom_push_entry(&bw, &key, &val);
+	bloom_flush(&bw);
+	free(s.buf);
+	w->bloom_rc = rc;
+	return NULL;
+}
+
+static int bloom_start(struct build_write *w)
+{
+	ward_catdb_bloom_init(w->bloom, w->bloom_size);
+	if (pthread_create(&w->bloom_tid, NULL, bloom_thread, w) == 0) {
+		w->bloom_running = true;
+		return 0;
+	}
+	bloom_thread(w); /* no thread: here */
+	return w->bloom_rc;
+}
+
+static int bloom_join(struct build_write *w)
+{
+	if (w->bloom_running) {
+		pthread_join(w->bloom_tid, NULL);
+		w->bloom_running = false;
+	}
+	return w->bloom_rc;
+}
+
 static int bw_next(void *ctx, MDB_val *key, MDB_val *val)
 {
 	struct build_write *w = ctx;
-	int rc = spill_next(&w->s, key, val);
-	if (rc == 1 && ++w->read > w->bloomed) {
-		bloom_push_entry(&w->bw, key, val);
-		w->bloomed = w->read;
-	}
-	return rc;
+	return spill_next(&w->s, key, val);
 }
 
 static int bw_rewind(void *ctx)
 {
 	struct build_write *w = ctx;
-	w->read = 0;
 	return spill_rewind(&w->s);
 }
 
 static int bw_finish(MDB_txn *txn, void *ctx)
 {
 	struct build_write *w = ctx;
-	bloom_flush(&w->bw);
-	int rc = put_bloom(w->db, txn, w->bloom, w->bloom_size);
+	int rc = bloom_join(w);
+	if (!rc)
+		rc = put_bloom(w->db, txn, w->bloom, w->bloom_size);
 	if (!rc)
 		rc = put_meta(w->db, txn, w->domains, w->entries);
 	return rc;
@@ -1135,11 +1171,10 @@ static int bw_finish(MDB_txn *txn, void *ctx)
 
 /*
  * Whether the table readers use holds exactly the stream's (key, value) pairs (*same),
- * read until the first difference (the filter is built on the way, and by the fill
- * from there). A rebuild from unchanged entries (ward update --force, a feed republished
- * with only a new header) then writes no page of the table: rewriting it would need a
- * second copy of it in the file, because readers may use the old pages until the switch.
- * A table LMDB cannot read to the end counts as different, and is rewritten.
+ * read until the first difference. A rebuild from unchanged entries (ward update
+ * --force, a feed republished with only a new header) then writes no page of the table:
+ * rewriting it would need a second copy of it in the file, because readers may use the
+ * old pages until the switch. A table LMDB cannot read to the end counts as different.
  */
 static int compare_stream(struct build_write *w, MDB_txn *txn, bool *same)
 {
@@ -1154,7 +1189,7 @@ static int compare_stream(struct build_write *w, MDB_txn *txn, bool *same)
 	MDB_val key, val, tkey, tval;
 	int trc = mdb_cursor_get(cur, &tkey, &tval, MDB_FIRST);
 	bool eq = true;
-	while (eq && (rc = bw_next(w, &key, &val)) == 1) {
+	while (eq && (rc = spill_next(&w->s, &key, &val)) == 1) {
 		eq = trc == MDB_SUCCESS && val_eq(&key, &tkey) && val_eq(&val, &tval);
 		trc = mdb_cursor_get(cur, &tkey, &tval, MDB_NEXT);
 	}
@@ -1166,12 +1201,8 @@ static int compare_stream(struct build_write *w, MDB_txn *txn, bool *same)
 /* The comparison, in a read transaction. */
 static int scan(struct build_write *w, bool *same)
 {
-	ward_catdb_bloom_init(w->bloom, w->bloom_size);
-	w->bw = (struct bloom_writer){ .buf = w->bloom };
-	if (ward_catdb_bloom_open(w->bloom, w->bloom_size, &w->bw.view))
-		return WARD_EINVAL;
 	MDB_txn *txn;
-	int rc = bw_rewind(w);
+	int rc = spill_rewind(&w->s);
 	if (!rc)
 		rc = ward_catdb_txn_begin(w->db, true, &txn);
 	if (rc)
@@ -1189,12 +1220,15 @@ static int write_table(struct ward_catdb *db, int fd, uint64_t domains,
 	w.bloom_size = ward_catdb_bloom_size(domains + sub_domains);
 	w.bloom = malloc(w.bloom_size);
 	bool same = false;
-	int rc = w.s.buf && w.bloom ? scan(&w, &same) : WARD_ENOMEM;
+	int rc = w.s.buf && w.bloom ? bloom_start(&w) : WARD_ENOMEM;
+	if (!rc)
+		rc = scan(&w, &same);
 	if (!rc) {
 		wait_for_readers(db);
 		struct ward_catdb_fill_src src = { bw_next, bw_rewind, bw_finish, &w };
 		rc = same ? ward_catdb_write(db, bw_finish, &w) : ward_catdb_fill_switch(db, &src);
 	}
+	bloom_join(&w);
 	free(w.bloom);
 	free(w.s.buf);
 	return rc;
