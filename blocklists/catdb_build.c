@@ -658,6 +658,7 @@ struct run_reader {
 	uint8_t *buf;
 	size_t len, at;
 	/* the current record */
+	uint64_t pfx;         /* its first 8 key bytes, as build_rec.pfx at depth 0 */
 	const uint8_t *key;
 	struct build_rec rec; /* kind, feed, cats, key_len */
 };
@@ -688,6 +689,7 @@ static int run_next(struct run_reader *r)
 	if (r->len - r->at < klen + 12)
 		return WARD_EIO;
 	r->key = p + 1;
+	r->pfx = load_pfx((const char *)r->key, klen, 0);
 	r->rec.key_len = (uint8_t)klen;
 	r->rec.kind = p[1 + klen];
 	memcpy(&r->rec.feed, p + 2 + klen, 2);
@@ -704,6 +706,8 @@ static int key_cmp(const uint8_t *a, size_t la, const uint8_t *b, size_t lb)
 
 static bool run_less(const struct run_reader *x, const struct run_reader *y)
 {
+	if (x->pfx != y->pfx)
+		return x->pfx < y->pfx;
 	return key_cmp(x->key, x->rec.key_len, y->key, y->rec.key_len) < 0;
 }
 
