@@ -34,6 +34,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/mman.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -52,6 +53,8 @@
 #define RUN_BYTES ((size_t)48 << 20)
 #define RUN_REC_MAX (1 + WARD_NAME_MAX + 1 + 2 + 8)
 #define RUN_READ_BUF ((size_t)256 << 10)
+/* Table bytes compared between two unmappings (mapped_read). */
+#define COMPARE_UNMAP_BYTES ((size_t)32 << 20)
 /* Stream bytes put per commit of a fill: about 1.3 times as many bytes of dirty pages. */
 #define FILL_CHUNK ((size_t)32 << 20)
 /* How long a commit waits for readers to leave snapshots older than the last commit:
@@ -1174,6 +1177,34 @@ static int bw_finish(MDB_txn *txn, void *ctx)
 }
 
 /*
+ * Pages of the map that this process has read count in its RSS until it unmaps them,
+ * although they are page cache: a comparison of an unchanged table would add the whole
+ * table to the build's peak RSS. The map is read-only (no MDB_WRITEMAP) and shared, so
+ * dropping this process's view of pages loses nothing; a later read faults them back in
+ * from the page cache. The range is that of the records compared since the last call
+ * (an appended table's leaves lie in key order); the read transaction keeps the map in
+ * place (map_lock).
+ */
+struct mapped_range {
+	uintptr_t lo, hi;
+	size_t bytes;
+};
+
+static void mapped_read(struct mapped_range *m, const MDB_val *key, const MDB_val *val)
+{
+	uintptr_t p = (uintptr_t)key->mv_data;
+	m->lo = m->lo && m->lo < p ? m->lo : p;
+	m->hi = m->hi > p ? m->hi : p;
+	m->bytes += key->mv_size + val->mv_size;
+	if (m->bytes < COMPARE_UNMAP_BYTES)
+		return;
+	uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
+	uintptr_t lo = m->lo & ~(page - 1);
+	(void)madvise((void *)lo, m->hi - lo + 1, MADV_DONTNEED);
+	*m = (struct mapped_range){ 0 };
+}
+
+/*
  * Whether the table readers use holds exactly the stream's (key, value) pairs (*same),
  * read until the first difference. A rebuild from unchanged entries (ward update
  * --force, a feed republished with only a new header) then writes no page of the table:
@@ -1193,8 +1224,11 @@ static int compare_stream(struct build_write *w, MDB_txn *txn, bool *same)
 	MDB_val key, val, tkey, tval;
 	int trc = mdb_cursor_get(cur, &tkey, &tval, MDB_FIRST);
 	bool eq = true;
+	struct mapped_range mapped = { 0 };
 	while (eq && (rc = spill_next(&w->s, &key, &val)) == 1) {
 		eq = trc == MDB_SUCCESS && val_eq(&key, &tkey) && val_eq(&val, &tval);
+		if (trc == MDB_SUCCESS)
+			mapped_read(&mapped, &tkey, &tval);
 		trc = mdb_cursor_get(cur, &tkey, &tval, MDB_NEXT);
 	}
 	mdb_cursor_close(cur);
