@@ -4,7 +4,10 @@
  *
  * Key spaces (LMDB named databases):
  *
- *   domains   key:   the name lower-cased with its labels reversed and joined by dots:
+ *   domains, domains_b  the domain tables: readers use the one meta domains_table names;
+ *             the other is empty but while a build (or snapshot install) fills it over
+ *             several commits (catdb_build.c). Both have this layout:
+ *             key:   the name lower-cased with its labels reversed and joined by dots:
  *                    "ads.example.com" -> "com.example.ads". Every parent of a name is a
  *                    prefix of its key, so a lookup builds the key once in a stack buffer
  *                    and asks for each prefix ending at a label boundary.
@@ -12,7 +15,8 @@
  *                    block-exact, allow-subdomains and allow-exact (64 category bits
  *                    each), then the varint ids of the feeds that listed the name (at most
  *                    16; a count separates block feeds from allow feeds when the name has
- *                    both). Layout in catdb_value.c. Every build rewrites the whole table.
+ *                    both). Layout in catdb_value.c. Every build that changes anything
+ *                    writes the whole table anew, into the other of the two.
  *   feeds     key:   feed name ([a-z0-9_.-]{1,63}).
  *             value: struct ward_catdb_feed_state (version byte, fixed-width fields,
  *                    length-prefixed strings; catdb_value.c).
@@ -20,18 +24,26 @@
  *                    Ids come from meta next_feed_id on a feed's first sight and are never
  *                    reused, so the ids stored in domain values always mean one feed.
  *   meta      key:   an ASCII name.  value: 8-byte little-endian integer.
- *                    schema_version  layout of all of the above (WARD_CATDB_SCHEMA_VERSION)
+ *                    schema_version  layout of all of the above (WARD_CATDB_SCHEMA_VERSION;
+ *                                    version 1, from before domains_b, is read as
+ *                                    domains_table 0 and becomes 2 at its next build)
+ *                    domains_table   0: readers use `domains`, 1: `domains_b` (missing:
+ *                                    0). Set by the commit that switches tables; a
+ *                                    ward that knows only version 1 refuses version 2
+ *                                    (its open and `ward sync` check the version), so it
+ *                                    never answers from an empty `domains`
  *                    generation      builds committed so far
  *                    built_at        unix seconds of the last build
- *                    domains         keys in `domains`
+ *                    domains         keys in the domains table in use
  *                    entries         entries added to the last build, before merging
  *                    next_feed_id    the id the next new feed gets (ids start at 1)
  *                    build_started   unix seconds, written in a transaction of its own
  *                                    just before each build's (see catdb_build.c)
  *                    bloom           (not an integer) a blocked Bloom filter over every
- *                                    key of `domains`, written by each build in the
- *                                    same transaction (catdb_value.h). A lookup asks
- *                                    LMDB only for the levels the filter may hold.
+ *                                    key of the domains table in use, written by the
+ *                                    commit that switches tables (or an unchanged
+ *                                    build's; catdb_value.h). A lookup asks LMDB only
+ *                                    for the levels the filter may hold.
  *                    overrides_changed  bumped by every write to `overrides` (wardd
  *                                    rebuilds its in-memory table when it moves)
  *                    next_override_id, next_report_id  the next ids to hand out (from 1,
@@ -63,8 +75,8 @@
  *                    many identical reports were merged into it, and the override an
  *                    accepted report created. Layout in reports.c.
  *
- * `ward update` rebuilds `domains` only (mdb_drop of that one table), so overrides and
- * reports survive every build, and a failed build cannot touch them.
+ * `ward update` rebuilds the domain tables only, so overrides and reports survive every
+ * build, and a failed build cannot touch them.
  *
  * Readers use MDB_NOTLS read-only transactions that are reset and renewed, one per thread.
  * The map is sized far beyond any real database (virtual address space only: the file

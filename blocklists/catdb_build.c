@@ -1,29 +1,49 @@
 /*
- * Rebuilding the `domains` table (key spaces: see catdb.c).
- *
- * A build runs in three phases so that the collected entries and LMDB's dirty pages are
- * never in memory at the same time (each is about 40 bytes per domain):
+ * Rebuilding the domains table (key spaces: see catdb.c), in time and memory linear in
+ * the number of names, with memory bounded by constants rather than by the names:
  *
  *   collect  ward_catdb_build_add() appends the reversed key to an arena and a 24-byte
  *            record (8 key bytes cached for the sort, categories, kind, feed) to an array.
- *   sort     an in-place MSD radix sort on the cached key bytes, reloading the next 8
- *            bytes from the arena only for records still tied; then duplicates merge and
- *            the encoded (key, value) stream goes to an unlinked file in the database
- *            directory, and the arena and records are freed.
- *   write    ONE write transaction: the stream is compared with the table while the
- *            Bloom filter of the keys (catdb_value.h) is built from it; unless they are
- *            equal, mdb_drop(domains), then the stream in order with MDB_APPEND (pages
- *            fill completely, no B-tree searches); the filter (unless unchanged), meta,
- *            commit. If the map is full the transaction is aborted, the map doubled and
- *            the stream replayed.
+ *            When records + arena reach RUN_BYTES (48 MB), they go to a thread that sorts
+ *            them and appends them as a sorted run to an unlinked file in the database
+ *            directory, while the next run is collected into the buffers of the one
+ *            before: two runs in memory at most.
+ *   sort     each run: an in-place MSD radix sort on the cached key bytes, reloading the
+ *            next 8 bytes from the arena only for records still tied.
+ *   merge    the runs k-way (a heap on their current keys; RUN_READ_BUF each), duplicates
+ *            merged, into the encoded (key, value) stream in a second unlinked file. A
+ *            build that fits one run skips the run file and merges from memory.
+ *   compare  a read transaction walks the table readers use alongside the stream until
+ *            the first difference; a thread meanwhile builds the Bloom filter of the keys
+ *            (catdb_value.h) from its own reader of the stream.
+ *   fill     unless equal: the inactive domains table (`domains` or `domains_b`, the one
+ *            meta domains_table does not name) is emptied and the stream put into it in
+ *            order with MDB_APPEND (pages fill completely, no B-tree searches), committing
+ *            every FILL_CHUNK (32 MB) of stream. Without MDB_WRITEMAP, LMDB keeps every
+ *            dirty page in malloc'ed memory until the commit (it spills only past 512 MB
+ *            of them), so one transaction for the whole table held the table in memory;
+ *            a commit frees them for the next chunk to reuse.
+ *   switch   the last chunk's transaction also drops the old table, stores the filter,
+ *            meta and domains_table naming the new table: readers switch from the whole
+ *            old table to the whole new one between two snapshots, and never read the
+ *            inactive table (a lookup whose table is not open fails closed, catdb.c).
+ *            An unchanged table writes only the filter (if it changed) and meta.
  *
- * Why unchanged entries write nothing: LMDB frees the old table's pages only at the
- * commit, and they stay in use until no reader holds a snapshot from before it, so a
- * rewrite always needs room for a second copy; after the first rebuild the file holds
- * two copies (the one readers see and the room for the next) and stays at that size.
- * A rebuild that changes nothing must not double a file that had no need to.
+ * Peak memory at 10M names: about 100 MB (two runs, the filter, one chunk's dirty pages);
+ * the run and stream files (about 300 MB each at 10M) live in the page cache and on disk
+ * until the build ends. The threads (run sort, filter) use a second core when there is
+ * one; the result does not depend on them.
+ * If the map is full, the fill's transaction is aborted, the map doubled and the fill
+ * started over (the first transaction empties the inactive table again).
  *
- * Until the commit's meta page is synced, a crash at any point leaves the previous table.
+ * Crashes: until the switch commits, readers use the old table. A fill killed after some
+ * of its commits leaves a partial inactive table that no reader looks at; the next build
+ * (mark_build_start) or snapshot install empties it before filling it.
+ *
+ * The file: the old table's pages are freed by the switch and stay in use until no reader
+ * holds a snapshot from before it, so a rewrite needs room for a second copy; after the
+ * first rebuild the file holds two copies (the one readers see and the room for the next)
+ * and stays at that size. A rebuild that changes nothing writes no page of the table.
  */
 #include "blocklists/catdb.h"
 
