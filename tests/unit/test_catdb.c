@@ -1703,6 +1703,65 @@ static void test_old_layout_database(void **state)
 	assert_int_equal(2, meta.schema_version);
 }
 
+/* The builder's database exported (compacted copy) to dir/name. */
+static void export_to(struct ward_catdb *db, const char *dir, const char *name, char *path)
+{
+	sprintf(path, "%s/%s", dir, name);
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	assert_true(fd >= 0);
+	assert_int_equal(0, ward_catdb_copy_compact(db, fd));
+	close(fd);
+}
+
+/* A snapshot installs through the same bounded fill and switch as a build, whichever
+ * table the builder's readers used (domains_b, domains, or an older ward's layout) and
+ * whichever the node's use. */
+static void test_install_snapshot_any_table(void **state)
+{
+	struct fixture *f = *state;
+	const struct entry node[] = { { "node.com", ADULT, 1, SUB } };
+	build(f->db, node, 1);
+	char src[64], snap[3][128];
+	strcpy(src, "/tmp/ward-test-catdb-src-XXXXXX");
+	assert_non_null(mkdtemp(src));
+	struct ward_catdb *b;
+	assert_int_equal(0, ward_catdb_open(src, WARD_CATDB_WRITE, &b));
+	const char *names[] = { "one.com", "two.com" };
+	for (int i = 0; i < 2; i++) { /* the builder's table: domains_b, then domains */
+		struct entry e[300];
+		char buf[300][32];
+		e[0] = (struct entry){ names[i], ADS, 1, SUB };
+		for (int j = 1; j < 300; j++) {
+			sprintf(buf[j], "filler%d-%d.net", i, j);
+			e[j] = (struct entry){ buf[j], ADS, 1, SUB };
+		}
+		build(b, e, 300);
+		export_to(b, f->dir, i ? "snap1" : "snap0", snap[i]);
+	}
+	ward_catdb_close(b);
+	make_v1_layout(src); /* an older ward's builder: "two.com" in `domains`, schema 1 */
+	assert_int_equal(0, ward_catdb_open(src, WARD_CATDB_READ, &b));
+	export_to(b, f->dir, "snap2", snap[2]);
+	ward_catdb_close(b);
+	nftw(src, rm_entry, 8, FTW_DEPTH | FTW_PHYS);
+
+	ward_catdb_test_set_bounds(0, 1 << 10); /* commits of 1 KiB: many of them */
+	const char *expect_name[] = { "one.com", "two.com", "two.com" };
+	for (int i = 0; i < 3; i++) {
+		assert_int_equal(0, ward_catdb_install_snapshot(f->db, snap[i], 100 + i));
+		expect(f->db, expect_name[i], ADS, expect_name[i], true);
+		expect(f->db, "filler1-7.net", i ? ADS : 0, i ? "filler1-7.net" : NULL, true);
+		expect(f->db, "node.com", 0, NULL, false);
+		uint64_t at;
+		assert_int_equal(0, ward_catdb_snapshot_exported_at(f->db, &at));
+		assert_int_equal(100 + i, at);
+		struct ward_catdb_meta meta;
+		assert_int_equal(0, ward_catdb_meta_get(f->db, &meta));
+		assert_int_equal(2, meta.schema_version);
+		assert_int_equal(300, meta.domains);
+	}
+}
+
 int main(void)
 {
 	signal(SIGPIPE, SIG_IGN); /* a dead child must fail the test, not kill it */
@@ -1741,6 +1800,7 @@ int main(void)
 		T(test_reader_never_sees_partial_table),
 		T(test_kill_at_each_fill_commit),
 		T(test_old_layout_database),
+		T(test_install_snapshot_any_table),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
