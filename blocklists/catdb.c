@@ -4,7 +4,10 @@
  *
  * Key spaces (LMDB named databases):
  *
- *   domains   key:   the name lower-cased with its labels reversed and joined by dots:
+ *   domains, domains_b  the domain tables: readers use the one meta domains_table names;
+ *             the other is empty but while a build (or snapshot install) fills it over
+ *             several commits (catdb_build.c). Both have this layout:
+ *             key:   the name lower-cased with its labels reversed and joined by dots:
  *                    "ads.example.com" -> "com.example.ads". Every parent of a name is a
  *                    prefix of its key, so a lookup builds the key once in a stack buffer
  *                    and asks for each prefix ending at a label boundary.
@@ -12,7 +15,8 @@
  *                    block-exact, allow-subdomains and allow-exact (64 category bits
  *                    each), then the varint ids of the feeds that listed the name (at most
  *                    16; a count separates block feeds from allow feeds when the name has
- *                    both). Layout in catdb_value.c. Every build rewrites the whole table.
+ *                    both). Layout in catdb_value.c. Every build that changes anything
+ *                    writes the whole table anew, into the other of the two.
  *   feeds     key:   feed name ([a-z0-9_.-]{1,63}).
  *             value: struct ward_catdb_feed_state (version byte, fixed-width fields,
  *                    length-prefixed strings; catdb_value.c).
@@ -20,18 +24,26 @@
  *                    Ids come from meta next_feed_id on a feed's first sight and are never
  *                    reused, so the ids stored in domain values always mean one feed.
  *   meta      key:   an ASCII name.  value: 8-byte little-endian integer.
- *                    schema_version  layout of all of the above (WARD_CATDB_SCHEMA_VERSION)
+ *                    schema_version  layout of all of the above (WARD_CATDB_SCHEMA_VERSION;
+ *                                    version 1, from before domains_b, is read as
+ *                                    domains_table 0 and becomes 2 at its next build)
+ *                    domains_table   0: readers use `domains`, 1: `domains_b` (missing:
+ *                                    0). Set by the commit that switches tables; a
+ *                                    ward that knows only version 1 refuses version 2
+ *                                    (its open and `ward sync` check the version), so it
+ *                                    never answers from an empty `domains`
  *                    generation      builds committed so far
  *                    built_at        unix seconds of the last build
- *                    domains         keys in `domains`
+ *                    domains         keys in the domains table in use
  *                    entries         entries added to the last build, before merging
  *                    next_feed_id    the id the next new feed gets (ids start at 1)
  *                    build_started   unix seconds, written in a transaction of its own
  *                                    just before each build's (see catdb_build.c)
  *                    bloom           (not an integer) a blocked Bloom filter over every
- *                                    key of `domains`, written by each build in the
- *                                    same transaction (catdb_value.h). A lookup asks
- *                                    LMDB only for the levels the filter may hold.
+ *                                    key of the domains table in use, written by the
+ *                                    commit that switches tables (or an unchanged
+ *                                    build's; catdb_value.h). A lookup asks LMDB only
+ *                                    for the levels the filter may hold.
  *                    overrides_changed  bumped by every write to `overrides` (wardd
  *                                    rebuilds its in-memory table when it moves)
  *                    next_override_id, next_report_id  the next ids to hand out (from 1,
@@ -83,8 +95,8 @@
  *                    many identical reports were merged into it, and the override an
  *                    accepted report created. Layout in reports.c.
  *
- * `ward update` rebuilds `domains` only (mdb_drop of that one table), so overrides and
- * reports survive every build, and a failed build cannot touch them.
+ * `ward update` rebuilds the domain tables only, so overrides and reports survive every
+ * build, and a failed build cannot touch them.
  *
  * Readers use MDB_NOTLS read-only transactions that are reset and renewed, one per thread.
  * The map is sized far beyond any real database (virtual address space only: the file
@@ -121,6 +133,14 @@ static unsigned test_env_flags;
 size_t ward_catdb_test_put_after;
 void (*ward_catdb_test_put_hook)(void *ctx);
 void *ward_catdb_test_put_ctx;
+size_t ward_catdb_test_run_bytes;
+size_t ward_catdb_test_fill_chunk;
+
+void ward_catdb_test_set_bounds(size_t run_bytes, size_t fill_chunk)
+{
+	ward_catdb_test_run_bytes = run_bytes;
+	ward_catdb_test_fill_chunk = fill_chunk;
+}
 
 void ward_catdb_test_set_mapsize(size_t bytes)
 {
@@ -175,6 +195,8 @@ struct ward_catdb_reader {
 	 * map stays where it was when loaded (map_epoch). */
 	struct ward_catdb_bloom bloom;
 	bool has_bloom;
+	MDB_dbi domains;      /* the snapshot's domains table (meta domains_table) */
+	bool has_domains;     /* false: that table is not open here, lookups fail closed */
 	struct ward_sub_lengths sub_lengths; /* empty when the table is */
 	bool has_subs;        /* `subscribers` was open when the txn was last renewed */
 	bool has_subidx;      /* and `sub_index` */
@@ -325,6 +347,10 @@ static int open_dbis(struct ward_catdb *db, MDB_txn *txn)
 	db->has_admin = rc == 0;
 	if (rc && !(rc == MDB_NOTFOUND && !flags))
 		return ward_catdb_mdb_err(rc);
+	rc = mdb_dbi_open(txn, "domains_b", flags, &db->domains_b);
+	atomic_store(&db->has_domains_b, rc == 0);
+	if (rc && !(rc == MDB_NOTFOUND && !flags))
+		return ward_catdb_mdb_err(rc);
 	rc = mdb_dbi_open(txn, "subscribers", flags, &db->subscribers);
 	atomic_store(&db->has_subs, rc == 0);
 	if (rc && !(rc == MDB_NOTFOUND && !flags))
@@ -352,6 +378,27 @@ static int open_late(struct ward_catdb *db, const char *name, MDB_dbi *dbi, _Ato
 	if (rc == 0)
 		atomic_store_explicit(has, true, memory_order_release);
 	return rc;
+}
+
+int ward_catdb_open_domains_b(struct ward_catdb *db)
+{
+	return open_late(db, "domains_b", &db->domains_b, &db->has_domains_b);
+}
+
+int ward_catdb_domains_table(struct ward_catdb *db, MDB_txn *txn, MDB_dbi *dbi,
+			     unsigned *which)
+{
+	uint64_t t = 0;
+	int rc = ward_catdb_meta_get_u64(db, txn, WARD_CATDB_META_DOMAINS_TABLE, &t);
+	if (rc && rc != WARD_ENOTFOUND)
+		return rc;
+	if (t > 1)
+		return WARD_EFORMAT;
+	if (t == 1 && !atomic_load_explicit(&db->has_domains_b, memory_order_acquire))
+		return WARD_ENOTFOUND;
+	*which = (unsigned)t;
+	*dbi = ward_catdb_domains_dbi(db, *which);
+	return 0;
 }
 
 int ward_catdb_open_subs(struct ward_catdb *db)
@@ -393,7 +440,9 @@ static int check_schema(struct ward_catdb *db, MDB_txn *txn)
 					       WARD_CATDB_SCHEMA_VERSION);
 	if (rc)
 		return rc;
-	return version == WARD_CATDB_SCHEMA_VERSION ? 0 : WARD_EFORMAT;
+	return version >= WARD_CATDB_SCHEMA_OLDEST && version <= WARD_CATDB_SCHEMA_VERSION
+		       ? 0
+		       : WARD_EFORMAT;
 }
 
 /* With a read transaction open, a reader table shows at least one slot in use; LMDB
@@ -572,6 +621,8 @@ static void reader_load_snapshot(struct ward_catdb_reader *r)
 	r->txnid = mdb_txn_id(r->txn);
 	r->memo_epoch++;
 	r->map_epoch = r->db->map_epoch;
+	unsigned which;
+	r->has_domains = ward_catdb_domains_table(r->db, r->txn, &r->domains, &which) == 0;
 	MDB_val k = { strlen(WARD_CATDB_META_BLOOM), WARD_CATDB_META_BLOOM }, v;
 	r->has_bloom = mdb_get(r->txn, r->db->meta, &k, &v) == 0 &&
 		       ward_catdb_bloom_open(v.mv_data, v.mv_size, &r->bloom) == 0;
@@ -689,9 +740,10 @@ int ward_catdb_reader_refresh(struct ward_catdb_reader *r)
 		r->has_subs = subs;
 		r->has_subidx = subidx;
 		r->active = rc == 0;
-		/* Between builds the renewed txn is the same snapshot: nothing to reload. */
+		/* Between builds the renewed txn is the same snapshot: nothing to reload
+		 * (unless its domains table was not open then). */
 		if (rc == 0 && (mdb_txn_id(r->txn) != r->txnid ||
-				r->map_epoch != r->db->map_epoch))
+				r->map_epoch != r->db->map_epoch || !r->has_domains))
 			reader_load_snapshot(r);
 		pthread_mutex_unlock(&r->busy);
 	}
@@ -872,13 +924,15 @@ static int lookup_levels(struct ward_catdb_reader *r, const struct ward_catdb_ke
 {
 	if (r->map_epoch != r->db->map_epoch) /* another thread remapped: reload pointers */
 		reader_load_snapshot(r);
+	if (!r->has_domains) /* the snapshot's table is not open here: fail closed */
+		return WARD_EDB;
 	uint64_t hashes[128];
 	level_hashes(r, k, hashes);
 	for (unsigned level = 1; level <= k->n_levels; level++) {
 		if (r->has_bloom && !ward_catdb_bloom_may_contain(&r->bloom, hashes[level - 1]))
 			continue;
 		MDB_val key = { k->level_end[level - 1], (void *)k->buf }, val;
-		int rc = mdb_get(r->txn, r->db->domains, &key, &val);
+		int rc = mdb_get(r->txn, r->domains, &key, &val);
 		if (rc == MDB_NOTFOUND)
 			continue;
 		if (rc)
@@ -1099,7 +1153,7 @@ int ward_catdb_sample(struct ward_catdb_reader *r, ward_catset cats, size_t max_
 	if (rc)
 		return rc;
 	pthread_mutex_lock(&r->busy);
-	rc = mdb_cursor_open(r->txn, r->db->domains, &cur);
+	rc = r->has_domains ? mdb_cursor_open(r->txn, r->domains, &cur) : MDB_BAD_DBI;
 	if (rc == 0) {
 		int found = WARD_ENOTFOUND;
 		rc = mdb_cursor_get(cur, &key, &val, MDB_FIRST);

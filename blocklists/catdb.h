@@ -41,6 +41,12 @@ int ward_catdb_open(const char *dir, enum ward_catdb_mode mode, struct ward_catd
  * wardd's main thread. @return 0, WARD_ENOTFOUND (still missing), WARD_EDB. */
 int ward_catdb_open_subs(struct ward_catdb *db);
 
+/* Open the second domains table (`domains_b`, see catdb.c) when open time found it
+ * missing: a READ open of a database no build of this version has written yet. Until it
+ * is open, lookups in a snapshot that uses it fail (closed). Same rules as
+ * ward_catdb_open_subs(). @return 0, WARD_ENOTFOUND (still missing) or WARD_EDB. */
+int ward_catdb_open_domains_b(struct ward_catdb *db);
+
 /* Close after every reader is freed and any build committed or aborted. */
 void ward_catdb_close(struct ward_catdb *db);
 
@@ -242,9 +248,12 @@ void ward_catdb_test_set_mapsize(size_t bytes);
 /* Tests only: extra mdb_env_open flags (e.g. MDB_NOLOCK) for environments opened from
  * now on (0: none). */
 void ward_catdb_test_set_env_flags(unsigned flags);
-/* Tests only: call fn(ctx) inside ward_catdb_build_commit's transaction once `after`
- * domains have been put (fn NULL: no hook). */
+/* Tests only: call fn(ctx) inside ward_catdb_build_commit's fill once `after` domains
+ * have been put into the new table, before the put of the next (fn NULL: no hook). */
 void ward_catdb_test_on_put(size_t after, void (*fn)(void *ctx), void *ctx);
+/* Tests only: the bytes of one sorted run and the stream bytes per commit of a fill (0:
+ * the defaults), so that a small build spills several runs and spans several commits. */
+void ward_catdb_test_set_bounds(size_t run_bytes, size_t fill_chunk);
 #endif
 
 #endif

@@ -13,7 +13,12 @@
 
 #include "blocklists/catdb.h"
 
-#define WARD_CATDB_SCHEMA_VERSION 1
+/* 2: the domains live in `domains` or `domains_b`, as meta domains_table says (1: always
+ * `domains`). A version-1 database is read as is and becomes version 2 at its first build
+ * (or snapshot installed); a ward that knows only version 1 refuses version 2 instead of
+ * reading the empty `domains`. */
+#define WARD_CATDB_SCHEMA_VERSION 2
+#define WARD_CATDB_SCHEMA_OLDEST 1
 
 /* Keys of the `meta` key space. */
 #define WARD_CATDB_META_SCHEMA "schema_version"
@@ -29,6 +34,7 @@
 #define WARD_CATDB_META_NEXT_REPORT "next_report_id"
 #define WARD_CATDB_META_SUB_LENGTHS "sub_lengths"
 #define WARD_CATDB_META_SUBSCRIBERS "subscribers"
+#define WARD_CATDB_META_DOMAINS_TABLE "domains_table"
 
 /* The prefix lengths present in `subscribers` (meta sub_lengths): bit L of v4 for IPv4
  * /L, of v6 for IPv6 /L. A lookup asks LMDB only for these lengths. */
@@ -43,6 +49,8 @@ struct ward_catdb {
 	MDB_dbi overrides, reports;
 	MDB_dbi subscribers;
 	MDB_dbi sub_index;            /* subscribers' range index (subscribers_index.c) */
+	MDB_dbi domains_b;            /* the other domains table (see catdb.c) */
+	_Atomic bool has_domains_b;   /* open (a READ open of an older database may lack it) */
 	_Atomic bool has_subs;        /* `subscribers` is open (see ward_catdb_open_subs) */
 	_Atomic bool has_subidx;      /* `sub_index` is open (the same) */
 	bool has_admin;               /* overrides and reports exist (a database written by an
@@ -125,6 +133,32 @@ struct ward_override;
 int ward_overrides_add_txn(struct ward_catdb *db, MDB_txn *txn, struct ward_override *o,
 			   int64_t now);
 
+/* The domains table a snapshot (txn) answers from: meta domains_table 0 (or missing)
+ * is `domains`, 1 is `domains_b`. @return 0 and *which (0 or 1), WARD_EFORMAT (another
+ * value), WARD_ENOTFOUND (`domains_b` is not open in this process), WARD_EDB. */
+int ward_catdb_domains_table(struct ward_catdb *db, MDB_txn *txn, MDB_dbi *dbi,
+			     unsigned *which);
+static inline MDB_dbi ward_catdb_domains_dbi(const struct ward_catdb *db, unsigned which)
+{
+	return which ? db->domains_b : db->domains;
+}
+
+/* The build lock (build.lock in the database directory): one writer of the domains
+ * tables at a time (builds and snapshot installs). @return 0 and the locked fd. */
+int ward_catdb_build_lock(const char *dir, bool nowait, int *fd_out);
+
+/* Fill the inactive domains table from a sorted source over commits of bounded size, then
+ * switch to it in one small commit that also runs `finish` (meta, other tables). See
+ * catdb_build.c. next() @return 1 and the next (key, value), 0 at the end, or WARD_E*;
+ * rewind() starts the source again (a full map restarts the fill). */
+struct ward_catdb_fill_src {
+	int (*next)(void *ctx, MDB_val *key, MDB_val *val);
+	int (*rewind)(void *ctx);
+	int (*finish)(MDB_txn *txn, void *ctx); /* in the switching commit; may be NULL */
+	void *ctx;
+};
+int ward_catdb_fill_switch(struct ward_catdb *db, const struct ward_catdb_fill_src *src);
+
 /* Presentation name -> key. Accepts one trailing dot. @return 0 or WARD_EINVAL. */
 int ward_catdb_key_from_name(const char *name, size_t len, struct ward_catdb_key *k);
 
@@ -133,6 +167,8 @@ extern size_t ward_catdb_test_mapsize;
 extern size_t ward_catdb_test_put_after;
 extern void (*ward_catdb_test_put_hook)(void *ctx);
 extern void *ward_catdb_test_put_ctx;
+extern size_t ward_catdb_test_run_bytes;
+extern size_t ward_catdb_test_fill_chunk;
 #endif
 
 #endif

@@ -1,9 +1,12 @@
 /*
  * Snapshots of the category database (catdb.h): the compacted copy `ward snapshot export`
- * ships, and its installation on a node by `ward sync`, as one write transaction so that
+ * ships, and its installation on a node by `ward sync`: the snapshot's domains go into the
+ * inactive domains table over commits of bounded size (ward_catdb_fill_switch, see
+ * catdb_build.c), then one commit switches to them and replaces every other table, so that
  * wardd's readers switch from the old contents to the new between two queries.
  */
 #include <string.h>
+#include <unistd.h>
 
 #include "blocklists/catdb.h"
 #include "blocklists/catdb_internal.h"
@@ -25,12 +28,15 @@ int ward_catdb_copy_compact(struct ward_catdb *db, int fd)
 struct snap {
 	MDB_env *env;
 	MDB_txn *txn;
-	MDB_dbi dbi[6];            /* domains feeds feed_ids overrides subscribers meta */
-	bool has[6];
+	MDB_dbi dbi[7];            /* domains feeds feed_ids overrides subscribers meta
+				      domains_b */
+	bool has[7];
+	MDB_cursor *cur;           /* over the snapshot's domains table */
+	bool started;
 };
 
-static const char *const tables[6] = { "domains", "feeds", "feed_ids", "overrides",
-				       "subscribers", "meta" };
+static const char *const tables[7] = { "domains", "feeds", "feed_ids", "overrides",
+				       "subscribers", "meta", "domains_b" };
 
 static int snap_open(struct snap *s, const char *path)
 {
@@ -42,7 +48,7 @@ static int snap_open(struct snap *s, const char *path)
 		rc = mdb_env_open(s->env, path, MDB_RDONLY | MDB_NOSUBDIR | MDB_NOLOCK, 0);
 	if (!rc)
 		rc = mdb_txn_begin(s->env, NULL, MDB_RDONLY, &s->txn);
-	for (int i = 0; !rc && i < 6; i++) {
+	for (int i = 0; !rc && i < 7; i++) {
 		int r = mdb_dbi_open(s->txn, tables[i], 0, &s->dbi[i]);
 		s->has[i] = r == 0;
 		if (r && r != MDB_NOTFOUND)
@@ -56,6 +62,8 @@ static int snap_open(struct snap *s, const char *path)
 
 static void snap_close(struct snap *s)
 {
+	if (s->cur)
+		mdb_cursor_close(s->cur);
 	if (s->txn)
 		mdb_txn_abort(s->txn);
 	if (s->env)
@@ -69,7 +77,18 @@ static int snap_schema(struct snap *s)
 	if (mdb_get(s->txn, s->dbi[5], &k, &v) != 0 ||
 	    ward_catdb_u64_decode(v.mv_data, v.mv_size, &version) != 0)
 		return WARD_EFORMAT;
-	return version == WARD_CATDB_SCHEMA_VERSION ? 0 : WARD_EFORMAT;
+	if (version < WARD_CATDB_SCHEMA_OLDEST || version > WARD_CATDB_SCHEMA_VERSION)
+		return WARD_EFORMAT;
+	/* the table the snapshot's readers used (meta domains_table, as in catdb.c) */
+	MDB_val tk = { strlen(WARD_CATDB_META_DOMAINS_TABLE), WARD_CATDB_META_DOMAINS_TABLE };
+	uint64_t table = 0;
+	if (mdb_get(s->txn, s->dbi[5], &tk, &v) == 0 &&
+	    ward_catdb_u64_decode(v.mv_data, v.mv_size, &table) != 0)
+		return WARD_EFORMAT;
+	int i = table == 1 ? 6 : 0;
+	if (table > 1 || !s->has[i])
+		return WARD_EFORMAT;
+	return ward_catdb_mdb_err(mdb_cursor_open(s->txn, s->dbi[i], &s->cur));
 }
 
 struct install {
@@ -100,17 +119,37 @@ static int copy_table(MDB_txn *txn, MDB_dbi to, struct snap *s, int i, bool skip
 	return rc == MDB_NOTFOUND ? 0 : ward_catdb_mdb_err(rc);
 }
 
+/* The snapshot's domains, in order, for ward_catdb_fill_switch. */
+static int snap_next(void *ctx, MDB_val *key, MDB_val *val)
+{
+	struct install *in = ctx;
+	struct snap *s = in->s;
+	int rc = mdb_cursor_get(s->cur, key, val, s->started ? MDB_NEXT : MDB_FIRST);
+	s->started = true;
+	return rc == 0 ? 1 : rc == MDB_NOTFOUND ? 0 : ward_catdb_mdb_err(rc);
+}
+
+static int snap_rewind(void *ctx)
+{
+	struct install *in = ctx;
+	in->s->started = false;
+	return 0;
+}
+
+/* Every table but the domains, in the switching commit; meta comes from the snapshot but
+ * for the local domains_table, schema and next_report_id. */
 static int install_txn(MDB_txn *txn, void *arg)
 {
 	struct install *in = arg;
 	struct ward_catdb *db = in->db;
-	uint64_t next_report = 0, ov_changed = 0;
+	uint64_t next_report = 0, ov_changed = 0, table = 0;
 	ward_catdb_meta_get_u64(db, txn, WARD_CATDB_META_NEXT_REPORT, &next_report);
 	ward_catdb_meta_get_u64(db, txn, WARD_CATDB_META_OVERRIDES_CHANGED, &ov_changed);
-	MDB_dbi to[6] = { db->domains, db->feeds, db->feed_ids, db->overrides, db->subscribers,
+	ward_catdb_meta_get_u64(db, txn, WARD_CATDB_META_DOMAINS_TABLE, &table);
+	MDB_dbi to[6] = { 0, db->feeds, db->feed_ids, db->overrides, db->subscribers,
 			  db->meta };
 	int rc = 0;
-	for (int i = 0; !rc && i < 6; i++)
+	for (int i = 1; !rc && i < 6; i++)
 		rc = copy_table(txn, to[i], in->s, i, i == 5);
 	/* wardd rebuilds its override table when this moves: make sure it does. */
 	uint64_t snap_changed = 0;
@@ -120,6 +159,11 @@ static int install_txn(MDB_txn *txn, void *arg)
 		rc = ward_catdb_meta_put_u64(db, txn, WARD_CATDB_META_OVERRIDES_CHANGED, changed);
 	if (!rc && next_report)
 		rc = ward_catdb_meta_put_u64(db, txn, WARD_CATDB_META_NEXT_REPORT, next_report);
+	if (!rc)
+		rc = ward_catdb_meta_put_u64(db, txn, WARD_CATDB_META_DOMAINS_TABLE, table);
+	if (!rc)
+		rc = ward_catdb_meta_put_u64(db, txn, WARD_CATDB_META_SCHEMA,
+					     WARD_CATDB_SCHEMA_VERSION);
 	if (!rc)
 		rc = ward_catdb_meta_put_u64(db, txn, META_EXPORTED_AT, in->exported_at);
 	/* The subscribers' range index is derived here from the table just copied, never
@@ -133,15 +177,21 @@ int ward_catdb_install_snapshot(struct ward_catdb *db, const char *path, uint64_
 {
 	if (!db->has_admin || !atomic_load(&db->has_subs) || !atomic_load(&db->has_subidx))
 		return WARD_EINVAL; /* opened READ on an old database: cannot write all tables */
+	int lock_fd;
+	int rc = ward_catdb_build_lock(db->dir, false, &lock_fd); /* no build meanwhile */
+	if (rc)
+		return rc;
 	struct snap s;
-	int rc = snap_open(&s, path);
+	rc = snap_open(&s, path);
 	if (!rc)
 		rc = snap_schema(&s);
 	if (!rc) {
 		struct install in = { db, &s, exported_at };
-		rc = ward_catdb_write(db, install_txn, &in);
+		struct ward_catdb_fill_src src = { snap_next, snap_rewind, install_txn, &in };
+		rc = ward_catdb_fill_switch(db, &src);
 	}
 	snap_close(&s);
+	close(lock_fd);
 	return rc;
 }
 

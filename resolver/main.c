@@ -566,6 +566,9 @@ static void on_housekeeping(uv_timer_t *t)
 		/* A database an older ward wrote has no subscriber table until a `ward
 		 * subscribers` command creates it; the workers use it from their next refresh. */
 		ward_catdb_open_subs(db);
+		/* Likewise the second domains table (catdb.c): until it is open here, a build
+		 * that switched to it makes lookups fail closed. */
+		ward_catdb_open_domains_b(db);
 	} else {
 		open_database(d);
 	}

@@ -8,7 +8,9 @@ Sections (BENCH_SECTIONS, comma-separated; default all):
   filter    issue 4: a generated list of BENCH_NAMES names; workloads blocked / cached /
             mix (20% blocked); qps, CPU us per query, RSS, time to first answer
   callgrind issue 4: user-space instructions per query under callgrind
-  catdb     issue 3: bench_catdb at 1M and 5M names, `ward update` build time and peak RSS
+  catdb     issues 3 and 12: bench_catdb at 1M, 5M and 10M names side by side (build time,
+            peak RSS, bytes per domain on disk, and per name, so that growth shows),
+            `ward update` build time and peak RSS
   web       issue 9: blocked-answer qps of wardd with its web listener idle and with an
             HTTP client (bench_http_hammer) hammering it, and of wardd without one
   qlog      issue 10: instructions per query (callgrind) with query_log.mode off, blocked
@@ -65,7 +67,8 @@ class Params:
         self.seconds = env_int("BENCH_SECONDS", 2 if quick else 5)
         self.fwd_seconds = env_int("BENCH_FWD_SECONDS", 3 if quick else 10)
         self.cg_n = env_int("BENCH_CALLGRIND_N", 5000 if quick else 20000)
-        sizes = os.environ.get("BENCH_CATDB_SIZES", "200000" if quick else "1000000,5000000")
+        sizes = os.environ.get("BENCH_CATDB_SIZES",
+                               "100000,200000,500000" if quick else "1000000,5000000,10000000")
         self.catdb_sizes = [int(s) for s in sizes.split(",") if s]
         self.sections = os.environ.get("BENCH_SECTIONS",
                                        "forward,filter,web,callgrind,qlog,catdb,subscribers")
@@ -653,8 +656,12 @@ class Bench:
         logf = os.path.join(self.work, "bench_catdb-%d.log" % n)
         r = bl.run_timed([self.catdb_bin, str(n)], logf)
         text = bl.log_tail(logf, 1000)
-        r.update({"output": text,
+        r.update({"output": text, "names": n,
                   "build_s": bl.num(r"build: .* in ([\d.]+) s", text),
+                  "build_cpu_s": bl.num(r"build: .*\(CPU ([\d.]+) s\)", text),
+                  "build_rss_mib": bl.num(r"build: .*peak RSS ([\d.]+) MiB", text),
+                  "domains": bl.num(r"build: \d+ entries -> (\d+) domains", text),
+                  "bytes_per_domain": bl.num(r"first build: .*, ([\d.]+) bytes/domain", text),
                   "lookup_median_ns": bl.num(r"lookup all .*: median (\d+) ns", text)})
         for line in text.splitlines():
             log("  " + line)

@@ -95,10 +95,23 @@ def test_allow_entry_is_matched_label_by_label():
         wt.check(lk["reason"] == "category", "ward lookup %s: %s" % (name, lk))
 
 
+def domains_table(db):
+    """The domains table readers use: meta domains_table 1 names `domains_b` (8 bytes
+    little-endian, as mdb_dump -p prints them), 0 or none `domains` (blocklists/catdb.c)."""
+    p = subprocess.run(["mdb_dump", "-p", "-s", "meta", db], text=True, capture_output=True,
+                       timeout=30)
+    wt.check(p.returncode == 0, "mdb_dump: %s" % p.stderr)
+    lines = p.stdout.splitlines()
+    for i, line in enumerate(lines[:-1]):
+        if line == " domains_table":
+            return "domains_b" if lines[i + 1].startswith(" \\01") else "domains"
+    return "domains"
+
+
 def corrupt_value(db, key):
     """Overwrite a domains value behind ward's back with bytes no build writes."""
     dump = "VERSION=3\nformat=print\ntype=btree\nHEADER=END\n %s\n \\ff\\01\\02\nDATA=END\n" % key
-    p = subprocess.run(["mdb_load", "-s", "domains", db], input=dump, text=True,
+    p = subprocess.run(["mdb_load", "-s", domains_table(db), db], input=dump, text=True,
                        capture_output=True, timeout=30)
     wt.check(p.returncode == 0, "mdb_load: %s %s" % (p.stdout, p.stderr))
 

@@ -67,6 +67,8 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	struct fixture *f = *state;
+	ward_catdb_test_set_bounds(0, 0);
+	ward_catdb_test_on_put(0, NULL, NULL);
 	ward_catdb_close(f->db);
 	nftw(f->dir, rm_entry, 8, FTW_DEPTH | FTW_PHYS);
 	free(f);
@@ -399,7 +401,7 @@ static void test_meta_totals(void **state)
 	struct fixture *f = *state;
 	struct ward_catdb_meta meta;
 	assert_int_equal(0, ward_catdb_meta_get(f->db, &meta));
-	assert_int_equal(1, meta.schema_version);
+	assert_int_equal(2, meta.schema_version);
 	assert_int_equal(0, meta.generation);
 	assert_int_equal(0, meta.domains);
 	int64_t before = (int64_t)time(NULL);
@@ -784,7 +786,8 @@ static void test_corrupted_values(void **state)
 	/* a damaged filter costs speed, never answers */
 	raw_put(f->dir, "meta", "bloom", "\x01\x07\0\0\xff\xff\xff\xff", 8);
 	const uint8_t junk[] = { 0xff, 0x01, 0x02 };
-	raw_put(f->dir, "domains", "com.example.ads", junk, sizeof(junk));
+	/* the first build filled `domains_b` and switched to it */
+	raw_put(f->dir, "domains_b", "com.example.ads", junk, sizeof(junk));
 	reopen_db(f);
 	struct ward_catdb_reader *r;
 	assert_int_equal(0, ward_catdb_reader_new(f->db, &r));
@@ -1369,6 +1372,402 @@ static void test_threads_survive_remaps(void **state)
 	close_pipes(up, down);
 }
 
+/* ---- bounded builds (sorted runs, fills over several commits) ---------------------- */
+
+/* Every name twice, from two feeds and in two halves of the input far apart, so that with
+ * small runs each name's entries sit in different runs: the k-way merge joins them. */
+static void test_runs_merge_across_runs(void **state)
+{
+	struct fixture *f = *state;
+	ward_catdb_test_set_bounds(64 << 10, 16 << 10);
+	const unsigned n = 20000;
+	struct ward_catdb_build *b;
+	assert_int_equal(0, ward_catdb_build_begin(f->db, true, &b));
+	char name[64];
+	for (unsigned pass = 0; pass < 2; pass++) {
+		for (unsigned k = 0; k < n; k++) {
+			unsigned i = (unsigned)(((uint64_t)k * 7919) % n);
+			size_t len = gen_name(i, name);
+			ward_catset cats = pass ? ADS : gen_cats(i);
+			assert_int_equal(0, ward_catdb_build_add(b, name, len, cats,
+								 (uint16_t)(1 + pass), SUB));
+		}
+	}
+	assert_int_equal(0, ward_catdb_build_commit(b));
+	struct ward_catdb_reader *r;
+	assert_int_equal(0, ward_catdb_reader_new(f->db, &r));
+	struct ward_cat_match m;
+	const uint16_t both[] = { 1, 2 };
+	for (unsigned i = 0; i < n; i++) {
+		size_t len = gen_name(i, name);
+		assert_int_equal(0, ward_cat_lookup(r, name, len, &m));
+		assert_int_equal(gen_cats(i) | ADS, m.categories);
+		assert_true(feeds_equal(&m, both, 2));
+	}
+	ward_catdb_reader_free(r);
+	struct ward_catdb_meta meta;
+	assert_int_equal(0, ward_catdb_meta_get(f->db, &meta));
+	assert_int_equal(n, meta.domains);
+	assert_int_equal(2 * n, meta.entries);
+}
+
+static long vm_hwm_kb(void)
+{
+	FILE *fp = fopen("/proc/self/status", "r");
+	char line[256];
+	long kb = -1;
+	while (fp && fgets(line, sizeof(line), fp))
+		if (sscanf(line, "VmHWM: %ld kB", &kb) == 1)
+			break;
+	if (fp)
+		fclose(fp);
+	return kb;
+}
+
+/* The memory a build adds is bounded by the runs and the commit size, not by the number
+ * of names: 400000 names (15 MB of entries held at once before, then 17 MB of dirty
+ * table pages) build in about 4.5 MB above the process's size before with 1 MB runs and
+ * commits. */
+static void test_build_memory_bounded(void **state)
+{
+	struct fixture *f = *state;
+	int up[2];
+	pid_t pid = fork_child(up, NULL);
+	if (pid == 0) {
+		ward_catdb_test_set_bounds(1 << 20, 1 << 20);
+		struct ward_catdb_build *b;
+		char name[64];
+		if (ward_catdb_build_begin(f->db, true, &b))
+			_exit(1);
+		int fd = open("/proc/self/clear_refs", O_WRONLY); /* 5: reset the peak */
+		if (fd < 0 || write(fd, "5", 1) != 1)
+			_exit(2);
+		close(fd);
+		long before = vm_hwm_kb();
+		for (unsigned i = 0; i < 400000; i++) {
+			size_t len = gen_name(i, name);
+			if (ward_catdb_build_add(b, name, len, gen_cats(i), 1, SUB))
+				_exit(3);
+		}
+		if (ward_catdb_build_commit(b))
+			_exit(4);
+		long grew = vm_hwm_kb() - before;
+		write_full(up[1], &grew, sizeof(grew));
+		_exit(0);
+	}
+	long grew = -1;
+	read_full(up[0], &grew, sizeof(grew));
+	int status;
+	assert_int_equal(pid, waitpid(pid, &status, 0));
+	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	close_pipes(up, NULL);
+	printf("  400000 names with 1 MB runs and commits: peak RSS +%ld KiB\n", grew);
+	assert_true(grew >= 0);
+#if !defined(__SANITIZE_ADDRESS__) && !defined(__SANITIZE_THREAD__)
+	/* (sanitizers' shadow memory and quarantine of freed blocks add their own, and so
+	 * does qemu-user's translator under make test-cross, which sets the time scale) */
+	if (!getenv("WARD_TEST_TIME_SCALE"))
+		assert_true(grew < 8 * 1024);
+#endif
+	expect(f->db, "n4.xyz", gen_cats(4), "n4.xyz", true);
+}
+
+struct sentinel_report {
+	int32_t rc;
+	uint32_t errors;
+	uint64_t lookups, min_gen, max_gen;
+};
+
+/* Child: renew the snapshot and look up the first and the last name in key order until
+ * told to stop; both must answer, with the same category (one build's), every time. */
+static void sentinel_child(const char *dir, int to_parent, int from_parent)
+{
+	struct sentinel_report rep = { .min_gen = UINT64_MAX };
+	struct ward_catdb *db;
+	struct ward_catdb_reader *r = NULL;
+	rep.rc = ward_catdb_open(dir, WARD_CATDB_READ, &db);
+	if (!rep.rc)
+		rep.rc = ward_catdb_reader_new(db, &r);
+	char c = 'r';
+	write_full(to_parent, &c, 1);
+	fcntl(from_parent, F_SETFL, O_NONBLOCK);
+	bool stop = false;
+	while (!rep.rc && !stop) {
+		stop = read(from_parent, &c, 1) == 1; /* one more round after the last build */
+		struct ward_cat_match a, z;
+		int rc = ward_catdb_reader_refresh(r);
+		if (!rc)
+			rc = ward_cat_lookup(r, "x.first.aaa", 11, &a);
+		if (!rc)
+			rc = ward_cat_lookup(r, "x.last.zzz", 10, &z);
+		if (rc || !a.found || !z.found || a.categories != z.categories)
+			rep.errors++;
+		uint64_t g = ward_catdb_reader_generation(r);
+		rep.min_gen = g < rep.min_gen ? g : rep.min_gen;
+		rep.max_gen = g > rep.max_gen ? g : rep.max_gen;
+		rep.lookups++;
+	}
+	ward_catdb_reader_free(r);
+	ward_catdb_close(db);
+	write_full(to_parent, &rep, sizeof(rep));
+	_exit(0);
+}
+
+static void build_with_sentinels(struct ward_catdb *db, unsigned n, ward_catset cats)
+{
+	struct ward_catdb_build *b;
+	assert_int_equal(0, ward_catdb_build_begin(db, true, &b));
+	add(b, "last.zzz", cats, 1, SUB);
+	char name[64];
+	for (unsigned i = 0; i < n; i++) {
+		size_t len = gen_name(i, name);
+		assert_int_equal(0, ward_catdb_build_add(b, name, len, cats, 1, SUB));
+	}
+	add(b, "first.aaa", cats, 1, SUB);
+	assert_int_equal(0, ward_catdb_build_commit(b));
+}
+
+/* A fill spans many commits (16 KiB each here); a reader in another process that renews
+ * its snapshot all the time still sees one whole table, the old or the new, never a half:
+ * the first and the last key always answer, from the same build. */
+static void test_reader_never_sees_partial_table(void **state)
+{
+	struct fixture *f = *state;
+	build_with_sentinels(f->db, 100, ADULT);
+	close_db(f);
+	int up[2], down[2];
+	pid_t pid = fork_child(up, down);
+	if (pid == 0)
+		sentinel_child(f->dir, up[1], down[0]);
+	char c;
+	read_full(up[0], &c, 1);
+	reopen_db(f);
+	ward_catdb_test_set_bounds(64 << 10, 16 << 10);
+	for (unsigned round = 0; round < 6; round++)
+		build_with_sentinels(f->db, 20000 + round, round % 2 ? ADULT : ADS);
+	write_full(down[1], &c, 1);
+	struct sentinel_report rep;
+	read_full(up[0], &rep, sizeof(rep));
+	int status;
+	assert_int_equal(pid, waitpid(pid, &status, 0));
+	close_pipes(up, down);
+	printf("  %llu lookups over generations %llu..%llu\n", (unsigned long long)rep.lookups,
+	       (unsigned long long)rep.min_gen, (unsigned long long)rep.max_gen);
+	assert_int_equal(0, rep.rc);
+	assert_int_equal(0, rep.errors);
+	assert_true(rep.lookups > 0 && rep.max_gen == 7);
+}
+
+/* A build killed after `puts` names of its fill (several commits in, with 16 KiB
+ * commits); the parent checks the old table. */
+static void kill_fill_at(struct fixture *f, size_t puts)
+{
+	close_db(f);
+	int up[2];
+	pid_t pid = fork_child(up, NULL);
+	if (pid == 0) {
+		struct ward_catdb *db;
+		struct ward_catdb_build *b;
+		ward_catdb_test_set_bounds(64 << 10, 16 << 10);
+		if (ward_catdb_open(f->dir, WARD_CATDB_WRITE, &db) ||
+		    ward_catdb_build_begin(db, true, &b))
+			_exit(1);
+		char name[64];
+		for (unsigned i = 0; i < 30000; i++) {
+			size_t len = gen_name(i, name);
+			if (ward_catdb_build_add(b, name, len, GAMBLING, 2, SUB))
+				_exit(2);
+		}
+		ward_catdb_test_on_put(puts, hang_on_put, &up[1]);
+		ward_catdb_build_commit(b);
+		_exit(4);
+	}
+	char c;
+	read_full(up[0], &c, 1);
+	assert_int_equal(0, kill(pid, SIGKILL));
+	int status;
+	assert_int_equal(pid, waitpid(pid, &status, 0));
+	assert_true(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
+	close_pipes(up, NULL);
+	reopen_db(f);
+	expect(f->db, "www.keep.com", ADULT, "keep.com", false);
+	char name[64];
+	gen_name(7, name);
+	expect(f->db, name, 0, NULL, false);
+	struct ward_catdb_meta meta;
+	assert_int_equal(0, ward_catdb_meta_get(f->db, &meta));
+	assert_int_equal(1, meta.generation);
+	assert_int_equal(1, meta.domains);
+}
+
+/* Killed at any commit of a fill, the database still answers from the old table; the
+ * next build drops the partial one, so repeated crashes do not grow the file. */
+static void test_kill_at_each_fill_commit(void **state)
+{
+	struct fixture *f = *state;
+	const struct entry first[] = { { "keep.com", ADULT, 1, SUB } };
+	build(f->db, first, 1);
+	const size_t points[] = { 0, 1, 700, 5000, 17000, 29999 };
+	for (size_t i = 0; i < sizeof(points) / sizeof(*points); i++)
+		kill_fill_at(f, points[i]);
+	off_t sizes[4];
+	for (int i = 0; i < 4; i++) {
+		kill_fill_at(f, 25000);
+		sizes[i] = data_size(f);
+	}
+	printf("  data.mdb after repeated kills: %lld %lld %lld %lld bytes\n",
+	       (long long)sizes[0], (long long)sizes[1], (long long)sizes[2],
+	       (long long)sizes[3]);
+	assert_true(sizes[3] <= sizes[1]);
+	ward_catdb_test_set_bounds(64 << 10, 16 << 10);
+	const struct entry next[] = { { "next.org", ADS, 1, 0 } };
+	build(f->db, next, 1);
+	expect(f->db, "next.org", ADS, "next.org", true);
+	expect(f->db, "keep.com", 0, NULL, false);
+}
+
+/* Turn the database into the layout an older ward wrote (schema 1: the domains in
+ * `domains`, no `domains_b`, no domains_table), keeping the current entries. */
+static void make_v1_layout(const char *dir)
+{
+	MDB_env *env;
+	MDB_txn *txn;
+	MDB_dbi a, b, meta;
+	MDB_cursor *cur;
+	MDB_val k, v;
+	assert_int_equal(0, mdb_env_create(&env));
+	assert_int_equal(0, mdb_env_set_maxdbs(env, 16));
+	assert_int_equal(0, mdb_env_set_mapsize(env, (size_t)1 << 30));
+	assert_int_equal(0, mdb_env_open(env, dir, 0, 0644));
+	assert_int_equal(0, mdb_txn_begin(env, NULL, 0, &txn));
+	assert_int_equal(0, mdb_dbi_open(txn, "domains", 0, &a));
+	assert_int_equal(0, mdb_dbi_open(txn, "domains_b", 0, &b));
+	assert_int_equal(0, mdb_dbi_open(txn, "meta", 0, &meta));
+	assert_int_equal(0, mdb_cursor_open(txn, b, &cur));
+	while (mdb_cursor_get(cur, &k, &v, MDB_NEXT) == 0)
+		assert_int_equal(0, mdb_put(txn, a, &k, &v, 0));
+	mdb_cursor_close(cur);
+	assert_int_equal(0, mdb_drop(txn, b, 1));
+	k = (MDB_val){ strlen("domains_table"), "domains_table" };
+	assert_int_equal(0, mdb_del(txn, meta, &k, NULL));
+	uint8_t one[8] = { 1 };
+	k = (MDB_val){ strlen("schema_version"), "schema_version" };
+	v = (MDB_val){ sizeof(one), one };
+	assert_int_equal(0, mdb_put(txn, meta, &k, &v, 0));
+	assert_int_equal(0, mdb_txn_commit(txn));
+	mdb_env_close(env);
+}
+
+/* A database an older ward wrote is read as it is; a wardd that opened it before this
+ * version's first build fails closed (never answers from the empty `domains`) until it
+ * opens `domains_b`, then answers from the new table. */
+static void test_old_layout_database(void **state)
+{
+	struct fixture *f = *state;
+	const struct entry first[] = { { "old.com", ADULT, 1, SUB } };
+	build(f->db, first, 1);
+	close_db(f);
+	make_v1_layout(f->dir);
+	struct ward_catdb *db;
+	struct ward_catdb_reader *r;
+	struct ward_cat_match m;
+	assert_int_equal(0, ward_catdb_open(f->dir, WARD_CATDB_READ, &db));
+	assert_int_equal(0, ward_catdb_reader_new(db, &r));
+	assert_int_equal(0, ward_cat_lookup(r, "www.old.com", 11, &m));
+	assert_int_equal(ADULT, m.categories);
+	assert_int_equal(WARD_ENOTFOUND, ward_catdb_open_domains_b(db));
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		struct ward_catdb *w;
+		struct ward_catdb_build *b;
+		if (ward_catdb_open(f->dir, WARD_CATDB_WRITE, &w) ||
+		    ward_catdb_build_begin(w, true, &b) ||
+		    ward_catdb_build_add(b, "new.com", 7, ADS, 1, WARD_ENTRY_SUBDOMAINS) ||
+		    ward_catdb_build_commit(b))
+			_exit(1);
+		ward_catdb_close(w);
+		_exit(0);
+	}
+	int status;
+	assert_int_equal(pid, waitpid(pid, &status, 0));
+	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	assert_int_equal(0, ward_catdb_reader_refresh(r));
+	assert_int_equal(WARD_EDB, ward_cat_lookup(r, "www.new.com", 11, &m));
+	assert_int_equal(WARD_EDB, ward_cat_lookup(r, "www.old.com", 11, &m));
+	assert_int_equal(0, ward_catdb_open_domains_b(db));
+	assert_int_equal(0, ward_catdb_reader_refresh(r));
+	assert_int_equal(0, ward_cat_lookup(r, "www.new.com", 11, &m));
+	assert_int_equal(ADS, m.categories);
+	assert_int_equal(0, ward_cat_lookup(r, "www.old.com", 11, &m));
+	assert_false(m.found);
+	ward_catdb_reader_free(r);
+	ward_catdb_close(db);
+	reopen_db(f);
+	struct ward_catdb_meta meta;
+	assert_int_equal(0, ward_catdb_meta_get(f->db, &meta));
+	assert_int_equal(2, meta.schema_version);
+}
+
+/* The builder's database exported (compacted copy) to dir/name. */
+static void export_to(struct ward_catdb *db, const char *dir, const char *name, char *path)
+{
+	sprintf(path, "%s/%s", dir, name);
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	assert_true(fd >= 0);
+	assert_int_equal(0, ward_catdb_copy_compact(db, fd));
+	close(fd);
+}
+
+/* A snapshot installs through the same bounded fill and switch as a build, whichever
+ * table the builder's readers used (domains_b, domains, or an older ward's layout) and
+ * whichever the node's use. */
+static void test_install_snapshot_any_table(void **state)
+{
+	struct fixture *f = *state;
+	const struct entry node[] = { { "node.com", ADULT, 1, SUB } };
+	build(f->db, node, 1);
+	char src[64], snap[3][128];
+	strcpy(src, "/tmp/ward-test-catdb-src-XXXXXX");
+	assert_non_null(mkdtemp(src));
+	struct ward_catdb *b;
+	assert_int_equal(0, ward_catdb_open(src, WARD_CATDB_WRITE, &b));
+	const char *names[] = { "one.com", "two.com" };
+	for (int i = 0; i < 2; i++) { /* the builder's table: domains_b, then domains */
+		struct entry e[300];
+		char buf[300][32];
+		e[0] = (struct entry){ names[i], ADS, 1, SUB };
+		for (int j = 1; j < 300; j++) {
+			sprintf(buf[j], "filler%d-%d.net", i, j);
+			e[j] = (struct entry){ buf[j], ADS, 1, SUB };
+		}
+		build(b, e, 300);
+		export_to(b, f->dir, i ? "snap1" : "snap0", snap[i]);
+	}
+	ward_catdb_close(b);
+	make_v1_layout(src); /* an older ward's builder: "two.com" in `domains`, schema 1 */
+	assert_int_equal(0, ward_catdb_open(src, WARD_CATDB_READ, &b));
+	export_to(b, f->dir, "snap2", snap[2]);
+	ward_catdb_close(b);
+	nftw(src, rm_entry, 8, FTW_DEPTH | FTW_PHYS);
+
+	ward_catdb_test_set_bounds(0, 1 << 10); /* commits of 1 KiB: many of them */
+	const char *expect_name[] = { "one.com", "two.com", "two.com" };
+	for (int i = 0; i < 3; i++) {
+		assert_int_equal(0, ward_catdb_install_snapshot(f->db, snap[i], 100 + i));
+		expect(f->db, expect_name[i], ADS, expect_name[i], true);
+		expect(f->db, "filler1-7.net", i ? ADS : 0, i ? "filler1-7.net" : NULL, true);
+		expect(f->db, "node.com", 0, NULL, false);
+		uint64_t at;
+		assert_int_equal(0, ward_catdb_snapshot_exported_at(f->db, &at));
+		assert_int_equal(100 + i, at);
+		struct ward_catdb_meta meta;
+		assert_int_equal(0, ward_catdb_meta_get(f->db, &meta));
+		assert_int_equal(2, meta.schema_version);
+		assert_int_equal(300, meta.domains);
+	}
+}
+
 int main(void)
 {
 	signal(SIGPIPE, SIG_IGN); /* a dead child must fail the test, not kill it */
@@ -1402,6 +1801,12 @@ int main(void)
 		T(test_unchanged_rebuild_keeps_file_size),
 		T(test_unchanged_rebuild_pinned_adds_no_copy),
 		T(test_rebuild_sees_small_changes),
+		T(test_runs_merge_across_runs),
+		T(test_build_memory_bounded),
+		T(test_reader_never_sees_partial_table),
+		T(test_kill_at_each_fill_commit),
+		T(test_old_layout_database),
+		T(test_install_snapshot_any_table),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
