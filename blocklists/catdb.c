@@ -327,6 +327,22 @@ int ward_catdb_meta_put_u64(struct ward_catdb *db, MDB_txn *txn, const char *key
 	return ward_catdb_mdb_err(mdb_put(txn, db->meta, &k, &v, 0));
 }
 
+/* `domains_b`, created if flags say so. Creating it in a database that already holds
+ * domains is an upgrade from schema 1: a wardd running on it has not opened the table, and
+ * the first switch to it must wait until that wardd can have (ward_catdb_fill_switch). */
+static int open_domains_b(struct ward_catdb *db, MDB_txn *txn, unsigned flags)
+{
+	MDB_stat st;
+	int rc = mdb_dbi_open(txn, "domains_b", 0, &db->domains_b);
+	if (rc == MDB_NOTFOUND && flags) {
+		rc = mdb_dbi_open(txn, "domains_b", flags, &db->domains_b);
+		if (rc == 0 && mdb_stat(txn, db->domains, &st) == 0 && st.ms_entries > 0)
+			clock_gettime(CLOCK_MONOTONIC, &db->domains_b_created);
+	}
+	atomic_store(&db->has_domains_b, rc == 0);
+	return rc;
+}
+
 static int open_dbis(struct ward_catdb *db, MDB_txn *txn)
 {
 	unsigned flags = db->mode == WARD_CATDB_WRITE ? MDB_CREATE : 0;
@@ -347,8 +363,7 @@ static int open_dbis(struct ward_catdb *db, MDB_txn *txn)
 	db->has_admin = rc == 0;
 	if (rc && !(rc == MDB_NOTFOUND && !flags))
 		return ward_catdb_mdb_err(rc);
-	rc = mdb_dbi_open(txn, "domains_b", flags, &db->domains_b);
-	atomic_store(&db->has_domains_b, rc == 0);
+	rc = open_domains_b(db, txn, flags);
 	if (rc && !(rc == MDB_NOTFOUND && !flags))
 		return ward_catdb_mdb_err(rc);
 	rc = mdb_dbi_open(txn, "subscribers", flags, &db->subscribers);

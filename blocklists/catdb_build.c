@@ -81,6 +81,7 @@
  * wardd's busy workers renew theirs every 100 ms, idle ones let go after 500 ms. */
 #define READER_WAIT_MS 2000
 #define READER_POLL_MS 10
+#define NEW_TABLE_GRACE_MS 1500 /* wardd's housekeeping opens new tables every 500 ms */
 
 struct build_rec {
 	uint64_t pfx;      /* sort scratch: 8 key bytes from the sort's depth, big-endian,
@@ -1107,10 +1108,29 @@ static int fill_switch_once(struct ward_catdb *db, const struct ward_catdb_fill_
 	return ward_catdb_txn_commit(db, txn);
 }
 
+/*
+ * The first switch to a `domains_b` this process just added to an older database waits
+ * until NEW_TABLE_GRACE_MS after that: a wardd that opened the database before has no
+ * handle for the table yet and fails closed while the switch is newer than its
+ * housekeeping (every 500 ms opens tables that appeared). Only the first build after an
+ * upgrade waits; a new database has both tables before any reader opens it.
+ */
+static void wait_for_new_table(struct ward_catdb *db)
+{
+	const struct timespec *t0 = &db->domains_b_created;
+	if (t0->tv_sec == 0 && t0->tv_nsec == 0)
+		return;
+	int64_t left = NEW_TABLE_GRACE_MS - ms_since(t0);
+	if (left > 0)
+		nanosleep(&(struct timespec){ left / 1000, left % 1000 * 1000000 }, NULL);
+	db->domains_b_created = (struct timespec){ 0, 0 };
+}
+
 int ward_catdb_fill_switch(struct ward_catdb *db, const struct ward_catdb_fill_src *src)
 {
 	if (!atomic_load(&db->has_domains_b))
 		return WARD_EINVAL; /* opened READ on an older database */
+	wait_for_new_table(db);
 	int rc = fill_switch_once(db, src);
 	for (int tries = 1; tries < MAP_GROW_TRIES && rc == WARD_ETOOBIG; tries++) {
 		rc = ward_catdb_grow_map(db);

@@ -6,6 +6,7 @@
 #define WARD_CATDB_INTERNAL_H
 
 #include <lmdb.h>
+#include <time.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
@@ -51,6 +52,8 @@ struct ward_catdb {
 	MDB_dbi sub_index;            /* subscribers' range index (subscribers_index.c) */
 	MDB_dbi domains_b;            /* the other domains table (see catdb.c) */
 	_Atomic bool has_domains_b;   /* open (a READ open of an older database may lack it) */
+	struct timespec domains_b_created; /* when this open added `domains_b` to a database
+					      that had domains (an upgrade); zero otherwise */
 	_Atomic bool has_subs;        /* `subscribers` is open (see ward_catdb_open_subs) */
 	_Atomic bool has_subidx;      /* `sub_index` is open (the same) */
 	bool has_admin;               /* overrides and reports exist (a database written by an

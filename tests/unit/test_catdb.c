@@ -1709,6 +1709,80 @@ static void test_old_layout_database(void **state)
 	assert_int_equal(2, meta.schema_version);
 }
 
+/* wardd's housekeeping, as in resolver/main.c: open tables that appeared, every 500 ms. */
+struct housekeeping {
+	struct ward_catdb *db;
+	atomic_bool stop;
+};
+
+static void *housekeeping_thread(void *arg)
+{
+	struct housekeeping *h = arg;
+	while (!atomic_load(&h->stop)) {
+		ward_catdb_open_domains_b(h->db);
+		nanosleep(&(struct timespec){ 0, 500000000 }, NULL);
+	}
+	return NULL;
+}
+
+static pid_t fork_build_new_com(const char *dir)
+{
+	pid_t pid = fork();
+	if (pid != 0)
+		return pid;
+	struct ward_catdb *w;
+	struct ward_catdb_build *b;
+	if (ward_catdb_open(dir, WARD_CATDB_WRITE, &w) || ward_catdb_build_begin(w, true, &b) ||
+	    ward_catdb_build_add(b, "new.com", 7, ADS, 1, WARD_ENTRY_SUBDOMAINS) ||
+	    ward_catdb_build_commit(b))
+		_exit(1);
+	ward_catdb_close(w);
+	_exit(0);
+}
+
+/* The first build after an upgrade waits before it switches to the table it added, so
+ * that a wardd running on the database (READ, housekeeping every 500 ms) has opened that
+ * table by then: no lookup fails in between. Without the wait the switch lands within
+ * milliseconds of the table's creation and the reader fails closed until its next
+ * housekeeping. */
+static void test_upgrade_switch_waits_for_running_readers(void **state)
+{
+	struct fixture *f = *state;
+	const struct entry first[] = { { "old.com", ADULT, 1, SUB } };
+	build(f->db, first, 1);
+	close_db(f);
+	make_v1_layout(f->dir);
+	struct housekeeping h = { .stop = false };
+	struct ward_catdb_reader *r;
+	struct ward_cat_match m;
+	assert_int_equal(0, ward_catdb_open(f->dir, WARD_CATDB_READ, &h.db));
+	assert_int_equal(0, ward_catdb_reader_new(h.db, &r));
+	pid_t pid = fork_build_new_com(f->dir); /* before the thread: fork copies only one */
+	assert_true(pid >= 0);
+	pthread_t t;
+	assert_int_equal(0, pthread_create(&t, NULL, housekeeping_thread, &h));
+	unsigned failed = 0, lookups = 0;
+	bool switched = false;
+	for (int i = 0; i < 20000 && !switched; i++, lookups++) {
+		assert_int_equal(0, ward_catdb_reader_refresh(r));
+		int rc = ward_cat_lookup(r, "www.new.com", 11, &m);
+		failed += rc != 0;
+		switched = rc == 0 && m.found;
+		nanosleep(&(struct timespec){ 0, 500000 }, NULL);
+	}
+	int status;
+	assert_int_equal(pid, waitpid(pid, &status, 0));
+	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	atomic_store(&h.stop, true);
+	pthread_join(t, NULL);
+	assert_true(switched);
+	assert_int_equal(0, failed);
+	assert_true(lookups > 100);
+	ward_catdb_reader_free(r);
+	ward_catdb_close(h.db);
+	reopen_db(f);
+}
+
 /* The builder's database exported (compacted copy) to dir/name. */
 static void export_to(struct ward_catdb *db, const char *dir, const char *name, char *path)
 {
@@ -1806,6 +1880,7 @@ int main(void)
 		T(test_reader_never_sees_partial_table),
 		T(test_kill_at_each_fill_commit),
 		T(test_old_layout_database),
+		T(test_upgrade_switch_waits_for_running_readers),
 		T(test_install_snapshot_any_table),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
