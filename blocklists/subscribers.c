@@ -440,7 +440,7 @@ static size_t encode_value(const struct ward_sub_entry *e, uint8_t *buf, const c
 
 /* ---- meta ---------------------------------------------------------------------------------- */
 
-static int lengths_get(struct ward_catdb *db, MDB_txn *txn, struct ward_sub_lengths *l)
+int ward_sub_lengths_get(struct ward_catdb *db, MDB_txn *txn, struct ward_sub_lengths *l)
 {
 	MDB_val k = { strlen(WARD_CATDB_META_SUB_LENGTHS), WARD_CATDB_META_SUB_LENGTHS }, v;
 	memset(l, 0, sizeof(*l));
@@ -510,7 +510,7 @@ static int set_txn(MDB_txn *txn, void *arg)
 	if ((rc = ward_catdb_mdb_err(mdb_put(txn, c->db->subscribers, &k, &v, 0))))
 		return rc;
 	struct ward_sub_lengths l;
-	if ((rc = lengths_get(c->db, txn, &l)))
+	if ((rc = ward_sub_lengths_get(c->db, txn, &l)))
 		return rc;
 	bit_put(length_bits(&l, c->key), c->key[1], true);
 	if ((rc = lengths_put(c->db, txn, &l)))
@@ -561,7 +561,8 @@ static int remove_txn(MDB_txn *txn, void *arg)
 		return ward_catdb_mdb_err(rc);
 	bool used;
 	struct ward_sub_lengths l;
-	if ((rc = length_in_use(c->db, txn, c->key, &used)) || (rc = lengths_get(c->db, txn, &l)))
+	if ((rc = length_in_use(c->db, txn, c->key, &used)) ||
+	    (rc = ward_sub_lengths_get(c->db, txn, &l)))
 		return rc;
 	bit_put(length_bits(&l, c->key), c->key[1], used);
 	if ((rc = lengths_put(c->db, txn, &l)))

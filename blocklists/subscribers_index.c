@@ -649,16 +649,6 @@ static int span_build(struct span *sp, unsigned fam, struct a128 lo, struct a128
 	return rc;
 }
 
-static int lengths_read(struct ward_catdb *db, MDB_txn *txn, struct ward_sub_lengths *l)
-{
-	MDB_val k = { strlen(WARD_CATDB_META_SUB_LENGTHS), WARD_CATDB_META_SUB_LENGTHS }, v;
-	memset(l, 0, sizeof(*l));
-	int rc = mdb_get(txn, db->meta, &k, &v);
-	if (rc == 0 && v.mv_size == sizeof(*l))
-		memcpy(l, v.mv_data, sizeof(*l));
-	return rc == 0 || rc == MDB_NOTFOUND ? 0 : ward_catdb_mdb_err(rc);
-}
-
 struct job {
 	struct span sp;
 	struct vtab vt;
@@ -674,7 +664,7 @@ static int job_new(struct ward_catdb *db, MDB_txn *txn, struct job **out)
 	j->sp = (struct span){ db, txn, &j->vt, &j->out, NULL };
 	j->out.txn = txn;
 	j->out.dbi = db->sub_index;
-	return lengths_read(db, txn, &j->lengths);
+	return ward_sub_lengths_get(db, txn, &j->lengths);
 }
 
 static int job_end(struct job *j, int rc)

@@ -21,6 +21,10 @@
 size_t ward_sub_make_key(unsigned fam, const uint8_t *addr, unsigned len,
 			 uint8_t key[WARD_SUB_KEY_MAX]);
 
+/* The prefix lengths in use (meta sub_lengths; all clear when there is none).
+ * @return 0 or a read error. */
+int ward_sub_lengths_get(struct ward_catdb *db, MDB_txn *txn, struct ward_sub_lengths *l);
+
 /* The profile-only values of the index (meta sub_values), as a reader holds them:
  * pointers into the map, valid for the snapshot they were loaded from. */
 struct ward_subidx_values {
