@@ -1166,6 +1166,19 @@ static void hang_on_put(void *ctx)
 		pause();
 }
 
+/* The writer child has told us (a byte on up) that it hangs inside the build: kill it
+ * there, as a crash or an OOM kill would. */
+static void kill_hung_writer(pid_t pid, int up[2])
+{
+	char c;
+	read_full(up[0], &c, 1);
+	assert_int_equal(0, kill(pid, SIGKILL));
+	int status;
+	assert_int_equal(pid, waitpid(pid, &status, 0));
+	assert_true(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
+	close_pipes(up, NULL);
+}
+
 static void test_kill_during_build(void **state)
 {
 	struct fixture *f = *state;
@@ -1193,13 +1206,7 @@ static void test_kill_during_build(void **state)
 		ward_catdb_build_commit(b);
 		_exit(4); /* never reached: the hook hangs until killed */
 	}
-	char c;
-	read_full(up[0], &c, 1);
-	assert_int_equal(0, kill(pid, SIGKILL));
-	int status;
-	assert_int_equal(pid, waitpid(pid, &status, 0));
-	assert_true(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
-	close_pipes(up, NULL);
+	kill_hung_writer(pid, up);
 
 	reopen_db(f);
 	expect(f->db, "www.keep.com", ADULT, "keep.com", false);
@@ -1582,13 +1589,7 @@ static void kill_fill_at(struct fixture *f, size_t puts)
 		ward_catdb_build_commit(b);
 		_exit(4);
 	}
-	char c;
-	read_full(up[0], &c, 1);
-	assert_int_equal(0, kill(pid, SIGKILL));
-	int status;
-	assert_int_equal(pid, waitpid(pid, &status, 0));
-	assert_true(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
-	close_pipes(up, NULL);
+	kill_hung_writer(pid, up);
 	reopen_db(f);
 	expect(f->db, "www.keep.com", ADULT, "keep.com", false);
 	char name[64];
